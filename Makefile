@@ -1,0 +1,51 @@
+# The project's commands. `make demo` and `make test` are the README's Quick start.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: demo test install install-dev lint types contracts unit bench lock clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+install: $(UV)
+	$(UV) sync --frozen --no-dev --quiet
+
+install-dev: $(UV)
+	$(UV) sync --frozen --extra dev --quiet
+
+## demo: install, then run the main job (a backtest on bundled data, SQLite, simulated venues)
+demo: install
+	$(BIN)/bot backtest
+
+## test: install dev dependencies, then lint, types, import contracts and the whole suite
+test: install-dev lint types contracts unit
+
+lint:
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types:
+	$(BIN)/mypy
+
+contracts:
+	$(BIN)/lint-imports
+
+unit:
+	$(BIN)/pytest -n 2 --dist loadfile
+
+bench: install-dev
+	$(BIN)/python bench/backtest_throughput.py
+
+lock: $(UV)
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache runs

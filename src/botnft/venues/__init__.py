@@ -1,0 +1,1 @@
+"""Venue adapters: simulated venues now, live adapters later."""

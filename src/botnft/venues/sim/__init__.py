@@ -1,0 +1,1 @@
+"""Simulated venues and the protocol math they reproduce."""
