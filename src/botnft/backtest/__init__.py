@@ -1,1 +1,1 @@
-
+"""Backtests: the runner that replays data through the trading node, metrics, and reports."""

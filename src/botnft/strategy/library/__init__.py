@@ -1,1 +1,31 @@
+"""The named strategies, one file each. `build(name, params)` is how the rest of the bot gets one."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from botnft.domain.errors import UserError
+from botnft.strategy.base import Strategy, parse_params
+from botnft.strategy.library.crossover import EmaCross, SmaCross
+
+REGISTRY: dict[str, Any] = {cls.name: cls for cls in (EmaCross, SmaCross)}
+DEFAULT = "ema_cross"
+
+
+def build(name: str, raw_params: dict[str, str] | None = None) -> Strategy:
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        raise UserError(f"unknown strategy {name!r}; available: {', '.join(sorted(REGISTRY))}") from None
+    params = parse_params(name, cls.Params, raw_params or {})
+    strategy: Strategy = cls(params)
+    return strategy
+
+
+def describe() -> dict[str, dict[str, Any]]:
+    """Each strategy's parameters and defaults, for `bot strategies` and the docs."""
+    import dataclasses
+
+    return {
+        n: {f.name: f.default for f in dataclasses.fields(cls.Params)} for n, cls in sorted(REGISTRY.items())
+    }

@@ -1,0 +1,78 @@
+"""Run a built backtest session through its node and summarise it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from botnft.backtest.metrics import max_drawdown, per_venue, sharpe
+from botnft.backtest.report import iso
+from botnft.bootstrap import BacktestSession
+from botnft.domain.events import OrderFilled
+from botnft.domain.money import to_decimal
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    summary: dict[str, Any]
+    ts_ns: NDArray[np.int64]
+    equity: NDArray[np.float64]
+    fills: list[OrderFilled]
+
+
+def run_backtest(session: BacktestSession, progress: Callable[[int], None] | None = None) -> BacktestResult:
+    """Feed the bars to the node in batches; `progress(n)` is told how many bars each batch held."""
+    node = session.node
+    bars = session.data.bars
+    t0 = time.perf_counter()
+    for chunk in bars.chunks(session.spec.batch_bars):
+        node.on_batch(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    elapsed = time.perf_counter() - t0
+    rec = node.record
+    ts = np.concatenate(rec.ts_ns)
+    equity = np.concatenate(rec.equity)
+    last = to_decimal(float(bars.close[-1]))
+    final_equity = session.portfolio.equity({session.instrument.id: last})
+    initial = session.spec.cash
+    funding_by_venue: dict[str, Decimal] = {}
+    for f in rec.funding:
+        funding_by_venue[f.instrument.venue] = funding_by_venue.get(f.instrument.venue, Decimal(0)) + f.payment
+    spec = session.spec
+    summary: dict[str, Any] = {
+        "strategy": spec.strategy,
+        "params": dict(spec.params),
+        "data": session.data.name,
+        "venue": session.venue_kind,
+        "instrument": str(session.instrument.id),
+        "fill": spec.fill,
+        "fee_bps": str(session.fee_bps),
+        "seed": spec.seed,
+        "start": iso(int(ts[0])),
+        "end": iso(int(ts[-1])),
+        "bars": int(rec.bars),
+        "signals": rec.signals,
+        "orders": len(node.oms.orders()),
+        "fills": len(rec.fills),
+        "rejections": len(rec.rejections) + len(rec.cancels),
+        "round_trips": session.portfolio.round_trips(),
+        "initial_cash": str(initial),
+        "final_equity": str(final_equity.quantize(Decimal("0.00000001"))),
+        "total_return": float(final_equity / initial - 1),
+        "max_drawdown": max_drawdown(equity),
+        "sharpe": sharpe(equity, bars.interval_ns),
+        "fees_paid": str(session.portfolio.fees_paid),
+        "funding_paid": str(session.portfolio.funding_paid),
+        "final_position": str(session.portfolio.positions[session.instrument.id].qty),
+        "per_venue": per_venue(rec.fills, funding_by_venue),
+        "elapsed_s": round(elapsed, 4),
+        "bars_per_s": round(rec.bars / elapsed) if elapsed > 0 else None,
+    }
+    return BacktestResult(summary, ts, equity, rec.fills)

@@ -1,0 +1,147 @@
+"""The composition root (DESIGN C5): builds a backtest's data, venues, node and portfolio from a spec.
+Only here (and in the CLI and API) are concrete venues chosen."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from botnft.backtest.spec import BacktestSpec
+from botnft.data import bundle
+from botnft.data.bars import BarBatch, FundingSeries, align_mark
+from botnft.data.loader import load_candles, load_funding
+from botnft.domain.errors import UserError
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument, Perp, Spot
+from botnft.domain.portfolio import Portfolio
+from botnft.engine.clock import SimClock
+from botnft.engine.node import TradingNode
+from botnft.risk.gate import RiskGate, RiskLimits
+from botnft.risk.sizing import CashFraction, FixedSize, Sizer
+from botnft.strategy.library import build as build_strategy
+from botnft.venues.sim.fill_models import FILL_MODELS
+from botnft.venues.sim.perp import SimPerp
+from botnft.venues.sim.spot import SimSpot
+
+DEFAULT_FEE_BPS = {"sim": Decimal(10), "drift": Decimal("3.5")}
+DEFAULT_CASH_FRACTION = Decimal("0.95")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketData:
+    name: str
+    market: str  # spot | perp
+    base: str
+    bars: BarBatch
+    funding: FundingSeries | None
+
+
+@dataclass(slots=True)
+class BacktestSession:
+    spec: BacktestSpec
+    data: MarketData
+    venue_kind: str
+    instrument: Instrument
+    node: TradingNode
+    portfolio: Portfolio
+    fee_bps: Decimal
+
+
+def _ns(dt: datetime | None) -> int | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1_000_000_000)
+
+
+def load_market_data(name_or_path: str) -> MarketData:
+    """A bundled data set by name (with its mark and funding companions) or a candle file by path."""
+    if name_or_path in bundle.DATASETS:
+        ds = bundle.get(name_or_path)
+        if ds.kind != "candles":
+            raise UserError(f"data set {ds.name} holds {ds.kind}, not candles; pick a candle set")
+        bars = load_candles(ds.path)
+        if ds.mark:
+            bars = align_mark(bars, load_candles(bundle.get(ds.mark).path))
+        funding = load_funding(bundle.get(ds.funding).path) if ds.funding else None
+        return MarketData(ds.name, ds.market, ds.symbol.split("/")[0].split("-")[0], bars, funding)
+    path = Path(name_or_path)
+    if not path.exists() and not any(s in name_or_path for s in ("/", ".csv", ".parquet")):
+        bundle.get(name_or_path)  # raises: unknown data set, with the list
+    bars = load_candles(path)
+    m = re.search(r"([A-Z]{2,10})[-_/]?(USDT|USDC|USD)", path.name.upper())
+    market = "perp" if any(k in path.name.lower() for k in ("usdm", "perp", "futures")) else "spot"
+    return MarketData(path.name, market, m.group(1) if m else "SOL", bars, None)
+
+
+def make_instrument(kind: str, base: str) -> Instrument:
+    if kind == "drift":
+        return Perp(
+            InstrumentId(f"{base}-PERP", "DRIFT"),
+            base,
+            "USDC",
+            tick_size=Decimal("0.0001"),
+            lot_size=Decimal("0.01"),
+            min_size=Decimal("0.01"),
+            initial_margin=Decimal("0.1"),
+            maintenance_margin=Decimal("0.05"),
+        )
+    return Spot(
+        InstrumentId(f"{base}/USDT", "SIM"),
+        base,
+        "USDT",
+        tick_size=Decimal("0.0001"),
+        lot_size=Decimal("0.001"),
+        min_size=Decimal("0.001"),
+    )
+
+
+def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> BacktestSession:
+    """Everything a backtest needs, wired; `data` may be passed in (benchmarks, tests)."""
+    spec.check()
+    strategy = build_strategy(spec.strategy, dict(spec.params))
+    md = data if data is not None else load_market_data(spec.data)
+    bars = md.bars.between(_ns(spec.start), _ns(spec.end))
+    if len(bars) < 2:
+        raise UserError(f"no bars in {md.name} between {spec.start or 'the start'} and {spec.end or 'the end'}")
+    funding = md.funding.between(int(bars.ts_ns[0]), None) if md.funding is not None else None
+    kind = spec.venue or ("drift" if md.market == "perp" else "sim")
+    if kind == "sim" and getattr(strategy, "params", None) is not None and getattr(strategy.params, "short", False):
+        raise UserError("short=true needs a perp venue: add --venue drift (a spot book cannot go short)")
+    fee_bps = spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS[kind]
+    inst = make_instrument(kind, md.base)
+    fill_model = FILL_MODELS[spec.fill]()
+    portfolio = Portfolio({inst.id: inst})
+    venue: SimSpot | SimPerp
+    if isinstance(inst, Perp):
+        venue = SimPerp(
+            inst,
+            fee_bps=fee_bps,
+            fill_model=fill_model,
+            collateral=spec.cash,
+            funding_ts_ns=None if funding is None else funding.ts_ns,
+            funding_rate=None if funding is None else funding.rate,
+        )
+    else:
+        assert isinstance(inst, Spot)
+        venue = SimSpot(inst, fee_bps=fee_bps, fill_model=fill_model, balances={inst.quote: spec.cash})
+    portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
+    sizer: Sizer = (
+        FixedSize(spec.size) if spec.size is not None else CashFraction(spec.cash_fraction or DEFAULT_CASH_FRACTION)
+    )
+    node = TradingNode(
+        clock=SimClock(int(bars.ts_ns[0])),
+        strategy=strategy,
+        instrument=inst,
+        venues={inst.id.venue: venue},
+        portfolio=portfolio,
+        sizer=sizer,
+        risk=RiskGate(RiskLimits()),
+        fee_rate=fee_bps / 10_000,
+    )
+    md_cut = MarketData(md.name, md.market, md.base, bars, funding)
+    return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps)

@@ -1,0 +1,89 @@
+"""Events, in the past tense, each with `ts_ns` (DESIGN C2). Frozen: an event is a fact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from botnft.domain.ids import InstrumentId
+from botnft.domain.orders import Side
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitted:
+    ts_ns: int
+    client_order_id: str
+    instrument: InstrumentId
+    side: Side
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    ts_ns: int
+    client_order_id: str
+    venue_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    ts_ns: int
+    client_order_id: str
+    instrument: InstrumentId
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """One fill. `fee` is in `fee_asset`; `price` is in the quote asset; `liquidity` is taker or maker."""
+
+    ts_ns: int
+    client_order_id: str
+    instrument: InstrumentId
+    side: Side
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    fee_asset: str
+    liquidity: str = "taker"
+    reference_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled:
+    ts_ns: int
+    client_order_id: str
+    reason: str = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpired:
+    ts_ns: int
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FundingApplied:
+    """Funding settled on a perp position: `payment` > 0 means the account paid it."""
+
+    ts_ns: int
+    instrument: InstrumentId
+    position_qty: Decimal
+    rate: Decimal
+    mark_price: Decimal
+    payment: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PositionLiquidated:
+    """A perp position (or part of it) closed by the venue's liquidation engine."""
+
+    ts_ns: int
+    instrument: InstrumentId
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+OrderEvent = OrderSubmitted | OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired

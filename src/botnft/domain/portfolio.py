@@ -1,0 +1,109 @@
+"""The portfolio: balances per venue and asset, positions per instrument, equity and exposure.
+
+It is rebuilt from events only (fills, funding, liquidations), so it can be checked against each venue's
+own ledger. Stable quote assets (USDC, USDT, USD) are valued at par with each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from botnft.domain.events import FundingApplied, OrderFilled, PositionLiquidated
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument
+from botnft.domain.money import ZERO
+from botnft.domain.orders import Side
+from botnft.domain.positions import Position
+
+
+class Portfolio:
+    __slots__ = ("_balances", "_instruments", "fees_paid", "funding_paid", "positions")
+
+    def __init__(self, instruments: Mapping[InstrumentId, Instrument]) -> None:
+        self._instruments = dict(instruments)
+        self._balances: dict[str, dict[str, Decimal]] = {}
+        self.positions: dict[InstrumentId, Position] = {i: Position(i) for i in self._instruments}
+        self.fees_paid = ZERO
+        self.funding_paid = ZERO
+
+    # balances -------------------------------------------------------------------------------------
+    def deposit(self, venue: str, asset: str, amount: Decimal) -> None:
+        book = self._balances.setdefault(venue, {})
+        book[asset] = book.get(asset, ZERO) + amount
+
+    def balance(self, venue: str, asset: str) -> Decimal:
+        return self._balances.get(venue, {}).get(asset, ZERO)
+
+    def balances(self) -> dict[str, dict[str, Decimal]]:
+        return {v: dict(b) for v, b in self._balances.items()}
+
+    # events ---------------------------------------------------------------------------------------
+    def apply_fill(self, fill: OrderFilled) -> None:
+        inst = self._instruments[fill.instrument]
+        venue = fill.instrument.venue
+        pos = self.positions[fill.instrument]
+        realized = pos.apply_fill(fill.side, fill.qty, fill.price, fill.fee)
+        book = self._balances.setdefault(venue, {})
+        self.fees_paid += fill.fee
+        if inst.is_perp:
+            book[inst.quote] = book.get(inst.quote, ZERO) + realized - fill.fee
+            return
+        notional = fill.qty * fill.price
+        if fill.side is Side.BUY:
+            book[inst.quote] = book.get(inst.quote, ZERO) - notional - fill.fee
+            book[inst.base] = book.get(inst.base, ZERO) + fill.qty
+        else:
+            book[inst.quote] = book.get(inst.quote, ZERO) + notional - fill.fee
+            book[inst.base] = book.get(inst.base, ZERO) - fill.qty
+
+    def apply_funding(self, ev: FundingApplied) -> None:
+        inst = self._instruments[ev.instrument]
+        book = self._balances.setdefault(ev.instrument.venue, {})
+        book[inst.quote] = book.get(inst.quote, ZERO) - ev.payment
+        self.positions[ev.instrument].funding += ev.payment
+        self.funding_paid += ev.payment
+
+    def apply_liquidation(self, ev: PositionLiquidated) -> None:
+        """A liquidation is a forced reduce at `price` with a fee taken from collateral."""
+        pos = self.positions[ev.instrument]
+        side = Side.SELL if pos.qty > ZERO else Side.BUY
+        self.apply_fill(
+            OrderFilled(ev.ts_ns, "liquidation", ev.instrument, side, ev.qty, ev.price, ev.fee, "", "taker")
+        )
+
+    # valuation ------------------------------------------------------------------------------------
+    def equity(self, prices: Mapping[InstrumentId, Decimal]) -> Decimal:
+        """Total value in the (stable) quote asset: cash + spot holdings at `prices` + perp unrealized PnL."""
+        total = ZERO
+        held: dict[str, Decimal] = {}
+        for inst_id, inst in self._instruments.items():
+            if inst.is_perp:
+                total += self.positions[inst_id].unrealized_pnl(prices[inst_id])
+            else:
+                held.setdefault(inst.base, prices[inst_id])
+        for book in self._balances.values():
+            for asset, amount in book.items():
+                if asset in held:
+                    total += amount * held[asset]
+                elif amount:
+                    total += amount
+        return total
+
+    def exposure(self, prices: Mapping[InstrumentId, Decimal]) -> Decimal:
+        """Gross notional of all positions at `prices`."""
+        return sum((p.notional(prices[i]) for i, p in self.positions.items() if p.qty), ZERO)
+
+    def linear_equity(self, instrument: InstrumentId) -> tuple[float, float]:
+        """For a single-instrument book: (c, q) with equity(price) == c + q * price. Feeds the float kernel
+        that marks the equity curve between events."""
+        pos = self.positions[instrument]
+        inst = self._instruments[instrument]
+        cash = sum((a for b in self._balances.values() for s, a in b.items() if s != inst.base), ZERO)
+        if inst.is_perp:
+            return float(cash - pos.qty * pos.avg_entry), float(pos.qty)
+        base = sum((b.get(inst.base, ZERO) for b in self._balances.values()), ZERO)
+        return float(cash), float(base)
+
+    def round_trips(self) -> int:
+        return sum(p.round_trips for p in self.positions.values())

@@ -1,0 +1,177 @@
+"""The trading node: feed → strategy → risk gate → venue selection → order manager → venues.
+
+The same node runs backtests, paper and live; they differ only in clock, feed and venues. Bars arrive in
+batches (one bar live; many in a backtest). Within a batch the node wakes only where something can change
+state — a strategy signal or a venue's own work (a pending order, a funding time) — and marks the equity
+curve between those points in one vectorised step, since nothing changes there. A batch of one bar and a
+batch of a million give the same fills, bit for bit (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from botnft.domain.errors import Rejected
+from botnft.domain.events import (
+    FundingApplied,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    PositionLiquidated,
+)
+from botnft.domain.ids import ClientOrderIdFactory
+from botnft.domain.instruments import Instrument
+from botnft.domain.money import ZERO, to_decimal
+from botnft.domain.orders import Order, Side
+from botnft.domain.portfolio import Portfolio
+from botnft.engine.bus import EventBus
+from botnft.engine.clock import SimClock
+from botnft.engine.oms import OrderManager
+from botnft.ports import BarArrays, Journal, SimulatedVenue
+from botnft.risk.gate import RiskContext, RiskGate
+from botnft.risk.sizing import Sizer
+from botnft.routing.select import venue_for
+from botnft.strategy.base import Strategy
+
+
+@dataclass(slots=True)
+class NodeRecord:
+    """What a run produced, for metrics, reports and storage."""
+
+    ts_ns: list[NDArray[np.int64]] = field(default_factory=list)
+    equity: list[NDArray[np.float64]] = field(default_factory=list)
+    fills: list[OrderFilled] = field(default_factory=list)
+    funding: list[FundingApplied] = field(default_factory=list)
+    rejections: list[OrderRejected] = field(default_factory=list)
+    cancels: list[OrderCanceled] = field(default_factory=list)
+    liquidations: list[PositionLiquidated] = field(default_factory=list)
+    signals: int = 0
+    bars: int = 0
+
+
+class TradingNode:
+    def __init__(
+        self,
+        *,
+        clock: SimClock,
+        strategy: Strategy,
+        instrument: Instrument,
+        venues: Mapping[str, SimulatedVenue],
+        portfolio: Portfolio,
+        sizer: Sizer,
+        risk: RiskGate,
+        fee_rate: Decimal,
+        journal: Journal | None = None,
+    ) -> None:
+        self.clock = clock
+        self.strategy = strategy
+        self.instrument = instrument
+        self.venues = dict(venues)
+        self.portfolio = portfolio
+        self.sizer = sizer
+        self.risk = risk
+        self.fee_rate = fee_rate
+        self.bus = EventBus()
+        self.oms = OrderManager(self.bus.publish, journal)
+        self.ids = ClientOrderIdFactory("O")
+        self.record = NodeRecord()
+        self._venue_list = list(self.venues.values())
+        self._venue = venue_for(instrument.id, self.venues)
+        rec = self.record
+        sub = self.bus.subscribe
+        for kind in (OrderAccepted, OrderRejected, OrderCanceled, OrderExpired, OrderFilled):
+            sub(kind, self.oms.apply)
+        sub(OrderFilled, portfolio.apply_fill)
+        sub(OrderFilled, rec.fills.append)
+        sub(FundingApplied, portfolio.apply_funding)
+        sub(FundingApplied, rec.funding.append)
+        sub(OrderRejected, rec.rejections.append)
+        sub(OrderCanceled, rec.cancels.append)
+        sub(PositionLiquidated, portfolio.apply_liquidation)
+        sub(PositionLiquidated, rec.liquidations.append)
+
+    def run(self, batches: Iterable[BarArrays]) -> NodeRecord:
+        for bars in batches:
+            self.on_batch(bars)
+        return self.record
+
+    def on_batch(self, bars: BarArrays) -> None:
+        n = len(bars)
+        if n == 0:
+            return
+        signals = self.strategy.on_bars(bars)
+        close = bars.close
+        ts_ns = bars.ts_ns
+        interval = bars.interval_ns
+        eq = np.empty(n, dtype=np.float64)
+        inst_id = self.instrument.id
+        linear = self.portfolio.linear_equity
+        venues = self._venue_list
+        publish = self.bus.publish
+        drain = self.bus.drain
+        set_time = self.clock.set
+        ns = len(signals)
+        k = 0
+        i = 0
+        while i < n:
+            s = signals[k][0] if k < ns else n
+            j = s
+            for v in venues:
+                j = v.next_event_index(bars, i, j)
+            if j > i:
+                c, q = linear(inst_id)
+                eq[i:j] = c + q * close[i:j]
+            if j >= n:
+                break
+            set_time(int(ts_ns[j]))
+            for v in venues:
+                for ev in v.process(bars, j):
+                    publish(ev)
+            drain()
+            if s == j:
+                set_time(int(ts_ns[j]) + interval)
+                self._on_signal(bars, j, signals[k][1])
+                k += 1
+            c, q = linear(inst_id)
+            eq[j] = c + q * close[j]
+            i = j + 1
+        self.record.ts_ns.append(np.asarray(ts_ns, dtype=np.int64))
+        self.record.equity.append(eq)
+        self.record.signals += ns
+        self.record.bars += n
+
+    def _on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
+        inst = self.instrument
+        portfolio = self.portfolio
+        price = to_decimal(float(bars.close[j]))
+        position = portfolio.positions[inst.id].qty
+        equity = portfolio.equity({inst.id: price})
+        desired = self.sizer.target(exposure, price, equity, self.fee_rate, inst)
+        delta = desired - position
+        if delta == ZERO:
+            return
+        ts = self.clock.now_ns()
+        side = Side.BUY if delta > ZERO else Side.SELL
+        reduce_only = desired == ZERO or (abs(desired) < abs(position) and (desired > ZERO) == (position > ZERO))
+        order = Order(self.ids.next(), inst.id, side, abs(delta), ts, reduce_only=reduce_only)
+        cash = portfolio.balance(inst.id.venue, inst.quote) if not inst.is_perp else equity
+        try:
+            self.risk.check(order, inst, RiskContext(price, position, cash, equity, self.fee_rate))
+        except Rejected as exc:
+            self.oms.reject(order, exc.reason, str(exc))
+            self.bus.drain()
+            return
+        venue = self._venue
+        venue.set_cursor(bars, j)
+        self.oms.submit(order, venue)
+        self.bus.drain()
+
+    def final_prices(self, bars: BarArrays) -> dict[object, Decimal]:
+        return {self.instrument.id: to_decimal(float(bars.close[len(bars) - 1]))}

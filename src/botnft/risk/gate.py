@@ -1,0 +1,82 @@
+"""The pre-trade risk gate: every order passes `RiskGate.check` before it reaches a venue.
+
+It refuses (raises `RiskDenied`/`InvalidOrder`) rather than resizes: a refused order is an event the
+strategy and the user can see. Spot books cannot go short; perp orders that add risk must keep leverage
+under the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from botnft.domain.errors import RiskDenied
+from botnft.domain.instruments import Instrument
+from botnft.domain.money import ZERO
+from botnft.domain.orders import Order, Side
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    max_leverage: Decimal = Decimal(10)
+    max_position_notional: Decimal | None = None
+    max_order_notional: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    """What the gate knows about the account when an order arrives."""
+
+    price: Decimal
+    position: Decimal  # signed base units
+    cash: Decimal  # free quote at the venue (spot) or account equity (perp)
+    equity: Decimal
+    fee_rate: Decimal
+
+
+class RiskGate:
+    __slots__ = ("checked", "denied", "limits")
+
+    def __init__(self, limits: RiskLimits | None = None) -> None:
+        self.limits = limits or RiskLimits()
+        self.checked = 0
+        self.denied = 0
+
+    def check(self, order: Order, instrument: Instrument, ctx: RiskContext) -> None:
+        self.checked += 1
+        try:
+            self._check(order, instrument, ctx)
+        except Exception:
+            self.denied += 1
+            raise
+
+    def _check(self, order: Order, inst: Instrument, ctx: RiskContext) -> None:
+        qty = inst.check_qty(order.amount)
+        lim = self.limits
+        old = ctx.position
+        new = old + qty if order.side is Side.BUY else old - qty
+        notional = qty * ctx.price
+        if order.reduce_only and (abs(new) > abs(old) or (new != ZERO and (new > ZERO) != (old > ZERO))):
+            raise RiskDenied(f"reduce-only order {order.client_order_id} would increase or flip the position")
+        if lim.max_order_notional is not None and notional > lim.max_order_notional:
+            raise RiskDenied(f"order notional {notional} exceeds the limit {lim.max_order_notional}")
+        increases = abs(new) > abs(old)
+        if lim.max_position_notional is not None and increases and abs(new) * ctx.price > lim.max_position_notional:
+            raise RiskDenied(
+                f"position notional {abs(new) * ctx.price} would exceed the limit {lim.max_position_notional}"
+            )
+        if not inst.is_perp:
+            if new < ZERO:
+                raise RiskDenied(f"a spot book cannot go short: sell of {qty} with {old} {inst.base} held")
+            if order.side is Side.BUY and notional * (1 + ctx.fee_rate) > ctx.cash:
+                raise RiskDenied(
+                    f"buy of {qty} {inst.base} needs about {notional * (1 + ctx.fee_rate):.2f} {inst.quote}, "
+                    f"free cash is {ctx.cash:.2f}"
+                )
+            return
+        if increases:
+            if ctx.equity <= ZERO:
+                raise RiskDenied(f"account equity is {ctx.equity}; no new risk")
+            leverage = abs(new) * ctx.price / ctx.equity
+            if leverage > lim.max_leverage:
+                raise RiskDenied(f"leverage {leverage:.2f}x would exceed the limit {lim.max_leverage}x")

@@ -1,0 +1,38 @@
+"""Position sizing: turn a strategy's target exposure in [-1, 1] into a target position in base units,
+on the instrument's lot grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from botnft.domain.instruments import Instrument
+from botnft.domain.money import ZERO, floor_to, to_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FixedSize:
+    """Target = exposure × `qty` base units (e.g. `--size 100`)."""
+
+    qty: Decimal
+
+    def target(self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument) -> Decimal:
+        if exposure == 0:
+            return ZERO
+        return floor_to(to_decimal(exposure) * self.qty, inst.lot_size)
+
+
+@dataclass(frozen=True, slots=True)
+class CashFraction:
+    """Target = exposure × the lots that `fraction` of equity buys at `price` after the fee."""
+
+    fraction: Decimal
+
+    def target(self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument) -> Decimal:
+        if exposure == 0 or equity <= ZERO:
+            return ZERO
+        qty = inst.size_down(equity * self.fraction / (price * (1 + fee_rate)))
+        return floor_to(to_decimal(exposure) * qty, inst.lot_size)
+
+
+Sizer = FixedSize | CashFraction
