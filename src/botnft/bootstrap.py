@@ -107,10 +107,12 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
     md = data if data is not None else load_market_data(spec.data)
     bars = md.bars.between(_ns(spec.start), _ns(spec.end))
     if len(bars) < 2:
-        raise UserError(f"no bars in {md.name} between {spec.start or 'the start'} and {spec.end or 'the end'}")
+        raise UserError(
+            f"no bars in {md.name} between {spec.start or 'the start'} and {spec.end or 'the end'}"
+        )
     funding = md.funding.between(int(bars.ts_ns[0]), None) if md.funding is not None else None
     kind = spec.venue or ("drift" if md.market == "perp" else "sim")
-    if kind == "sim" and getattr(strategy, "params", None) is not None and getattr(strategy.params, "short", False):
+    if kind == "sim" and getattr(getattr(strategy, "params", None), "short", False):
         raise UserError("short=true needs a perp venue: add --venue drift (a spot book cannot go short)")
     fee_bps = spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS[kind]
     inst = make_instrument(kind, md.base)
@@ -131,7 +133,9 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
         venue = SimSpot(inst, fee_bps=fee_bps, fill_model=fill_model, balances={inst.quote: spec.cash})
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
     sizer: Sizer = (
-        FixedSize(spec.size) if spec.size is not None else CashFraction(spec.cash_fraction or DEFAULT_CASH_FRACTION)
+        FixedSize(spec.size)
+        if spec.size is not None
+        else CashFraction(spec.cash_fraction or DEFAULT_CASH_FRACTION)
     )
     node = TradingNode(
         clock=SimClock(int(bars.ts_ns[0])),

@@ -47,13 +47,20 @@ class BarArrays(Protocol):
     """Columnar candles (numpy arrays in practice): what strategies and simulated venues read.
     `ts_ns` is each bar's open time; `interval_ns` the bar length."""
 
-    ts_ns: Any
-    open: Any
-    high: Any
-    low: Any
-    close: Any
-    volume: Any
-    interval_ns: int
+    @property
+    def ts_ns(self) -> Any: ...
+    @property
+    def open(self) -> Any: ...
+    @property
+    def high(self) -> Any: ...
+    @property
+    def low(self) -> Any: ...
+    @property
+    def close(self) -> Any: ...
+    @property
+    def volume(self) -> Any: ...
+    @property
+    def interval_ns(self) -> int: ...
 
     def __len__(self) -> int: ...
 

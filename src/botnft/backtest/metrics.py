@@ -57,4 +57,6 @@ def per_venue(fills: list[OrderFilled], funding_by_venue: dict[str, Decimal]) ->
         row["fees"] += f.fee
     for venue, paid in funding_by_venue.items():
         out[venue]["funding"] += paid
-    return {v: {k: (str(x) if isinstance(x, Decimal) else x) for k, x in row.items()} for v, row in out.items()}
+    return {
+        v: {k: (str(x) if isinstance(x, Decimal) else x) for k, x in row.items()} for v, row in out.items()
+    }

@@ -24,7 +24,9 @@ def write_fills_csv(fills: list[OrderFilled], path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(["ts", "venue", "instrument", "side", "qty", "price", "fee"])
         for f in fills:
-            w.writerow([iso(f.ts_ns), f.instrument.venue, str(f.instrument), f.side.value, f.qty, f.price, f.fee])
+            w.writerow(
+                [iso(f.ts_ns), f.instrument.venue, str(f.instrument), f.side.value, f.qty, f.price, f.fee]
+            )
 
 
 def plot_equity(
@@ -48,7 +50,11 @@ def plot_equity(
         idx = np.clip(idx, 0, len(equity) - 1)
         buys = np.array([f.side.value == "buy" for f in fills])
         ax1.scatter(t[idx[buys]], equity[idx[buys]], marker="^", s=14, color="#2a9d4b", label="buy", zorder=3)
-        ax1.scatter(t[idx[~buys]], equity[idx[~buys]], marker="v", s=14, color="#c0392b", label="sell", zorder=3)
+        ax1.scatter(
+            t[idx[~buys]], equity[idx[~buys]], marker="v", s=14, color="#c0392b", label="sell", zorder=3
+        )
+    if equity.size and equity.min() > 0 and equity.max() / equity.min() > 10:
+        ax1.set_yscale("log")
     ax1.set_ylabel("equity (quote)")
     ax1.set_title(title)
     ax1.grid(alpha=0.3)
@@ -57,7 +63,8 @@ def plot_equity(
     ax2.fill_between(t, dd, 0, color="#c0392b", alpha=0.35, lw=0)
     ax2.set_ylabel("drawdown %")
     ax2.grid(alpha=0.3)
-    ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

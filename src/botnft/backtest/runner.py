@@ -44,7 +44,9 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
     initial = session.spec.cash
     funding_by_venue: dict[str, Decimal] = {}
     for f in rec.funding:
-        funding_by_venue[f.instrument.venue] = funding_by_venue.get(f.instrument.venue, Decimal(0)) + f.payment
+        funding_by_venue[f.instrument.venue] = (
+            funding_by_venue.get(f.instrument.venue, Decimal(0)) + f.payment
+        )
     spec = session.spec
     summary: dict[str, Any] = {
         "strategy": spec.strategy,

@@ -45,6 +45,8 @@ class BacktestSpec:
         if self.venue is not None and self.venue not in VENUES:
             raise UserError(f"unknown venue {self.venue!r}; choose one of: {', '.join(VENUES)}")
         if self.start and self.end and self.start >= self.end:
-            raise UserError(f"--start {self.start:%Y-%m-%d %H:%M} is not before --end {self.end:%Y-%m-%d %H:%M}")
+            raise UserError(
+                f"--start {self.start:%Y-%m-%d %H:%M} is not before --end {self.end:%Y-%m-%d %H:%M}"
+            )
         if self.batch_bars < 1:
             raise UserError("batch size must be at least 1 bar")

@@ -53,7 +53,9 @@ def _times(path: Path, col: pd.Series) -> np.ndarray:
     back = np.flatnonzero(steps <= 0)
     if back.size:
         r = int(back[0]) + 2
-        raise DataError(f"{path}: row {r}: time does not increase ({parsed.iloc[r - 1]} after {parsed.iloc[r - 2]})")
+        raise DataError(
+            f"{path}: row {r}: time does not increase ({parsed.iloc[r - 1]} after {parsed.iloc[r - 2]})"
+        )
     return ts
 
 

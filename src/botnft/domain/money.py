@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from botnft.domain.errors import InvalidOrder
@@ -16,7 +17,7 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise InvalidOperation(f"not a finite number: {value!r}")
         return Decimal(repr(value))
     return Decimal(value)

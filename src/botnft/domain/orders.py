@@ -7,14 +7,14 @@ An `Order` changes only through `transition()` (status) and `apply_fill()`; an i
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from botnft.domain.errors import IllegalTransition, InvalidOrder
 from botnft.domain.ids import InstrumentId
 from botnft.domain.money import ZERO
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -27,20 +27,20 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP_MARKET = "stop_market"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "gtc"
     IOC = "ioc"
     FOK = "fok"
     POST_ONLY = "post_only"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     INITIALIZED = "initialized"
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"

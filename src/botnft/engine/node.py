@@ -159,7 +159,9 @@ class TradingNode:
             return
         ts = self.clock.now_ns()
         side = Side.BUY if delta > ZERO else Side.SELL
-        reduce_only = desired == ZERO or (abs(desired) < abs(position) and (desired > ZERO) == (position > ZERO))
+        reduce_only = desired == ZERO or (
+            abs(desired) < abs(position) and (desired > ZERO) == (position > ZERO)
+        )
         order = Order(self.ids.next(), inst.id, side, abs(delta), ts, reduce_only=reduce_only)
         cash = portfolio.balance(inst.id.venue, inst.quote) if not inst.is_perp else equity
         try:

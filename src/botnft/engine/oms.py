@@ -84,10 +84,14 @@ class OrderManager:
                 self.retries += 1
                 if attempt > self.max_retries:
                     return [
-                        OrderRejected(order.ts_ns, order.client_order_id, order.instrument, "retries", str(exc))
+                        OrderRejected(
+                            order.ts_ns, order.client_order_id, order.instrument, "retries", str(exc)
+                        )
                     ]
             except Rejected as exc:
-                return [OrderRejected(order.ts_ns, order.client_order_id, order.instrument, exc.reason, str(exc))]
+                return [
+                    OrderRejected(order.ts_ns, order.client_order_id, order.instrument, exc.reason, str(exc))
+                ]
 
     # the one place order state changes ------------------------------------------------------------
     def apply(self, event: object) -> None:

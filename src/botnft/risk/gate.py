@@ -61,7 +61,11 @@ class RiskGate:
         if lim.max_order_notional is not None and notional > lim.max_order_notional:
             raise RiskDenied(f"order notional {notional} exceeds the limit {lim.max_order_notional}")
         increases = abs(new) > abs(old)
-        if lim.max_position_notional is not None and increases and abs(new) * ctx.price > lim.max_position_notional:
+        if (
+            lim.max_position_notional is not None
+            and increases
+            and abs(new) * ctx.price > lim.max_position_notional
+        ):
             raise RiskDenied(
                 f"position notional {abs(new) * ctx.price} would exceed the limit {lim.max_position_notional}"
             )

@@ -16,7 +16,9 @@ class FixedSize:
 
     qty: Decimal
 
-    def target(self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument) -> Decimal:
+    def target(
+        self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument
+    ) -> Decimal:
         if exposure == 0:
             return ZERO
         return floor_to(to_decimal(exposure) * self.qty, inst.lot_size)
@@ -28,7 +30,9 @@ class CashFraction:
 
     fraction: Decimal
 
-    def target(self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument) -> Decimal:
+    def target(
+        self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument
+    ) -> Decimal:
         if exposure == 0 or equity <= ZERO:
             return ZERO
         qty = inst.size_down(equity * self.fraction / (price * (1 + fee_rate)))

@@ -43,8 +43,10 @@ def _coerce(name: str, kind: Any, raw: str) -> Any:
         if kind is float or kind == "float":
             return float(text)
     except ValueError:
-        raise UserError(f"parameter {name} must be a number ({kind if isinstance(kind, str) else kind.__name__}), "
-                        f"got {raw!r}") from None
+        raise UserError(
+            f"parameter {name} must be a number ({kind if isinstance(kind, str) else kind.__name__}), "
+            f"got {raw!r}"
+        ) from None
     return text
 
 

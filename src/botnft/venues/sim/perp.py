@@ -46,6 +46,9 @@ class SimPerp(SimVenueBase):
         self._f_rate = np.asarray(funding_rate if funding_rate is not None else [], dtype=np.float64)
         self._k = 0  # next funding time not yet settled or skipped
         self.funding_paid = ZERO
+        self.fees_collected = ZERO
+        #: Quote the rest of the market paid out (negative) or took in: realized PnL and funding.
+        self.counterparty = ZERO
 
     def fetch_balance(self) -> Mapping[str, Decimal]:
         return {self.perp.quote: self.collateral}
@@ -96,6 +99,7 @@ class SimPerp(SimVenueBase):
         qty = self.position.qty
         payment = (qty * mark * rate).quantize(FEE_STEP, rounding=ROUND_HALF_EVEN)
         self.collateral -= payment
+        self.counterparty += payment
         self.position.funding += payment
         self.funding_paid += payment
         return FundingApplied(int(self._f_ts[k]), self.perp.id, qty, rate, mark, payment)
@@ -108,7 +112,7 @@ class SimPerp(SimVenueBase):
         old = pos.qty
         new = old + qty if order.side is Side.BUY else old - qty
         fee = self.taker_fee(qty * price)
-        if abs(new) > abs(old) or (new > ZERO) != (old > ZERO) and new != ZERO:
+        if abs(new) > abs(old) or ((new > ZERO) != (old > ZERO) and new != ZERO):
             equity = self.collateral + pos.unrealized_pnl(price)
             required = abs(new) * price * perp.initial_margin
             if equity - fee < required:
@@ -118,4 +122,6 @@ class SimPerp(SimVenueBase):
                 )
         realized = pos.apply_fill(order.side, qty, price, fee)
         self.collateral += realized - fee
+        self.counterparty -= realized
+        self.fees_collected += fee
         return OrderFilled(ts_ns, order.client_order_id, perp.id, order.side, qty, price, fee, perp.quote)

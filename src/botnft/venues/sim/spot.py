@@ -29,6 +29,8 @@ class SimSpot(SimVenueBase):
         self.balances: dict[str, Decimal] = {instrument.quote: ZERO, instrument.base: ZERO}
         self.balances.update(balances or {})
         self.fees_collected = ZERO
+        #: The rest of the market, the account's counterparty: what the account gains, it loses.
+        self.counterparty: dict[str, Decimal] = {instrument.quote: ZERO, instrument.base: ZERO}
 
     def fetch_balance(self) -> Mapping[str, Decimal]:
         return dict(self.balances)
@@ -49,10 +51,14 @@ class SimSpot(SimVenueBase):
                 )
             b[inst.quote] -= notional + fee
             b[inst.base] += qty
+            self.counterparty[inst.quote] += notional
+            self.counterparty[inst.base] -= qty
         else:
             if qty > b[inst.base]:
                 raise InsufficientFunds(f"sell of {qty} {inst.base} but only {b[inst.base]} held")
             b[inst.base] -= qty
             b[inst.quote] += notional - fee
+            self.counterparty[inst.quote] -= notional
+            self.counterparty[inst.base] += qty
         self.fees_collected += fee
         return OrderFilled(ts_ns, order.client_order_id, inst.id, order.side, qty, price, fee, inst.quote)

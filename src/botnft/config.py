@@ -1,0 +1,54 @@
+"""Settings: defaults, then a TOML file (`bot.toml` in the working directory, or `BOT_CONFIG`), then
+`BOT_*` environment variables. Config is data; wiring is in `bootstrap`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from botnft.domain.errors import UserError
+
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_", extra="forbid", frozen=True)
+
+    database_url: str = f"sqlite:///{DEFAULT_RUNS_DIR}/bot.db"
+    runs_dir: Path = DEFAULT_RUNS_DIR
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("BOT_CONFIG", "bot.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with CLI overrides on top; a bad file or value is a one-line `UserError`."""
+    path = os.environ.get("BOT_CONFIG")
+    if path and not Path(path).is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        raise UserError(f"bad setting {where}: {err['msg']}") from None
+    except Exception as exc:  # malformed TOML
+        raise UserError(f"cannot read config: {str(exc).splitlines()[0]}") from None

@@ -1,0 +1,119 @@
+"""The schema as SQLAlchemy 2 declarative models: trading pairs, trade logs, backtest runs.
+
+The migrations in `migrations/versions/` create exactly this schema (a test compares them); change both
+together. Constraint and index names follow `NAMING_CONVENTION`, so they are the same on every dialect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from botnft.storage.columns import Money, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NOW = text("CURRENT_TIMESTAMP")
+"""Server default for `created_at`: the database's clock, in UTC (SQLite's CURRENT_TIMESTAMP is UTC)."""
+
+TRADE_TYPES = ("buy", "sell")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TradingPair(Base):
+    """A market on a venue; trades point at it. Unique by (symbol, venue)."""
+
+    __tablename__ = "trading_pairs"
+    __table_args__ = (UniqueConstraint("symbol", "venue"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(20))
+    base_asset: Mapped[str] = mapped_column(String(10))
+    quote_asset: Mapped[str] = mapped_column(String(10))
+    venue: Mapped[str] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    min_trade_size: Mapped[Decimal] = mapped_column(Money(), server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class BacktestRun(Base):
+    """One stored backtest: what ran (strategy, params, data, seed), its headline figures and full summary."""
+
+    __tablename__ = "backtest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    strategy: Mapped[str] = mapped_column(String(50))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data_source: Mapped[str] = mapped_column(String(200))
+    venue: Mapped[str] = mapped_column(String(20))
+    seed: Mapped[int] = mapped_column(Integer)
+    start_ts: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_ts: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bars: Mapped[int] = mapped_column(Integer)
+    fills: Mapped[int] = mapped_column(Integer)
+    round_trips: Mapped[int] = mapped_column(Integer)
+    initial_cash: Mapped[Decimal] = mapped_column(Money())
+    final_equity: Mapped[Decimal] = mapped_column(Money())
+    total_return: Mapped[float] = mapped_column(Double)
+    max_drawdown: Mapped[float] = mapped_column(Double)
+    sharpe: Mapped[float | None] = mapped_column(Double)
+    fees_paid: Mapped[Decimal] = mapped_column(Money())
+    funding_paid: Mapped[Decimal] = mapped_column(Money())
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class TradeLog(Base):
+    """One executed trade. `run_id` is NULL for live and paper trades, set for a backtest's fills."""
+
+    __tablename__ = "trade_logs"
+    __table_args__ = (
+        CheckConstraint("trade_type IN ('buy', 'sell')", name="trade_type"),
+        Index(None, "run_id"),
+        Index(None, "pair_id", "ts"),
+    )
+
+    # BIGINT on PostgreSQL; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" autoincrements (rowid).
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    pair_id: Mapped[int] = mapped_column(ForeignKey("trading_pairs.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("backtest_runs.id"))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    trade_type: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    price: Mapped[Decimal] = mapped_column(Money())
+    fee: Mapped[Decimal] = mapped_column(Money(), server_default=text("0"))
+    venue: Mapped[str] = mapped_column(String(20))
+    strategy: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'executed'"))
+    client_order_id: Mapped[str | None] = mapped_column(String(64))
+    tx_signature: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)

@@ -1,0 +1,145 @@
+"""The `bot` command as a user runs it: real processes, real SQLite and PostgreSQL, one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from botnft.storage import make_engine
+from botnft.storage.repository import TradeStore
+
+BOT = [sys.executable, "-m", "botnft.cli"]
+SHORT = ["--start", "2025-01-01", "--end", "2025-04-01"]
+
+
+def bot(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BOT, *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120
+    )
+
+
+def assert_user_error(r: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_backtest_runs_migrations_and_stores_the_run_and_its_trades(database_url, tmp_path):
+    fills_csv = tmp_path / "fills.csv"
+    r = bot("backtest", *SHORT, "--json", "--db-url", database_url, "--fills-out", str(fills_csv))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert "stored as run" in r.stderr
+    store = TradeStore(make_engine(database_url))
+    run = store.list_runs(1)[0]
+    assert run.bars == summary["bars"] and run.fills == summary["fills"] > 0
+    assert str(run.final_equity) == summary["final_equity"]
+    trades = store.trades_for_run(run.id)
+    assert len(trades) == summary["fills"]
+    rows = fills_csv.read_text().splitlines()
+    assert rows[0] == "ts,venue,instrument,side,qty,price,fee" and len(rows) == summary["fills"] + 1
+    first = rows[1].split(",")
+    assert (trades[0].amount, trades[0].price, trades[0].fee) == tuple(
+        map(type(run.final_equity), first[4:7])
+    )
+
+
+def test_the_json_output_is_exactly_one_object_with_the_promised_fields(tmp_path):
+    r = bot("backtest", *SHORT, "--json", "--no-store")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.strip().splitlines()) == 1
+    s = json.loads(r.stdout)
+    for key in (
+        "bars",
+        "fills",
+        "round_trips",
+        "final_equity",
+        "total_return",
+        "max_drawdown",
+        "sharpe",
+        "fees_paid",
+        "funding_paid",
+        "elapsed_s",
+        "bars_per_s",
+        "per_venue",
+    ):
+        assert key in s
+
+
+def test_without_json_it_prints_a_summary_table_and_writes_the_chart(tmp_path):
+    r = bot("backtest", *SHORT, "--no-store", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "final equity" in r.stdout and "max drawdown" in r.stdout
+    charts = list((tmp_path / "runs").glob("run-*/equity.png"))
+    assert len(charts) == 1 and charts[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_perp_backtests_report_funding_per_venue():
+    r = bot("backtest", "--data", "sol-perp-1h", "--param", "short=true", *SHORT, "--json", "--no-store")
+    s = json.loads(r.stdout)
+    assert s["venue"] == "drift" and s["per_venue"]["DRIFT"]["fills"] == s["fills"]
+    assert s["funding_paid"] != "0"
+
+
+def test_data_list_shows_the_bundled_sets():
+    r = bot("data", "list")
+    assert r.returncode == 0
+    for name in ("sol-spot-1h", "sol-perp-1h", "sol-perp-mark-1h", "sol-funding"):
+        assert name in r.stdout
+
+
+@pytest.fixture
+def corrupt_file(tmp_path: Path) -> Path:
+    p = tmp_path / "bad.csv.gz"
+    with gzip.open(p, "wt") as fh:
+        fh.write("open_time,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,2,0.5,1,1\n")
+        fh.write("2024-01-01T01:00:00Z,1,2,0.5,nan,1\n")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--data", "/no/such/file.csv.gz"], "data file not found: /no/such/file.csv.gz"),
+        (["--data", "no-such-set"], "unknown data set 'no-such-set'"),
+        (["--strategy", "macd_magic"], "unknown strategy 'macd_magic'"),
+        (["--param", "speed=3"], "unknown parameter 'speed'"),
+        (["--param", "fast"], "--param takes key=value"),
+        (["--start", "2025-02-01", "--end", "2025-01-01"], "is not before --end"),
+        (["--start", "last tuesday"], "--start must be a date"),
+        (["--size", "0"], "--size must be positive"),
+        (["--size", "-5"], "--size must be positive"),
+        (["--size", "1", "--cash-fraction", "0.5"], "not both"),
+        (["--fill", "vwap"], "unknown fill model 'vwap'"),
+        (["--venue", "mtgox"], "unknown venue 'mtgox'"),
+        (["--param", "short=true"], "short=true needs a perp venue"),
+        (["--db-url", "postgresql://postgres@127.0.0.1:5999/test"], "cannot reach database"),
+        (["--db-url", "mysql+nodriver://x@y/z"], "database"),
+    ],
+)
+def test_user_mistakes_get_one_line_and_exit_code_2(args, needle):
+    assert_user_error(
+        bot("backtest", "--no-store", *args) if "--db-url" not in args else bot("backtest", *args), needle
+    )
+
+
+def test_a_corrupt_data_file_names_the_row(corrupt_file):
+    assert_user_error(
+        bot("backtest", "--no-store", "--data", str(corrupt_file)), "row 2: close is not a number"
+    )
+
+
+def test_a_bad_config_file_is_a_one_line_error(tmp_path):
+    (tmp_path / "bot.toml").write_text("database_url = 5\n")
+    assert_user_error(bot("backtest", cwd=tmp_path), "bad setting database_url")
