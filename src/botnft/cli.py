@@ -117,10 +117,7 @@ def backtest(
 
 
 def _backtest(o: dict[str, Any]) -> None:
-    from botnft.backtest.runner import run_backtest
-    from botnft.backtest.spec import BacktestSpec
-    from botnft.bootstrap import build_backtest
-    from botnft.config import load_settings
+    from botnft.backtest.spec import BacktestSpec  # light: validate before the heavy imports
 
     spec = BacktestSpec(
         data=o["data"],
@@ -137,6 +134,10 @@ def _backtest(o: dict[str, Any]) -> None:
         seed=o["seed"],
     )
     spec.check()
+    from botnft.backtest.runner import run_backtest
+    from botnft.bootstrap import build_backtest
+    from botnft.config import load_settings
+
     settings = load_settings(database_url=o["db_url"])
     store = None
     if o["store"]:

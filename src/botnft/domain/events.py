@@ -36,7 +36,9 @@ class OrderRejected:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
-    """One fill. `fee` is in `fee_asset`; `price` is in the quote asset; `liquidity` is taker or maker."""
+    """One fill. `fee` is in `fee_asset` (negative for a maker rebate); `price` is in the quote asset;
+    `liquidity` is taker or maker. `quote_qty` is the exact quote amount exchanged when it is not
+    `qty × price` (an AMM swap, whose average price does not sit on a tick grid); the ledger uses it."""
 
     ts_ns: int
     client_order_id: str
@@ -48,6 +50,11 @@ class OrderFilled:
     fee_asset: str
     liquidity: str = "taker"
     reference_price: Decimal | None = None
+    quote_qty: Decimal | None = None
+
+    @property
+    def notional(self) -> Decimal:
+        return self.quote_qty if self.quote_qty is not None else self.qty * self.price
 
 
 @dataclass(frozen=True, slots=True)

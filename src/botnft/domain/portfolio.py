@@ -49,7 +49,7 @@ class Portfolio:
         if inst.is_perp:
             book[inst.quote] = book.get(inst.quote, ZERO) + realized - fill.fee
             return
-        notional = fill.qty * fill.price
+        notional = fill.notional
         if fill.side is Side.BUY:
             book[inst.quote] = book.get(inst.quote, ZERO) - notional - fill.fee
             book[inst.base] = book.get(inst.base, ZERO) + fill.qty

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
 F64 = NDArray[np.float64]
 
@@ -50,11 +49,15 @@ class Ema:
         if len(x) == 0:
             return np.empty(0)
         a = self.alpha
-        last = float(x[0]) if self._last is None else self._last
-        y, _ = lfilter([a], [1.0, -(1.0 - a)], x, zi=[(1.0 - a) * last])
-        out = np.asarray(y, dtype=np.float64)
-        self._last = float(out[-1])
-        return out
+        b = 1.0 - a
+        y = float(x[0]) if self._last is None else self._last
+        values = []
+        append = values.append
+        for v in np.asarray(x, dtype=np.float64).tolist():  # a recursion: one pass, same ops every batch
+            y = b * y + a * v
+            append(y)
+        self._last = y
+        return np.array(values, dtype=np.float64)
 
 
 class Lag1:
