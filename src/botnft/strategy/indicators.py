@@ -51,7 +51,7 @@ class Ema:
         a = self.alpha
         b = 1.0 - a
         y = float(x[0]) if self._last is None else self._last
-        values = []
+        values: list[float] = []
         append = values.append
         for v in np.asarray(x, dtype=np.float64).tolist():  # a recursion: one pass, same ops every batch
             y = b * y + a * v
