@@ -4,10 +4,12 @@ Only here (and in the CLI and API) are concrete venues chosen."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from botnft.backtest.spec import BacktestSpec
 from botnft.data import bundle
@@ -16,8 +18,10 @@ from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Perp, Spot
+from botnft.domain.money import ZERO
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
+from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.node import TradingNode
 from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.sizing import CashFraction, FixedSize, Sizer
@@ -100,6 +104,140 @@ def make_instrument(kind: str, base: str) -> Instrument:
     )
 
 
+@dataclass(slots=True)
+class VenueBuild:
+    """A simulated venue, the instrument it lists, and the ledger account it settles into."""
+
+    venue: Any
+    instrument: Instrument
+    account: str
+
+
+#: name -> builder(data, spec, fee_bps or None, fill model, cash, shared wallet balances)
+VenueBuilder = Callable[
+    [MarketData, BacktestSpec, "Decimal | None", Any, Decimal, dict[str, Decimal]], VenueBuild
+]
+
+
+def _build_sim(
+    md: MarketData,
+    spec: BacktestSpec,
+    fee: Decimal | None,
+    fill: Any,
+    cash: Decimal,
+    wallet: dict[str, Decimal],
+) -> VenueBuild:
+    inst = make_instrument("sim", md.base)
+    assert isinstance(inst, Spot)
+    fee_bps = fee if fee is not None else DEFAULT_FEE_BPS["sim"]
+    return VenueBuild(
+        SimSpot(inst, fee_bps=fee_bps, fill_model=fill, balances={inst.quote: cash}), inst, "SIM"
+    )
+
+
+def _build_candle_perp(
+    md: MarketData,
+    spec: BacktestSpec,
+    fee: Decimal | None,
+    fill: Any,
+    cash: Decimal,
+    wallet: dict[str, Decimal],
+) -> VenueBuild:
+    inst = make_instrument("drift", md.base)
+    assert isinstance(inst, Perp)
+    f = md.funding
+    venue = SimPerp(
+        inst,
+        fee_bps=fee if fee is not None else DEFAULT_FEE_BPS["drift"],
+        fill_model=fill,
+        collateral=cash,
+        funding_ts_ns=None if f is None else f.ts_ns,
+        funding_rate=None if f is None else f.rate,
+    )
+    return VenueBuild(venue, inst, "DRIFT")
+
+
+VENUE_BUILDERS: dict[str, VenueBuilder] = {"sim": _build_sim, "drift": _build_candle_perp}
+
+
+def _to_source(snapshot: Any, side: str) -> Any:
+    from botnft.routing.adapt import to_source
+
+    return to_source(snapshot, side)
+
+
+def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestSession:
+    """A backtest whose orders the executor routes across `spec.venues` (split or one venue)."""
+    unknown = [v for v in spec.venues if v not in VENUE_BUILDERS]
+    if unknown:
+        raise UserError(f"unknown venue {unknown[0]!r}; available: {', '.join(VENUE_BUILDERS)}")
+    fill_model = FILL_MODELS[spec.fill]()
+    wallet: dict[str, Decimal] = {}
+    builds = [VENUE_BUILDERS[name](md, spec, spec.fee_bps, fill_model, ZERO, wallet) for name in spec.venues]
+    accounts = sorted({b.account for b in builds})
+    share = (spec.cash / len(accounts)).quantize(Decimal("0.00000001"))
+    instruments = {b.instrument.id: b.instrument for b in builds}
+    portfolio = Portfolio(instruments, {b.instrument.id.venue: b.account for b in builds})
+    funded: set[str] = set()
+    for b in builds:
+        if b.account in funded:
+            continue
+        funded.add(b.account)
+        portfolio.deposit(b.instrument.id.venue, b.instrument.quote, share)
+        fund = getattr(b.venue, "deposit", None)
+        if fund is not None:
+            fund(b.instrument.quote, share)
+        elif isinstance(b.venue, SimPerp):
+            b.venue.collateral += share
+        else:
+            b.venue.balances[b.instrument.quote] = b.venue.balances.get(b.instrument.quote, ZERO) + share
+    venues = {b.instrument.id.venue: b.venue for b in builds}
+    single = spec.route.partition(":")[2].upper() or None
+    if single is not None and single not in venues:
+        raise UserError(f"--route single:{single} names no venue in --venues ({', '.join(venues)})")
+    primary = max((b.instrument for b in builds), key=lambda i: i.lot_size)  # size on the coarsest lot
+    sizer = _sizer(spec)
+    node = TradingNode(
+        clock=SimClock(int(md.bars.ts_ns[0])),
+        strategy=strategy,
+        instrument=primary,
+        venues=venues,
+        portfolio=portfolio,
+        sizer=sizer,
+        risk=RiskGate(RiskLimits()),
+        fee_rate=Decimal("0.001"),
+    )
+    executor = Executor(
+        base=md.base,
+        venues=venues,
+        instruments=instruments,
+        portfolio=portfolio,
+        oms=node.oms,
+        risk=node.risk,
+        drain=node.bus.drain,
+        ids=node.ids,
+        to_source=_to_source,
+        config=RouteConfig(mode="single" if single else "split", single_venue=single, vehicle=spec.vehicle),
+        chooser=_chooser(md),
+    )
+    node.attach_executor(executor)
+    return BacktestSession(spec, md, "routed", primary, node, portfolio, Decimal(0))
+
+
+def _chooser(md: MarketData) -> Any:
+    try:
+        from botnft.routing.vehicle import choose_vehicle
+    except ImportError:
+        return None
+    return choose_vehicle
+
+
+def _sizer(spec: BacktestSpec) -> Sizer:
+    if spec.size is not None:
+        return FixedSize(spec.size)
+    return CashFraction(spec.cash_fraction or DEFAULT_CASH_FRACTION)
+
+
 def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> BacktestSession:
     """Everything a backtest needs, wired; `data` may be passed in (benchmarks, tests)."""
     spec.check()
@@ -111,6 +249,8 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
             f"no bars in {md.name} between {spec.start or 'the start'} and {spec.end or 'the end'}"
         )
     funding = md.funding.between(int(bars.ts_ns[0]), None) if md.funding is not None else None
+    if spec.venues:
+        return build_routed(spec, strategy, MarketData(md.name, md.market, md.base, bars, funding))
     kind = spec.venue or ("drift" if md.market == "perp" else "sim")
     if kind == "sim" and getattr(getattr(strategy, "params", None), "short", False):
         raise UserError("short=true needs a perp venue: add --venue drift (a spot book cannot go short)")
@@ -132,11 +272,7 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
         assert isinstance(inst, Spot)
         venue = SimSpot(inst, fee_bps=fee_bps, fill_model=fill_model, balances={inst.quote: spec.cash})
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
-    sizer: Sizer = (
-        FixedSize(spec.size)
-        if spec.size is not None
-        else CashFraction(spec.cash_fraction or DEFAULT_CASH_FRACTION)
-    )
+    sizer = _sizer(spec)
     node = TradingNode(
         clock=SimClock(int(bars.ts_ns[0])),
         strategy=strategy,

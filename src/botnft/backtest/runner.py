@@ -40,7 +40,9 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
     ts = np.concatenate(rec.ts_ns)
     equity = np.concatenate(rec.equity)
     last = to_decimal(float(bars.close[-1]))
-    final_equity = session.portfolio.equity({session.instrument.id: last})
+    pf = session.portfolio
+    final_equity = pf.equity({i: last for i in pf.positions})
+    executor = node.executor
     initial = session.spec.cash
     funding_by_venue: dict[str, Decimal] = {}
     for f in rec.funding:
@@ -64,7 +66,7 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
         "orders": len(node.oms.orders()),
         "fills": len(rec.fills),
         "rejections": len(rec.rejections) + len(rec.cancels),
-        "round_trips": session.portfolio.round_trips(),
+        "round_trips": pf.round_trips() if executor is None else rec.exposure_round_trips,
         "initial_cash": str(initial),
         "final_equity": str(final_equity.quantize(Decimal("0.00000001"))),
         "total_return": float(final_equity / initial - 1),
@@ -72,9 +74,23 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
         "sharpe": sharpe(equity, bars.interval_ns),
         "fees_paid": str(session.portfolio.fees_paid),
         "funding_paid": str(session.portfolio.funding_paid),
-        "final_position": str(session.portfolio.positions[session.instrument.id].qty),
+        "final_position": str(pf.exposure_in(session.instrument.base)),
         "per_venue": per_venue(rec.fills, funding_by_venue),
         "elapsed_s": round(elapsed, 4),
         "bars_per_s": round(rec.bars / elapsed) if elapsed > 0 else None,
     }
+    if executor is not None:
+        st = executor.stats
+        summary["venues"] = list(spec.venues)
+        summary["route"] = spec.route
+        summary["execution"] = {
+            "parents": st.parents,
+            "children": st.children,
+            "reroutes": st.reroutes,
+            "unfilled": str(st.unfilled),
+            "cost": str(st.total_cost().quantize(Decimal("0.00000001"))),
+            "per_venue": {v: row.as_dict() for v, row in sorted(st.per_venue.items())},
+        }
+        for v, row in st.per_venue.items():
+            summary["per_venue"].setdefault(v, {})["slippage_bps"] = row.as_dict()["slippage_bps"]
     return BacktestResult(summary, ts, equity, rec.fills)

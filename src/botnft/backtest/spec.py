@@ -28,6 +28,9 @@ class BacktestSpec:
     end: datetime | None = None
     seed: int = 0
     batch_bars: int = 250_000
+    venues: tuple[str, ...] = ()  # routed mode: trade across these venues (see `bot backtest --venues`)
+    route: str = "split"  # split | single:<VENUE>
+    vehicle: str = "auto"  # auto | spot | perp
 
     def check(self) -> None:
         if self.size is not None and self.cash_fraction is not None:
@@ -48,5 +51,11 @@ class BacktestSpec:
             raise UserError(
                 f"--start {self.start:%Y-%m-%d %H:%M} is not before --end {self.end:%Y-%m-%d %H:%M}"
             )
+        if self.route != "split" and not self.route.startswith("single:"):
+            raise UserError(f"unknown route {self.route!r}; use split or single:VENUE")
+        if self.vehicle not in ("auto", "spot", "perp"):
+            raise UserError(f"unknown vehicle {self.vehicle!r}; use auto, spot or perp")
+        if self.venues and self.venue is not None:
+            raise UserError("give --venue (one venue) or --venues (routed across several), not both")
         if self.batch_bars < 1:
             raise UserError("batch size must be at least 1 bar")

@@ -1,7 +1,9 @@
 """The portfolio: balances per venue and asset, positions per instrument, equity and exposure.
 
 It is rebuilt from events only (fills, funding, liquidations), so it can be checked against each venue's
-own ledger. Stable quote assets (USDC, USDT, USD) are valued at par with each other.
+own ledger. Stable quote assets (USDC, USDT, USD) are valued at par with each other. Balances are kept per
+*account*: by default each venue is its own account, but venues that settle from one wallet (Raydium,
+OpenBook and Jupiter all trade from the same Solana wallet) map to one account via `accounts`.
 """
 
 from __future__ import annotations
@@ -18,22 +20,29 @@ from botnft.domain.positions import Position
 
 
 class Portfolio:
-    __slots__ = ("_balances", "_instruments", "fees_paid", "funding_paid", "positions")
+    __slots__ = ("_accounts", "_balances", "_instruments", "fees_paid", "funding_paid", "positions")
 
-    def __init__(self, instruments: Mapping[InstrumentId, Instrument]) -> None:
+    def __init__(
+        self, instruments: Mapping[InstrumentId, Instrument], accounts: Mapping[str, str] | None = None
+    ) -> None:
         self._instruments = dict(instruments)
+        self._accounts = dict(accounts or {})
         self._balances: dict[str, dict[str, Decimal]] = {}
         self.positions: dict[InstrumentId, Position] = {i: Position(i) for i in self._instruments}
         self.fees_paid = ZERO
         self.funding_paid = ZERO
 
     # balances -------------------------------------------------------------------------------------
+    def account(self, venue: str) -> str:
+        """The account a venue settles into (the venue itself unless mapped)."""
+        return self._accounts.get(venue, venue)
+
     def deposit(self, venue: str, asset: str, amount: Decimal) -> None:
-        book = self._balances.setdefault(venue, {})
+        book = self._balances.setdefault(self.account(venue), {})
         book[asset] = book.get(asset, ZERO) + amount
 
     def balance(self, venue: str, asset: str) -> Decimal:
-        return self._balances.get(venue, {}).get(asset, ZERO)
+        return self._balances.get(self.account(venue), {}).get(asset, ZERO)
 
     def balances(self) -> dict[str, dict[str, Decimal]]:
         return {v: dict(b) for v, b in self._balances.items()}
@@ -41,10 +50,9 @@ class Portfolio:
     # events ---------------------------------------------------------------------------------------
     def apply_fill(self, fill: OrderFilled) -> None:
         inst = self._instruments[fill.instrument]
-        venue = fill.instrument.venue
         pos = self.positions[fill.instrument]
         realized = pos.apply_fill(fill.side, fill.qty, fill.price, fill.fee)
-        book = self._balances.setdefault(venue, {})
+        book = self._balances.setdefault(self.account(fill.instrument.venue), {})
         self.fees_paid += fill.fee
         if inst.is_perp:
             book[inst.quote] = book.get(inst.quote, ZERO) + realized - fill.fee
@@ -59,7 +67,7 @@ class Portfolio:
 
     def apply_funding(self, ev: FundingApplied) -> None:
         inst = self._instruments[ev.instrument]
-        book = self._balances.setdefault(ev.instrument.venue, {})
+        book = self._balances.setdefault(self.account(ev.instrument.venue), {})
         book[inst.quote] = book.get(inst.quote, ZERO) - ev.payment
         self.positions[ev.instrument].funding += ev.payment
         self.funding_paid += ev.payment
@@ -94,16 +102,26 @@ class Portfolio:
         """Gross notional of all positions at `prices`."""
         return sum((p.notional(prices[i]) for i, p in self.positions.items() if p.qty), ZERO)
 
-    def linear_equity(self, instrument: InstrumentId) -> tuple[float, float]:
-        """For a single-instrument book: (c, q) with equity(price) == c + q * price. Feeds the float kernel
-        that marks the equity curve between events."""
-        pos = self.positions[instrument]
-        inst = self._instruments[instrument]
-        cash = sum((a for b in self._balances.values() for s, a in b.items() if s != inst.base), ZERO)
-        if inst.is_perp:
-            return float(cash - pos.qty * pos.avg_entry), float(pos.qty)
-        base = sum((b.get(inst.base, ZERO) for b in self._balances.values()), ZERO)
-        return float(cash), float(base)
+    def linear_equity(self, base: str) -> tuple[float, float]:
+        """For a book exposed to one base asset: (c, q) with equity(price) == c + q * price, every
+        instrument on `base` marked at the same price. Feeds the float kernel that marks the equity
+        curve between events."""
+        cash = sum((a for b in self._balances.values() for s, a in b.items() if s != base), ZERO)
+        held = sum((b.get(base, ZERO) for b in self._balances.values()), ZERO)
+        for inst_id, inst in self._instruments.items():
+            if inst.is_perp and inst.base == base:
+                pos = self.positions[inst_id]
+                cash -= pos.qty * pos.avg_entry
+                held += pos.qty
+        return float(cash), float(held)
+
+    def exposure_in(self, base: str) -> Decimal:
+        """Net exposure to `base`: spot holdings in every account plus perp positions."""
+        held = sum((b.get(base, ZERO) for b in self._balances.values()), ZERO)
+        for inst_id, inst in self._instruments.items():
+            if inst.is_perp and inst.base == base:
+                held += self.positions[inst_id].qty
+        return held
 
     def round_trips(self) -> int:
         return sum(p.round_trips for p in self.positions.values())

@@ -33,6 +33,7 @@ from botnft.domain.orders import Order, Side
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.bus import EventBus
 from botnft.engine.clock import SimClock
+from botnft.engine.executor import Executor
 from botnft.engine.oms import OrderManager
 from botnft.ports import BarArrays, Journal, SimulatedVenue
 from botnft.risk.gate import RiskContext, RiskGate
@@ -54,6 +55,7 @@ class NodeRecord:
     liquidations: list[PositionLiquidated] = field(default_factory=list)
     signals: int = 0
     bars: int = 0
+    exposure_round_trips: int = 0
 
 
 class TradingNode:
@@ -83,7 +85,8 @@ class TradingNode:
         self.ids = ClientOrderIdFactory("O")
         self.record = NodeRecord()
         self._venue_list = list(self.venues.values())
-        self._venue = venue_for(instrument.id, self.venues)
+        self.executor: Executor | None = None
+        self._venue = self.venues.get(instrument.id.venue)
         rec = self.record
         sub = self.bus.subscribe
         for kind in (OrderAccepted, OrderRejected, OrderCanceled, OrderExpired, OrderFilled):
@@ -96,6 +99,11 @@ class TradingNode:
         sub(OrderCanceled, rec.cancels.append)
         sub(PositionLiquidated, portfolio.apply_liquidation)
         sub(PositionLiquidated, rec.liquidations.append)
+
+    def attach_executor(self, executor: Executor) -> None:
+        """Route every signal through `executor` (several venues, splits, perp or spot)."""
+        self.executor = executor
+        self.bus.subscribe(OrderFilled, executor.on_fill)
 
     def run(self, batches: Iterable[BarArrays]) -> NodeRecord:
         for bars in batches:
@@ -111,7 +119,7 @@ class TradingNode:
         ts_ns = bars.ts_ns
         interval = bars.interval_ns
         eq = np.empty(n, dtype=np.float64)
-        inst_id = self.instrument.id
+        base = self.instrument.base
         linear = self.portfolio.linear_equity
         venues = self._venue_list
         publish = self.bus.publish
@@ -126,7 +134,7 @@ class TradingNode:
             for v in venues:
                 j = v.next_event_index(bars, i, j)
             if j > i:
-                c, q = linear(inst_id)
+                c, q = linear(base)
                 eq[i:j] = c + q * close[i:j]
             if j >= n:
                 break
@@ -139,7 +147,7 @@ class TradingNode:
                 set_time(int(ts_ns[j]) + interval)
                 self._on_signal(bars, j, signals[k][1])
                 k += 1
-            c, q = linear(inst_id)
+            c, q = linear(base)
             eq[j] = c + q * close[j]
             i = j + 1
         self.record.ts_ns.append(np.asarray(ts_ns, dtype=np.int64))
@@ -148,6 +156,9 @@ class TradingNode:
         self.record.bars += n
 
     def _on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
+        if self.executor is not None:
+            self._on_routed_signal(bars, j, exposure)
+            return
         inst = self.instrument
         portfolio = self.portfolio
         price = to_decimal(float(bars.close[j]))
@@ -171,9 +182,25 @@ class TradingNode:
             self.bus.drain()
             return
         venue = self._venue
+        if venue is None:
+            venue = venue_for(inst.id, self.venues)  # raises: no venue lists the instrument
         venue.set_cursor(bars, j)
         self.oms.submit(order, venue)
         self.bus.drain()
+
+    def _on_routed_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
+        """Size against the whole book, then let the executor route the change of exposure."""
+        executor = self.executor
+        assert executor is not None
+        pf = self.portfolio
+        price = to_decimal(float(bars.close[j]))
+        before = pf.exposure_in(self.instrument.base)
+        equity = pf.equity({i: price for i in pf.positions})
+        desired = self.sizer.target(exposure, price, equity, self.fee_rate, self.instrument)
+        executor.execute(bars, j, self.clock.now_ns(), desired)
+        after = pf.exposure_in(self.instrument.base)
+        if before != ZERO and (after == ZERO or (after > ZERO) != (before > ZERO)):
+            self.record.exposure_round_trips += 1
 
     def final_prices(self, bars: BarArrays) -> dict[object, Decimal]:
         return {self.instrument.id: to_decimal(float(bars.close[len(bars) - 1]))}

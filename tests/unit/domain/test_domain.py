@@ -156,6 +156,6 @@ def test_linear_equity_matches_decimal_equity_for_a_single_instrument():
     pf = Portfolio({pp.id: pp})
     pf.deposit("DRIFT", "USDC", D(1000))
     pf.apply_fill(OrderFilled(1, "a", PERP, Side.BUY, D(3), D(100), D("0.3"), "USDC"))
-    c, q = pf.linear_equity(PERP)
+    c, q = pf.linear_equity("SOL")
     for price in (D(80), D(100), D("123.45")):
         assert c + q * float(price) == pytest.approx(float(pf.equity({PERP: price})), abs=1e-9)

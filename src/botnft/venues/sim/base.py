@@ -14,6 +14,7 @@ from botnft.domain.errors import InvalidOrder, Rejected
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument
+from botnft.domain.liquidity import BookLiquidity, PerpLiquidity
 from botnft.domain.money import round_to, to_decimal
 from botnft.domain.orders import Order, OrderType, Side
 from botnft.ports import BarArrays, VenueEvent
@@ -68,6 +69,26 @@ class SimVenueBase:
             raise RuntimeError("simulated venue has no market data yet")
         price = self.fill_model.price(bars, self._j, order.side is Side.BUY)
         return self._execute(order, price, order.ts_ns)
+
+    def liquidity(self, instrument: InstrumentId) -> BookLiquidity | PerpLiquidity | None:
+        """A candle venue has no depth model: it quotes unlimited size at the fill model's price (asks) and
+        one tick below it (bids), so the quoted book never crosses."""
+        if instrument != self.instrument.id or self._bars is None:
+            return None
+        px = round_to(to_decimal(float(self._bars.close[self._j])), self.instrument.tick_size)
+        size = Decimal(10) ** 12
+        asks = ((px, size),)
+        bids = ((px - self.instrument.tick_size, size),)
+        inst = self.instrument
+        return BookLiquidity(
+            instrument=inst.id,
+            ts_ns=self._now(),
+            fee_bps=self.fee_rate * 10_000,
+            lot=inst.lot_size,
+            min_size=inst.min_size,
+            bids=bids,
+            asks=asks,
+        )
 
     # driving by the backtest ----------------------------------------------------------------------
     def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:

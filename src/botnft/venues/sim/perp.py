@@ -19,6 +19,7 @@ from botnft.domain.errors import InsufficientFunds
 from botnft.domain.events import FundingApplied, OrderFilled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Perp
+from botnft.domain.liquidity import BookLiquidity, PerpLiquidity
 from botnft.domain.money import ZERO, to_decimal
 from botnft.domain.orders import Order, Side
 from botnft.domain.positions import Position
@@ -55,6 +56,30 @@ class SimPerp(SimVenueBase):
 
     def fetch_positions(self) -> Mapping[InstrumentId, Decimal]:
         return {self.perp.id: self.position.qty} if self.position.qty else {}
+
+    def liquidity(self, instrument: InstrumentId) -> PerpLiquidity | None:
+        """Unlimited size at the candle price (no depth model here), with the funding the position would
+        pay: the latest known rate of the series, per hour."""
+        book = super().liquidity(instrument)
+        if not isinstance(book, BookLiquidity):
+            return None
+        k = min(self._k, len(self._f_ts) - 1)
+        rate_h = ZERO
+        if k >= 1:
+            hours = Decimal(int(self._f_ts[k] - self._f_ts[k - 1])) / Decimal(3_600_000_000_000)
+            rate_h = to_decimal(float(self._f_rate[k - 1])) / hours if hours > 0 else ZERO
+        return PerpLiquidity(
+            instrument=book.instrument,
+            ts_ns=book.ts_ns,
+            fee_bps=book.fee_bps,
+            lot=book.lot,
+            min_size=book.min_size,
+            bids=book.bids,
+            asks=book.asks,
+            oracle_price=book.bids[0][0],
+            funding_rate_hourly=rate_h,
+            initial_margin=self.perp.initial_margin,
+        )
 
     # funding --------------------------------------------------------------------------------------
     def _funding_bar(self, bars: BarArrays, k: int) -> int:

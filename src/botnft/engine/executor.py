@@ -1,0 +1,239 @@
+"""Routed execution: turn a change of exposure into child orders across venues, send them, re-route what
+did not fill, and measure what execution cost (implementation shortfall vs the arrival mid, per venue).
+
+A change of exposure becomes *legs*: first close what is held the other way (perp positions on their
+venue, spot holdings on the spot venues: a spot book cannot go short), then open the rest in the vehicle
+the chooser picks (perp or spot). Each leg is split across its venues by the router from their liquidity
+snapshots; every child order passes the risk gate and the order manager like any other order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from botnft.domain.errors import Rejected
+from botnft.domain.events import OrderFilled
+from botnft.domain.ids import ClientOrderIdFactory, InstrumentId
+from botnft.domain.instruments import Instrument
+from botnft.domain.liquidity import AnyLiquidity
+from botnft.domain.money import ZERO, to_decimal
+from botnft.domain.orders import Order, Side
+from botnft.domain.portfolio import Portfolio
+from botnft.engine.oms import OrderManager
+from botnft.ports import BarArrays
+from botnft.risk.gate import RiskContext, RiskGate
+from botnft.routing.planner import RoutePlan, ToSource, plan_route
+
+#: (spot snapshots, perp snapshots, side, qty) -> "spot" | "perp"
+VehicleChooser = Callable[[Sequence[AnyLiquidity], Sequence[AnyLiquidity], str, Decimal], str]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """`mode` split routes across all venues of the vehicle; single sends to `single_venue` only.
+    `max_slippage_bps` guards each child against the arrival mid; `max_reroutes` bounds re-routing."""
+
+    mode: str = "split"
+    single_venue: str | None = None
+    vehicle: str = "auto"  # auto | spot | perp
+    max_slippage_bps: Decimal = Decimal(200)
+    max_reroutes: int = 2
+
+
+@dataclass(slots=True)
+class VenueExecution:
+    """Running totals of what trading on one venue cost, in quote."""
+
+    fills: int = 0
+    qty: Decimal = ZERO
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    shortfall: Decimal = ZERO  # side-signed (price - arrival mid) x qty: > 0 means we paid away
+
+    def as_dict(self) -> dict[str, object]:
+        bps = float(self.shortfall / self.notional * 10_000) if self.notional else 0.0
+        return {
+            "fills": self.fills,
+            "qty": str(self.qty),
+            "notional": str(self.notional),
+            "fees": str(self.fees),
+            "slippage": str(self.shortfall.quantize(Decimal("0.00000001"))),
+            "slippage_bps": round(bps, 4),
+        }
+
+
+@dataclass(slots=True)
+class ExecutionStats:
+    per_venue: dict[str, VenueExecution] = field(default_factory=dict)
+    parents: int = 0
+    children: int = 0
+    reroutes: int = 0
+    unfilled: Decimal = ZERO
+
+    def total_cost(self) -> Decimal:
+        return sum((v.fees + v.shortfall for v in self.per_venue.values()), ZERO)
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        base: str,
+        venues: Mapping[str, object],
+        instruments: Mapping[InstrumentId, Instrument],
+        portfolio: Portfolio,
+        oms: OrderManager,
+        risk: RiskGate,
+        drain: Callable[[], None],
+        ids: ClientOrderIdFactory,
+        to_source: ToSource,
+        config: RouteConfig,
+        chooser: VehicleChooser | None = None,
+    ) -> None:
+        self.base = base
+        self.venues = dict(venues)
+        self.instruments = {i: inst for i, inst in instruments.items() if inst.base == base}
+        self.portfolio = portfolio
+        self.oms = oms
+        self.risk = risk
+        self.drain = drain
+        self.ids = ids
+        self.to_source = to_source
+        self.config = config
+        self.chooser = chooser
+        self.stats = ExecutionStats()
+        self._arrival = ZERO
+        self._fee_rates = {i: getattr(self.venues[i.venue], "fee_rate", ZERO) for i in self.instruments}
+
+    # fills feed the analytics -----------------------------------------------------------------------
+    def on_fill(self, fill: OrderFilled) -> None:
+        if fill.instrument not in self.instruments or not self._arrival:
+            return
+        row = self.stats.per_venue.setdefault(fill.instrument.venue, VenueExecution())
+        sign = 1 if fill.side is Side.BUY else -1
+        row.fills += 1
+        row.qty += fill.qty
+        row.notional += fill.notional
+        row.fees += fill.fee
+        row.shortfall += sign * (fill.notional - fill.qty * self._arrival)
+
+    # the parent order ---------------------------------------------------------------------------------
+    def execute(self, bars: BarArrays, j: int, ts_ns: int, desired: Decimal) -> None:
+        """Move the exposure to `desired` base units at bar `j` (decision at its close)."""
+        self._arrival = to_decimal(float(bars.close[j]))
+        for v in self.venues.values():
+            v.set_cursor(bars, j)  # type: ignore[attr-defined]
+        current = self.portfolio.exposure_in(self.base)
+        delta = desired - current
+        if delta == ZERO:
+            return
+        self.stats.parents += 1
+        perps = [i for i, inst in self.instruments.items() if inst.is_perp]
+        spots = [i for i, inst in self.instruments.items() if not inst.is_perp]
+        perp_pos = sum((self.portfolio.positions[i].qty for i in perps), ZERO)
+        spot_held = current - perp_pos
+        remaining = abs(delta)
+        side = Side.BUY if delta > ZERO else Side.SELL
+        # 1. close what is held against the move: perp shorts on a buy, longs (perp first, then spot) on a sell
+        if side is Side.BUY and perp_pos < ZERO:
+            remaining -= self._leg(perps, side, min(remaining, -perp_pos), ts_ns)
+        if side is Side.SELL:
+            if perp_pos > ZERO:
+                remaining -= self._leg(perps, side, min(remaining, perp_pos), ts_ns)
+            if remaining > ZERO and spot_held > ZERO:
+                remaining -= self._leg(spots, side, min(remaining, spot_held), ts_ns)
+        if remaining <= ZERO:
+            return
+        # 2. open the rest in the chosen vehicle (a sell past zero can only be a perp short); a spot buy is
+        #    capped by the cash its wallet holds, and in auto mode the rest goes to the perp
+        vehicle = "perp" if side is Side.SELL else self._vehicle(spots, perps, side, remaining)
+        if vehicle == "spot":
+            affordable = min(remaining, self._affordable(spots))
+            remaining -= self._leg(spots, side, affordable, ts_ns)
+            if remaining > ZERO and perps and self.config.vehicle == "auto":
+                remaining -= self._leg(perps, side, remaining, ts_ns)
+        else:
+            remaining -= self._leg(perps, side, remaining, ts_ns)
+        self.stats.unfilled += max(remaining, ZERO)
+
+    def _affordable(self, spots: Sequence[InstrumentId]) -> Decimal:
+        """Base the spot wallets can buy at the arrival price with a fee and slippage buffer."""
+        if not spots or not self._arrival:
+            return ZERO
+        pf = self.portfolio
+        accounts = {pf.account(i.venue): i for i in spots}
+        cash = sum((pf.balance(i.venue, self.instruments[i].quote) for i in accounts.values()), ZERO)
+        buffer = 1 + self.config.max_slippage_bps / 10_000 + Decimal("0.003")
+        lot = max(self.instruments[i].lot_size for i in spots)
+        return (cash / (self._arrival * buffer) / lot).to_integral_value(rounding="ROUND_FLOOR") * lot
+
+    def _vehicle(self, spots: list[InstrumentId], perps: list[InstrumentId], side: Side, qty: Decimal) -> str:
+        cfg = self.config.vehicle
+        if cfg in ("spot", "perp"):
+            return cfg if (spots if cfg == "spot" else perps) else ("perp" if perps else "spot")
+        if not perps:
+            return "spot"
+        if not spots:
+            return "perp"
+        if self.chooser is None:
+            return "spot"
+        return self.chooser(self._snapshots(spots), self._snapshots(perps), side.value, qty)
+
+    def _snapshots(self, ids: Sequence[InstrumentId]) -> list[AnyLiquidity]:
+        out = []
+        for i in ids:
+            venue = self.venues[i.venue]
+            if self.config.mode == "single" and self.config.single_venue not in (None, i.venue):
+                continue
+            snap = venue.liquidity(i)  # type: ignore[attr-defined]
+            if snap is not None:
+                out.append(snap)
+        return out
+
+    def _leg(self, ids: Sequence[InstrumentId], side: Side, qty: Decimal, ts_ns: int) -> Decimal:
+        """Route `qty` across `ids`, re-routing what did not fill; return the base quantity filled."""
+        filled = ZERO
+        excluded: set[InstrumentId] = set()
+        for attempt in range(self.config.max_reroutes + 1):
+            todo = qty - filled
+            snaps = [s for s in self._snapshots(ids) if s.instrument not in excluded]
+            if todo <= ZERO or not snaps:
+                break
+            plan: RoutePlan = plan_route(snaps, side.value, todo, self.to_source)
+            if attempt and plan.children:
+                self.stats.reroutes += 1
+            for child in plan.children:
+                got = self._send(child.instrument, side, child.qty, ts_ns)
+                filled += got
+                if got < child.qty:
+                    excluded.add(child.instrument)
+            if not plan.children:
+                break
+        return filled
+
+    def _send(self, inst_id: InstrumentId, side: Side, qty: Decimal, ts_ns: int) -> Decimal:
+        inst = self.instruments[inst_id]
+        guard = self.config.max_slippage_bps / 10_000
+        worst = self._arrival * (1 + guard if side is Side.BUY else 1 - guard)
+        worst = (worst / inst.tick_size).to_integral_value() * inst.tick_size
+        order = Order(self.ids.next(), inst_id, side, qty, ts_ns, price=worst)
+        pf = self.portfolio
+        equity = pf.equity({i: self._arrival for i in pf.positions})
+        if inst.is_perp:
+            position, cash = pf.positions[inst_id].qty, equity
+        else:
+            position, cash = pf.balance(inst_id.venue, inst.base), pf.balance(inst_id.venue, inst.quote)
+        fee_rate = to_decimal(float(self._fee_rates.get(inst_id, ZERO)))
+        try:
+            self.risk.check(order, inst, RiskContext(self._arrival, position, cash, equity, fee_rate))
+        except Rejected as exc:
+            self.oms.reject(order, exc.reason, str(exc))
+            self.drain()
+            return ZERO
+        self.stats.children += 1
+        self.oms.submit(order, self.venues[inst_id.venue])  # type: ignore[arg-type]
+        self.drain()
+        # an order still open (a venue that fills on the next bar) is in flight, not failed
+        return order.amount if order.status.is_open else order.filled
