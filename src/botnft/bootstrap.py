@@ -4,12 +4,14 @@ Only here (and in the CLI and API) are concrete venues chosen."""
 from __future__ import annotations
 
 import re
+
+import numpy as np
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from botnft.backtest.spec import BacktestSpec
 from botnft.data import bundle
@@ -106,16 +108,17 @@ def make_instrument(kind: str, base: str) -> Instrument:
 
 @dataclass(slots=True)
 class VenueBuild:
-    """A simulated venue, the instrument it lists, and the ledger account it settles into."""
+    """A simulated venue, the instrument it lists, the ledger account it settles into, and how to fund it."""
 
     venue: Any
     instrument: Instrument
     account: str
+    fund: Callable[[Decimal], None]
 
 
 #: name -> builder(data, spec, fee_bps or None, fill model, cash, shared wallet balances)
 VenueBuilder = Callable[
-    [MarketData, BacktestSpec, "Decimal | None", Any, Decimal, dict[str, Decimal]], VenueBuild
+    [MarketData, BacktestSpec, "Decimal | None", Any, Decimal, dict[str, Any]], VenueBuild
 ]
 
 
@@ -130,9 +133,12 @@ def _build_sim(
     inst = make_instrument("sim", md.base)
     assert isinstance(inst, Spot)
     fee_bps = fee if fee is not None else DEFAULT_FEE_BPS["sim"]
-    return VenueBuild(
-        SimSpot(inst, fee_bps=fee_bps, fill_model=fill, balances={inst.quote: cash}), inst, "SIM"
-    )
+    venue = SimSpot(inst, fee_bps=fee_bps, fill_model=fill, balances={inst.quote: cash})
+
+    def fund(amount: Decimal) -> None:
+        venue.balances[inst.quote] += amount
+
+    return VenueBuild(venue, inst, "SIM", fund)
 
 
 def _build_candle_perp(
@@ -154,16 +160,79 @@ def _build_candle_perp(
         funding_ts_ns=None if f is None else f.ts_ns,
         funding_rate=None if f is None else f.rate,
     )
-    return VenueBuild(venue, inst, "DRIFT")
+
+    def fund(amount: Decimal) -> None:
+        venue.collateral += amount
+
+    return VenueBuild(venue, inst, "DRIFT", fund)
 
 
-VENUE_BUILDERS: dict[str, VenueBuilder] = {"sim": _build_sim, "drift": _build_candle_perp}
+def _build_drift(
+    md: MarketData,
+    spec: BacktestSpec,
+    fee: Decimal | None,
+    fill: Any,
+    cash: Decimal,
+    wallet: dict[str, Decimal],
+) -> VenueBuild:
+    """SimDrift: Drift v2's own margin, funding, auction and liquidation math (funding from the data's
+    rate series when it has one, scaled to Drift's hourly period)."""
+    from botnft.venues.sim.drift import SimDrift
+    from botnft.venues.sim.drift_market import ExternalFunding
+    from botnft.venues.sim.drift_params import DEFAULT_MARKETS
+
+    market = DEFAULT_MARKETS.get(f"{md.base}-PERP")
+    if market is None:
+        raise UserError(f"SimDrift has no {md.base}-PERP market; known: {', '.join(DEFAULT_MARKETS)}")
+    f = md.funding
+    period = int(np.median(np.diff(f.ts_ns)) // 1_000_000_000) if f is not None and len(f) > 1 else 3600
+    external = None if f is None else {market.symbol: ExternalFunding(f.ts_ns, f.rate, period)}
+    venue = SimDrift([market], collateral=cash, external_funding=external)
+    return VenueBuild(venue, market.instrument(), "DRIFT", venue.deposit)
+
+
+def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder:
+    def build(
+        md: MarketData,
+        spec: BacktestSpec,
+        fee: Decimal | None,
+        fill: Any,
+        cash: Decimal,
+        shared_wallets: dict[str, Any],
+    ) -> VenueBuild:
+        """A Raydium pool at the data's first price, with the default liquidity model for its kind."""
+        from botnft.venues.sim.raydium import SimRaydium
+        from botnft.venues.sim.raydium_config import from_price
+
+        if md.base != "SOL":
+            raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
+        venue = SimRaydium(from_price(Decimal(repr(float(md.bars.close[0]))), kind=kind), name=name)
+        # every Raydium pool trades from the same Solana wallet: share one native [SOL, USDC] ledger
+        shared = shared_wallets.setdefault("raydium", venue.account)
+        venue.account = shared
+
+        def fund(amount: Decimal) -> None:
+            shared[1] += int(amount * 10**6)
+
+        return VenueBuild(venue, venue.instrument, "SOLANA", fund)
+
+    return build
+
+
+VENUE_BUILDERS: dict[str, VenueBuilder] = {
+    "raydium": _raydium("amm_v4", "RAYDIUM"),
+    "raydium_cpmm": _raydium("cpmm", "RAYDIUM_CPMM"),
+    "raydium_clmm": _raydium("clmm", "RAYDIUM_CLMM"),
+    "sim": _build_sim,
+    "perp": _build_candle_perp,
+    "drift": _build_drift,
+}
 
 
 def _to_source(snapshot: Any, side: str) -> Any:
     from botnft.routing.adapt import to_source
 
-    return to_source(snapshot, side)
+    return to_source(snapshot, "buy" if side == "buy" else "sell")
 
 
 def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestSession:
@@ -172,10 +241,10 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
     if unknown:
         raise UserError(f"unknown venue {unknown[0]!r}; available: {', '.join(VENUE_BUILDERS)}")
     fill_model = FILL_MODELS[spec.fill]()
-    wallet: dict[str, Decimal] = {}
+    wallet: dict[str, Any] = {}
     builds = [VENUE_BUILDERS[name](md, spec, spec.fee_bps, fill_model, ZERO, wallet) for name in spec.venues]
     accounts = sorted({b.account for b in builds})
-    share = (spec.cash / len(accounts)).quantize(Decimal("0.00000001"))
+    share = (spec.cash / len(accounts)).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
     instruments = {b.instrument.id: b.instrument for b in builds}
     portfolio = Portfolio(instruments, {b.instrument.id.venue: b.account for b in builds})
     funded: set[str] = set()
@@ -184,13 +253,7 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
             continue
         funded.add(b.account)
         portfolio.deposit(b.instrument.id.venue, b.instrument.quote, share)
-        fund = getattr(b.venue, "deposit", None)
-        if fund is not None:
-            fund(b.instrument.quote, share)
-        elif isinstance(b.venue, SimPerp):
-            b.venue.collateral += share
-        else:
-            b.venue.balances[b.instrument.quote] = b.venue.balances.get(b.instrument.quote, ZERO) + share
+        b.fund(share)
     venues = {b.instrument.id.venue: b.venue for b in builds}
     single = spec.route.partition(":")[2].upper() or None
     if single is not None and single not in venues:

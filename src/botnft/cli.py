@@ -80,6 +80,13 @@ def backtest(
     venue: Annotated[
         str | None, typer.Option(help="sim (spot) or drift (perp); default from the data.")
     ] = None,
+    venues: Annotated[
+        str | None, typer.Option(help="Route across these venues, comma-separated (e.g. sim,drift).")
+    ] = None,
+    route: Annotated[str, typer.Option(help="With --venues: split (best split) or single:VENUE.")] = "split",
+    vehicle: Annotated[
+        str, typer.Option(help="With --venues: auto (cheapest all-in), spot or perp.")
+    ] = "auto",
     fee_bps: Annotated[
         str | None, typer.Option("--fee-bps", help="Taker fee in bps (default: the venue's).")
     ] = None,
@@ -124,6 +131,9 @@ def _backtest(o: dict[str, Any]) -> None:
         strategy=o["strategy"],
         params=_params(o["param"] or []),
         venue=o["venue"],
+        venues=tuple(v.strip().lower() for v in (o["venues"] or "").split(",") if v.strip()),
+        route=o["route"],
+        vehicle=o["vehicle"],
         fee_bps=_decimal("--fee-bps", o["fee_bps"]),
         size=_decimal("--size", o["size"]),
         cash_fraction=_decimal("--cash-fraction", o["cash_fraction"]),
@@ -188,6 +198,12 @@ def _backtest(o: dict[str, Any]) -> None:
     )
     (run_dir / "summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
     _print_summary(summary)
+    if "execution" in summary:
+        ex = summary["execution"]
+        out.print(
+            f"routed {ex['parents']:,} parent orders as {ex['children']:,} child orders "
+            f"({ex['reroutes']:,} re-routes); execution cost {Decimal(ex['cost']):,.2f} (fees + slippage)"
+        )
     out.print(f"chart: {chart}" + (f"   stored as run {run_id} in {settings.database_url}" if run_id else ""))
 
 
@@ -214,7 +230,7 @@ def _print_summary(s: dict[str, Any]) -> None:
     out.print(t)
     if s["per_venue"]:
         v = Table(title="Per venue")
-        for col in ("venue", "fills", "volume", "fees", "funding"):
+        for col in ("venue", "fills", "volume", "fees", "funding", "slippage bps"):
             v.add_column(col, justify="right" if col != "venue" else "left")
         for name, row in s["per_venue"].items():
             v.add_row(
@@ -223,6 +239,7 @@ def _print_summary(s: dict[str, Any]) -> None:
                 f"{Decimal(row['volume']):,.2f}",
                 f"{Decimal(row['fees']):,.2f}",
                 f"{Decimal(row['funding']):,.2f}",
+                "n/a" if "slippage_bps" not in row else f"{row['slippage_bps']:.2f}",
             )
         out.print(v)
 

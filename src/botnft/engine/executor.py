@@ -163,6 +163,10 @@ class Executor:
         if not spots or not self._arrival:
             return ZERO
         pf = self.portfolio
+        if self.config.mode == "single":
+            spots = [i for i in spots if i.venue == self.config.single_venue]
+            if not spots:
+                return ZERO
         accounts = {pf.account(i.venue): i for i in spots}
         cash = sum((pf.balance(i.venue, self.instruments[i].quote) for i in accounts.values()), ZERO)
         buffer = 1 + self.config.max_slippage_bps / 10_000 + Decimal("0.003")
@@ -215,6 +219,11 @@ class Executor:
 
     def _send(self, inst_id: InstrumentId, side: Side, qty: Decimal, ts_ns: int) -> Decimal:
         inst = self.instruments[inst_id]
+        if side is Side.SELL and not inst.is_perp:  # a spot sell can only sell what its account holds
+            held = self.portfolio.balance(inst_id.venue, inst.base)
+            qty = min(qty, (held / inst.lot_size).to_integral_value(rounding="ROUND_FLOOR") * inst.lot_size)
+            if qty < inst.min_size:
+                return ZERO
         guard = self.config.max_slippage_bps / 10_000
         worst = self._arrival * (1 + guard if side is Side.BUY else 1 - guard)
         worst = (worst / inst.tick_size).to_integral_value() * inst.tick_size

@@ -1,0 +1,237 @@
+"""Snapshot → solver source: the Decimal/float edge between what venues publish and the split solver.
+
+A venue publishes a :mod:`botnft.domain.liquidity` snapshot in Decimal base/quote units; the solver in
+:mod:`botnft.routing.split` works on float :mod:`botnft.routing.sources`. This module converts one to the
+other (Decimal → float happens here and nowhere else in routing), gives each snapshot's mid, and measures
+its depth (used as a feature by the learned impact model).
+
+**Lots on buys.** A snapshot's ``lot``/``min_size`` are on the *base* grid, but the solver wants them in
+the order's *input* asset, which for a buy is quote. No fixed quote lot maps onto a base lot along a curve
+(the quote price of one base lot changes as the price moves), so for a buy :func:`to_source` passes
+``lot=None`` and converts ``min_size`` exactly to the quote this venue alone needs to deliver ``min_size``
+base (``input_for``), which keeps the solver away from allocations below the venue minimum. The base lot
+grid is then enforced after the split by :func:`snap_buy_to_lots` (used by :mod:`botnft.routing.costs`):
+each venue's base output is floored to its lot, and the shortfall is bought back greedily, one lot at a
+time, on the venue with the cheapest quote per base for that increment. The fill may overshoot the target
+by less than one lot, as the solver's own exact-output quantization does; the loss against the continuous
+optimum is at most about one lot's cost per venue. Sells need none of this: their input is base, so the
+snapshot's lot passes straight through.
+
+``ClmmLiquidity.ranges`` are read as ``(lower_price, upper_price, L)``: bounds in price units, ``L`` the
+liquidity in sqrt-price units, as :class:`~botnft.routing.sources.ClmmSource` expects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+from botnft.domain.liquidity import (
+    AnyLiquidity,
+    BookLiquidity,
+    ClmmLiquidity,
+    CpmmLiquidity,
+    PerpLiquidity,
+)
+from botnft.routing.sources import (
+    CURVE,
+    BookSource,
+    ClmmSource,
+    CpmmSource,
+    PerpSource,
+    Side,
+    Source,
+)
+
+_LIQUIDITY_TYPES = (CpmmLiquidity, ClmmLiquidity, BookLiquidity, PerpLiquidity)
+
+
+def check_side(side: object) -> Side:
+    """``side`` as the solver's literal, or ``ValueError``."""
+    if side == "buy":
+        return "buy"
+    if side == "sell":
+        return "sell"
+    raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+
+
+def _check_snapshot(snapshot: object) -> AnyLiquidity:
+    if not isinstance(snapshot, _LIQUIDITY_TYPES):
+        raise ValueError(f"not a liquidity snapshot: {snapshot!r}")
+    return snapshot
+
+
+def _f(x: Decimal | float | int) -> float:
+    return float(x)
+
+
+def _levels(levels: Sequence[tuple[Decimal, Decimal]]) -> list[tuple[float, float]]:
+    return [(float(p), float(s)) for p, s in levels]
+
+
+def mid(snapshot: AnyLiquidity) -> float:
+    """The venue's own mid price (quote per base, before fees), as a float.
+
+    Raises ``ValueError`` for a one-sided spot book, whose mid is undefined. A perp with neither a
+    two-sided book nor vAMM reserves falls back to its oracle price (as ``PerpLiquidity.mid`` does).
+    """
+    snap = _check_snapshot(snapshot)
+    if isinstance(snap, BookLiquidity) and not (snap.bids and snap.asks):
+        missing = "bids" if not snap.bids else "asks"
+        raise ValueError(f"{snap.instrument}: book has no {missing}, its mid is undefined")
+    value = float(snap.mid)
+    if not (value > 0.0 and math.isfinite(value)):
+        raise ValueError(f"{snap.instrument}: mid must be positive and finite, got {value!r}")
+    return value
+
+
+def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str) -> Source:
+    """The snapshot's liquidity as a source with the given fee and no lot / min size."""
+    if isinstance(snap, CpmmLiquidity):
+        return CpmmSource(_f(snap.base_reserve), _f(snap.quote_reserve), fee_bps, name=name)
+    if isinstance(snap, ClmmLiquidity):
+        ranges = [(_f(lo), _f(hi), _f(liq)) for lo, hi, liq in snap.ranges]
+        return ClmmSource(_f(snap.price), ranges, fee_bps, name=name)
+    if isinstance(snap, BookLiquidity):
+        return BookSource(_levels(snap.asks), _levels(snap.bids), fee_bps, name=name)
+    # PerpLiquidity: a book when one is published, else the virtual AMM.
+    if snap.bids or snap.asks:
+        return BookSource(_levels(snap.asks), _levels(snap.bids), fee_bps, name=name)
+    if snap.base_reserve is not None and snap.quote_reserve is not None:
+        return PerpSource(_f(snap.base_reserve), _f(snap.quote_reserve), fee_bps, peg=_f(snap.peg), name=name)
+    raise ValueError(f"{snap.instrument}: the perp snapshot publishes neither a book nor vAMM reserves")
+
+
+def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = None) -> Source:
+    """The solver source for routing ``side`` on this venue; ``name`` is the instrument id.
+
+    ``lot``/``min_size`` are in the order's input units: passed through on a sell (base); on a buy the
+    lot is dropped and ``min_size`` becomes the quote needed for ``min_size`` base (see the module
+    docstring; :func:`snap_buy_to_lots` restores the base grid). ``fee_bps`` overrides the snapshot's
+    fee (``0`` gives the fee-free curve the cost model uses to separate fee from impact).
+    Raises ``ValueError`` on an unknown side or snapshot, or liquidity the solver rejects.
+    """
+    snap = _check_snapshot(snapshot)
+    s = check_side(side)
+    fee = float(snap.fee_bps) if fee_bps is None else float(fee_bps)
+    name = str(snap.instrument)
+    raw = _raw_source(snap, fee, name)
+    lot = float(snap.lot) if snap.lot > 0 else None
+    min_size = float(snap.min_size) if snap.min_size > 0 else None
+    if lot is None and min_size is None:
+        return raw
+    if s == "buy":
+        lot = None
+        if min_size is not None:
+            min_quote = raw.input_for("buy", min_size)
+            min_size = min_quote if math.isfinite(min_quote) else None
+            if min_size is None:
+                return raw
+    return _with_lots(raw, lot, min_size)
+
+
+def _with_lots(src: Source, lot: float | None, min_size: float | None) -> Source:
+    if isinstance(src, CpmmSource):
+        return CpmmSource(
+            src.base_reserve, src.quote_reserve, src.fee_bps, lot=lot, min_size=min_size, name=src.name
+        )
+    if isinstance(src, ClmmSource):
+        return ClmmSource(src.price, src.ranges, src.fee_bps, lot=lot, min_size=min_size, name=src.name)
+    if isinstance(src, BookSource):
+        return BookSource(src.asks, src.bids, src.fee_bps, lot=lot, min_size=min_size, name=src.name)
+    return PerpSource(
+        src.base_reserve,
+        src.quote_reserve,
+        src.fee_bps,
+        peg=src.peg,
+        max_base=src.max_base,
+        lot=lot,
+        min_size=min_size,
+        name=src.name,
+    )
+
+
+def depth_base(snapshot: AnyLiquidity, side: Side, band_bps: float = 100.0) -> float:
+    """Base tradable on ``side`` before the fee-free marginal price moves ``band_bps`` from the mid.
+
+    A size-free measure of how deep the venue is (a CPMM with base reserve ``B`` has
+    ``B·(1 − 1/√(1 + band))`` on the buy side): the learned impact model's ``size / depth`` feature.
+    """
+    snap = _check_snapshot(snapshot)
+    s = check_side(side)
+    if not band_bps > 0.0:
+        raise ValueError(f"band_bps must be > 0, got {band_bps!r}")
+    m = mid(snap)
+    src = _raw_source(snap, 0.0, str(snap.instrument))
+    band = band_bps / 1e4
+    # Marginal output per unit input at the band edge: base per quote on a buy, quote per base on a sell.
+    lam = 1.0 / (m * (1.0 + band)) if s == "buy" else m * (1.0 - band)
+    out = 0.0
+    taken_in = 0.0
+    for kind, m_start, m_end, a, b, _root, cap, out_cap in src._curves[s].segments:
+        if m_start < lam:
+            break
+        if m_end >= lam:
+            out += out_cap
+            taken_in += cap
+            continue
+        if kind == CURVE:  # stop inside the segment where its marginal a·b/(b+x)² reaches lam
+            x = math.sqrt(a * b / lam) - b
+            out += a * x / (b + x)
+            taken_in += x
+        break
+    return out if s == "buy" else taken_in
+
+
+def snap_buy_to_lots(
+    sources: Sequence[Source],
+    outputs: Sequence[float],
+    lots: Sequence[float],
+    mins: Sequence[float],
+    target: float,
+) -> list[float]:
+    """Base per venue on the venues' base lot grids, for a buy of ``target`` base (see module doc).
+
+    ``outputs`` is the continuous split's base per venue; ``lots``/``mins`` the venues' base lot and
+    minimum (0 = none). Each output is floored to its grid, then the shortfall is filled greedily by
+    the increment (one lot; the minimum for a venue at 0; the whole remainder for a venue without a
+    lot) with the least quote per useful base (base beyond the target counts for nothing, so a small
+    lot that finishes the order beats a large one that overshoots). Stops when the target is reached
+    or no venue can add more.
+    """
+    n = len(sources)
+    q = [_floor_grid(outputs[v], lots[v], mins[v]) for v in range(n)]
+    tol = 1e-9 * target
+    deficit = target - math.fsum(q)
+    while deficit > tol:
+        best_v, best_inc, best_rate = -1, 0.0, math.inf
+        for v in range(n):
+            inc = _increment(q[v], lots[v], mins[v], deficit)
+            if inc <= 0.0:
+                continue
+            extra = sources[v].input_for("buy", q[v] + inc) - sources[v].input_for("buy", q[v])
+            rate = extra / min(inc, deficit)  # quote per *useful* base: penalises overshoot
+            if rate < best_rate:
+                best_v, best_inc, best_rate = v, inc, rate
+        if best_v < 0:
+            break
+        q[best_v] += best_inc
+        deficit = target - math.fsum(q)
+    return q
+
+
+def _floor_grid(x: float, lot: float, min_size: float) -> float:
+    if lot > 0.0:
+        x = math.floor(x / lot + 1e-9) * lot
+    return x if x >= min_size * (1.0 - 1e-12) and x > 0.0 else 0.0
+
+
+def _increment(q: float, lot: float, min_size: float, deficit: float) -> float:
+    if lot > 0.0:
+        if q > 0.0:
+            return lot
+        return max(1.0, math.ceil(min_size / lot - 1e-9)) * lot
+    if q > 0.0:
+        return deficit
+    return max(deficit, min_size)

@@ -1,0 +1,448 @@
+"""Liquidity sources for the split solver: what one venue gives for a given input.
+
+Every source is reduced, per side, to a *curve*: the concave, increasing output (after fees) as a
+function of the input sent to it, stored as consecutive segments along the input axis. Two kinds of
+segment are enough for every venue here:
+
+* a **curve segment** ``out(x) = a*x / (b + x)`` for ``0 <= x <= cap`` — a constant-product curve with
+  (virtual) reserves, the fee folded into ``a`` and ``b``. Its marginal output per unit input is
+  ``a*b / (b + x)**2``, from ``a/b`` at ``x = 0`` down to ``a*b / (b + cap)**2``;
+* a **flat segment**: a constant rate (output per unit input) over ``cap`` units of input — one
+  order-book level.
+
+Conventions (all floats, no token decimals; the caller converts from integer units):
+
+* prices are quote per base;
+* ``side="buy"`` spends quote to receive base, ``side="sell"`` spends base to receive quote;
+* fees are in basis points, ``0 <= fee_bps < 10_000``;
+* ``lot`` and ``min_size`` are in units of the **input asset of the order** (quote for a buy, base for
+  a sell): the amount sent to the venue must be ``0`` or a multiple of ``lot`` that is at least
+  ``min_size``. Build the source with the numbers for the direction you route (a venue whose lot is
+  0.01 SOL on sells and 0.01 USDC on buys is two different ``BookSource`` objects).
+
+The module is pure: standard library only, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Literal
+
+Side = Literal["buy", "sell"]
+
+INF = math.inf
+
+CURVE = 0
+FLAT = 1
+
+# Event kinds for the solver's sweep on the marginal rate (see split.py).
+EV_START = 0  # a curve segment starts receiving flow
+EV_END = 1  # a curve segment is exhausted
+EV_FLAT = 2  # a flat segment is taken whole (or partly, at the optimum)
+
+# A segment: (kind, m_start, m_end, a, b, root, cap, out_cap)
+#   curve: out(x) = a*x/(b+x); root = sqrt(a*b); m_start = a/b; m_end = a*b/(b+cap)^2
+#   flat:  out(x) = a*x (a = rate); b = root = 0; m_start = m_end = a
+Segment = tuple[int, float, float, float, float, float, float, float]
+# An event: (lambda, kind, segment index, a, b, root, cap, out_cap) at marginal rate lambda.
+Event = tuple[float, int, int, float, float, float, float, float]
+
+
+def _finite(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _positive(name: str, value: object) -> float:
+    v = _finite(name, value)
+    if v <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+def _fee(fee_bps: object) -> float:
+    f = _finite("fee_bps", fee_bps)
+    if not 0.0 <= f < 10_000.0:
+        raise ValueError(f"fee_bps must be in [0, 10000), got {fee_bps!r}")
+    return f / 10_000.0
+
+
+def _check_lots(lot: object, min_size: object) -> None:
+    if lot is not None:
+        _positive("lot", lot)
+    if min_size is not None and _finite("min_size", min_size) < 0.0:
+        raise ValueError(f"min_size must be >= 0, got {min_size!r}")
+
+
+def _check_side(side: object) -> Side:
+    if side == "buy":
+        return "buy"
+    if side == "sell":
+        return "sell"
+    raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+
+
+def curve_segment(a: float, b: float, cap: float) -> Segment:
+    """A constant-product segment ``out = a*x/(b+x)`` on ``[0, cap]`` (cap may be ``inf``)."""
+    m_start = a / b
+    if cap == INF:
+        return (CURVE, m_start, 0.0, a, b, math.sqrt(a * b), INF, a)
+    return (CURVE, m_start, a * b / ((b + cap) * (b + cap)), a, b, math.sqrt(a * b), cap, a * cap / (b + cap))
+
+
+class Curve:
+    """One source's output as a function of input, for one side: consecutive segments.
+
+    The segments' marginal rates never increase along the input axis (the output is concave). The
+    solver reads ``events`` and ``keys`` (their marginal rates, the sort keys);
+    ``output``/``marginal``/``input_for`` evaluate the curve directly, from tables built on first use.
+    """
+
+    __slots__ = ("_in_starts", "_out_starts", "_segments", "events", "keys", "total_in", "total_out")
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        segs = tuple(s for s in segments if s[6] > 0.0)
+        events: list[Event] = []
+        for k, (kind, m_start, m_end, a, b, root, cap, out_cap) in enumerate(segs):
+            if kind == CURVE:
+                events.append((m_start, EV_START, k, a, b, root, cap, out_cap))
+                if cap != INF:
+                    events.append((m_end, EV_END, k, a, b, root, cap, out_cap))
+            else:
+                events.append((m_start, EV_FLAT, k, a, b, root, cap, out_cap))
+        self._init(segs, events)
+
+    @classmethod
+    def levels(cls, rates: Sequence[float], caps: Sequence[float], outs: Sequence[float]) -> Curve:
+        """Flat segments only (a book side), given best rate first; segments are built lazily."""
+        self = cls.__new__(cls)
+        events: list[Event] = [
+            (r, EV_FLAT, k, r, 0.0, 0.0, c, o)
+            for k, (r, c, o) in enumerate(zip(rates, caps, outs, strict=True))
+        ]
+        self._init(None, events)
+        return self
+
+    def _init(self, segs: tuple[Segment, ...] | None, events: list[Event]) -> None:
+        self._segments = segs
+        self.events = events
+        self.keys = [e[0] for e in events]
+        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
+        ordered = events if segs is None else segs
+        self.total_in = sum(e[6] for e in ordered)
+        self.total_out = sum(e[7] for e in ordered)
+        self._in_starts: tuple[float, ...] | None = None
+        self._out_starts: tuple[float, ...] = ()
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The segments in input order: ``(kind, m_start, m_end, a, b, root, cap, out_cap)``."""
+        if self._segments is None:  # flat levels: the events are the segments, in order
+            self._segments = tuple((FLAT, e[3], e[3], e[3], 0.0, 0.0, e[6], e[7]) for e in self.events)
+        return self._segments
+
+    def _tables(self) -> tuple[tuple[Segment, ...], tuple[float, ...], tuple[float, ...]]:
+        segs = self.segments
+        if self._in_starts is None:
+            self._in_starts = (0.0, *accumulate(s[6] for s in segs[:-1]))
+            self._out_starts = (0.0, *accumulate(s[7] for s in segs[:-1]))
+        return segs, self._in_starts, self._out_starts
+
+    def output(self, x: float) -> float:
+        """Output received for ``x`` units of input (input beyond the capacity is not used)."""
+        if x <= 0.0:
+            return 0.0
+        if x >= self.total_in:
+            return self.total_out
+        segs, in_starts, out_starts = self._tables()
+        k = max(bisect_right(in_starts, x) - 1, 0)
+        s = segs[k]
+        d = x - in_starts[k]
+        if s[0] == CURVE:
+            return out_starts[k] + s[3] * d / (s[4] + d)
+        return out_starts[k] + s[3] * d
+
+    def marginal(self, x: float) -> float:
+        """Right-hand marginal output per unit input at ``x`` (0 beyond the capacity)."""
+        if x >= self.total_in or not self.events:
+            return 0.0
+        segs, in_starts, _ = self._tables()
+        k = max(bisect_right(in_starts, x) - 1, 0)
+        s = segs[k]
+        if s[0] == CURVE:
+            d = max(x - in_starts[k], 0.0)
+            return s[3] * s[4] / ((s[4] + d) * (s[4] + d))
+        return s[3]
+
+    def input_for(self, out: float) -> float:
+        """Input needed to receive ``out`` (``inf`` if the source can never deliver that much)."""
+        if out <= 0.0:
+            return 0.0
+        if out > self.total_out or (out == self.total_out and self.total_in == INF):
+            return INF
+        segs, in_starts, out_starts = self._tables()
+        k = max(bisect_right(out_starts, out) - 1, 0)
+        s = segs[k]
+        o = out - out_starts[k]
+        if s[0] == CURVE:
+            return in_starts[k] + min(s[4] * o / (s[3] - o), s[6])
+        return in_starts[k] + min(o / s[3], s[6])
+
+
+class _SourceMixin:
+    """Shared evaluation methods; concrete sources fill ``_curves`` in ``__post_init__``."""
+
+    __slots__ = ()
+    _curves: dict[str, Curve]
+
+    def _curve(self, side: str) -> Curve:
+        return self._curves[_check_side(side)]
+
+    def output(self, side: str, amount_in: float) -> float:
+        """Output (after fees) this source alone gives for ``amount_in`` of the side's input asset."""
+        return self._curve(side).output(float(amount_in))
+
+    def marginal(self, side: str, amount_in: float) -> float:
+        """Marginal output per unit input (after fees) once ``amount_in`` has been sent here."""
+        return self._curve(side).marginal(float(amount_in))
+
+    def capacity(self, side: str) -> float:
+        """Largest useful input on ``side`` (``inf`` for a constant-product pool)."""
+        return self._curve(side).total_in
+
+    def input_for(self, side: str, amount_out: float) -> float:
+        """Input needed to receive ``amount_out``; ``inf`` if out of reach."""
+        return self._curve(side).input_for(float(amount_out))
+
+    def segments(self, side: str) -> tuple[Segment, ...]:
+        """The curve on ``side`` in input order: ``(kind, m_start, m_end, a, b, root, cap, out_cap)``.
+
+        ``kind`` is ``CURVE`` (``out = a*x/(b+x)`` on ``[0, cap]``, marginal from ``m_start`` down to
+        ``m_end``) or ``FLAT`` (rate ``a`` over ``cap``); ``out_cap`` is the segment's whole output.
+        """
+        return self._curve(side).segments
+
+
+def _set_curves(obj: object, buy: Sequence[Segment], sell: Sequence[Segment]) -> None:
+    object.__setattr__(obj, "_curves", {"buy": Curve(buy), "sell": Curve(sell)})
+
+
+@dataclass(frozen=True)
+class CpmmSource(_SourceMixin):
+    """A constant-product pool (x*y = k), fee taken from the input (Raydium v4 / CPMM, Uniswap v2).
+
+    ``out = R_out * in * (1 - f) / (R_in + in * (1 - f))``. Reserves are in base and quote units and
+    must be positive; the pool never runs dry, so its capacity is unbounded.
+    """
+
+    base_reserve: float
+    quote_reserve: float
+    fee_bps: float
+    lot: float | None = None
+    min_size: float | None = None
+    name: str | None = None
+    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rb = _positive("base_reserve", self.base_reserve)
+        rq = _positive("quote_reserve", self.quote_reserve)
+        g = 1.0 - _fee(self.fee_bps)
+        _check_lots(self.lot, self.min_size)
+        _set_curves(self, [curve_segment(rb, rq / g, INF)], [curve_segment(rq, rb / g, INF)])
+
+    @property
+    def price(self) -> float:
+        """Mid price, quote per base, before fees."""
+        return float(self.quote_reserve) / float(self.base_reserve)
+
+
+def _levels(name: str, levels: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    append = out.append
+    for i, level in enumerate(levels):
+        try:
+            price, size = level
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}[{i}] must be a (price, size) pair, got {level!r}") from None
+        if not (type(price) is float and type(size) is float and 0.0 < price < INF and 0.0 < size < INF):
+            price = _positive(f"{name}[{i}] price", price)
+            size = _positive(f"{name}[{i}] size", size)
+        append((price, size))
+    return out
+
+
+@dataclass(frozen=True)
+class BookSource(_SourceMixin):
+    """A limit order book: levels ``(price, size in base)``; a taker fee on the quote notional.
+
+    A buy walks the asks from the best (lowest) price: a level costs ``price * size * (1 + f)`` quote
+    for ``size`` base. A sell walks the bids from the best (highest): ``size`` base gives
+    ``price * size * (1 - f)`` quote. Levels may be given in any order; equal prices are fine. A side
+    may be empty (no liquidity that way). A crossed book (best bid >= best ask) is rejected.
+    """
+
+    asks: Sequence[tuple[float, float]]
+    bids: Sequence[tuple[float, float]]
+    fee_bps: float
+    lot: float | None = None
+    min_size: float | None = None
+    name: str | None = None
+    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        asks = _levels("asks", self.asks)
+        bids = _levels("bids", self.bids)
+        asks.sort()
+        bids.sort(reverse=True)
+        if asks and bids and bids[0][0] >= asks[0][0]:
+            raise ValueError(f"crossed book: best bid {bids[0][0]} >= best ask {asks[0][0]}")
+        f = _fee(self.fee_bps)
+        _check_lots(self.lot, self.min_size)
+        object.__setattr__(self, "asks", tuple(asks))
+        object.__setattr__(self, "bids", tuple(bids))
+        up = 1.0 + f
+        down = 1.0 - f
+        # buy: a level costs price*size*(1+f) quote for size base; sell: size base for price*size*(1-f)
+        buy = Curve.levels(
+            [1.0 / (p * up) for p, _ in asks], [p * s * up for p, s in asks], [s for _, s in asks]
+        )
+        sell = Curve.levels(
+            [p * down for p, _ in bids], [s for _, s in bids], [p * s * down for p, s in bids]
+        )
+        object.__setattr__(self, "_curves", {"buy": buy, "sell": sell})
+
+
+@dataclass(frozen=True)
+class ClmmSource(_SourceMixin):
+    """A concentrated-liquidity pool (Uniswap v3, Orca Whirlpool, Raydium CLMM) in float sqrt-price math.
+
+    ``price`` is the current price (quote per base); ``ranges`` are positions
+    ``(lower_price, upper_price, liquidity_L)``, which may overlap (their L add up) or leave gaps
+    (the price jumps over a gap for free, as across uninitialised ticks). Inside a range,
+    ``Δbase = L*(1/√p_a − 1/√p_b)`` and ``Δquote = L*(√p_b − √p_a)``: a constant-product curve with
+    virtual reserves ``L/√p`` base and ``L·√p`` quote. The fee is taken from the input. Liquidity
+    ends at the outermost range bounds, so capacity is finite both ways.
+    """
+
+    price: float
+    ranges: Sequence[tuple[float, float, float]]
+    fee_bps: float
+    lot: float | None = None
+    min_size: float | None = None
+    name: str | None = None
+    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        p0 = _positive("price", self.price)
+        g = 1.0 - _fee(self.fee_bps)
+        _check_lots(self.lot, self.min_size)
+        rngs: list[tuple[float, float, float]] = []
+        for i, r in enumerate(self.ranges):
+            try:
+                lo, hi, liq = r
+            except (TypeError, ValueError):
+                raise ValueError(f"ranges[{i}] must be (lower_price, upper_price, L), got {r!r}") from None
+            lo_f = _positive(f"ranges[{i}] lower_price", lo)
+            hi_f = _positive(f"ranges[{i}] upper_price", hi)
+            liq_f = _finite(f"ranges[{i}] liquidity", liq)
+            if hi_f <= lo_f:
+                raise ValueError(f"ranges[{i}]: upper_price {hi!r} must be > lower_price {lo!r}")
+            if liq_f < 0.0:
+                raise ValueError(f"ranges[{i}]: liquidity must be >= 0, got {liq!r}")
+            rngs.append((lo_f, hi_f, liq_f))
+        object.__setattr__(self, "ranges", tuple(rngs))
+        # Net liquidity at each boundary, then the active L on each elementary interval.
+        net: dict[float, float] = {}
+        for lo_f, hi_f, liq_f in rngs:
+            net[lo_f] = net.get(lo_f, 0.0) + liq_f
+            net[hi_f] = net.get(hi_f, 0.0) - liq_f
+        bounds = sorted(net)
+        roots = [math.sqrt(b) for b in bounds]
+        intervals: list[tuple[float, float, float, float, float]] = []  # lo, hi, sqrt lo, sqrt hi, L
+        liq = 0.0
+        tiny = 1e-12 * max((r[2] for r in rngs), default=0.0)
+        for k in range(len(bounds) - 1):
+            liq += net[bounds[k]]
+            if liq > tiny:
+                intervals.append((bounds[k], bounds[k + 1], roots[k], roots[k + 1], liq))
+        r0 = math.sqrt(p0)
+        buy: list[Segment] = []
+        for lo_f, hi_f, rlo, rhi, liq_f in intervals:
+            if hi_f <= p0:
+                continue
+            rs = r0 if lo_f < p0 else rlo
+            a = liq_f / rs
+            b = liq_f * rs / g
+            cap = liq_f * (rhi - rs) / g
+            out_cap = liq_f * (rhi - rs) / (rs * rhi)
+            buy.append((CURVE, g / (rs * rs), g / (rhi * rhi), a, b, math.sqrt(a * b), cap, out_cap))
+        sell: list[Segment] = []
+        for lo_f, hi_f, rlo, rhi, liq_f in reversed(intervals):
+            if lo_f >= p0:
+                continue
+            rs = r0 if hi_f > p0 else rhi
+            a = liq_f * rs
+            b = liq_f / (rs * g)
+            cap = liq_f * (rs - rlo) / (rs * rlo * g)
+            out_cap = liq_f * (rs - rlo)
+            sell.append((CURVE, g * rs * rs, g * rlo * rlo, a, b, math.sqrt(a * b), cap, out_cap))
+        _set_curves(self, buy, sell)
+
+
+@dataclass(frozen=True)
+class PerpSource(_SourceMixin):
+    """A perp venue's taker liquidity as a virtual constant-product AMM (Drift v2 vAMM style).
+
+    Mark price is ``quote_reserve / base_reserve * peg``; a trade moves the virtual reserves along
+    ``x*y = k`` and each unit of quote reserve is worth ``peg`` quote. The taker fee is charged on the
+    quote notional, as Drift does: a buy (long) of notional ``N`` costs ``N * (1 + f)``; a sell
+    (short) receives ``N * (1 - f)``. "Base received" on a buy is the perp position size, not spot.
+    ``max_base`` optionally caps the base size (a max position / open-interest limit). Drift's
+    long/short spread is modelled by passing the spread-adjusted reserves for the side you route.
+    A perp book is better modelled with :class:`BookSource`.
+    """
+
+    base_reserve: float
+    quote_reserve: float
+    fee_bps: float
+    peg: float = 1.0
+    max_base: float | None = None
+    lot: float | None = None
+    min_size: float | None = None
+    name: str | None = None
+    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rb = _positive("base_reserve", self.base_reserve)
+        rq = _positive("quote_reserve", self.quote_reserve)
+        peg = _positive("peg", self.peg)
+        f = _fee(self.fee_bps)
+        _check_lots(self.lot, self.min_size)
+        cap_buy = INF
+        cap_sell = INF
+        a_buy, b_buy = rb, rq * peg * (1.0 + f)
+        a_sell, b_sell = rq * peg * (1.0 - f), rb
+        if self.max_base is not None:
+            mb = _positive("max_base", self.max_base)
+            if mb < a_buy:
+                cap_buy = b_buy * mb / (a_buy - mb)
+            cap_sell = mb
+        _set_curves(self, [curve_segment(a_buy, b_buy, cap_buy)], [curve_segment(a_sell, b_sell, cap_sell)])
+
+    @property
+    def price(self) -> float:
+        """Mark price, quote per base, before fees."""
+        return float(self.quote_reserve) / float(self.base_reserve) * float(self.peg)
+
+
+Source = CpmmSource | BookSource | ClmmSource | PerpSource
+SOURCE_TYPES = (CpmmSource, BookSource, ClmmSource, PerpSource)

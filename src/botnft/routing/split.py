@@ -1,0 +1,465 @@
+"""The split solver: divide one order across liquidity sources for the best total output.
+
+Problem. Each source ``i`` turns ``x_i`` of the input asset into ``out_i(x_i)`` of the output asset,
+after fees; every ``out_i`` is increasing and concave (see :mod:`botnft.routing.sources`). Exact input:
+maximise ``Σ out_i(x_i)`` subject to ``Σ x_i = amount``, ``x_i >= 0``. Exact output: minimise
+``Σ x_i`` subject to ``Σ out_i(x_i) = amount``. Both have the same optimality condition: every source
+that receives flow has the same marginal rate ``λ`` (output per unit input, after fees), and every
+source left out has a marginal at zero no better than ``λ``.
+
+Algorithm — exact water-filling. Each source is a chain of segments, constant-product curves
+``a*x/(b+x)`` (CPMM pools, CLMM ranges, perp vAMMs) and flat book levels. The marginal values at
+which a curve segment starts (``a/b``) or is exhausted, and the rates of the flat segments, are the
+breakpoints of the aggregate demand ``D(λ) = Σ x_i(λ)``. They are sorted once, then swept from the
+best rate down. Between two breakpoints the set of partly-used curve segments is fixed and, since a
+curve segment takes ``x(λ) = sqrt(a*b/λ) − b``, ``D(λ) = K + S/√λ`` with ``S = Σ sqrt(a*b)``: the
+sweep stops in the interval that contains the amount and solves ``λ = (S / (amount − K))²`` in closed
+form. (Exact output: ``Σ out = K' + Σa − S·√λ``, also closed form.) A flat level at rate ``r`` is a
+jump of ``D`` at ``λ = r``; if the amount falls inside the jump, the level is the marginal source and
+is filled partly. No bisection, no tolerance: the cost is one sort plus one pass over breakpoints.
+
+Quantization. A source with ``lot``/``min_size`` (input-asset units) must receive 0 or a multiple of
+``lot`` that is at least ``min_size``. From the continuous optimum each such allocation is rounded
+down to the nearest valid size; the input freed is handed back greedily, one increment at a time, to
+whichever venue (or the continuous sources, re-solved exactly) adds the most output. Allocations
+only grow after the rounding, so the loss against the continuous optimum is at most, per venue,
+the output of one increment ``max(lot, min_size rounded up to a lot)`` (tested).
+
+Only the standard library is used: for a handful of sources, plain floats beat numpy's per-call
+overhead.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from botnft.routing.sources import EV_FLAT, EV_START, INF, SOURCE_TYPES, Curve, Event, Side, Source
+
+AmountIn = Literal["base", "quote"]
+
+_SOURCE_SET = frozenset(SOURCE_TYPES)
+_KEY = 1 << 24  # active-segment key = source index * _KEY + segment index
+_sqrt = math.sqrt
+
+
+@dataclass(frozen=True)
+class Split:
+    """The solver's answer. Amounts are floats in base/quote units.
+
+    ``allocations[i]`` is the input asset (quote for a buy, base for a sell) sent to ``sources[i]``
+    and ``outputs[i]`` the output asset it returns after fees; ``filled = Σ outputs`` and
+    ``spent = Σ allocations``. ``remainder`` is the part of ``amount`` (same unit as ``amount``) that
+    could not be routed: all liquidity exhausted, or, with lot sizes and no continuous source, less
+    than one lot left over. It is never silently dropped: exact input has
+    ``spent + remainder == amount``, exact output ``filled + remainder >= amount``.
+    ``marginal_price`` (quote per base, fees included) is the price of the last unit at the
+    continuous optimum — the common marginal of all sources used; ``avg_price`` is quote per base
+    over the whole fill. Both are ``nan`` when nothing was routed.
+    """
+
+    side: Side
+    amount_in: AmountIn
+    amount: float
+    allocations: tuple[float, ...]
+    outputs: tuple[float, ...]
+    filled: float
+    spent: float
+    remainder: float
+    marginal_price: float
+    avg_price: float
+
+    @property
+    def exact_output(self) -> bool:
+        """True when ``amount`` is the output asset (buy with base amount, sell with quote amount)."""
+        return (self.side == "buy") == (self.amount_in == "base")
+
+
+class _Solution:
+    __slots__ = ("alloc", "lam", "outs", "routed")
+
+    def __init__(self, alloc: list[float], outs: list[float], lam: float, routed: float) -> None:
+        self.alloc = alloc  # input per source
+        self.outs = outs  # output per source
+        self.lam = lam  # common marginal rate (output per input); nan if nothing routed
+        self.routed = routed  # part of the target reached (input or output units)
+
+
+def _sweep_order(curves: Sequence[Curve]) -> tuple[list[float], list[Event], list[int], list[int]]:
+    """All breakpoints of all sources, and their order from the best marginal rate down."""
+    keys: list[float] = []
+    events: list[Event] = []
+    owner: list[int] = []
+    for i, c in enumerate(curves):
+        k = c.keys
+        keys += k
+        events += c.events
+        owner += [i] * len(k)
+    # Sorting indices on float keys is about twice as fast as sorting (key, i, event) tuples.
+    return keys, events, owner, sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+
+
+def _waterfill(curves: Sequence[Curve], target: float, exact_out: bool) -> _Solution:
+    """Continuous optimum by an exact sweep over the marginal-rate breakpoints (see module doc)."""
+    if exact_out:
+        return _waterfill_out(curves, target)
+    keys, events, owner, order = _sweep_order(curves)
+    n = len(curves)
+    full = [0.0] * n  # input of fully used segments (and of a partly used flat one), per source
+    fout = [0.0] * n  # their output
+    active: dict[int, tuple[int, float, float, float, float]] = {}  # key -> (i, a, b, root, cap)
+    s_root = 0.0  # Σ sqrt(a*b) over the active curve segments
+    s_b = 0.0  # Σ b over the active curve segments
+    f_in = 0.0  # Σ full
+    prev = INF
+    lam = math.nan
+    for j in order:
+        lam_e = keys[j]
+        if s_root > 0.0:  # D(λ) = f_in − s_b + s_root/√λ on (lam_e, prev]: does it reach target?
+            rem = target - f_in + s_b
+            if s_root >= rem * _sqrt(lam_e):
+                lam = (s_root / rem) ** 2 if rem > 0.0 else lam_e
+                lam = lam_e if lam < lam_e else min(lam, prev)
+                break
+        e = events[j]
+        kind = e[1]
+        if kind == EV_FLAT:  # a level at rate lam_e: D jumps by its capacity
+            cap = e[6]
+            d = f_in - s_b + s_root / _sqrt(lam_e) if s_root > 0.0 else f_in
+            if d + cap >= target:
+                part = min(max(target - d, 0.0), cap)
+                i = owner[j]
+                full[i] += part
+                fout[i] += part * e[3]
+                lam = lam_e
+                break
+            f_in += cap
+            i = owner[j]
+            full[i] += cap
+            fout[i] += e[7]
+        elif kind == EV_START:
+            active[owner[j] * _KEY + e[2]] = (owner[j], e[3], e[4], e[5], e[6])
+            s_root += e[5]
+            s_b += e[4]
+        else:  # EV_END: a curve segment used up
+            i = owner[j]
+            del active[i * _KEY + e[2]]
+            s_root = sum(v[3] for v in active.values())
+            s_b = sum(v[2] for v in active.values())
+            f_in += e[6]
+            full[i] += e[6]
+            fout[i] += e[7]
+        prev = lam_e
+    else:
+        if s_root <= 0.0:  # every source used up
+            return _Solution(full, fout, prev if prev != INF else math.nan, f_in)
+        lam = min((s_root / (target - f_in + s_b)) ** 2, prev)  # below the last breakpoint
+    if active:
+        u = 1.0 / _sqrt(lam)
+        best_i, best_x, best = -1, -1.0, (0, 0.0, 0.0, 0.0, 0.0)
+        for seg in active.values():
+            i, a, b, root, cap = seg
+            x = root * u - b
+            x = 0.0 if x < 0.0 else min(x, cap)
+            if x > best_x:
+                best_i, best_x, best = i, x, seg
+            full[i] += x
+            fout[i] += a * x / (b + x)
+        # Rounding leaves Σ off by ~1e-16 of the reserves; put the residual on the largest curve
+        # allocation, where it costs nothing to first order (all marginals are equal there).
+        resid = target - sum(full)
+        if resid != 0.0:
+            _, a, b, _, cap = best
+            x2 = min(max(best_x + resid, 0.0), cap)
+            full[best_i] += x2 - best_x
+            fout[best_i] += a * x2 / (b + x2) - a * best_x / (b + best_x)
+    return _Solution(full, fout, lam, target)
+
+
+def _waterfill_out(curves: Sequence[Curve], target: float) -> _Solution:
+    """Exact output: the same sweep on ``Σ out(λ) = f_out + Σa − √λ·Σ sqrt(a*b)``."""
+    keys, events, owner, order = _sweep_order(curves)
+    n = len(curves)
+    full = [0.0] * n
+    fout = [0.0] * n
+    active: dict[int, tuple[int, float, float, float, float]] = {}
+    s_root = 0.0
+    s_a = 0.0  # Σ a over the active curve segments
+    f_out = 0.0
+    prev = INF
+    lam = math.nan
+    for j in order:
+        lam_e = keys[j]
+        if s_root > 0.0:
+            rem = f_out + s_a - target
+            if s_root * _sqrt(lam_e) <= rem:
+                lam = (rem / s_root) ** 2
+                lam = lam_e if lam < lam_e else min(lam, prev)
+                break
+        e = events[j]
+        kind = e[1]
+        if kind == EV_FLAT:
+            d = f_out + s_a - s_root * _sqrt(lam_e) if s_root > 0.0 else f_out
+            if d + e[7] >= target:
+                part = min(max((target - d) / e[3], 0.0), e[6])
+                i = owner[j]
+                full[i] += part
+                fout[i] += part * e[3]
+                lam = lam_e
+                break
+            f_out += e[7]
+            i = owner[j]
+            full[i] += e[6]
+            fout[i] += e[7]
+        elif kind == EV_START:
+            active[owner[j] * _KEY + e[2]] = (owner[j], e[3], e[4], e[5], e[6])
+            s_root += e[5]
+            s_a += e[3]
+        else:
+            i = owner[j]
+            del active[i * _KEY + e[2]]
+            s_root = sum(v[3] for v in active.values())
+            s_a = sum(v[1] for v in active.values())
+            f_out += e[7]
+            full[i] += e[6]
+            fout[i] += e[7]
+        prev = lam_e
+    else:
+        if s_root <= 0.0:
+            return _Solution(full, fout, prev if prev != INF else math.nan, f_out)
+        rem = f_out + s_a - target
+        if rem <= 0.0:
+            raise ValueError(
+                f"requested output {target!r} is beyond what the sources can deliver at any "
+                f"price ({f_out + s_a!r}, the sum of the pools' reserves and finite liquidity)"
+            )
+        lam = min((rem / s_root) ** 2, prev)
+    if active:
+        u = 1.0 / _sqrt(lam)
+        best_i, best_x, best = -1, -1.0, (0, 0.0, 0.0, 0.0, 0.0)
+        for seg in active.values():
+            i, a, b, root, cap = seg
+            x = root * u - b
+            x = 0.0 if x < 0.0 else min(x, cap)
+            if x > best_x:
+                best_i, best_x, best = i, x, seg
+            full[i] += x
+            fout[i] += a * x / (b + x)
+        resid = target - sum(fout)  # the residual, in output, on the largest curve allocation
+        if resid != 0.0:
+            _, a, b, _, cap = best
+            o = a * best_x / (b + best_x)
+            o2 = min(max(o + resid, 0.0), a * cap / (b + cap) if cap != INF else a)
+            if o2 < a:
+                x2 = b * o2 / (a - o2)
+                full[best_i] += x2 - best_x
+                fout[best_i] += o2 - o
+    return _Solution(full, fout, lam, target)
+
+
+def _check_amount(amount: object) -> float:
+    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+        raise ValueError(f"amount must be a number, got {amount!r}")
+    a = float(amount)
+    if not (a > 0.0 and a != INF):  # also rejects nan
+        raise ValueError(f"amount must be positive and finite, got {amount!r}")
+    return a
+
+
+def _valid_floor(x: float, lot: float, min_size: float) -> float:
+    """Largest size <= x that a venue with this lot / min size accepts (0 is always valid)."""
+    if lot > 0.0:
+        q = math.floor(x / lot) * lot
+        if q > x:  # float noise in the division
+            q -= lot
+        return q if q >= min_size and q > 0.0 else 0.0
+    return x if x >= min_size else 0.0
+
+
+def _quantize(
+    curves: Sequence[Curve],
+    lots: Sequence[float],
+    mins: Sequence[float],
+    sol: _Solution,
+    *,
+    target: float,
+    exact_out: bool,
+) -> tuple[list[float], list[float]]:
+    """Round to lots / min sizes, then hand the freed input back greedily (see module doc)."""
+    n = len(curves)
+    x_star = sol.alloc
+    q = [0.0] * n
+    cont: list[int] = []  # continuous sources (re-solved exactly at the end)
+    disc: list[int] = []  # lot sources, and min-size-only sources that were dropped
+    for v in range(n):
+        if lots[v] == 0.0 and (mins[v] == 0.0 or x_star[v] >= mins[v]):
+            cont.append(v)
+            q[v] = x_star[v]
+        else:
+            disc.append(v)
+            q[v] = _valid_floor(x_star[v], lots[v], mins[v])
+    cont_curves = [curves[v] for v in cont]
+
+    def increment(v: int) -> float:
+        lot = lots[v]
+        if lot > 0.0:
+            inc = lot if q[v] > 0.0 else max(1.0, math.ceil(mins[v] / lot - 1e-9)) * lot
+        elif q[v] == 0.0:
+            inc = mins[v]
+        else:
+            return INF  # a min-size-only venue re-added at its minimum stays there
+        cap = curves[v].total_in
+        return inc if q[v] + inc <= cap * (1.0 + 1e-12) else INF
+
+    def cont_value(amount: float) -> float:
+        """Exact input: best output of the continuous sources; exact output: their least input."""
+        if amount <= 0.0:
+            return 0.0
+        if not cont_curves:
+            return INF if exact_out else 0.0
+        try:
+            s = _waterfill(cont_curves, amount, exact_out)
+        except ValueError:
+            return INF
+        if exact_out:
+            return sum(s.alloc) if s.routed >= amount * (1.0 - 1e-12) else INF
+        return sum(s.outs)
+
+    if exact_out:
+        base = sum(sol.outs[v] for v in cont)
+        deficit = target - base - sum(curves[v].output(q[v]) for v in disc)
+        while deficit > 0.0:
+            cur = cont_value(base + deficit)
+            best_v, best_score, best_gain = -1, 0.0 if cur != INF else -INF, 0.0
+            for v in disc:
+                inc = increment(v)
+                if inc == INF:
+                    continue
+                gain = curves[v].output(q[v] + inc) - curves[v].output(q[v])
+                if gain <= 0.0:
+                    continue
+                # Without a continuous source to cover the deficit, take the cheapest lots first.
+                score = gain / inc if cur == INF else cur - inc - cont_value(base + max(deficit - gain, 0.0))
+                if score > best_score:
+                    best_v, best_score, best_gain = v, score, gain
+            if best_v < 0:
+                break
+            q[best_v] += increment(best_v)
+            deficit -= best_gain
+        if cont_curves and deficit > 0.0 and cont_value(base + deficit) != INF:
+            s = _waterfill(cont_curves, base + deficit, True)
+            for k, v in enumerate(cont):
+                q[v] = s.alloc[k]
+        # else: the continuous sources keep x*, and what is still missing is the remainder
+    else:
+        left = target - sum(q)
+        base = sum(x_star[v] for v in cont)
+        while True:
+            cur = cont_value(base + left)
+            best_v, best_score = -1, 0.0
+            for v in disc:
+                inc = increment(v)
+                if inc > left * (1.0 + 1e-12):
+                    continue
+                gain = curves[v].output(q[v] + inc) - curves[v].output(q[v])
+                score = gain + cont_value(base + max(left - inc, 0.0)) - cur
+                if score > best_score:
+                    best_v, best_score = v, score
+            if best_v < 0:
+                break
+            inc = increment(best_v)
+            q[best_v] += inc
+            left = max(left - inc, 0.0)
+        if cont_curves and left > 0.0:
+            s = _waterfill(cont_curves, base + left, False)
+            for k, v in enumerate(cont):
+                q[v] = s.alloc[k]
+    outs = [curves[v].output(q[v]) for v in range(n)]
+    return q, outs
+
+
+def optimal_split(
+    sources: Sequence[Source],
+    side: Side,
+    amount: float,
+    amount_in: AmountIn | None = None,
+    *,
+    quantize: bool = True,
+) -> Split:
+    """Split one order across ``sources`` for the best total output (or least input).
+
+    ``side="buy"`` spends quote for base, ``side="sell"`` spends base for quote. ``amount_in`` names
+    the asset ``amount`` is counted in, and defaults to the side's input asset:
+
+    * ``buy``/``"quote"`` and ``sell``/``"base"``: exact input — spend ``amount``, maximise output;
+    * ``buy``/``"base"`` and ``sell``/``"quote"``: exact output — receive ``amount``, minimise input.
+      With lot-size sources and no continuous source, the fill may overshoot ``amount`` by less than
+      one lot's output. Asking constant-product pools for at least their reserves raises.
+
+    ``quantize=False`` ignores ``lot``/``min_size`` and returns the continuous optimum.
+    Raises ``ValueError`` on bad input (non-positive/NaN amount, unknown side or ``amount_in``,
+    empty or unknown sources); invalid sources already raised when they were built.
+    """
+    if side == "buy":
+        input_asset: AmountIn = "quote"
+    elif side == "sell":
+        input_asset = "base"
+    else:
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+    unit: AmountIn
+    if amount_in is None:
+        unit = input_asset
+    elif amount_in in ("base", "quote"):
+        unit = amount_in
+    else:
+        raise ValueError(f"amount_in must be 'base' or 'quote', got {amount_in!r}")
+    target = amount if type(amount) is float and 0.0 < amount < INF else _check_amount(amount)
+    if not sources:
+        raise ValueError("sources is empty: nothing to route to")
+    curves: list[Curve] = []
+    quantized = False
+    for src in sources:
+        if type(src) not in _SOURCE_SET and not isinstance(src, SOURCE_TYPES):
+            raise ValueError(f"sources[{len(curves)}] is not a liquidity source: {src!r}")
+        curves.append(src._curves[side])
+        if src.lot or src.min_size:
+            quantized = True
+    exact_out = unit != input_asset
+    sol = _waterfill(curves, target, exact_out)
+    alloc, outs = sol.alloc, sol.outs
+    if quantize and quantized:
+        lots = [float(src.lot or 0.0) for src in sources]
+        mins = [float(src.min_size or 0.0) for src in sources]
+        alloc, outs = _quantize(curves, lots, mins, sol, target=sol.routed, exact_out=exact_out)
+    filled = sum(outs)
+    spent = sum(alloc)
+    remainder = target - sol.routed
+    if quantize and quantized:
+        remainder = max(target - filled, 0.0) if exact_out else max(target - spent, 0.0)
+        if remainder <= 1e-12 * target:  # float noise of the sums, not input left over
+            remainder = 0.0
+    lam = sol.lam
+    if side == "buy":
+        marginal = 1.0 / lam if lam > 0.0 and lam != INF else math.nan
+        avg = spent / filled if filled > 0.0 else math.nan
+    else:
+        marginal = lam if lam > 0.0 and lam != INF else math.nan
+        avg = filled / spent if spent > 0.0 else math.nan
+    # A frozen dataclass's __init__ pays object.__setattr__ per field; fill the instance directly.
+    split = object.__new__(Split)
+    split.__dict__.update(
+        side=side,
+        amount_in=unit,
+        amount=target,
+        allocations=tuple(alloc),
+        outputs=tuple(outs),
+        filled=filled,
+        spent=spent,
+        remainder=remainder,
+        marginal_price=marginal,
+        avg_price=avg,
+    )
+    return split

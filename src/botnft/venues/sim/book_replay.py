@@ -1,0 +1,774 @@
+"""Order-book venues replayed against bars: `BookVenue` and its CEX flavour `SimClob` (the OpenBook v2
+flavour is `openbook.SimOpenBook`), with the simulated rest of the book (`DepthProfile`), the `Ledger` that
+conserves every unit, and the bar path that reaches our resting orders.
+
+Model
+* The matching engine is `clob.OrderBook` (ticks and lots). The other participants' liquidity is
+  re-quoted from the depth profile around the reference price (the close at the cursor bar) before the
+  book is next used; our resting orders stay put and keep their queue places: the participants' lots that
+  were ahead of an order stay ahead (capped by the new size at its price), new lots join behind.
+* Our incoming orders take at once (taker fills, one `OrderFilled` per price level, on the tick grid).
+* Our resting orders are filled by later bars (`next_event_index` / `process`), as maker at their own limit
+  price. The bar's low sells into the bids and its high buys from the asks, in price-time priority:
+  everything priced better than the extreme trades, so an order the path trades THROUGH fills entirely;
+  at the extreme itself a uniformly random number of lots in [0, lots shown at that price] trades, front of
+  the queue first, so an order only touched fills with a probability set by the lots ahead of it (and
+  those lots are used up, moving it forward). The draw comes from a seeded RNG: same seed, same fills.
+  An order is never filled by the bar at whose close it was placed.
+* Money is integer: balances in units of 10**-decimals; a fill's quote is lots x ticks x
+  (lot_size x tick_size in quote units); fees come from a `FeeSchedule`. The counterparty of every trade is
+  the rest of the book (participants or the bar path, which pay and receive their own fees), so
+  account + counterparty + fee pool == initial balances, per asset, to the unit.
+
+Events of `create_order`
+* a refused order: one `OrderRejected` (reasons: unknown_instrument, unsupported_order_type,
+  invalid_time_in_force, below_min_size, off_lot, off_tick, invalid_price, duplicate_client_order_id,
+  too_many_open_orders, post_only_would_cross, no_liquidity, insufficient_funds, would_self_trade);
+* otherwise `OrderAccepted`; then `OrderCanceled(reason="self_trade_prevention")` for our resting orders
+  that cancel-maker self-trade prevention removed; then the taker fills (a DecrementTake self-trade also
+  gives our resting order its maker fill, both without fees); then `OrderCanceled` for an unfilled
+  remainder: "ioc_remainder" (IOC), "no_liquidity" (a market order that emptied the book) or
+  "fok_unfillable" (a FOK that could not fill entirely: nothing executed). A GTC or POST_ONLY remainder
+  rests and locks its funds (a bid: quote at its price plus any maker fee; an ask: base).
+  An order must be funded for everything it would execute or post, else "insufficient_funds".
+
+Depth profile (defaults for SOL, per side):
+  cumulative depth within d bps of the reference = ``depth_1pct * (d / 100) ** shape``.
+* ``shape = 1.18`` is the log-log slope of cumulative depth against distance, fitted on the one wide real
+  book we have, Bybit ``orderbook.500.XRPUSDT`` (2024-12-01, ±2.5 %, in ``shared/data/microstructure``):
+  1.183 over 2-200 bps, 1.179 over 5-100 bps; depth(100 bps) / depth(5 bps) = 35.0.
+* ``depth_1pct = 45_000`` SOL: the two Binance BTCUSDT-perp books hold, per side, 4.1e-4 (snapshot of
+  2022-11-01, 129 BTC within 5 bps, 24 h volume 314,676 BTC) and 3.9e-4 (Tardis snapshot of 2020-09-01,
+  16.9 BTC within 1.94 bps scaled to 5 bps with the slope above, 24 h volume 136,546 BTC) of a day's
+  volume within 5 bps: about 4.0e-4. Times 35 gives 1.4 % of daily volume within 1 %. Binance spot
+  SOLUSDT traded a median 3.19 M SOL a day over its last 365 days (bundled 1 h candles), so
+  0.014 x 3.19 M ≈ 44,700 SOL, rounded to 45,000 SOL per side within ±1 %.
+* ``spread_bps = 1``: the XRP book's spread is 0.51 bps and Binance's SOLUSDT tick (0.01) is 0.7 bps at
+  $143; one basis point is the cautious round figure.
+* ``levels = 200`` at ``level_spacing_bps = 1`` reach ±2 % (about 101,700 SOL per side); an order that
+  needs more finds the book empty beyond that.
+* On this profile a market buy pays, against the reference: 100 SOL 0.64 bps, 1,000 SOL 2.66 bps,
+  10,000 SOL 15.6 bps (0.0001 tick; half-spread included).
+Sizes are in base units, so the book's dollar depth moves with the price. OpenBook v2's real SOL/USDC book
+is thinner than a CEX's; pass ``DepthProfile().scaled(f)`` to model it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Protocol
+
+import numpy as np
+
+from botnft.domain.errors import UserError
+from botnft.domain.events import OrderAccepted, OrderCanceled, OrderFilled, OrderRejected
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument, Spot
+from botnft.domain.money import to_decimal
+from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from botnft.ports import BarArrays, VenueEvent
+from botnft.venues.sim.clob import Match, MatchPlan, OrderBook, RestingOrder, SelfTradeMode
+from botnft.venues.sim.intmath import ceil_div
+
+__all__ = [
+    "ACCOUNT",
+    "PARTICIPANTS",
+    "BookVenue",
+    "BpsFees",
+    "DepthProfile",
+    "FeeSchedule",
+    "Ledger",
+    "SimClob",
+    "bar_ticks",
+    "cumulative_depth",
+    "first_reach",
+    "fit_shape",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DepthProfile:
+    """How much the rest of the market quotes around the reference price (see the module docstring)."""
+
+    spread_bps: float = 1.0
+    levels: int = 200
+    level_spacing_bps: float = 1.0
+    depth_1pct: float = 45_000.0
+    shape: float = 1.18
+
+    def __post_init__(self) -> None:
+        if not (self.spread_bps > 0 and self.level_spacing_bps > 0 and self.depth_1pct >= 0):
+            raise UserError(f"depth profile needs positive spread, spacing and depth: {self}")
+        if self.levels < 1 or self.shape <= 0:
+            raise UserError(f"depth profile needs at least one level and a positive shape: {self}")
+
+    def distance_bps(self, k: int) -> float:
+        """Distance of level `k` (0 = the touch) from the reference, in bps."""
+        return self.spread_bps / 2 + k * self.level_spacing_bps
+
+    def cumulative(self, distance_bps: float) -> float:
+        """Base units quoted on one side within `distance_bps` of the reference."""
+        return float(self.depth_1pct * (distance_bps / 100.0) ** self.shape)
+
+    def level_lots(self, lot_size: Decimal) -> tuple[int, ...]:
+        """Lots per level, from the cumulative curve floored to whole lots (so they sum exactly)."""
+        lot = float(lot_size)
+        out: list[int] = []
+        prev = 0
+        for k in range(self.levels):
+            cum = math.floor(self.cumulative(self.distance_bps(k)) / lot + 1e-9)
+            out.append(cum - prev)
+            prev = cum
+        return tuple(out)
+
+    def quotes(
+        self, reference: float, tick: float, lots: Sequence[int]
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(price in ticks, lots) levels around `reference`, best first: bids rounded down, asks up, levels
+        that land on the same tick merged, and asks kept at least one tick above the best bid."""
+        bids: list[tuple[int, int]] = []
+        asks: list[tuple[int, int]] = []
+        for k, q in enumerate(lots):
+            if q <= 0:
+                continue
+            d = self.distance_bps(k) / 1e4
+            b = math.floor(reference * (1 - d) / tick + 1e-9)
+            a = math.ceil(reference * (1 + d) / tick - 1e-9)
+            if b > 0:
+                _merge(bids, b, q)
+            _merge(asks, a, q)
+        if bids and asks and asks[0][0] <= bids[0][0]:
+            floor_ = bids[0][0] + 1
+            moved = sum(q for p, q in asks if p <= floor_)
+            asks = [(floor_, moved)] + [(p, q) for p, q in asks if p > floor_]
+        return bids, asks
+
+    def scaled(self, factor: float) -> DepthProfile:
+        """The same shape with `factor` times the depth."""
+        return replace(self, depth_1pct=self.depth_1pct * factor)
+
+
+def _merge(levels: list[tuple[int, int]], price: int, qty: int) -> None:
+    if levels and levels[-1][0] == price:
+        levels[-1] = (price, levels[-1][1] + qty)
+    else:
+        levels.append((price, qty))
+
+
+# --------------------------------------------------------------------------------------------------
+# Calibration helpers (used to derive and test the defaults against real L2 samples)
+# --------------------------------------------------------------------------------------------------
+
+
+def cumulative_depth(
+    levels: Iterable[tuple[float, float]], mid: float, distances_bps: Sequence[float]
+) -> list[float]:
+    """Size quoted on one side within each distance (bps) of `mid`; `levels` are (price, size)."""
+    dist = [(abs(p - mid) / mid * 1e4, q) for p, q in levels]
+    return [sum(q for x, q in dist if x <= d) for d in distances_bps]
+
+
+def fit_shape(distances_bps: Sequence[float], cumulative: Sequence[float]) -> tuple[float, float]:
+    """Least-squares fit of ``cum = depth_1pct * (d/100) ** shape`` in log-log: (shape, depth_1pct)."""
+    x = np.log(np.asarray(distances_bps, dtype=np.float64) / 100.0)
+    y = np.log(np.asarray(cumulative, dtype=np.float64))
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(np.exp(intercept))
+
+
+# --------------------------------------------------------------------------------------------------
+# The bar path
+# --------------------------------------------------------------------------------------------------
+
+
+def bar_ticks(bars: BarArrays, lo: int, hi: int, tick: float) -> tuple[Any, Any]:
+    """Bar lows and highs of [lo, hi) on the tick grid (nearest tick; candle prices sit on the grid)."""
+    low = np.rint(np.asarray(bars.low[lo:hi], dtype=np.float64) / tick)
+    high = np.rint(np.asarray(bars.high[lo:hi], dtype=np.float64) / tick)
+    return low, high
+
+
+def first_reach(
+    bars: BarArrays, lo: int, hi: int, tick: float, orders: Iterable[tuple[bool, int, int]]
+) -> int:
+    """First bar in [lo, hi) whose low reaches a bid or whose high reaches an ask, among `orders` given as
+    (is_bid, price in ticks, active from ts_ns); bars that open before an order's time do not count."""
+    orders = list(orders)
+    if not orders or lo >= hi:
+        return hi
+    ts = np.asarray(bars.ts_ns[lo:hi])
+    low, high = bar_ticks(bars, lo, hi, tick)
+    best = hi - lo
+    for is_bid, price, since in orders:
+        start = int(np.searchsorted(ts, since, "left"))
+        if start >= best:
+            continue
+        seg = low[start:best] <= price if is_bid else high[start:best] >= price
+        hit = np.flatnonzero(seg)
+        if hit.size:
+            best = start + int(hit[0])
+    return lo + best
+
+
+# --------------------------------------------------------------------------------------------------
+# The ledger
+# --------------------------------------------------------------------------------------------------
+
+
+class Ledger:
+    """Integer balances (smallest units) of the account, the counterparty (the rest of the book) and the
+    venue's fee pool. Every trade moves units between them, so their sum per asset never changes."""
+
+    __slots__ = ("account", "counterparty", "fee_pool", "initial", "locked")
+
+    def __init__(self, initial: Mapping[str, int]) -> None:
+        self.initial = dict(initial)
+        self.account = dict(initial)
+        self.locked = dict.fromkeys(initial, 0)
+        self.counterparty = dict.fromkeys(initial, 0)
+        self.fee_pool = dict.fromkeys(initial, 0)
+
+    def free(self, asset: str) -> int:
+        return self.account[asset] - self.locked[asset]
+
+    def trade(self, asset: str, account: int, counterparty: int, fee_pool: int = 0) -> None:
+        """Move `account`/`counterparty`/`fee_pool` units of `asset`; the three must sum to zero."""
+        if account + counterparty + fee_pool != 0:
+            raise AssertionError(f"unbalanced transfer of {asset}: {account} {counterparty} {fee_pool}")
+        self.account[asset] += account
+        self.counterparty[asset] += counterparty
+        self.fee_pool[asset] += fee_pool
+
+    def residual(self) -> dict[str, int]:
+        """account + counterparty + fee pool - initial, per asset: all zero when conserved."""
+        return {
+            a: self.account[a] + self.counterparty[a] + self.fee_pool[a] - self.initial[a]
+            for a in self.initial
+        }
+
+
+# ==================================================================================================
+# The venue
+# ==================================================================================================
+
+ACCOUNT = "account"
+"""Owner of our own orders on the book."""
+PARTICIPANTS = "market"
+"""Owner of the simulated rest of the book, re-quoted around the reference price."""
+TAPE = "tape"
+"""The bar's price path, acting as the taker that reaches our resting orders."""
+PPM = 1_000_000
+
+
+class FeeSchedule(Protocol):
+    """A venue's fees on quote amounts in the quote's smallest unit."""
+
+    def taker_fees(self, quotes: Sequence[int]) -> list[int]:
+        """Taker fee of each fill of one order (the quotes of its fills, in order)."""
+        ...
+
+    def maker_fee(self, quote: int) -> int:
+        """Maker fee of one fill: positive is paid by the maker, negative is a rebate to it."""
+        ...
+
+    def bid_lock(self, quote: int) -> int:
+        """Fee locked on top of the quote of a resting bid."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BpsFees:
+    """CEX fees in basis points of the quote notional, each fill rounded in the venue's favour: taker fee
+    and locks up, a positive maker fee and a rebate (negative `maker_bps`) down."""
+
+    taker_bps: Decimal
+    maker_bps: Decimal
+
+    def __post_init__(self) -> None:
+        for v in (self.taker_bps, self.maker_bps):
+            if (v * 100) % 1 != 0:
+                raise UserError(f"fees are in steps of 0.01 bps, got {v}")
+        if self.taker_bps < 0:
+            raise UserError(f"taker fee must be >= 0 bps, got {self.taker_bps}")
+
+    @property
+    def taker_ppm(self) -> int:
+        return int(self.taker_bps * 100)
+
+    @property
+    def maker_ppm(self) -> int:
+        return int(self.maker_bps * 100)
+
+    def taker_fees(self, quotes: Sequence[int]) -> list[int]:
+        return [ceil_div(q * self.taker_ppm, PPM) for q in quotes]
+
+    def maker_fee(self, quote: int) -> int:
+        m = self.maker_ppm
+        return quote * m // PPM if m >= 0 else -(quote * -m // PPM)
+
+    def bid_lock(self, quote: int) -> int:
+        m = self.maker_ppm
+        return ceil_div(quote * m, PPM) if m > 0 else 0
+
+
+@dataclass(slots=True, eq=False)
+class _Own:
+    """Our order resting on the book, with the funds it locks and the fills it has had."""
+
+    order: Order
+    resting: RestingOrder
+    venue_order_id: str
+    since_ts: int
+    lock_quote: int = 0
+    lock_fee: int = 0
+    lock_base: int = 0
+    fills: list[tuple[Decimal, Decimal, Decimal]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fill:
+    """Consecutive matches of one incoming order at one price, reported as one taker fill."""
+
+    price: int
+    lots: int
+    self_trade: bool
+    matches: tuple[Match, ...]
+
+
+class BookVenue:
+    """An order-book venue over `clob.OrderBook` (the model is in the module docstring). Subclasses choose
+    the instrument grid, the decimals of the balances, the fee schedule and the self-trade mode.
+
+    `book` (the engine) and `ledger` are public for inspection: `book.check()` and `ledger.residual()`
+    are the invariants the tests hold it to."""
+
+    has: Mapping[str, bool] = {
+        "createOrder": True,
+        "createMarketOrder": True,
+        "createLimitOrder": True,
+        "createPostOnlyOrder": True,
+        "cancelOrder": True,
+        "fetchBalance": True,
+        "fetchOpenOrders": True,
+        "fetchOrderBook": True,
+        "fetchPositions": False,
+        "market": True,
+    }
+
+    def __init__(
+        self,
+        instrument: Spot,
+        *,
+        name: str,
+        fees: FeeSchedule,
+        profile: DepthProfile,
+        balances: Mapping[str, Decimal] | None,
+        base_decimals: int,
+        quote_decimals: int,
+        self_trade: SelfTradeMode,
+        seed: int,
+        max_open_orders: int | None,
+    ) -> None:
+        self.name = name
+        self.instrument = instrument
+        self.fees = fees
+        self.profile = profile
+        self.self_trade = self_trade
+        self.max_open_orders = max_open_orders
+        self.book = OrderBook()
+        self._base, self._quote = instrument.base, instrument.quote
+        self._bd, self._qd = base_decimals, quote_decimals
+        self._lot_atoms = _exact_int(instrument.lot_size.scaleb(base_decimals), "lot size in base units")
+        self._qpl = _exact_int(
+            (instrument.lot_size * instrument.tick_size).scaleb(quote_decimals), "lot x tick in quote units"
+        )
+        self._tick_f = float(instrument.tick_size)
+        self._level_lots = profile.level_lots(instrument.lot_size)
+        initial = {self._base: 0, self._quote: 0}
+        for asset, amount in (balances or {}).items():
+            dec = base_decimals if asset == self._base else quote_decimals
+            initial[asset] = _exact_int(amount.scaleb(dec), f"{asset} balance")
+        self.ledger = Ledger(initial)
+        self._rng = random.Random(seed)
+        self._own: dict[str, _Own] = {}
+        self._by_rest: dict[int, _Own] = {}
+        self._ref: float | None = None
+        self._ref_key: tuple[int, float] | None = None
+        self._quoted = True
+        self._now = 0
+        self._n_orders = 0
+
+    # ccxt-style surface ---------------------------------------------------------------------------
+    def instruments(self) -> Mapping[InstrumentId, Instrument]:
+        return {self.instrument.id: self.instrument}
+
+    def fetch_positions(self) -> Mapping[InstrumentId, Decimal]:
+        return {}
+
+    def fetch_balance(self) -> Mapping[str, Decimal]:
+        """Total balances (free + locked in open orders)."""
+        return {a: self._dec(a, v) for a, v in self.ledger.account.items()}
+
+    def free_balance(self) -> Mapping[str, Decimal]:
+        """Balances not locked by open orders."""
+        return {a: self._dec(a, self.ledger.free(a)) for a in self.ledger.account}
+
+    def fetch_order_book(self, limit: int | None = None) -> dict[str, list[tuple[Decimal, Decimal]]]:
+        """ccxt's order book structure: bids and asks as [price, amount], best first."""
+        self._ensure_quoted()
+        return {
+            key: [(self._price(p), self._qty(q)) for p, q in self.book.depth(is_bid, limit)]
+            for key, is_bid in (("bids", True), ("asks", False))
+        }
+
+    def fetch_open_orders(self) -> Sequence[Order]:
+        """Snapshots of our resting orders as the venue sees them (filled, cost, fee, status)."""
+        out = []
+        for own in self._own.values():
+            o = own.order
+            snap = Order(
+                o.client_order_id, o.instrument, o.side, o.amount, o.ts_ns,
+                order_type=o.order_type, price=o.price, tif=o.tif, reduce_only=o.reduce_only,
+            )  # fmt: skip
+            snap.transition(OrderStatus.SUBMITTED)
+            snap.transition(OrderStatus.ACCEPTED)
+            snap.venue_order_id = own.venue_order_id
+            for qty, price, fee in own.fills:
+                snap.apply_fill(qty, price, fee)
+            out.append(snap)
+        return out
+
+    def cancel_order(self, client_order_id: str) -> Sequence[VenueEvent]:
+        """Cancel one of our resting orders; unknown (or already closed) ids are harmless: no events."""
+        own = self._own.get(client_order_id)
+        if own is None:
+            return []
+        self.book.cancel(own.resting.order_id)
+        self._close(own)
+        return [OrderCanceled(self._now, client_order_id, "canceled")]
+
+    # driving by the backtest ----------------------------------------------------------------------
+    def set_cursor(self, bars: BarArrays, j: int) -> None:
+        """At bar `j`'s close: the reference price becomes that close."""
+        ts = int(bars.ts_ns[j])
+        self._now = ts + int(bars.interval_ns)
+        self.set_reference(float(bars.close[j]), ts)
+
+    def set_reference(self, price: float, ts_ns: int) -> None:
+        """Move the reference price (paper/live feeds); the book is re-quoted before its next use."""
+        key = (ts_ns, price)
+        if key != self._ref_key:
+            self._ref, self._ref_key, self._quoted = price, key, False
+
+    def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:
+        orders = ((o.resting.is_bid, o.resting.price, o.since_ts) for o in self._own.values())
+        return first_reach(bars, lo, hi, self._tick_f, orders)
+
+    def process(self, bars: BarArrays, j: int) -> Sequence[VenueEvent]:
+        """Fill our resting orders that bar `j`'s path reaches, as maker at their limit price.
+
+        The bar's low sells into the bids and its high buys from the asks, in price-time priority:
+        everything priced better than the extreme trades (an order the path trades through fills
+        entirely); at the extreme itself a uniformly random share of that level's lots trades, front of
+        the queue first, so an order fills there with a probability set by the lots ahead of it."""
+        ts = int(bars.ts_ns[j])
+        self._now = ts
+        if not self._own:
+            return []
+        low, high = bar_ticks(bars, j, j + 1, self._tick_f)
+        waiting = frozenset(o.resting.order_id for o in self._own.values() if o.since_ts > ts)
+        events: list[VenueEvent] = []
+        for is_bid, extreme in ((True, int(low[0])), (False, int(high[0]))):
+            mine = [
+                o.resting
+                for o in self._own.values()
+                if o.resting.is_bid is is_bid
+                and o.resting.order_id not in waiting
+                and (o.resting.price >= extreme if is_bid else o.resting.price <= extreme)
+            ]
+            if not mine:
+                continue
+            volume = self.book.volume_better(is_bid, extreme, exclude=waiting)
+            if any(r.price == extreme for r in mine):
+                at = sum(o.qty for o in self.book.level(is_bid, extreme) if o.order_id not in waiting)
+                volume += self._rng.randint(0, at)
+            if volume == 0:
+                continue
+            sub = self.book.submit(
+                TAPE, not is_bid, volume, limit=extreme, tif=TimeInForce.IOC, exclude=waiting
+            )
+            assert sub.plan is not None
+            for m in sub.plan.matches:
+                if m.maker.owner == ACCOUNT:
+                    events.append(self._maker_fill(m, ts, reference=to_decimal(float(bars.open[j]))))
+        return events
+
+    # orders ---------------------------------------------------------------------------------------
+    def create_order(self, order: Order) -> Sequence[VenueEvent]:
+        """Match, rest or reject `order`; see the module docstring for the events it returns."""
+        ts = order.ts_ns
+        checked = self._validate(order)
+        if isinstance(checked, OrderRejected):
+            return [checked]
+        lots, limit = checked
+        self._ensure_quoted()
+        is_bid = order.side is Side.BUY
+
+        def approve(plan: MatchPlan, rest: int) -> str | None:
+            return self._refusal(is_bid, plan, rest, limit)
+
+        sub = self.book.submit(
+            ACCOUNT, is_bid, lots, limit=limit, tif=order.tif, stp=self.self_trade,
+            tag=order.client_order_id, approve=approve,
+        )  # fmt: skip
+        cid = order.client_order_id
+        if sub.reason is not None and sub.reason != "fok_unfillable":
+            return [
+                OrderRejected(ts, cid, order.instrument, sub.reason, _MESSAGES.get(sub.reason, sub.reason))
+            ]
+        self._n_orders += 1
+        vid = f"{self.name}-{self._n_orders}"
+        events: list[VenueEvent] = [OrderAccepted(ts, cid, vid)]
+        if sub.reason == "fok_unfillable":
+            return [*events, OrderCanceled(ts, cid, "fok_unfillable")]
+        plan = sub.plan
+        assert plan is not None
+        for o in plan.cancels:
+            own = self._by_rest[o.order_id]
+            self._close(own)
+            events.append(OrderCanceled(ts, own.order.client_order_id, "self_trade_prevention"))
+        taken = self._taker_fills(order, plan, ts)
+        events.extend(taken)
+        if sub.rested is not None:
+            own = self._rest(order, sub.rested, vid)
+            own.fills = [(f.qty, f.price, f.fee) for f in taken if f.client_order_id == cid]
+        elif plan.remaining > 0:
+            reason = "no_liquidity" if limit is None else "ioc_remainder"
+            events.append(OrderCanceled(ts, cid, reason))
+        return events
+
+    def _validate(self, order: Order) -> tuple[int, int | None] | OrderRejected:
+        inst = self.instrument
+
+        def reject(reason: str, message: str) -> OrderRejected:
+            return OrderRejected(order.ts_ns, order.client_order_id, order.instrument, reason, message)
+
+        if order.instrument != inst.id:
+            return reject("unknown_instrument", f"{self.name} does not list {order.instrument}")
+        if order.order_type is OrderType.STOP_MARKET:
+            return reject("unsupported_order_type", f"{self.name} takes market and limit orders")
+        if order.order_type is OrderType.MARKET and order.tif is TimeInForce.POST_ONLY:
+            return reject("invalid_time_in_force", "a market order cannot be post-only")
+        if order.amount < inst.min_size:
+            return reject("below_min_size", f"size {order.amount} is below the minimum {inst.min_size}")
+        lots = order.amount / inst.lot_size
+        if lots != lots.to_integral_value():
+            return reject("off_lot", f"size {order.amount} is not a multiple of the lot {inst.lot_size}")
+        limit = None
+        if order.order_type is OrderType.LIMIT:
+            assert order.price is not None
+            if order.price <= 0:
+                return reject("invalid_price", f"price must be positive, got {order.price}")
+            ticks = order.price / inst.tick_size
+            if ticks != ticks.to_integral_value():
+                return reject("off_tick", f"price {order.price} is not a multiple of {inst.tick_size}")
+            limit = int(ticks)
+        if order.client_order_id in self._own:
+            return reject("duplicate_client_order_id", f"order {order.client_order_id} is already open")
+        return int(lots), limit
+
+    def _groups(self, plan: MatchPlan) -> list[_Fill]:
+        groups: list[_Fill] = []
+        run: list[Match] = []
+        for m in plan.matches:
+            if run and (m.price != run[0].price or m.self_trade != run[0].self_trade):
+                groups.append(_Fill(run[0].price, sum(x.qty for x in run), run[0].self_trade, tuple(run)))
+                run = []
+            run.append(m)
+        if run:
+            groups.append(_Fill(run[0].price, sum(x.qty for x in run), run[0].self_trade, tuple(run)))
+        return groups
+
+    def _refusal(self, is_bid: bool, plan: MatchPlan, rest: int, limit: int | None) -> str | None:
+        """Why the account cannot place this plan (open-order slots, funds), or None."""
+        if rest and self.max_open_orders is not None:
+            closing = len(plan.cancels) + sum(
+                1 for m in plan.matches if m.self_trade and m.qty == m.maker.qty
+            )
+            if len(self._own) - closing >= self.max_open_orders:
+                return "too_many_open_orders"
+        groups = [g for g in self._groups(plan) if not g.self_trade]
+        if is_bid:
+            quotes = [g.lots * g.price * self._qpl for g in groups]
+            need = sum(quotes) + sum(self.fees.taker_fees(quotes))
+            if rest:
+                assert limit is not None
+                posted = rest * limit * self._qpl
+                need += posted + self.fees.bid_lock(posted)
+            if need > self.ledger.free(self._quote):
+                return "insufficient_funds"
+        elif (sum(g.lots for g in groups) + rest) * self._lot_atoms > self.ledger.free(self._base):
+            return "insufficient_funds"
+        return None
+
+    def _taker_fills(self, order: Order, plan: MatchPlan, ts: int) -> list[OrderFilled]:
+        groups = self._groups(plan)
+        fees = iter(self.fees.taker_fees([g.lots * g.price * self._qpl for g in groups if not g.self_trade]))
+        is_bid = plan.is_bid
+        sign = 1 if is_bid else -1
+        base, quote, led = self._base, self._quote, self.ledger
+        events: list[OrderFilled] = []
+        for g in groups:
+            q, b = g.lots * g.price * self._qpl, g.lots * self._lot_atoms
+            fee = 0
+            if g.self_trade:  # our own resting orders were the makers: no fees, nothing changes hands
+                makers = [self._maker_fill(m, ts, self_trade=True) for m in g.matches]
+            else:
+                fee = next(fees)
+                maker_fees = sum(self.fees.maker_fee(m.qty * m.price * self._qpl) for m in g.matches)
+                led.trade(base, sign * b, -sign * b)
+                led.trade(quote, -sign * q - fee, sign * q - maker_fees, fee + maker_fees)
+                makers = []
+            events.append(self._fill_event(order, g.price, g.lots, fee, "taker", ts))
+            events.extend(makers)
+        return events
+
+    def _maker_fill(
+        self, m: Match, ts: int, *, self_trade: bool = False, reference: Decimal | None = None
+    ) -> OrderFilled:
+        """Our resting order `m.maker` traded `m.qty` lots (the book already shows it). A fill by the bar
+        path is referenced to that bar's open, the market price when the bar began."""
+        own = self._by_rest[m.maker.order_id]
+        q, b = m.qty * m.price * self._qpl, m.qty * self._lot_atoms
+        base, quote, led = self._base, self._quote, self.ledger
+        fee = 0 if self_trade else self.fees.maker_fee(q)
+        if m.maker.is_bid:
+            own.lock_quote -= q
+            led.locked[quote] -= q
+            if fee > 0:
+                paid = min(fee, own.lock_fee)
+                own.lock_fee -= paid
+                led.locked[quote] -= paid
+            if not self_trade:
+                tape_fee = self.fees.taker_fees([q])[0]
+                led.trade(base, b, -b)
+                led.trade(quote, -q - fee, q - tape_fee, tape_fee + fee)
+        else:
+            own.lock_base -= b
+            led.locked[base] -= b
+            if not self_trade:
+                tape_fee = self.fees.taker_fees([q])[0]
+                led.trade(base, -b, b)
+                led.trade(quote, q - fee, -q - tape_fee, tape_fee + fee)
+        event = self._fill_event(own.order, m.price, m.qty, fee, "maker", ts, reference)
+        own.fills.append((event.qty, event.price, event.fee))
+        if m.maker.qty == 0:
+            self._close(own)
+        return event
+
+    def _fill_event(
+        self,
+        order: Order,
+        price: int,
+        lots: int,
+        fee: int,
+        liquidity: str,
+        ts: int,
+        reference: Decimal | None = None,
+    ) -> OrderFilled:
+        ref = reference if reference is not None or self._ref is None else to_decimal(self._ref)
+        return OrderFilled(
+            ts, order.client_order_id, self.instrument.id, order.side, self._qty(lots), self._price(price),
+            Decimal(fee).scaleb(-self._qd), self._quote, liquidity, ref,
+        )  # fmt: skip
+
+    def _rest(self, order: Order, resting: RestingOrder, vid: str) -> _Own:
+        since = max(order.ts_ns, self._now)
+        own = _Own(order, resting, vid, since)
+        if resting.is_bid:
+            own.lock_quote = resting.qty * resting.price * self._qpl
+            own.lock_fee = self.fees.bid_lock(own.lock_quote)
+            self.ledger.locked[self._quote] += own.lock_quote + own.lock_fee
+        else:
+            own.lock_base = resting.qty * self._lot_atoms
+            self.ledger.locked[self._base] += own.lock_base
+        self._own[order.client_order_id] = own
+        self._by_rest[resting.order_id] = own
+        return own
+
+    def _close(self, own: _Own) -> None:
+        """Forget a resting order that is gone from the book and unlock what it still holds."""
+        self.ledger.locked[self._quote] -= own.lock_quote + own.lock_fee
+        self.ledger.locked[self._base] -= own.lock_base
+        own.lock_quote = own.lock_fee = own.lock_base = 0
+        del self._own[own.order.client_order_id]
+        del self._by_rest[own.resting.order_id]
+
+    def _ensure_quoted(self) -> None:
+        if self._quoted or self._ref is None:
+            return
+        bids, asks = self.profile.quotes(self._ref, self._tick_f, self._level_lots)
+        self.book.requote(PARTICIPANTS, bids, asks)
+        self._quoted = True
+
+    def _qty(self, lots: int) -> Decimal:
+        return Decimal(lots * self._lot_atoms).scaleb(-self._bd)
+
+    def _price(self, ticks: int) -> Decimal:
+        return ticks * self.instrument.tick_size
+
+    def _dec(self, asset: str, units: int) -> Decimal:
+        return Decimal(units).scaleb(-(self._bd if asset == self._base else self._qd))
+
+
+_MESSAGES = {
+    "post_only_would_cross": "a post-only order would have crossed the book",
+    "no_liquidity": "no resting liquidity on the other side of the book",
+    "insufficient_funds": "the account cannot pay for what this order would execute or post",
+    "would_self_trade": "the order would trade with our own resting order (abort mode)",
+    "too_many_open_orders": "the account already holds the most open orders the venue allows",
+}
+
+
+def _exact_int(value: Decimal, what: str) -> int:
+    if value != value.to_integral_value():
+        raise UserError(f"{what} must be a whole number of smallest units, got {value}")
+    return int(value)
+
+
+class SimClob(BookVenue):
+    """A CEX-style order-book venue: fees in bps of the quote notional (negative maker = rebate),
+    self-trade prevention that cancels the resting order (Binance EXPIRE_MAKER), balances kept to
+    10**-8 of each asset."""
+
+    def __init__(
+        self,
+        instrument: Spot,
+        *,
+        name: str = "CEX",
+        taker_fee_bps: Decimal = Decimal(10),
+        maker_fee_bps: Decimal = Decimal(10),
+        profile: DepthProfile | None = None,
+        balances: Mapping[str, Decimal] | None = None,
+        base_decimals: int = 8,
+        quote_decimals: int = 8,
+        self_trade: SelfTradeMode = SelfTradeMode.CANCEL_MAKER,
+        seed: int = 0,
+        max_open_orders: int | None = 200,
+    ) -> None:
+        super().__init__(
+            instrument,
+            name=name,
+            fees=BpsFees(taker_fee_bps, maker_fee_bps),
+            profile=profile if profile is not None else DepthProfile(),
+            balances=balances,
+            base_decimals=base_decimals,
+            quote_decimals=quote_decimals,
+            self_trade=self_trade,
+            seed=seed,
+            max_open_orders=max_open_orders,
+        )

@@ -1,0 +1,258 @@
+"""One SimDrift perp market's AMM-side state: oracle and mark TWAPs, and hourly funding.
+
+A keeper cranks the market at every oracle path point (four a bar) and at every funding boundary:
+each crank feeds the oracle and mark TWAPs (``new_twap`` with the tier's sanitize clamp, as
+``update_oracle_price_twap`` does), and a crank at or after a boundary runs ``update_funding_rate``
+when ``time_until_funding_update`` allows it and the oracle is valid for funding (else it retries at
+the next crank, so a late update shifts the schedule exactly as ``on_the_hour_update`` does).
+
+Funding comes from the TWAPs (``funding_rate``, Drift's formula with the 1/5000 offset and tier cap) or
+from an external series (``ExternalFunding``: e.g. Binance 8 h rates, scaled to the market's period,
+using the last rate published at or before the update: no look-ahead). Either way the rate then goes
+through ``funding_rate_long_short`` (capped symmetric funding against the AMM's fee pool) into the
+cumulative long/short rates that positions settle against.
+
+The state is replayed lazily (``advance``) up to the time a caller needs, from every bar since the
+first, so it is a function of the data alone: it does not depend on how the node batches bars or when
+it wakes the venue. It costs about 30 µs per bar and market (0.6 s for the 20.8k bundled SOL bars).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from numpy.typing import NDArray
+
+from botnft.venues.sim import drift_math as dm
+from botnft.venues.sim.drift_oracle import OracleSample, PriceTape, oracle_validity, valid_for
+from botnft.venues.sim.drift_params import DriftMarketParams, OracleGuardRails
+
+NS = 1_000_000_000
+FIVE_MINUTES = 300
+MARK_ORACLE_MAX_DIVERGENCE = 100_000  # 10% in 1e6 (OracleGuardRails.price_divergence default)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalFunding:
+    """Funding rates from data: ``rate[k]`` (fraction of notional per ``interval_s``, longs pay when
+    positive) published at ``ts_ns[k]``."""
+
+    ts_ns: NDArray[np.int64]
+    rate: NDArray[np.float64]
+    interval_s: int = 8 * 3600
+
+    def rate_at(self, ts_ns: int) -> float | None:
+        k = int(np.searchsorted(self.ts_ns, ts_ns, "right")) - 1
+        return None if k < 0 else float(self.rate[k])
+
+
+@dataclass(frozen=True, slots=True)
+class FundingUpdate:
+    """One ``update_funding_rate``: rates in FUNDING_RATE_PRECISION (quote per base, 1e9)."""
+
+    ts_ns: int
+    rate: int
+    rate_long: int
+    rate_short: int
+    cumulative_long: int
+    cumulative_short: int
+    mark_twap: int
+    oracle_twap: int
+
+
+def sanitize(price: int, last_twap: int, denominator: int) -> int:
+    """``math/amm.rs::sanitize_new_price``: clamp a TWAP sample to ``last_twap ± last_twap/den``."""
+    if last_twap == 0 or denominator == 0:
+        return price
+    band = abs(last_twap // denominator)
+    if abs(price - last_twap) > band:
+        return last_twap + band if price > last_twap else last_twap - band
+    return price
+
+
+class MarketState:
+    """TWAPs, cumulative funding and open interest of one market (native units)."""
+
+    def __init__(
+        self,
+        params: DriftMarketParams,
+        tape: PriceTape,
+        rails: OracleGuardRails,
+        external: ExternalFunding | None = None,
+    ) -> None:
+        self.params = params
+        self.tape = tape
+        self.rails = rails
+        self.external = external
+        self.t_ns: int | None = None  # state time: every crank at or before it is applied
+        self.oracle_twap = 0
+        self.oracle_twap_5min = 0
+        self.oracle_twap_ts = 0
+        self.mark_twap = 0
+        self.mark_twap_ts = 0
+        self.last_oracle: OracleSample | None = None
+        self.cumulative_funding_rate_long = 0
+        self.cumulative_funding_rate_short = 0
+        self.last_funding_rate_ts = 0
+        self.last_funding_rate = 0
+        self.last_24h_avg_funding_rate = 0
+        self.total_fee_minus_distributions = params.amm_fee_pool
+        self.total_exchange_fee = params.amm_fee_pool
+        self.funding_history: list[FundingUpdate] = []
+        self._retry = False
+
+    # oracle ----------------------------------------------------------------------------------------
+    def validity(self, s: OracleSample) -> str:
+        return oracle_validity(
+            s.price, s.conf, s.delay, self.oracle_twap, self.params.contract_tier, self.rails
+        )
+
+    def oracle_valid(
+        self, t_ns: int, action: str, *, at_open: bool = False
+    ) -> tuple[OracleSample | None, bool]:
+        """The oracle at ``t_ns`` and whether it allows ``action`` (see ``drift_oracle.valid_for``)."""
+        s = self.tape.sample(t_ns, at_open=at_open)
+        return s, s is not None and valid_for(self.validity(s), action)
+
+    # replay ----------------------------------------------------------------------------------------
+    def advance(self, t_ns: int, account_base: int) -> list[FundingUpdate]:
+        """Apply every crank up to ``t_ns``; returns the funding updates made, in time order."""
+        period = self.params.funding_period
+        if self.t_ns is None:
+            start = self.tape.start_ns
+            if start is None or start > t_ns:
+                return []
+            self.t_ns = start - 1
+            self.last_funding_rate_ts = (start // NS) // period * period
+        if t_ns <= self.t_ns:
+            return []
+        out: list[FundingUpdate] = []
+        boundary = ((self.t_ns // NS) // period + 1) * period * NS
+        points = self.tape.path_points(self.t_ns, t_ns)
+        i = 0
+        while True:
+            nxt_pt = points[i].ts_ns if i < len(points) else None
+            if boundary <= t_ns and (nxt_pt is None or boundary < nxt_pt):
+                s = self.tape.sample(boundary)  # a boundary inside a gap: the ageing last close
+                if s is not None:
+                    self._crank(s, account_base, out, boundary_crank=True)
+                boundary += period * NS
+                continue
+            if nxt_pt is None:
+                break
+            on_boundary = nxt_pt == boundary
+            self._crank(points[i], account_base, out, boundary_crank=on_boundary)
+            if on_boundary:
+                boundary += period * NS
+            i += 1
+        self.t_ns = t_ns
+        return out
+
+    def _crank(
+        self, s: OracleSample, account_base: int, out: list[FundingUpdate], *, boundary_crank: bool
+    ) -> None:
+        self._update_twaps(s)
+        if boundary_crank or self._retry:
+            self._update_funding(s, account_base, out)
+
+    def _update_twaps(self, s: OracleSample) -> None:
+        if s.price <= 0:  # UpdateTwap is blocked only by a non-positive oracle
+            return
+        now = s.ts_ns // NS
+        self.last_oracle = s
+        if self.oracle_twap == 0:
+            self.oracle_twap = self.oracle_twap_5min = s.price
+            self.mark_twap = s.mark
+            self.oracle_twap_ts = self.mark_twap_ts = now
+            return
+        den = dm.SANITIZE_CLAMP_DENOMINATOR[self.params.contract_tier]
+        period = self.params.funding_period
+        capped = sanitize(s.price, self.oracle_twap, den)
+        self.oracle_twap = dm.new_twap(capped, now, self.oracle_twap, self.oracle_twap_ts, period)
+        self.oracle_twap_5min = dm.new_twap(
+            capped, now, self.oracle_twap_5min, self.oracle_twap_ts, FIVE_MINUTES
+        )
+        self.oracle_twap_ts = now
+        capped_mark = sanitize(s.mark, self.mark_twap, den)
+        self.mark_twap = dm.new_twap(capped_mark, now, self.mark_twap, self.mark_twap_ts, period)
+        self.mark_twap_ts = now
+
+    def _blocked(self, s: OracleSample) -> bool:
+        if not valid_for(self.validity(s), "funding"):
+            return True
+        twap5 = self.oracle_twap_5min
+        return twap5 <= 0 or abs(s.mark - twap5) * 1_000_000 // twap5 > MARK_ORACLE_MAX_DIVERGENCE
+
+    def _rate(self, ts_ns: int) -> int:
+        p = self.params
+        if self.external is None:
+            return dm.funding_rate(
+                self.mark_twap, self.oracle_twap, period=p.funding_period, tier=p.contract_tier
+            )
+        frac = self.external.rate_at(ts_ns)
+        if frac is None:
+            return 0
+        exact = (
+            Fraction(frac)
+            * self.oracle_twap
+            * dm.FUNDING_RATE_BUFFER
+            * p.funding_period
+            / self.external.interval_s
+        )
+        return round(exact)
+
+    def _update_funding(self, s: OracleSample, account_base: int, out: list[FundingUpdate]) -> None:
+        p = self.params
+        now = s.ts_ns // NS
+        if dm.time_until_funding_update(now, self.last_funding_rate_ts, p.funding_period) > 0:
+            self._retry = False
+            return
+        if self._blocked(s):
+            self._retry = True
+            return
+        rate = self._rate(s.ts_ns)
+        base_long = p.background_open_interest + max(account_base, 0)
+        base_short = -p.background_open_interest + min(account_base, 0)
+        try:
+            long_rate, short_rate, total = dm.funding_rate_long_short(
+                rate,
+                base_with_amm=account_base,  # users' net base the AMM is counterparty to
+                base_long=base_long,
+                base_short=base_short,
+                total_exchange_fee=self.total_exchange_fee,
+                total_fee_minus_distributions=self.total_fee_minus_distributions,
+            )
+        except ValueError:  # InvalidFundingProfitability: the update fails, a keeper retries
+            self._retry = True
+            return
+        self._retry = False
+        self.total_fee_minus_distributions = total
+        self.cumulative_funding_rate_long += long_rate
+        self.cumulative_funding_rate_short += short_rate
+        self.last_24h_avg_funding_rate = dm.new_twap(
+            rate, now, self.last_24h_avg_funding_rate, self.last_funding_rate_ts, dm.TWENTY_FOUR_HOUR
+        )
+        self.last_funding_rate = rate
+        self.last_funding_rate_ts = now
+        upd = FundingUpdate(
+            s.ts_ns,
+            rate,
+            long_rate,
+            short_rate,
+            self.cumulative_funding_rate_long,
+            self.cumulative_funding_rate_short,
+            self.mark_twap,
+            self.oracle_twap,
+        )
+        self.funding_history.append(upd)
+        out.append(upd)
+
+    def next_funding_ns(self) -> int:
+        """Earliest time the next funding update can happen (a retry is due at the next crank)."""
+        period = self.params.funding_period
+        if self._retry and self.t_ns is not None:
+            return self.t_ns + 1
+        wait = dm.time_until_funding_update(self.last_funding_rate_ts, self.last_funding_rate_ts, period)
+        return (self.last_funding_rate_ts + wait) * NS

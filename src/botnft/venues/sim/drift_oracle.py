@@ -1,0 +1,331 @@
+"""Pyth-like oracle for SimDrift: a market's price path built from candles, and Drift's validity rules.
+
+Path model. A bar's oracle moves open -> first extreme -> second extreme -> close, with the extremes in
+the order that matches the bar's direction (O-L-H-C for an up bar, O-H-L-C for a down bar), at
+``open_time + k * interval / 3``; between those points the price is linear. Prices are rounded to the
+market's tick, so ``base * price / 1e9`` is a whole quote unit for every on-grid size. The mark (the
+perp's own price, for funding) follows the same path shifted by a basis taken from ``mark_open`` /
+``mark_close`` when the candles carry them (linear across the bar), else ``mark_basis_bps``. Where
+one bar closes as the next opens, a read at that instant sees the close (the next bar's open only when
+asked for, at the start of that bar), so no read depends on whether the next bar is known yet.
+
+Staleness. Inside a bar the oracle is fresh (published now). In a gap between bars it keeps the last
+close, published at that close, so its delay grows slot by slot (400 ms). A constant publishing delay
+(``delay_slots``) and ``OracleInjection`` windows add delay or widen the confidence on purpose.
+The confidence is ``conf_bps`` of the price (Pyth's interval; bars carry none).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from botnft.ports import BarArrays
+from botnft.venues.sim.drift_params import SLOT_NS, OracleGuardRails
+from botnft.venues.sim.intmath import tdiv
+
+VALID: Final = "Valid"
+NON_POSITIVE: Final = "NonPositive"
+TOO_VOLATILE: Final = "TooVolatile"
+TOO_UNCERTAIN: Final = "TooUncertain"
+STALE_FOR_MARGIN: Final = "StaleForMargin"
+STALE_FOR_AMM: Final = "StaleForAMM"
+
+_CONF_MULTIPLIER: Final = {"A": 1, "B": 1, "C": 2, "Speculative": 10, "HighlySpeculative": 50, "Isolated": 50}
+"""``PerpMarket::get_max_confidence_interval_multiplier`` by contract tier (venues.md §5)."""
+
+_BLOCKED_BY: Final[dict[str, frozenset[str]]] = {
+    # ``math/oracle.rs::is_oracle_valid_for_action``: the validities that block each action.
+    "fill_amm": frozenset({NON_POSITIVE, TOO_VOLATILE, TOO_UNCERTAIN, STALE_FOR_MARGIN, STALE_FOR_AMM}),
+    "fill_match": frozenset({NON_POSITIVE, TOO_VOLATILE, TOO_UNCERTAIN}),
+    "margin": frozenset({NON_POSITIVE, TOO_VOLATILE, TOO_UNCERTAIN, STALE_FOR_MARGIN}),
+    # The current program lets UpdateFunding through StaleForMargin and instead blocks when the AMM
+    # has not been updated for a funding period; earlier versions blocked it. The simulator keeps the
+    # earlier rule: an oracle stale for margin blocks funding (venues.md §1.2, §5).
+    "funding": frozenset({NON_POSITIVE, TOO_VOLATILE, TOO_UNCERTAIN, STALE_FOR_MARGIN}),
+    "trigger": frozenset({NON_POSITIVE, TOO_VOLATILE}),
+    "liquidate": frozenset({NON_POSITIVE, TOO_VOLATILE}),
+    "twap": frozenset({NON_POSITIVE}),
+}
+
+
+def slot_of(ts_ns: int) -> int:
+    return ts_ns // SLOT_NS
+
+
+def oracle_validity(
+    price: int, conf: int, delay: int, last_twap: int, tier: str, rails: OracleGuardRails
+) -> str:
+    """``math/oracle.rs::oracle_validity`` (checked in that order; enough data points assumed)."""
+    if price <= 0:
+        return NON_POSITIVE
+    twap = last_twap if last_twap > 0 else price
+    if max(price, twap) // max(1, min(price, twap)) > rails.too_volatile_ratio:
+        return TOO_VOLATILE
+    if conf * 1_000_000 // price > rails.confidence_interval_max_size * _CONF_MULTIPLIER[tier]:
+        return TOO_UNCERTAIN
+    if delay > rails.slots_before_stale_for_margin:
+        return STALE_FOR_MARGIN
+    if delay > rails.slots_before_stale_for_amm:
+        return STALE_FOR_AMM
+    return VALID
+
+
+def valid_for(validity: str, action: str) -> bool:
+    """Whether an oracle of ``validity`` allows ``action`` (fill_amm, fill_match, margin, funding,
+    trigger, liquidate, twap)."""
+    return validity not in _BLOCKED_BY[action]
+
+
+@dataclass(frozen=True, slots=True)
+class OracleInjection:
+    """Between ``start_ns`` and ``end_ns`` the oracle reports ``delay_slots`` more delay and, if set, a
+    confidence of ``conf_bps`` of its price."""
+
+    start_ns: int
+    end_ns: int
+    delay_slots: int = 0
+    conf_bps: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OracleSample:
+    """The oracle as Drift reads it at ``ts_ns`` (PRICE_PRECISION), plus the mark at the same time."""
+
+    ts_ns: int
+    price: int
+    conf: int
+    delay: int
+    mark: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    ts: NDArray[np.int64]
+    interval: int
+    pts: NDArray[np.int64]  # (n, 4) oracle path prices
+    marks: NDArray[np.int64]  # (n, 4) mark path prices
+    low: NDArray[np.int64]  # lowest path price (the tick-rounded low)
+    high: NDArray[np.int64]
+    volume: NDArray[np.float64]
+
+    @property
+    def end_ns(self) -> int:
+        return int(self.ts[-1]) + self.interval
+
+
+class PriceTape:
+    """One market's oracle and mark path, from candles appended in time order (chunks)."""
+
+    def __init__(
+        self,
+        *,
+        tick: int,
+        conf_bps: int,
+        mark_basis_bps: float = 0.0,
+        injections: tuple[OracleInjection, ...] = (),
+        delay_slots: int = 0,
+    ) -> None:
+        self.tick = tick
+        self.conf_bps = conf_bps
+        self.delay_slots = delay_slots
+        self.basis_ppm = round(mark_basis_bps * 100)
+        self.injections = injections
+        self._chunks: list[_Chunk] = []
+        self._starts: list[int] = []
+
+    # building ------------------------------------------------------------------------------------
+    def quantize(self, a: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Float prices to PRICE_PRECISION integers on the tick grid."""
+        return (np.rint(np.asarray(a, dtype=np.float64) * 1e6 / self.tick) * self.tick).astype(np.int64)
+
+    def extend(self, bars: BarArrays) -> None:
+        """Append the bars that start after the last known bar (a re-sent bar is ignored)."""
+        ts = np.asarray(bars.ts_ns, dtype=np.int64)
+        lo = 0 if not self._chunks else int(np.searchsorted(ts, self._chunks[-1].ts[-1], "right"))
+        if lo >= len(ts):
+            return
+        q = self.quantize
+        o, h, lo_, c = (q(np.asarray(a)[lo:]) for a in (bars.open, bars.high, bars.low, bars.close))
+        up = c >= o
+        pts = np.stack([o, np.where(up, lo_, h), np.where(up, h, lo_), c], axis=1)
+        mark_open = getattr(bars, "mark_open", None)
+        mark_close = getattr(bars, "mark_close", None)
+        if mark_open is not None and mark_close is not None:
+            b_o = q(np.asarray(mark_open)[lo:]) - o
+            b_c = q(np.asarray(mark_close)[lo:]) - c
+            num = (b_c - b_o)[:, None] * np.arange(4, dtype=np.int64)[None, :]
+            # integer interpolation of the basis, truncating toward zero like the rest of the math
+            marks = pts + b_o[:, None] + np.sign(num) * (np.abs(num) // 3)
+        else:
+            scaled = pts * self.basis_ppm
+            marks = pts + np.sign(scaled) * (np.abs(scaled) // 1_000_000)
+        chunk = _Chunk(
+            ts[lo:].copy(),
+            int(bars.interval_ns),
+            pts,
+            marks,
+            pts.min(axis=1),
+            pts.max(axis=1),
+            np.asarray(bars.volume, dtype=np.float64)[lo:].copy(),
+        )
+        self._chunks.append(chunk)
+        self._starts.append(int(chunk.ts[0]))
+
+    def prune(self, before_ns: int) -> None:
+        """Forget chunks that end before ``before_ns`` (keeps memory flat in long runs)."""
+        while len(self._chunks) > 1 and self._chunks[0].end_ns < before_ns:
+            self._chunks.pop(0)
+            self._starts.pop(0)
+
+    # reading -------------------------------------------------------------------------------------
+    @property
+    def start_ns(self) -> int | None:
+        return self._starts[0] if self._starts else None
+
+    def _bar_before(self, t_ns: int) -> tuple[_Chunk, int] | None:
+        """The last bar opening strictly before ``t_ns``."""
+        ci = bisect.bisect_left(self._starts, t_ns) - 1
+        if ci < 0:
+            return None
+        ch = self._chunks[ci]
+        return ch, int(np.searchsorted(ch.ts, t_ns, "left")) - 1
+
+    def _bar_opening(self, t_ns: int) -> tuple[_Chunk, int] | None:
+        """The bar opening exactly at ``t_ns``, if known."""
+        ci = bisect.bisect_right(self._starts, t_ns) - 1
+        if ci < 0:
+            return None
+        ch = self._chunks[ci]
+        k = int(np.searchsorted(ch.ts, t_ns, "left"))
+        return (ch, k) if k < len(ch.ts) and int(ch.ts[k]) == t_ns else None
+
+    def _extra(self, t_ns: int) -> tuple[int, int | None]:
+        delay, conf = 0, None
+        for inj in self.injections:
+            if inj.start_ns <= t_ns < inj.end_ns:
+                delay = max(delay, inj.delay_slots)
+                if inj.conf_bps is not None:
+                    conf = inj.conf_bps if conf is None else max(conf, inj.conf_bps)
+        return delay, conf
+
+    def _sample(self, t_ns: int, price: int, mark: int, published_ns: int) -> OracleSample:
+        extra, conf_bps = self._extra(t_ns)
+        bps = self.conf_bps if conf_bps is None else conf_bps
+        delay = slot_of(t_ns) - slot_of(published_ns) + self.delay_slots + extra
+        return OracleSample(t_ns, price, price * bps // 10_000, delay, mark)
+
+    def sample(self, t_ns: int, *, at_open: bool = False) -> OracleSample | None:
+        """The oracle at ``t_ns``: on the path of the bar covering (open, close], the last close
+        (ageing) in a gap, None before the first bar. Where one bar closes as the next opens, the close
+        wins unless ``at_open``: so a sample never depends on whether the next bar is known yet."""
+        opening = self._bar_opening(t_ns) if at_open else None
+        loc = None if opening else self._bar_before(t_ns)
+        if loc is None or t_ns > int(loc[0].ts[loc[1]]) + loc[0].interval:
+            opening = opening or self._bar_opening(t_ns)
+            if opening is not None:
+                ch, k = opening
+                return self._sample(t_ns, int(ch.pts[k, 0]), int(ch.marks[k, 0]), t_ns)
+            if loc is None:
+                return None
+            ch, k = loc
+            end = int(ch.ts[k]) + ch.interval
+            return self._sample(t_ns, int(ch.pts[k, 3]), int(ch.marks[k, 3]), end)
+        ch, k = loc
+        t0 = int(ch.ts[k])
+        seg = min(2, (t_ns - t0) * 3 // ch.interval)
+        ta = t0 + seg * ch.interval // 3
+        tb = t0 + (seg + 1) * ch.interval // 3
+        pa, pb = int(ch.pts[k, seg]), int(ch.pts[k, seg + 1])
+        ma, mb = int(ch.marks[k, seg]), int(ch.marks[k, seg + 1])
+        price = pa + tdiv((pb - pa) * (t_ns - ta), tb - ta)
+        mark = ma + tdiv((mb - ma) * (t_ns - ta), tb - ta)
+        snapped = price - price % self.tick
+        return self._sample(t_ns, snapped, mark + snapped - price, t_ns)
+
+    def _bars_overlapping(self, t0_ns: int, t1_ns: int) -> list[tuple[_Chunk, int, int]]:
+        """(chunk, first, end) index ranges of the bars whose [open, close] meets [t0, t1]."""
+        out = []
+        ci = max(0, bisect.bisect_right(self._starts, t0_ns) - 1)
+        for ch in self._chunks[ci:]:
+            if int(ch.ts[0]) > t1_ns:
+                break
+            a = int(np.searchsorted(ch.ts, t0_ns - ch.interval, "left"))
+            b = int(np.searchsorted(ch.ts, t1_ns, "right"))
+            if b > a:
+                out.append((ch, a, b))
+        return out
+
+    def path_points(self, after_ns: int, until_ns: int) -> list[OracleSample]:
+        """The bars' path points with ``after_ns < t <= until_ns``, in time order. A bar's open at the
+        instant the previous bar closes is left out: one sample per instant, the close."""
+        out: list[OracleSample] = []
+        prev_end: int | None = None
+        for ch, a, b in self._bars_overlapping(after_ns, until_ns):
+            for k in range(a, b):
+                t0 = int(ch.ts[k])
+                for i in range(4):
+                    t = t0 + i * ch.interval // 3
+                    if after_ns < t <= until_ns and not (i == 0 and t0 == prev_end):
+                        out.append(self._sample(t, int(ch.pts[k, i]), int(ch.marks[k, i]), t))
+                prev_end = t0 + ch.interval
+        return out
+
+    def first_cross(self, start_ns: int, end_ns: int, level: int, below: bool) -> int | None:
+        """First time in [start, end] at which the oracle is strictly below (``below``) or above
+        ``level``, starting from the open of a bar opening at ``start``; None if it never is."""
+        prev = self.sample(start_ns, at_open=True)
+        if prev is None:
+            return None
+        if (prev.price < level) if below else (prev.price > level):
+            return start_ns
+        for s in self.path_points(start_ns, end_ns):
+            hit = (s.price < level) if below else (s.price > level)
+            if hit:
+                pa, pb, ta, tb = prev.price, s.price, prev.ts_ns, s.ts_ns
+                if tb == ta or pa == pb:
+                    return tb
+                # first instant the linear path is past the level (strictly)
+                return min(tb, ta + abs(pa - level) * (tb - ta) // abs(pa - pb) + 1)
+            prev = s
+        return None
+
+    def first_bar_through(self, t0_ns: int, t1_ns: int, level: int, below: bool) -> int | None:
+        """Open time of the first bar meeting [t0, t1] whose path goes strictly through ``level``."""
+        for ch, a, b in self._bars_overlapping(t0_ns, t1_ns):
+            hits = np.flatnonzero(ch.low[a:b] < level) if below else np.flatnonzero(ch.high[a:b] > level)
+            if hits.size:
+                return int(ch.ts[a + int(hits[0])])
+        return None
+
+    def bar_range(self, t_ns: int) -> tuple[int, int, int, float] | None:
+        """(open time, low, high, volume) of the bar covering ``t_ns`` (open, close], else of the bar
+        opening at ``t_ns``; None in a gap."""
+        loc = self._bar_before(t_ns)
+        if loc is None or t_ns > int(loc[0].ts[loc[1]]) + loc[0].interval:
+            loc = self._bar_opening(t_ns)
+        if loc is None:
+            return None
+        ch, k = loc
+        return int(ch.ts[k]), int(ch.low[k]), int(ch.high[k]), float(ch.volume[k])
+
+    def bar_open(self, t_ns: int) -> int:
+        rng = self.bar_range(t_ns)
+        return -1 if rng is None else rng[0]
+
+    def extremes_between(
+        self, t0_ns: NDArray[np.int64], t1_ns: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Lowest and highest path price (float, 1.0 = $1) over the bars meeting each window
+        [t0, t1]; inf / -inf where no bar does."""
+        lows = np.full(len(t0_ns), np.inf)
+        highs = np.full(len(t0_ns), -np.inf)
+        for w in range(len(t0_ns)):
+            for ch, a, b in self._bars_overlapping(int(t0_ns[w]), int(t1_ns[w])):
+                lows[w] = min(lows[w], float(ch.low[a:b].min()) / 1e6)
+                highs[w] = max(highs[w], float(ch.high[a:b].max()) / 1e6)
+        return lows, highs

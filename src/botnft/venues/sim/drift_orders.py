@@ -1,0 +1,187 @@
+"""SimDrift orders: the venue's record of an order, its static checks, and the taker fill model.
+
+Taker fill model (market orders, marketable limits, IOC/FOK, triggered stops). The order starts a
+Dutch auction (``auction_prices`` from the oracle when it starts, over ``auction_duration`` slots).
+Liquidity is quoted around the oracle at ``jit_spread_bps``: a JIT maker takes the order at the first
+slot whose auction price (``auction_price``, tick-snapped) reaches that quote, at the auction price.
+If none does, the vAMM fills at the end of the auction at its quote if that is within the order's limit
+(for a market order, the auction end price). The fill price is then kept inside the range of the bar in
+which it happens. A resting limit order is a maker: it fills at its own price when the oracle path
+trades through it (strictly), and earns the maker rebate. A marketable limit left with size after its
+auction (participation cap, blocked oracle) starts a new auction at the next bar's open if it is still
+marketable there, else it rests.
+
+At the fill instant the oracle must allow the fill (a JIT or maker fill is a match: not non-positive,
+too volatile or too uncertain; the vAMM needs a fully valid oracle, at most 10 slots old) and margin
+(not stale for margin), and a risk-increasing fill must leave the account above its Fill margin
+requirement, else the order is cancelled. Fees: the state's fee tier (mainnet tier 1: 3.5 bps taker,
+0.25 bps maker rebate), ``tier_fees``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from botnft.domain.orders import Order, OrderType, TimeInForce
+from botnft.venues.sim import drift_math as dm
+from botnft.venues.sim.drift_math import BASE_PRECISION, MARGIN_PRECISION, PRICE_PRECISION
+from botnft.venues.sim.drift_params import DriftMarketParams, DriftStateParams
+
+
+@dataclass(slots=True)
+class DriftOrder:
+    """The venue's record of one order (native units)."""
+
+    order: Order
+    venue_order_id: str
+    market_index: int
+    direction: int  # +1 long (buy), -1 short (sell)
+    base: int
+    price: int = 0  # limit price, 0 for a market order
+    trigger_price: int = 0
+    trigger_below: bool = False
+    triggered: bool = False
+    taker: bool = False  # takes liquidity at its next fill
+    placed_ns: int = 0  # start of its auction
+    auction_oracle: int = 0  # the oracle when its auction started
+    auction_start: int = 0
+    auction_end: int = 0
+    expires_ns: int | None = None
+    filled: int = 0
+    in_book: bool = False  # counted in the position's open bids/asks
+    retake: bool = False  # a marketable limit left with size: it takes again while still marketable
+
+    @property
+    def remaining(self) -> int:
+        return self.base - self.filled
+
+    @property
+    def side(self) -> str:
+        return "long" if self.direction > 0 else "short"
+
+    @property
+    def is_trigger(self) -> bool:
+        return self.order.order_type is OrderType.STOP_MARKET
+
+    @property
+    def is_limit(self) -> bool:
+        return self.order.order_type is OrderType.LIMIT
+
+    @property
+    def tif(self) -> TimeInForce:
+        return self.order.tif
+
+    @property
+    def immediate(self) -> bool:
+        return self.order.tif in (TimeInForce.IOC, TimeInForce.FOK)
+
+
+def to_native(value: Decimal, precision: int) -> int | None:
+    """``value * precision`` as an int, or None when it is not a whole number of native units."""
+    scaled = value * precision
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+def static_check(order: Order, params: DriftMarketParams) -> tuple[int, int, int] | tuple[str, str]:
+    """Size and price grid checks: ``(base, price, trigger)`` in native units, or ``(reason, message)``."""
+    if order.amount * BASE_PRECISION < params.min_order_size:
+        return "below_min_size", f"size {order.amount} is below {params.min_order_size / BASE_PRECISION}"
+    base = to_native(order.amount, BASE_PRECISION)
+    if base is None or base % params.order_step_size:
+        return (
+            "off_lot",
+            f"size {order.amount} is not a multiple of {params.order_step_size / BASE_PRECISION}",
+        )
+    prices = []
+    for what, value in (("price", order.price), ("trigger price", order.trigger_price)):
+        if value is None:
+            prices.append(0)
+            continue
+        native = to_native(value, PRICE_PRECISION)
+        if value <= 0:
+            return "non_positive_price", f"{what} must be positive, got {value}"
+        if native is None or native % params.order_tick_size:
+            return (
+                "off_tick",
+                f"{what} {value} is not a multiple of {params.order_tick_size / PRICE_PRECISION}",
+            )
+        prices.append(native)
+    if order.tif is TimeInForce.POST_ONLY and order.order_type is not OrderType.LIMIT:
+        return "post_only_needs_limit", "post-only applies to limit orders"
+    return base, prices[0], prices[1]
+
+
+def breaches_oracle_band(price: int, direction: int, oracle: int, margin_ratio_initial: int) -> bool:
+    """``math/orders.rs::limit_price_breaches_maker_oracle_price_bands``: a bid more than the initial
+    margin ratio above the oracle (an ask that far below) is refused."""
+    if direction > 0:
+        return price > oracle and (price - oracle) * MARGIN_PRECISION // oracle >= margin_ratio_initial
+    return price < oracle and (oracle - price) * MARGIN_PRECISION // oracle >= margin_ratio_initial
+
+
+def is_risk_increasing(
+    direction: int, base: int, position: int, bids: int, asks: int, reduce_only: bool
+) -> bool:
+    """``math/orders.rs::is_new_order_risk_increasing``."""
+    if reduce_only:
+        return False
+    if direction > 0:
+        return position >= 0 or bids + base > abs(position)
+    return position <= 0 or abs(asks - base) > position
+
+
+def crosses(direction: int, price: int, oracle: int) -> bool:
+    """A limit price that would take liquidity now (no book: the oracle stands in for the best quote)."""
+    return price >= oracle if direction > 0 else price <= oracle
+
+
+def start_auction(
+    rec: DriftOrder, oracle: int, now_ns: int, params: DriftMarketParams, state: DriftStateParams
+) -> None:
+    """Make ``rec`` a taker whose auction starts now from ``oracle`` (``calculate_auction_prices``)."""
+    side = rec.side
+    start, end = dm.auction_prices(side, oracle, rec.price)
+    rec.taker = True
+    rec.placed_ns = now_ns
+    rec.auction_oracle = oracle
+    rec.auction_start = dm.standardize_price(start, params.order_tick_size, side)
+    rec.auction_end = dm.standardize_price(end, params.order_tick_size, side)
+    if not rec.immediate and not rec.is_limit:
+        rec.expires_ns = now_ns + state.market_order_ttl_s * 1_000_000_000
+
+
+def taker_fill(
+    rec: DriftOrder, oracle: int, params: DriftMarketParams, state: DriftStateParams
+) -> tuple[int, int, str] | None:
+    """``(slots after the auction start, price, liquidity source)`` of a taker fill, or None when
+    neither a JIT maker nor the vAMM would fill it. ``oracle`` is the oracle at the auction start."""
+    side = rec.side
+    spread = oracle * state.jit_spread_bps // 10_000
+    quote = oracle + spread if rec.direction > 0 else oracle - spread
+    dur = state.auction_duration
+    tick = params.order_tick_size
+    for k in range(dur + 1):
+        p = dm.auction_price(
+            side,
+            start_price=rec.auction_start,
+            end_price=rec.auction_end,
+            order_slot=0,
+            slot=k,
+            duration=dur,
+            tick_size=tick,
+        )
+        if (rec.direction > 0 and p >= quote) or (rec.direction < 0 and p <= quote):
+            return k, p, "jit"
+    limit = rec.price if rec.price else rec.auction_end
+    amm = dm.standardize_price(quote, tick, "short" if rec.direction > 0 else "long")  # round against taker
+    if (rec.direction > 0 and amm <= limit) or (rec.direction < 0 and amm >= limit):
+        return dur, amm, "amm"
+    return None
+
+
+def quote_for_fill(base: int, price: int, account_direction: int, account_is_taker: bool) -> int:
+    """``calculate_quote_asset_amount_for_maker_order``: floor when the maker buys, ceil when it sells."""
+    maker_buys = account_direction > 0 if not account_is_taker else account_direction < 0
+    num = base * price
+    return num // BASE_PRECISION if maker_buys else -(-num // BASE_PRECISION)

@@ -1,0 +1,410 @@
+"""SimRaydium: one simulated Raydium pool (AMM v4, CPMM or CLMM) as a venue the trading node trades
+against, held in native integers and kept at the market price by arbitrageurs.
+
+Orders. A MARKET BUY of `amount` base is an exact-output swap (quote in), a SELL an exact-input swap, both
+priced by the program math in `raydium_math`. ``order.price`` on a market order (or an IOC/FOK limit
+order) is the worst acceptable average price, fees included, checked as the program checks
+``other_amount_threshold`` (max input floor(price·qty), min output ceil(price·qty), in native units).
+Amounts off the base mint's native grid are rejected ("off_lot"), never rounded. Every user mistake is
+an `OrderRejected` event, never an exception.
+
+Fees. The pool's fee is part of the swap (taken in the input token, as the programs do; CPMM's creator
+fee and a CLMM with ``fee_on`` 1/2 may take it from the output). `OrderFilled.fee` reports it in the
+quote asset: a fee in base is converted at the swap's own curve price (quote through the curve / base
+through the curve) and rounded up to one native quote unit; that conversion is the only rounding, and it
+only moves value between ``quote_qty`` and ``fee``: a BUY pays exactly ``quote_qty + fee`` and a SELL
+receives exactly ``quote_qty - fee`` native quote (what the portfolio books). The exact native fees per
+token are in `account_fees` and in each `SwapRecord`.
+
+Replay. At `set_cursor(bars, j)` (and again before every swap) arbitrageurs trade the pool back to the
+bar's close, the reference: with γ the share of a trade left after fees, there is no arbitrage while the
+marginal price is within [ref·γ, ref/γ]; outside it they swap (exact input, program math) until it is
+back on the band's edge, and the arbitrageur's ledger is the counterparty. The pool catches up once per
+observation, not every bar: the intermediate arbitrage flow (and the LP fees it would pay) is ignored.
+For a constant-product pool the reserves after catching up depend only on the final price, up to those
+fees. A CLMM can also re-center its LP bands (see `raydium_pools.ClmmEngine.recenter`); the tokens LPs
+take out or put in are in `liquidity_providers`.
+
+Conservation, per token and to the native unit: account + vault + arbitrageur + liquidity_providers ==
+the opening totals, where vault = reserves + protocol + fund + creator fees (`SimRaydium.totals`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+from types import MappingProxyType
+
+from botnft.domain.errors import DataError, InsufficientFunds, InvalidOrder, Rejected, UserError
+from botnft.domain.events import OrderFilled, OrderRejected
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument, Spot
+from botnft.domain.liquidity import ClmmLiquidity, CpmmLiquidity
+from botnft.domain.money import to_decimal
+from botnft.domain.orders import Order, OrderType, Side, TimeInForce
+from botnft.ports import BarArrays, VenueEvent
+from botnft.venues.sim.intmath import ceil_div
+from botnft.venues.sim.raydium_config import PoolConfig, Token, native_price
+from botnft.venues.sim.raydium_math import RaydiumMathError
+from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote, make_engine
+
+PRICE_STEP = Decimal("0.00000001")
+"""Average fill prices are shown rounded to 1e-8; the ledger uses the exact ``quote_qty``."""
+
+_TOO_SMALL = frozenset(
+    {"InvalidInput", "RequireGtViolated", "TooSmallInputOrOutputAmount", "ZeroAmountSpecified"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SwapRecord:
+    """One account swap in native units: signed account deltas (fees included), the exact fee per token,
+    the fee as reported in the quote asset, and the pool's marginal price (quote per base) before it."""
+
+    client_order_id: str
+    side: Side
+    base_delta: int
+    quote_delta: int
+    fee_base: int
+    fee_quote: int
+    fee_reported: int
+    marginal_before: Fraction
+
+
+#: What one swap transaction costs on Solana, in USD: 5,000 lamports base fee plus a priority fee of
+#: 50,000 µlamports/CU × 200,000 CU = 10,000 lamports; 15,000 lamports ≈ $0.002 at $150/SOL.
+SOLANA_SWAP_FEE_USD = Decimal("0.00225")
+
+
+def _tick_price(tick: int, base_decimals: int, quote_decimals: int) -> float:
+    """Human price (quote per base) at a tick: 1.0001^tick in native units, rescaled by the decimals."""
+    return float(1.0001**tick * 10 ** (base_decimals - quote_decimals))
+
+
+def to_native(amount: Decimal, token: Token) -> int | None:
+    """`amount` in native units, or None when it is not a whole number of them."""
+    if not amount.is_finite():
+        return None
+    n = Fraction(amount) * 10**token.decimals
+    return n.numerator if n.denominator == 1 else None
+
+
+def to_units(native: int, token: Token) -> Decimal:
+    """A native amount as an exact Decimal of the token (``native / 10**decimals``)."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return Decimal(native).scaleb(-token.decimals).quantize(Decimal(1).scaleb(-token.decimals))
+
+
+def _reason(exc: RaydiumMathError, sell: bool) -> str:
+    if exc.code in _TOO_SMALL or (exc.code == "ZeroTradingTokens" and sell):
+        return "below_min_size"
+    return "exceeds_reserves"
+
+
+class SimRaydium:
+    """One Raydium pool as a venue listing ``BASE/QUOTE.<name>``; see the module docstring."""
+
+    has: Mapping[str, bool] = MappingProxyType(
+        {"createOrder": True, "market": True, "limitIoc": True, "cancelOrder": False, "fetchBalance": True}
+    )
+
+    def __init__(
+        self,
+        pool: PoolConfig,
+        *,
+        name: str = "RAYDIUM",
+        balances: Mapping[str, Decimal] | None = None,
+        min_size: Decimal = Decimal("0.001"),
+    ) -> None:
+        self.name = name
+        self.config = pool
+        self.engine: PoolEngine = make_engine(pool)
+        self.tokens: tuple[Token, Token] = (pool.base, pool.quote)
+        base, quote = self.tokens
+        lot = Decimal(1).scaleb(-base.decimals)
+        if min_size <= 0 or to_native(min_size, base) is None:
+            raise UserError(f"min_size {min_size} must be a positive multiple of {lot} {base.symbol}")
+        self.instrument = Spot(
+            InstrumentId(f"{base.symbol}/{quote.symbol}", name),
+            base.symbol,
+            quote.symbol,
+            tick_size=PRICE_STEP,
+            lot_size=lot,
+            min_size=min_size,
+        )
+        given = dict(balances or {})
+        unknown = set(given) - {base.symbol, quote.symbol}
+        if unknown:
+            raise UserError(
+                f"{name} holds only {base.symbol} and {quote.symbol}, not {', '.join(sorted(unknown))}"
+            )
+        self.account = [0, 0]
+        for i, tok in enumerate(self.tokens):
+            n = to_native(to_decimal(given.get(tok.symbol, Decimal(0))), tok)
+            if n is None or n < 0:
+                raise UserError(
+                    f"balance {given[tok.symbol]} {tok.symbol} is not a whole number of native units"
+                )
+            self.account[i] = n
+        #: The market outside the pool: arbitrageurs pay in (negative) what they take out of the pool.
+        self.arbitrageur = [0, 0]
+        #: Tokens LPs withdrew (positive) or deposited (negative) when re-centering after the opening.
+        self.liquidity_providers = [0, 0]
+        #: Exact fees the account paid, per token (base, quote), native units.
+        self.account_fees = [0, 0]
+        self.swaps: list[SwapRecord] = []
+        self.arbitrages = 0
+        self.reference: Decimal | None = None
+        self._reference_native: Fraction | None = None
+        self.initial_totals = self.totals()
+
+    # ccxt-style surface ---------------------------------------------------------------------------
+    def instruments(self) -> Mapping[InstrumentId, Instrument]:
+        return {self.instrument.id: self.instrument}
+
+    def fetch_balance(self) -> Mapping[str, Decimal]:
+        return {tok.symbol: to_units(n, tok) for tok, n in zip(self.tokens, self.account, strict=True)}
+
+    def fetch_positions(self) -> Mapping[InstrumentId, Decimal]:
+        return {}
+
+    def fetch_open_orders(self) -> Sequence[Order]:
+        return []
+
+    def cancel_order(self, client_order_id: str) -> Sequence[VenueEvent]:
+        return []
+
+    def create_order(self, order: Order) -> Sequence[VenueEvent]:
+        """Swap now; a refusal is an `OrderRejected` with a specific reason, never an exception."""
+        try:
+            return [self._swap(order)]
+        except Rejected as exc:
+            return [OrderRejected(order.ts_ns, order.client_order_id, order.instrument, exc.reason, str(exc))]
+
+    # driving by the backtest ----------------------------------------------------------------------
+    def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:
+        return hi  # a pool has no resting work
+
+    def process(self, bars: BarArrays, j: int) -> Sequence[VenueEvent]:
+        return []
+
+    def set_cursor(self, bars: BarArrays, j: int) -> None:
+        """Take bar j's close as the reference and let arbitrageurs bring the pool to it."""
+        close = float(bars.close[j])
+        if not (math.isfinite(close) and close > 0):
+            raise DataError(f"bar {j} has no usable close ({close}) to price the {self.name} pool against")
+        self.reference = to_decimal(close)
+        self._reference_native = native_price(Fraction(self.reference), *self.tokens)
+        self._catch_up()
+
+    def liquidity(self, instrument: InstrumentId) -> CpmmLiquidity | ClmmLiquidity | None:
+        """The pool as the router sees it, in base/quote units: reserves for a constant-product pool;
+        price and positions (sqrt-price liquidity scaled by 10^-(decimals_base + decimals_quote)/2) for
+        a CLMM. The fee is the pool's trade fee."""
+        if instrument != self.instrument.id:
+            return None
+        base, quote = self.tokens
+        eng = self.engine
+        ff = eng.fee_factor
+        fee_bps = (1 - Decimal(ff.numerator) / Decimal(ff.denominator)) * 10_000
+        inst = self.instrument
+        if isinstance(eng, ClmmEngine):
+            scale = Decimal(10) ** (Decimal(-(base.decimals + quote.decimals)) / 2)
+            ranges = tuple(
+                (
+                    Decimal(str(_tick_price(p.tick_lower, base.decimals, quote.decimals))),
+                    Decimal(str(_tick_price(p.tick_upper, base.decimals, quote.decimals))),
+                    Decimal(p.liquidity) * scale,
+                )
+                for _, p in eng.positions
+                if p.liquidity > 0
+            )
+            mp = self.marginal_price()
+            return ClmmLiquidity(
+                instrument=inst.id,
+                ts_ns=0,
+                fee_bps=fee_bps,
+                lot=inst.lot_size,
+                min_size=inst.min_size,
+                network_fee=SOLANA_SWAP_FEE_USD,
+                price=Decimal(mp.numerator) / Decimal(mp.denominator),
+                ranges=ranges,
+            )
+        rb, rq = eng.reserves()
+        return CpmmLiquidity(
+            instrument=inst.id,
+            ts_ns=0,
+            fee_bps=fee_bps,
+            lot=inst.lot_size,
+            min_size=inst.min_size,
+            network_fee=SOLANA_SWAP_FEE_USD,
+            base_reserve=to_units(rb, base),
+            quote_reserve=to_units(rq, quote),
+        )
+
+    # state ----------------------------------------------------------------------------------------
+    def marginal_price(self) -> Fraction:
+        """The pool's marginal price in quote per base (exact)."""
+        base, quote = self.tokens
+        return self.engine.price() * Fraction(10**base.decimals, 10**quote.decimals)
+
+    def reserves(self) -> dict[str, int]:
+        return self._by_symbol(self.engine.reserves())
+
+    def ledger(self) -> dict[str, dict[str, int]]:
+        """Every account that holds the pool's tokens, native units, by token symbol."""
+        e = self.engine
+        return {
+            "account": self._by_symbol(self.account),
+            "reserves": self.reserves(),
+            "protocol_fees": self._by_symbol(e.protocol_fees),
+            "fund_fees": self._by_symbol(e.fund_fees),
+            "creator_fees": self._by_symbol(e.creator_fees),
+            "arbitrageur": self._by_symbol(self.arbitrageur),
+            "liquidity_providers": self._by_symbol(self.liquidity_providers),
+            "lp_fees_earned": self._by_symbol(e.lp_fees),
+            "account_fees": self._by_symbol(self.account_fees),
+        }
+
+    def totals(self) -> dict[str, int]:
+        """Per token: account + vault + arbitrageur + liquidity providers (constant: conservation)."""
+        parts = (self.account, self.engine.vault, self.arbitrageur, self.liquidity_providers)
+        return self._by_symbol([sum(p[i] for p in parts) for i in (0, 1)])
+
+    def _by_symbol(self, pair: Sequence[int]) -> dict[str, int]:
+        return {self.tokens[0].symbol: pair[0], self.tokens[1].symbol: pair[1]}
+
+    # internals ------------------------------------------------------------------------------------
+    def _catch_up(self) -> None:
+        ref = self._reference_native
+        if ref is None:
+            return
+        q = self.engine.arbitrage(ref)
+        if q is not None:
+            self.engine.apply(q)
+            i_in, i_out = (0, 1) if q.sell_base else (1, 0)
+            self.arbitrageur[i_in] -= q.amount_in
+            self.arbitrageur[i_out] += q.amount_out
+            self.arbitrages += 1
+        out = self.engine.recenter(ref)
+        self.liquidity_providers[0] += out[0]
+        self.liquidity_providers[1] += out[1]
+
+    def _guard_price(self, order: Order) -> Decimal | None:
+        """The worst acceptable average price, if the order sets one."""
+        immediate = order.order_type is OrderType.LIMIT and order.tif in (TimeInForce.IOC, TimeInForce.FOK)
+        if order.order_type is not OrderType.MARKET and not immediate:
+            raise InvalidOrder(
+                f"{self.name} swaps at once: market orders and IOC/FOK limit orders only, "
+                f"not {order.order_type.value}/{order.tif.value}",
+                reason="unsupported_order_type",
+            )
+        p = order.price
+        if p is not None and not (p.is_finite() and p > 0):
+            raise InvalidOrder(f"a price guard must be a positive number, got {p}", reason="invalid_price")
+        return p
+
+    def _swap(self, order: Order) -> OrderFilled:
+        inst = self.instrument
+        base = self.tokens[0]
+        if order.instrument != inst.id:
+            raise InvalidOrder(
+                f"{self.name} lists {inst.id}, not {order.instrument}", reason="unknown_instrument"
+            )
+        guard = self._guard_price(order)
+        amount = order.remaining
+        if amount < inst.min_size:
+            raise InvalidOrder(f"size {amount} is below the minimum {inst.min_size}", reason="below_min_size")
+        native = to_native(amount, base)
+        if native is None:
+            raise InvalidOrder(
+                f"size {amount} {base.symbol} is not a whole number of native units ({inst.lot_size})",
+                reason="off_lot",
+            )
+        self._catch_up()
+        sell = order.side is Side.SELL
+        before = self.marginal_price()
+        try:
+            q = self.engine.quote_swap(native, sell_base=sell, exact_in=sell)
+        except RaydiumMathError as exc:
+            raise InvalidOrder(
+                f"the pool cannot {order.side.value} {amount} {base.symbol}: {exc}", reason=_reason(exc, sell)
+            ) from None
+        if guard is not None:
+            self._check_slippage(q, guard, amount)
+        i_in = 0 if sell else 1
+        if q.amount_in > self.account[i_in]:
+            tok = self.tokens[i_in]
+            need, have = to_units(q.amount_in, tok), to_units(self.account[i_in], tok)
+            raise InsufficientFunds(
+                f"{order.side.value} of {amount} {base.symbol} needs {need} {tok.symbol}, have {have}"
+            )
+        try:
+            self.engine.apply(q)
+        except RaydiumMathError as exc:
+            raise InvalidOrder(str(exc), reason="exceeds_reserves") from None
+        return self._book(order, q, before)
+
+    def _check_slippage(self, q: SwapQuote, guard: Decimal, amount: Decimal) -> None:
+        quote = self.tokens[1]
+        bound = Fraction(guard) * Fraction(amount) * 10**quote.decimals
+        if q.sell_base:
+            least = math.ceil(bound)
+            if q.amount_out < least:
+                raise InvalidOrder(
+                    f"sell would receive {to_units(q.amount_out, quote)} {quote.symbol}, "
+                    f"below the {to_units(least, quote)} that price {guard} allows",
+                    reason="slippage",
+                )
+        elif q.amount_in > math.floor(bound):
+            raise InvalidOrder(
+                f"buy would pay {to_units(q.amount_in, quote)} {quote.symbol}, "
+                f"above the {to_units(math.floor(bound), quote)} that price {guard} allows",
+                reason="slippage",
+            )
+
+    def _book(self, order: Order, q: SwapQuote, before: Fraction) -> OrderFilled:
+        base, quote = self.tokens
+        fee_b, fee_q = q.fee
+        curve_b, curve_q = q.curve
+        reported = fee_q + (ceil_div(fee_b * curve_q, curve_b) if fee_b else 0)
+        if q.sell_base:
+            base_delta, quote_delta = -q.amount_in, q.amount_out
+            quote_qty = q.amount_out + reported
+        else:
+            base_delta, quote_delta = q.amount_out, -q.amount_in
+            quote_qty = q.amount_in - reported
+        self.account[0] += base_delta
+        self.account[1] += quote_delta
+        self.account_fees[0] += fee_b
+        self.account_fees[1] += fee_q
+        self.swaps.append(
+            SwapRecord(
+                order.client_order_id, order.side, base_delta, quote_delta, fee_b, fee_q, reported, before
+            )
+        )
+        qty = to_units(abs(base_delta), base)
+        qq = to_units(quote_qty, quote)
+        with localcontext() as ctx:
+            ctx.prec = 60
+            price = (qq / qty).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
+            ref = self.reference
+            if ref is None:  # no market reference yet: the pool's own price before the swap
+                ref = (Decimal(before.numerator) / before.denominator).quantize(PRICE_STEP)
+        return OrderFilled(
+            order.ts_ns,
+            order.client_order_id,
+            self.instrument.id,
+            order.side,
+            qty,
+            price,
+            to_units(reported, quote),
+            quote.symbol,
+            "taker",
+            reference_price=ref,
+            quote_qty=qq,
+        )
