@@ -4,14 +4,14 @@ Only here (and in the CLI and API) are concrete venues chosen."""
 from __future__ import annotations
 
 import re
-
-import numpy as np
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from botnft.backtest.spec import BacktestSpec
 from botnft.data import bundle
@@ -219,7 +219,42 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
     return build
 
 
+def _book(kind: str) -> VenueBuilder:
+    def build(
+        md: MarketData,
+        spec: BacktestSpec,
+        fee: Decimal | None,
+        fill: Any,
+        cash: Decimal,
+        shared_wallets: dict[str, Any],
+    ) -> VenueBuild:
+        """A CEX-style book (`cex`) or OpenBook v2 (`openbook`) quoted around the data's prices from the
+        default depth profile (calibrated on real L2 samples; see venues/sim/book_replay.py)."""
+        from botnft.venues.sim.book_replay import SimClob
+        from botnft.venues.sim.openbook import SimOpenBook
+
+        venue: Any
+        if kind == "openbook":
+            venue = SimOpenBook(base=md.base, seed=spec.seed)
+        else:
+            inst = Spot(
+                InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),
+                Decimal("0.001"),
+            )  # fmt: skip
+            venue = SimClob(inst, taker_fee_bps=fee if fee is not None else Decimal(10), seed=spec.seed)
+        inst_ = venue.instrument
+
+        def fund(amount: Decimal) -> None:
+            venue.deposit(inst_.quote, amount)
+
+        return VenueBuild(venue, inst_, inst_.id.venue, fund)
+
+    return build
+
+
 VENUE_BUILDERS: dict[str, VenueBuilder] = {
+    "cex": _book("cex"),
+    "openbook": _book("openbook"),
     "raydium": _raydium("amm_v4", "RAYDIUM"),
     "raydium_cpmm": _raydium("cpmm", "RAYDIUM_CPMM"),
     "raydium_clmm": _raydium("clmm", "RAYDIUM_CLMM"),

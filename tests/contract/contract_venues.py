@@ -57,4 +57,56 @@ def sim_perp() -> Subject:
     return Subject(v, inst.id, "SOL", "USDC", inst.lot_size, b, 100)
 
 
-FACTORIES: dict[str, Callable[[], Subject]] = {"sim_spot": sim_spot, "sim_perp": sim_perp}
+def sim_drift() -> Subject:
+    from botnft.venues.sim.drift import SimDrift
+    from botnft.venues.sim.drift_params import SOL_PERP
+
+    v = SimDrift([SOL_PERP], collateral=Decimal(1_000_000))
+    inst = SOL_PERP.instrument()
+    b = bars()
+    v.set_cursor(b, 100)
+    return Subject(v, inst.id, "SOL", "USDC", inst.lot_size, b, 100)
+
+
+def sim_raydium() -> Subject:
+    from botnft.venues.sim.raydium import SimRaydium
+    from botnft.venues.sim.raydium_config import from_price
+
+    b = bars()
+    v = SimRaydium(
+        from_price(Decimal(repr(float(b.close[100])))),
+        balances={"USDC": Decimal(1_000_000), "SOL": Decimal(1_000)},
+    )
+    v.set_cursor(b, 100)
+    return Subject(v, v.instrument.id, "SOL", "USDC", v.instrument.lot_size, b, 100)
+
+
+def sim_clob() -> Subject:
+    from botnft.venues.sim.book_replay import SimClob
+
+    inst = Spot(
+        InstrumentId("SOL/USDT", "CEX"), "SOL", "USDT", Decimal("0.0001"), Decimal("0.001"), Decimal("0.001")
+    )
+    v = SimClob(inst, balances={"USDT": Decimal(1_000_000), "SOL": Decimal(1_000)})
+    b = bars()
+    v.set_cursor(b, 100)
+    return Subject(v, inst.id, "SOL", "USDT", inst.lot_size, b, 100)
+
+
+def sim_openbook() -> Subject:
+    from botnft.venues.sim.openbook import SimOpenBook
+
+    v = SimOpenBook(balances={"USDC": Decimal(1_000_000), "SOL": Decimal(1_000)})
+    b = bars()
+    v.set_cursor(b, 100)
+    return Subject(v, v.instrument.id, "SOL", "USDC", v.instrument.lot_size, b, 100)
+
+
+FACTORIES: dict[str, Callable[[], Subject]] = {
+    "sim_spot": sim_spot,
+    "sim_perp": sim_perp,
+    "sim_drift": sim_drift,
+    "sim_raydium": sim_raydium,
+    "sim_clob": sim_clob,
+    "sim_openbook": sim_openbook,
+}

@@ -136,7 +136,7 @@ class Executor:
         spot_held = current - perp_pos
         remaining = abs(delta)
         side = Side.BUY if delta > ZERO else Side.SELL
-        # 1. close what is held against the move: perp shorts on a buy, longs (perp first, then spot) on a sell
+        # 1. close what is held against the move: perp shorts on a buy; on a sell, perp longs then spot
         if side is Side.BUY and perp_pos < ZERO:
             remaining -= self._leg(perps, side, min(remaining, -perp_pos), ts_ns)
         if side is Side.SELL:

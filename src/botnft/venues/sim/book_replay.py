@@ -68,6 +68,7 @@ from botnft.domain.errors import UserError
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderFilled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Spot
+from botnft.domain.liquidity import BookLiquidity
 from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
@@ -424,6 +425,31 @@ class BookVenue:
             key: [(self._price(p), self._qty(q)) for p, q in self.book.depth(is_bid, limit)]
             for key, is_bid in (("bids", True), ("asks", False))
         }
+
+    def liquidity(self, instrument: InstrumentId, levels: int = 60) -> BookLiquidity | None:
+        """The book as the router sees it: the best `levels` price levels a side and the taker fee."""
+        if instrument != self.instrument.id:
+            return None
+        book = self.fetch_order_book(levels)
+        if not book["bids"] or not book["asks"]:
+            return None
+        ppm = int(getattr(self.fees, "taker_ppm", 0) or getattr(self.fees, "taker_rate", 0) or 0)
+        return BookLiquidity(
+            instrument=instrument,
+            ts_ns=self._now,
+            fee_bps=Decimal(ppm) / 100,
+            lot=self.instrument.lot_size,
+            min_size=self.instrument.min_size,
+            bids=tuple(book["bids"]),
+            asks=tuple(book["asks"]),
+        )
+
+    def deposit(self, asset: str, amount: Decimal) -> None:
+        """Credit the account (and the conservation baseline) with `amount` of `asset`."""
+        dec = self._bd if asset == self._base else self._qd
+        units = _exact_int(amount.scaleb(dec), f"{asset} deposit")
+        self.ledger.account[asset] += units
+        self.ledger.initial[asset] += units
 
     def fetch_open_orders(self) -> Sequence[Order]:
         """Snapshots of our resting orders as the venue sees them (filled, cost, fee, status)."""
