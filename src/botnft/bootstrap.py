@@ -191,6 +191,14 @@ def _build_drift(
     return VenueBuild(venue, market.instrument(), "DRIFT", venue.deposit)
 
 
+def _solana_wallet(shared: dict[str, Any]) -> Any:
+    """The one Solana wallet of this backtest (SOL and USDC in native units)."""
+    from botnft.venues.sim.wallet import SolanaWallet
+
+    wallet: SolanaWallet = shared.setdefault("solana", SolanaWallet(("SOL", "USDC")))
+    return wallet
+
+
 def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder:
     def build(
         md: MarketData,
@@ -207,12 +215,11 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
         if md.base != "SOL":
             raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
         venue = SimRaydium(from_price(Decimal(repr(float(md.bars.close[0]))), kind=kind), name=name)
-        # every Raydium pool trades from the same Solana wallet: share one native [SOL, USDC] ledger
-        shared = shared_wallets.setdefault("raydium", venue.account)
-        venue.account = shared
+        wallet = _solana_wallet(shared_wallets)
+        venue.account = wallet.pair("SOL", "USDC")  # the pool trades from the shared Solana wallet
 
         def fund(amount: Decimal) -> None:
-            shared[1] += int(amount * 10**6)
+            wallet.credit("USDC", int(amount * 10**6))
 
         return VenueBuild(venue, venue.instrument, "SOLANA", fund)
 
@@ -236,6 +243,13 @@ def _book(kind: str) -> VenueBuilder:
         venue: Any
         if kind == "openbook":
             venue = SimOpenBook(base=md.base, seed=spec.seed)
+            wallet = _solana_wallet(shared_wallets)
+            venue.ledger.account = wallet.mapping((md.base, "USDC"))  # the same Solana wallet as Raydium
+
+            def fund_wallet(amount: Decimal) -> None:
+                wallet.credit("USDC", int(amount * 10**6))
+
+            return VenueBuild(venue, venue.instrument, "SOLANA", fund_wallet)
         else:
             inst = Spot(
                 InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),
@@ -323,11 +337,10 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
 
 
 def _chooser(md: MarketData) -> Any:
-    try:
-        from botnft.routing.vehicle import choose_vehicle
-    except ImportError:
-        return None
-    return choose_vehicle
+    """Perp or spot by all-in cost over the horizon (fees, impact, network, funding, capital)."""
+    from botnft.routing.vehicle import vehicle_chooser
+
+    return vehicle_chooser()
 
 
 def _sizer(spec: BacktestSpec) -> Sizer:

@@ -1,8 +1,9 @@
-"""Routing pays for itself: the same strategy over the same data, split across the three Raydium pools
-(one Solana wallet), costs less to execute than forced onto any single pool (issue: smart order router)."""
+"""Routing pays for itself: the same strategy over the same data, split across the three Raydium pools and
+OpenBook (one Solana wallet), costs less to execute than forced onto the best single venue."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from botnft.bootstrap import build_backtest
 
 pytestmark = pytest.mark.slow
 
-POOLS = ("raydium", "raydium_cpmm", "raydium_clmm")
+POOLS = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook")
 
 
 def run(route: str) -> dict:
@@ -22,7 +23,7 @@ def run(route: str) -> dict:
         venues=POOLS,
         route=route,
         cash_fraction=Decimal("0.9"),
-        start=__import__("datetime").datetime(2025, 1, 1),
+        start=datetime(2025, 1, 1, tzinfo=UTC),
     )
     return run_backtest(build_backtest(spec)).summary
 
@@ -37,12 +38,14 @@ def test_a_routed_backtest_reports_fills_fees_and_slippage_per_venue(split):
     assert ex["parents"] > 100 and ex["children"] >= ex["parents"]
     assert len(ex["per_venue"]) >= 2
     for row in ex["per_venue"].values():
-        assert row["fills"] > 0 and Decimal(row["fees"]) > 0 and "slippage_bps" in row
+        assert row["fills"] > 0 and Decimal(row["fees"]) >= 0 and "slippage_bps" in row
     assert Decimal(ex["unfilled"]) == 0
 
 
 def test_splitting_costs_less_than_the_best_single_venue(split):
-    singles = {name: run(f"single:{name}") for name in ("RAYDIUM", "RAYDIUM_CPMM", "RAYDIUM_CLMM")}
+    singles = {
+        name: run(f"single:{name}") for name in ("RAYDIUM", "RAYDIUM_CPMM", "RAYDIUM_CLMM", "OPENBOOK")
+    }
     # a single pool may refuse orders its slippage guard cannot meet: only pools that traded them all compete
     complete = {n: s for n, s in singles.items() if Decimal(s["execution"]["unfilled"]) == 0}
     assert complete, "at least one pool must take every order"

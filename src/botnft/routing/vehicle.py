@@ -11,12 +11,15 @@ baseline to compare against.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
 from botnft.domain.liquidity import AnyLiquidity, PerpLiquidity
+from botnft.routing.adapt import check_side, mid
 from botnft.routing.costs import (
     CostBreakdown,
     CostConfig,
@@ -196,7 +199,6 @@ def choose_vehicle(
     costs = MappingProxyType({"spot": spot_total, "perp": perp_total})
 
     if spot is not None and spot.ok and spot_total <= perp_total:
-        assert spot is not None
         if best is None:
             why = "spot: " + _fmt(spot.breakdown) + "; " + _no_perp_reason(options)
         else:
@@ -223,6 +225,70 @@ def _no_perp_reason(options: Sequence[PerpOption]) -> str:
     if not options:
         return "no perp venue given"
     return "no eligible perp: " + "; ".join(f"{o.cost.instrument}: {o.reason}" for o in options)
+
+
+#: What the engine's executor calls: (spot snapshots, perp snapshots, side, qty) -> "spot" | "perp".
+Chooser = Callable[[Sequence[AnyLiquidity], Sequence[AnyLiquidity], str, Decimal | float], Vehicle]
+
+
+def vehicle_chooser(
+    config: CostConfig | None = None,
+    *,
+    horizon_s: float = 86_400.0,
+    max_leverage: float = 10.0,
+    equity: float | Callable[[], float] | None = None,
+    maintenance_margin: float | None = None,
+    min_liquidation_distance: float = 0.0,
+    impact_model: ImpactModel | None = None,
+) -> Chooser:
+    """:func:`choose_vehicle` in the shape the executor calls: ``(spots, perps, side, qty) -> vehicle``.
+
+    The reference mid is the median of the spot venues' mids (the perps' oracle prices without spot).
+    ``equity`` is a number, a callable read at each call (e.g. the portfolio's equity), or ``None``:
+    the perp is then fully collateralised (equity = the order's notional, 1x). When neither vehicle can
+    trade, answers ``"spot"`` (what the executor does without a chooser) and lets the router report it.
+    """
+
+    def choose(
+        spots: Sequence[AnyLiquidity], perps: Sequence[AnyLiquidity], side: str, qty: Decimal | float
+    ) -> Vehicle:
+        if not perps:
+            return "spot"
+        if not spots:
+            return "perp"
+        ref = _reference_mid(spots, perps)
+        q = float(qty)
+        eq = equity() if callable(equity) else equity
+        choice = choose_vehicle(
+            [*spots, *perps],
+            check_side(side),
+            q,
+            horizon_s,
+            ref,
+            config,
+            max_leverage=max_leverage,
+            equity=eq if eq is not None else q * ref,
+            maintenance_margin=maintenance_margin,
+            min_liquidation_distance=min_liquidation_distance,
+            impact_model=impact_model,
+        )
+        return choice.vehicle or "spot"
+
+    return choose
+
+
+def _reference_mid(spots: Sequence[AnyLiquidity], perps: Sequence[AnyLiquidity]) -> float:
+    mids: list[float] = []
+    for s in spots:
+        try:
+            mids.append(mid(s))
+        except ValueError:
+            continue
+    if not mids:
+        mids = [float(p.oracle_price) for p in perps if isinstance(p, PerpLiquidity)]
+    if not mids:
+        raise ValueError("no spot mid and no perp oracle price to use as the reference")
+    return statistics.median(mids)
 
 
 WhitepaperVenue = Literal["JUPITER", "DRIFT", "RAYDIUM"]

@@ -10,7 +10,7 @@ import pytest
 from botnft.domain.ids import InstrumentId
 from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity, PerpLiquidity
 from botnft.routing.costs import CostConfig, venue_costs
-from botnft.routing.vehicle import choose_vehicle, whitepaper_rule
+from botnft.routing.vehicle import choose_vehicle, vehicle_chooser, whitepaper_rule
 
 D = Decimal
 NOW = 1_700_000_000_000_000_000
@@ -169,6 +169,22 @@ def test_the_cheapest_eligible_perp_is_compared() -> None:
     choice = choose_vehicle([dear, cheap], "buy", 10, DAY, REF, **RICH)
     assert choice.perp is not None and str(choice.perp.cost.instrument) == "SOL-PERP.HYPER"
     assert len(choice.perps) == 2
+
+
+def test_the_executor_shaped_chooser_takes_spot_and_perp_snapshots_apart() -> None:
+    choose = vehicle_chooser(horizon_s=DAY)
+    assert choose([raydium()], [drift()], "buy", D(1)) == "spot"
+    assert choose([raydium()], [drift()], "buy", D(1_000)) == "perp"
+    assert choose([raydium()], [], "buy", D(1_000)) == "spot"
+    assert choose([], [drift()], "buy", D(1)) == "perp"
+
+
+def test_the_executor_shaped_chooser_reads_equity_at_each_call() -> None:
+    equity = [1e7]
+    choose = vehicle_chooser(horizon_s=DAY, max_leverage=5.0, equity=lambda: equity[0])
+    assert choose([raydium()], [drift()], "buy", D(1_000)) == "perp"
+    equity[0] = 20_000.0  # 7.5x now: the perp is refused
+    assert choose([raydium()], [drift()], "buy", D(1_000)) == "spot"
 
 
 # --- the whitepaper's crude rule -------------------------------------------------------------------
