@@ -308,6 +308,71 @@ def db_upgrade(
 
 
 @app.command()
+def route(
+    side: Annotated[str, typer.Option(help="buy or sell.")],
+    amount: Annotated[str, typer.Option(help="Size in base units (e.g. SOL).")],
+    base: Annotated[str, typer.Option(help="Base asset.")] = "SOL",
+    quote: Annotated[str, typer.Option(help="Quote asset (USDC or USDT, valued at par).")] = "USDC",
+    horizon: Annotated[str, typer.Option(help="How long the exposure is held: 24h, 90m, 2d.")] = "24h",
+    at: Annotated[str | None, typer.Option(help="Price at this time (UTC) of the bundled data.")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")
+    ] = False,
+) -> None:
+    """Each venue's quote and all-in cost for a trade, the best split, the vehicle, and the saving."""
+    try:
+        amt = _decimal("--amount", amount) or Decimal(0)
+        from botnft.route_quote import parse_horizon, quote_route
+
+        result = quote_route(side.lower(), amt, base, quote, parse_horizon(horizon), _date("--at", at))
+    except UserError as exc:
+        fail(str(exc))
+        return
+    if json_out:
+        sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+        return
+    _print_route(result)
+
+
+COST_KEYS = ("fee", "impact", "basis", "network", "funding", "capital", "staleness")
+
+
+def _print_route(r: dict[str, Any]) -> None:
+    title = (
+        f"{r['side']} {Decimal(r['amount']):,} {r['base']} for {r['horizon_s'] / 3600:g} h · reference "
+        f"{r['reference_price']:,.4f} {r['quote']} at {r['at']}"
+    )
+    t = Table(title=title)
+    head = ("venue", "vehicle", "avg price", "fee", "impact", "basis", "network", "funding", "capital")
+    cols = (*head, "stale", "total bps")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("venue", "vehicle") else "right")
+    for v in r["venues"]:
+        if v["cost_bps"] is None:
+            t.add_row(v["venue"], v["vehicle"], "—", *["—"] * 7, f"[red]{v['note']}[/]")
+            continue
+        b = v["cost_bps"]
+        t.add_row(
+            v["venue"], v["vehicle"], f"{v['avg_price']:,.4f}",
+            *(f"{b[k]:.2f}" for k in COST_KEYS),
+            f"[bold]{b['total']:.2f}[/]",
+        )  # fmt: skip
+    out.print(t)
+    s = r["split"]
+    legs = ", ".join(f"{leg['venue']} {leg['base']:,.3f}" for leg in s["legs"]) or "none"
+    out.print(f"best spot split: {legs}  →  {s['total_bps']:.2f} bps all-in")
+    if s["unfilled_base"] > 1e-9:
+        out.print(f"[yellow]unfilled: {s['unfilled_base']:,.3f} {r['base']} (more than the venues hold)[/]")
+    v = r["vehicle"]
+    out.print(f"vehicle: [bold]{v['choice']}[/] — {v['reason']}")
+    if r["saving_vs_best_single_bps"] is not None:
+        out.print(
+            f"saving vs the best single venue ({r['best_single_venue']}): "
+            f"{r['saving_vs_best_single_bps']:.2f} bps"
+        )
+
+
+@app.command()
 def strategies() -> None:
     """List the strategies and their parameters with defaults."""
     from botnft.strategy.library import describe

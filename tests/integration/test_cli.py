@@ -143,3 +143,34 @@ def test_a_corrupt_data_file_names_the_row(corrupt_file):
 def test_a_bad_config_file_is_a_one_line_error(tmp_path):
     (tmp_path / "bot.toml").write_text("database_url = 5\n")
     assert_user_error(bot("backtest", cwd=tmp_path), "bad setting database_url")
+
+
+def test_route_prices_every_venue_all_in_and_reports_the_split_vehicle_and_saving():
+    args = ["--side", "buy", "--amount", "20000", "--base", "SOL", "--quote", "USDC", "--horizon", "24h"]
+    r = bot("route", *args, "--json")
+    assert r.returncode == 0, r.stderr
+    q = json.loads(r.stdout)
+    venues = {v["venue"]: v for v in q["venues"]}
+    assert {"RAYDIUM", "RAYDIUM_CLMM", "OPENBOOK", "CEX", "DRIFT"} <= set(venues)
+    for v in venues.values():
+        if v["cost_bps"] is not None:
+            parts = sum(v["cost_bps"][k] for k in ("fee", "impact", "basis", "network", "funding", "capital",
+                                                   "staleness"))  # fmt: skip
+            assert parts == pytest.approx(v["total_bps"])
+    assert venues["RAYDIUM_CPMM"]["note"]  # too small for 20,000 SOL: reported, not dropped
+    assert len(q["split"]["legs"]) >= 2 and q["split"]["unfilled_base"] < 0.001  # under one lot
+    assert q["saving_vs_best_single_bps"] > 0
+    assert q["vehicle"]["choice"] in ("spot", "perp") and q["vehicle"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--side", "hold", "--amount", "1"], "--side must be buy or sell"),
+        (["--side", "buy", "--amount", "-3"], "--amount must be a positive number"),
+        (["--side", "buy", "--amount", "1", "--base", "DOGE"], "no simulated market for DOGE"),
+        (["--side", "buy", "--amount", "1", "--horizon", "soon"], "--horizon must look like"),
+    ],
+)
+def test_route_mistakes_get_one_line_and_exit_code_2(args, needle):
+    assert_user_error(bot("route", *args), needle)

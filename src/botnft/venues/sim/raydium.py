@@ -198,6 +198,7 @@ class SimRaydium:
         if not (math.isfinite(close) and close > 0):
             raise DataError(f"bar {j} has no usable close ({close}) to price the {self.name} pool against")
         self.reference = to_decimal(close)
+        self._ts_ns = int(bars.ts_ns[j]) + int(bars.interval_ns)
         self._reference_native = native_price(Fraction(self.reference), *self.tokens)
         self._catch_up()
 
@@ -226,7 +227,7 @@ class SimRaydium:
             mp = self.marginal_price()
             return ClmmLiquidity(
                 instrument=inst.id,
-                ts_ns=0,
+                ts_ns=getattr(self, "_ts_ns", 0),
                 fee_bps=fee_bps,
                 lot=inst.lot_size,
                 min_size=inst.min_size,
@@ -237,7 +238,7 @@ class SimRaydium:
         rb, rq = eng.reserves()
         return CpmmLiquidity(
             instrument=inst.id,
-            ts_ns=0,
+            ts_ns=getattr(self, "_ts_ns", 0),
             fee_bps=fee_bps,
             lot=inst.lot_size,
             min_size=inst.min_size,
