@@ -111,7 +111,7 @@ def test_current_is_none_before_the_first_upgrade_and_the_head_revision_after_it
 
     upgrade(database_url)
 
-    assert current(database_url) == head() == "0001"
+    assert current(database_url) == head() == "0002"
 
 
 def test_the_migrated_schema_matches_the_models_exactly(database_url: str, engine: sa.Engine) -> None:

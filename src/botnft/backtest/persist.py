@@ -16,22 +16,32 @@ def _dt(ts_ns: int) -> datetime:
     )
 
 
+def _arrival(price: Decimal | None) -> Decimal | None:
+    """The arrival mid on the stored grid (8 decimal places), rounded half-even: it is a reference, not money
+    that moved."""
+    return None if price is None else price.quantize(Decimal("0.00000001"))
+
+
 def records(session: BacktestSession, result: BacktestResult) -> tuple[BacktestRunRecord, list[TradeRecord]]:
     s = result.summary
     inst = session.instrument
+    node = session.node
+    arrivals = {**node.record.arrivals, **(node.executor.arrivals if node.executor is not None else {})}
+    quotes = {i: x.quote for i, x in session.portfolio.instruments.items()}
     trades = [
         TradeRecord(
             ts=_dt(f.ts_ns),
             venue=f.instrument.venue,
             symbol=f.instrument.symbol,
             base_asset=inst.base,
-            quote_asset=inst.quote,
+            quote_asset=quotes.get(f.instrument, inst.quote),
             side=f.side.value,
             amount=f.qty,
             price=f.price,
             fee=f.fee,
             strategy=session.spec.strategy,
             client_order_id=f.client_order_id,
+            arrival_price=_arrival(arrivals.get(f.client_order_id)),
         )
         for f in result.fills
     ]

@@ -33,6 +33,10 @@ class Portfolio:
         self.funding_paid = ZERO
 
     # balances -------------------------------------------------------------------------------------
+    @property
+    def instruments(self) -> Mapping[InstrumentId, Instrument]:
+        return self._instruments
+
     def account(self, venue: str) -> str:
         """The account a venue settles into (the venue itself unless mapped)."""
         return self._accounts.get(venue, venue)

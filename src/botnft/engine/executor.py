@@ -104,6 +104,9 @@ class Executor:
         self.config = config
         self.chooser = chooser
         self.stats = ExecutionStats()
+        self.arrivals: dict[str, Decimal] = {}  # client order id -> arrival mid
+        #: every child lands on the coarsest lot of the book's instruments (sizes stay round and storable)
+        self.grid = max((inst.lot_size for inst in self.instruments.values()), default=None)
         self._arrival = ZERO
         self._fee_rates = {i: getattr(self.venues[i.venue], "fee_rate", ZERO) for i in self.instruments}
 
@@ -205,7 +208,7 @@ class Executor:
             snaps = [s for s in self._snapshots(ids) if s.instrument not in excluded]
             if todo <= ZERO or not snaps:
                 break
-            plan: RoutePlan = plan_route(snaps, side.value, todo, self.to_source)
+            plan: RoutePlan = plan_route(snaps, side.value, todo, self.to_source, self.grid)
             if attempt and plan.children:
                 self.stats.reroutes += 1
             for child in plan.children:
@@ -228,6 +231,7 @@ class Executor:
         worst = self._arrival * (1 + guard if side is Side.BUY else 1 - guard)
         worst = (worst / inst.tick_size).to_integral_value() * inst.tick_size
         order = Order(self.ids.next(), inst_id, side, qty, ts_ns, price=worst)
+        self.arrivals[order.client_order_id] = self._arrival
         pf = self.portfolio
         equity = pf.equity({i: self._arrival for i in pf.positions})
         if inst.is_perp:

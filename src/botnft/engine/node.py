@@ -56,6 +56,7 @@ class NodeRecord:
     signals: int = 0
     bars: int = 0
     exposure_round_trips: int = 0
+    arrivals: dict[str, Decimal] = field(default_factory=dict)  # client order id -> decision mid
 
 
 class TradingNode:
@@ -174,6 +175,7 @@ class TradingNode:
             abs(desired) < abs(position) and (desired > ZERO) == (position > ZERO)
         )
         order = Order(self.ids.next(), inst.id, side, abs(delta), ts, reduce_only=reduce_only)
+        self.record.arrivals[order.client_order_id] = price
         cash = portfolio.balance(inst.id.venue, inst.quote) if not inst.is_perp else equity
         try:
             self.risk.check(order, inst, RiskContext(price, position, cash, equity, self.fee_rate))

@@ -30,12 +30,19 @@ class RoutePlan:
     expected_avg_price: float
 
 
-def plan_route(snapshots: Sequence[AnyLiquidity], side: str, qty: Decimal, to_source: ToSource) -> RoutePlan:
+def plan_route(
+    snapshots: Sequence[AnyLiquidity],
+    side: str,
+    qty: Decimal,
+    to_source: ToSource,
+    grid: Decimal | None = None,
+) -> RoutePlan:
     """Split `qty` base across `snapshots` at the best total price, quantized to each venue's lot.
 
     A buy is exact output (receive `qty` base, spend the least quote); a sell is exact input. Each share is
     floored to its venue's lot and dropped below its minimum; the residual goes to the venue with the finest
-    lot that divides it, else is reported as `remainder`.
+    lot that divides it, else is reported as `remainder`. `grid`, when given, is a coarser size grid every
+    child lands on (the book's sizing lot), so a venue with a 1-lamport lot still gets round sizes.
     """
     if not snapshots:
         return RoutePlan(side, qty, (), qty, float("nan"))
@@ -43,8 +50,9 @@ def plan_route(snapshots: Sequence[AnyLiquidity], side: str, qty: Decimal, to_so
     split = optimal_split(sources, side, float(qty), "base", quantize=False)  # type: ignore[arg-type]
     shares = split.outputs if side == "buy" else split.allocations
     qtys: list[Decimal] = []
-    for snap, share in zip(snapshots, shares, strict=True):
-        q = floor_to(to_decimal(max(share, 0.0)), snap.lot)
+    lots = [snap.lot if grid is None or grid <= snap.lot else grid for snap in snapshots]
+    for snap, lot, share in zip(snapshots, lots, shares, strict=True):
+        q = floor_to(to_decimal(max(share, 0.0)), lot)
         qtys.append(q if q >= snap.min_size else ZERO)
     residual = qty - sum(qtys, ZERO)
     if residual < ZERO:  # float shares summed above qty: take the excess off the largest
@@ -52,10 +60,10 @@ def plan_route(snapshots: Sequence[AnyLiquidity], side: str, qty: Decimal, to_so
         qtys[k] += residual
         residual = ZERO
     if residual > ZERO:
-        order = sorted(range(len(snapshots)), key=lambda i: (snapshots[i].lot, -qtys[i]))
+        order = sorted(range(len(snapshots)), key=lambda i: (lots[i], -qtys[i]))
         for i in order:
             snap = snapshots[i]
-            if residual % snap.lot == ZERO and qtys[i] + residual >= snap.min_size:
+            if residual % lots[i] == ZERO and qtys[i] + residual >= snap.min_size:
                 qtys[i] += residual
                 residual = ZERO
                 break

@@ -30,6 +30,8 @@ class TradeRecord:
     client_order_id: str | None = None
     tx_signature: str | None = None
     status: str = "executed"
+    #: The mid when the decision was made: implementation shortfall = side × (price − arrival) × amount.
+    arrival_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -106,6 +106,7 @@ class TradeStore:
                 TRADES.c.client_order_id,
                 TRADES.c.tx_signature,
                 TRADES.c.status,
+                TRADES.c.arrival_price,
             )
             .join(PAIRS, PAIRS.c.id == TRADES.c.pair_id)
             .where(TRADES.c.run_id == run_id)
@@ -207,6 +208,9 @@ def _trade_row(trade: TradeRecord, what: str) -> tuple[TradeRecord, dict[str, An
         "status": _text(trade.status, f"{what} status", 20),
         "client_order_id": _text(trade.client_order_id, f"{what} client_order_id", 64, nullable=True),
         "tx_signature": _text(trade.tx_signature, f"{what} tx_signature", 128, nullable=True),
+        "arrival_price": None
+        if trade.arrival_price is None
+        else check_money(trade.arrival_price, f"{what} arrival_price"),
     }
 
 

@@ -116,4 +116,5 @@ class TradeLog(Base):
     status: Mapped[str] = mapped_column(String(20), server_default=text("'executed'"))
     client_order_id: Mapped[str | None] = mapped_column(String(64))
     tx_signature: Mapped[str | None] = mapped_column(String(128))
+    arrival_price: Mapped[Decimal | None] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
