@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from botnft.domain.events import (
+    BankruptcyResolved,
     FundingApplied,
     OrderAccepted,
     OrderCanceled,
@@ -34,6 +35,7 @@ VenueEvent = (
     | FundingApplied
     | PositionLiquidated
     | OrderSubmitted
+    | BankruptcyResolved
 )
 
 

@@ -93,4 +93,14 @@ class PositionLiquidated:
     fee: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class BankruptcyResolved:
+    """After a liquidation left a loss the account's collateral could not cover, the venue's insurance
+    fund paid `amount` (quote) of it: the account is credited that much."""
+
+    ts_ns: int
+    instrument: InstrumentId
+    amount: Decimal
+
+
 OrderEvent = OrderSubmitted | OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired

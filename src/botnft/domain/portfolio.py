@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from botnft.domain.events import FundingApplied, OrderFilled, PositionLiquidated
+from botnft.domain.events import BankruptcyResolved, FundingApplied, OrderFilled, PositionLiquidated
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO
@@ -75,6 +75,12 @@ class Portfolio:
         book[inst.quote] = book.get(inst.quote, ZERO) - ev.payment
         self.positions[ev.instrument].funding += ev.payment
         self.funding_paid += ev.payment
+
+    def apply_bankruptcy(self, ev: BankruptcyResolved) -> None:
+        """The insurance fund's cover of a bankrupt account is credited to that account."""
+        inst = self._instruments[ev.instrument]
+        book = self._balances.setdefault(self.account(ev.instrument.venue), {})
+        book[inst.quote] = book.get(inst.quote, ZERO) + ev.amount
 
     def apply_liquidation(self, ev: PositionLiquidated) -> None:
         """A liquidation is a forced reduce at `price` with a fee taken from collateral."""

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from botnft.domain.errors import Rejected
 from botnft.domain.events import (
+    BankruptcyResolved,
     FundingApplied,
     OrderAccepted,
     OrderCanceled,
@@ -100,6 +101,7 @@ class TradingNode:
         sub(OrderCanceled, rec.cancels.append)
         sub(PositionLiquidated, portfolio.apply_liquidation)
         sub(PositionLiquidated, rec.liquidations.append)
+        sub(BankruptcyResolved, portfolio.apply_bankruptcy)
 
     def attach_executor(self, executor: Executor) -> None:
         """Route every signal through `executor` (several venues, splits, perp or spot)."""

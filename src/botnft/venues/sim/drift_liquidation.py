@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from botnft.domain.events import OrderCanceled, PositionLiquidated
+from botnft.domain.events import BankruptcyResolved, OrderCanceled, PositionLiquidated
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_account import DriftAccount, MarketQuote, position_margin_ratio
@@ -213,7 +213,10 @@ def check_liquidation(core: DriftCore, t: int, *, at_open: bool = False) -> list
             break
     if not any(p.base_asset_amount for p in a.positions.values()):
         a.being_liquidated = False
-        a.resolve_bankruptcy()
+        covered = a.resolve_bankruptcy()
+        liquidated = [e for e in out if isinstance(e, PositionLiquidated)]
+        if covered and liquidated:
+            out.append(BankruptcyResolved(t, liquidated[-1].instrument, dec(covered, 6)))
     return out
 
 
