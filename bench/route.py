@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -36,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from botnft.routing import BookSource, CpmmSource, optimal_split
+
+# The reference (numpy/scipy) runs single-threaded, like the solver: BLAS threads only add noise here.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 MID = 150.0
 POOLS = [  # (TVL in USD, fee in bp, price)

@@ -54,6 +54,12 @@ Event = tuple[float, int, int, float, float, float, float, float]
 
 
 def _finite(name: str, value: object) -> float:
+    t = type(value)
+    if t is float or t is int:  # the common case, without the slower ABC check below
+        v = float(value)  # type: ignore[arg-type]
+        if v - v == 0.0:  # finite
+            return v
+        raise ValueError(f"{name} must be finite, got {value!r}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)

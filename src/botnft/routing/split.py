@@ -20,10 +20,13 @@ is filled partly. No bisection, no tolerance: the cost is one sort plus one pass
 
 Quantization. A source with ``lot``/``min_size`` (input-asset units) must receive 0 or a multiple of
 ``lot`` that is at least ``min_size``. From the continuous optimum each such allocation is rounded
-down to the nearest valid size; the input freed is handed back greedily, one increment at a time, to
-whichever venue (or the continuous sources, re-solved exactly) adds the most output. Allocations
-only grow after the rounding, so the loss against the continuous optimum is at most, per venue,
-the output of one increment ``max(lot, min_size rounded up to a lot)`` (tested).
+down to the nearest valid size; the input freed (exact output: the output missing) is handed back
+greedily and in bulk — the venue whose next increment has the best rate takes as many increments as
+keep it ahead of the runner-up and of the continuous sources' marginal — and the continuous sources
+are re-solved exactly at the end. Allocations only grow after the rounding and the output is
+concave, so the loss against the continuous optimum is at most, per venue, the output of one
+increment ``max(lot, min_size rounded up to a lot)`` (tested). Input that no venue can take on its
+lot grid (no continuous source left) is reported as ``remainder``.
 
 Only the standard library is used: for a handful of sources, plain floats beat numpy's per-call
 overhead.
@@ -52,10 +55,11 @@ class Split:
 
     ``allocations[i]`` is the input asset (quote for a buy, base for a sell) sent to ``sources[i]``
     and ``outputs[i]`` the output asset it returns after fees; ``filled = Σ outputs`` and
-    ``spent = Σ allocations``. ``remainder`` is the part of ``amount`` (same unit as ``amount``) that
-    could not be routed: all liquidity exhausted, or, with lot sizes and no continuous source, less
-    than one lot left over. It is never silently dropped: exact input has
-    ``spent + remainder == amount``, exact output ``filled + remainder >= amount``.
+    ``spent = Σ allocations``. ``remainder`` is the part of ``amount`` (same unit as ``amount``: input
+    for exact input, output for exact output) that could not be routed: all liquidity exhausted, or,
+    with lot sizes and no continuous source, less than one lot left over. It is never silently
+    dropped: exact input has ``spent + remainder == amount``, exact output
+    ``filled + remainder >= amount`` (with lots the fill may overshoot by less than one lot's output).
     ``marginal_price`` (quote per base, fees included) is the price of the last unit at the
     continuous optimum — the common marginal of all sources used; ``avg_price`` is quote per base
     over the whole fill. Both are ``nan`` when nothing was routed.
@@ -279,106 +283,158 @@ def _valid_floor(x: float, lot: float, min_size: float) -> float:
     return x if x >= min_size else 0.0
 
 
-def _quantize(
-    curves: Sequence[Curve],
-    lots: Sequence[float],
-    mins: Sequence[float],
-    sol: _Solution,
-    *,
-    target: float,
-    exact_out: bool,
-) -> tuple[list[float], list[float]]:
-    """Round to lots / min sizes, then hand the freed input back greedily (see module doc)."""
-    n = len(curves)
-    x_star = sol.alloc
-    q = [0.0] * n
-    cont: list[int] = []  # continuous sources (re-solved exactly at the end)
-    disc: list[int] = []  # lot sources, and min-size-only sources that were dropped
-    for v in range(n):
-        if lots[v] == 0.0 and (mins[v] == 0.0 or x_star[v] >= mins[v]):
-            cont.append(v)
-            q[v] = x_star[v]
-        else:
-            disc.append(v)
-            q[v] = _valid_floor(x_star[v], lots[v], mins[v])
-    cont_curves = [curves[v] for v in cont]
+class _Quantizer:
+    """Lots and minimum sizes on top of the continuous optimum (see the module doc).
 
-    def increment(v: int) -> float:
-        lot = lots[v]
+    Every allocation is first rounded *down* to a size its venue accepts; that alone bounds the loss
+    against the continuous optimum by one increment's output per venue, since the output is concave.
+    The freed input (exact input) or missing output (exact output) is then handed back greedily, in
+    bulk: the venue whose next increment has the best rate takes as many increments as keep it ahead
+    of the runner-up and of the continuous sources' marginal; the continuous sources are re-solved
+    exactly at the end. Allocations only grow after the rounding, and the loop is bounded.
+    """
+
+    def __init__(self, curves: Sequence[Curve], lots: Sequence[float], mins: Sequence[float]) -> None:
+        self.curves = curves
+        self.lots = lots
+        self.mins = mins
+        self.caps = [c.total_in for c in curves]
+
+    def first_increment(self, v: int, q: float) -> float:
+        """The next size step venue ``v`` accepts from ``q`` (``inf`` if none fits its capacity)."""
+        lot = self.lots[v]
         if lot > 0.0:
-            inc = lot if q[v] > 0.0 else max(1.0, math.ceil(mins[v] / lot - 1e-9)) * lot
-        elif q[v] == 0.0:
-            inc = mins[v]
+            inc = lot if q > 0.0 else max(1.0, math.ceil(self.mins[v] / lot - 1e-9)) * lot
+        elif q == 0.0:
+            inc = self.mins[v]
         else:
             return INF  # a min-size-only venue re-added at its minimum stays there
-        cap = curves[v].total_in
-        return inc if q[v] + inc <= cap * (1.0 + 1e-12) else INF
+        return inc if q + inc <= self.caps[v] * (1.0 + 1e-12) else INF
 
-    def cont_value(amount: float) -> float:
-        """Exact input: best output of the continuous sources; exact output: their least input."""
-        if amount <= 0.0:
+    def best_two(self, q: list[float], disc: list[int], room: float) -> tuple[int, float, float, float]:
+        """Best venue for one more increment (index, increment, rate) and the runner-up's rate."""
+        best_v, best_inc, best_r, second = -1, 0.0, 0.0, 0.0
+        for v in disc:
+            inc = self.first_increment(v, q[v])
+            if inc > room * (1.0 + 1e-12):
+                continue
+            c = self.curves[v]
+            r = (c.output(q[v] + inc) - c.output(q[v])) / inc
+            if r > best_r:
+                best_v, best_inc, best_r, second = v, inc, r, best_r
+            elif r > second:
+                second = r
+        return best_v, best_inc, best_r, second
+
+    def bulk(self, v: int, q: float, floor_rate: float, k_max: float) -> int:
+        """How many more whole lots venue ``v`` takes from ``q`` while each still yields >= floor_rate."""
+        lot = self.lots[v]
+        if lot <= 0.0 or k_max < 1.0:
+            return 0
+        c = self.curves[v]
+
+        def rate(k: int) -> float:  # output per input of the k-th extra lot (non-increasing in k)
+            return (c.output(q + k * lot) - c.output(q + (k - 1) * lot)) / lot
+
+        lo, hi = 0, int(min(k_max, 2.0**52))
+        if rate(1) < floor_rate:
+            return 0
+        lo = 1
+        while lo < hi:  # largest k in [1, hi] with rate(k) >= floor_rate
+            mid = (lo + hi + 1) // 2
+            if rate(mid) >= floor_rate:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def lots_within(self, v: int, q: float, room: float) -> float:
+        """How many whole lots of venue ``v`` fit in ``room`` of input and in its capacity."""
+        lot = self.lots[v]
+        if lot <= 0.0:
             return 0.0
-        if not cont_curves:
-            return INF if exact_out else 0.0
-        try:
-            s = _waterfill(cont_curves, amount, exact_out)
-        except ValueError:
-            return INF
-        if exact_out:
-            return sum(s.alloc) if s.routed >= amount * (1.0 - 1e-12) else INF
-        return sum(s.outs)
+        k = min(room, self.caps[v] - q) / lot
+        return k if k == INF else float(math.floor(k + 1e-9))
 
-    if exact_out:
-        base = sum(sol.outs[v] for v in cont)
-        deficit = target - base - sum(curves[v].output(q[v]) for v in disc)
-        while deficit > 0.0:
-            cur = cont_value(base + deficit)
-            best_v, best_score, best_gain = -1, 0.0 if cur != INF else -INF, 0.0
-            for v in disc:
-                inc = increment(v)
-                if inc == INF:
+    def run(self, sol: _Solution, target: float, exact_out: bool) -> tuple[list[float], list[float]]:
+        curves, lots, mins = self.curves, self.lots, self.mins
+        n = len(curves)
+        x_star = sol.alloc
+        q = [0.0] * n
+        cont: list[int] = []  # continuous venues, re-solved exactly at the end
+        disc: list[int] = []  # lot venues, and min-size-only venues that were dropped
+        for v in range(n):
+            if lots[v] == 0.0 and (mins[v] == 0.0 or x_star[v] >= mins[v]):
+                cont.append(v)
+                q[v] = x_star[v]
+            else:
+                disc.append(v)
+                q[v] = _valid_floor(x_star[v], lots[v], mins[v])
+        cont_curves = [curves[v] for v in cont]
+
+        def cont_solve(amount: float) -> _Solution | None:
+            """The continuous venues' optimum for ``amount`` (None if out of their reach)."""
+            if not cont_curves or amount <= 0.0:
+                return None
+            try:
+                s = _waterfill(cont_curves, amount, exact_out)
+            except ValueError:  # exact output beyond the pools' reserves
+                return None
+            return s if s.routed >= amount * (1.0 - 1e-12) else None
+
+        def cont_rate(amount: float) -> float:
+            s = cont_solve(amount)
+            return s.lam if s is not None else 0.0
+
+        if exact_out:
+            base = sum(sol.outs[v] for v in cont)
+            missing = target - base - sum(curves[v].output(q[v]) for v in disc)
+            for _ in range(4 * n + 16):
+                if missing <= 0.0:
+                    break
+                v, inc, r, second = self.best_two(q, disc, INF)
+                lam_c = cont_rate(base + missing)
+                if v < 0 or r <= lam_c:
+                    break
+                c = curves[v]
+                missing -= c.output(q[v] + inc) - c.output(q[v])
+                q[v] += inc
+                if missing <= 0.0 or lots[v] <= 0.0:
                     continue
-                gain = curves[v].output(q[v] + inc) - curves[v].output(q[v])
-                if gain <= 0.0:
-                    continue
-                # Without a continuous source to cover the deficit, take the cheapest lots first.
-                score = gain / inc if cur == INF else cur - inc - cont_value(base + max(deficit - gain, 0.0))
-                if score > best_score:
-                    best_v, best_score, best_gain = v, score, gain
-            if best_v < 0:
-                break
-            q[best_v] += increment(best_v)
-            deficit -= best_gain
-        if cont_curves and deficit > 0.0 and cont_value(base + deficit) != INF:
-            s = _waterfill(cont_curves, base + deficit, True)
-            for k, v in enumerate(cont):
-                q[v] = s.alloc[k]
-        # else: the continuous sources keep x*, and what is still missing is the remainder
-    else:
-        left = target - sum(q)
-        base = sum(x_star[v] for v in cont)
-        while True:
-            cur = cont_value(base + left)
-            best_v, best_score = -1, 0.0
-            for v in disc:
-                inc = increment(v)
-                if inc > left * (1.0 + 1e-12):
-                    continue
-                gain = curves[v].output(q[v] + inc) - curves[v].output(q[v])
-                score = gain + cont_value(base + max(left - inc, 0.0)) - cur
-                if score > best_score:
-                    best_v, best_score = v, score
-            if best_v < 0:
-                break
-            inc = increment(best_v)
-            q[best_v] += inc
-            left = max(left - inc, 0.0)
-        if cont_curves and left > 0.0:
-            s = _waterfill(cont_curves, base + left, False)
-            for k, v in enumerate(cont):
-                q[v] = s.alloc[k]
-    outs = [curves[v].output(q[v]) for v in range(n)]
-    return q, outs
+                have = c.output(q[v])
+                need = c.input_for(have + missing)
+                if need == INF:  # v alone cannot cover it: take it close to its limit at most
+                    need = c.input_for(have + (c.total_out - have) * (1.0 - 1e-9))
+                k_cover = 0 if need == INF else math.ceil((need - q[v]) / lots[v] - 1e-9)
+                k = self.bulk(v, q[v], max(second, lam_c), min(k_cover, self.lots_within(v, q[v], INF)))
+                q[v] += k * lots[v]
+                missing -= c.output(q[v]) - have
+            # The continuous venues cover what is missing, or give back an overshoot of the lots
+            # (unless that could take one below its minimum size).
+            if cont_curves and (missing > 0.0 or (missing < 0.0 and not any(mins[v] for v in cont))):
+                want = base + missing
+                s = cont_solve(want)
+                if s is not None or want <= 0.0:  # else they keep x*; the shortfall is the remainder
+                    for k, v in enumerate(cont):
+                        q[v] = s.alloc[k] if s is not None else 0.0
+        else:
+            base = sum(x_star[v] for v in cont)
+            left = target - sum(q)
+            for _ in range(4 * n + 16):
+                v, inc, r, second = self.best_two(q, disc, left)
+                lam_c = cont_rate(base + left) if cont_curves else 0.0
+                if v < 0 or r <= lam_c:
+                    break
+                q[v] += inc
+                left = max(left - inc, 0.0)
+                k = self.bulk(v, q[v], max(second, lam_c), self.lots_within(v, q[v], left))
+                q[v] += k * lots[v]
+                left = max(left - k * lots[v], 0.0)
+            if cont_curves and left > 0.0:  # what they cannot take (all used up) is the remainder
+                s = _waterfill(cont_curves, base + left, False)
+                for k, v in enumerate(cont):
+                    q[v] = s.alloc[k]
+        return q, [curves[v].output(q[v]) for v in range(n)]
 
 
 def optimal_split(
@@ -433,7 +489,7 @@ def optimal_split(
     if quantize and quantized:
         lots = [float(src.lot or 0.0) for src in sources]
         mins = [float(src.min_size or 0.0) for src in sources]
-        alloc, outs = _quantize(curves, lots, mins, sol, target=sol.routed, exact_out=exact_out)
+        alloc, outs = _Quantizer(curves, lots, mins).run(sol, sol.routed, exact_out)
     filled = sum(outs)
     spent = sum(alloc)
     remainder = target - sol.routed

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from botnft.routing import BookSource, ClmmSource, CpmmSource, PerpSource, optimal_split
 
 INF_INPUT = 1e300
-SETTINGS = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 sides = st.sampled_from(["buy", "sell"])
 fees = st.sampled_from([0, 1, 4, 5, 10, 25, 30, 100])
