@@ -195,8 +195,8 @@ def snap_buy_to_lots(
 
     ``outputs`` is the continuous split's base per venue; ``lots``/``mins`` the venues' base lot and
     minimum (0 = none). Each output is floored to its grid, then the shortfall is filled greedily by
-    the increment (one lot; the minimum for a venue at 0; the whole remainder for a venue without a
-    lot) with the least quote per useful base (base beyond the target counts for nothing, so a small
+    the increment (whole lots covering the deficit, at least one; the minimum for a venue at 0; the
+    whole remainder for a venue without a lot) with the least quote per useful base (base beyond the target counts for nothing, so a small
     lot that finishes the order beats a large one that overshoots). Stops when the target is reached
     or no venue can add more.
     """
@@ -228,9 +228,11 @@ def _floor_grid(x: float, lot: float, min_size: float) -> float:
 
 
 def _increment(q: float, lot: float, min_size: float, deficit: float) -> float:
+    """The next step for one venue: as many whole lots as cover the deficit (at least one), so a venue with
+    a fine lot (one lamport) closes a gap in one step instead of a million."""
     if lot > 0.0:
         if q > 0.0:
-            return lot
+            return max(lot, math.floor(deficit / lot + 1e-9) * lot)
         return max(1.0, math.ceil(min_size / lot - 1e-9)) * lot
     if q > 0.0:
         return deficit

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from botnft.data.bars import BarBatch
-from botnft.domain.events import FundingApplied, OrderFilled, PositionLiquidated
+from botnft.domain.events import BankruptcyResolved, FundingApplied, OrderFilled, PositionLiquidated
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.domain.portfolio import Portfolio
 from botnft.venues.sim import drift_math as dm
@@ -127,6 +127,8 @@ def test_money_is_conserved_to_the_unit_and_events_equal_the_ledger(
                 portfolio.apply_funding(e)
             elif isinstance(e, PositionLiquidated):
                 portfolio.apply_liquidation(e)
+            elif isinstance(e, BankruptcyResolved):
+                portfolio.apply_bankruptcy(e)
 
     for j in range(len(bars)):
         k = venue.next_event_index(bars, j, j + 1)

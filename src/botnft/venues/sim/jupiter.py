@@ -1,0 +1,1063 @@
+"""SimJupiter: a Jupiter-like aggregator over the simulated Solana venues (Raydium pools, OpenBook), speaking
+Jupiter's Quote API v6 / Metis ``/swap/v1`` shapes and acting as a `SimulatedVenue` for ``SOL/USDC.JUPITER``.
+
+Quote. ``quote(inputMint, outputMint, amount, slippage_bps=, swap_mode=)`` returns a dict shaped as the
+API's ``QuoteResponse`` (``venues.md`` §2): native integer amounts as strings, ``otherAmountThreshold`` =
+``floor(out·(10⁴−bps)/10⁴)`` (ExactIn minimum output) or ``floor(in·(10⁴+bps)/10⁴)`` (ExactOut maximum
+input), ``priceImpactPct`` = ``1 − (out/in)/spot`` as a decimal string (spot: the cursor's reference price),
+``platformFee`` null, ``contextSlot`` the cursor's slot (400 ms slots since mainnet-beta genesis, an
+approximation), ``timeTaken`` 0.0 (no wall clock, DESIGN C4). Every leg is priced by its venue's own math
+without touching the account: ``PoolEngine.quote_swap`` (the program integer math) for a pool, a walk of
+the book's levels with the venue's ``FeeSchedule.taker_fees`` for a book. As `SimRaydium` does before every
+swap, arbitrageurs first bring the pools back to the reference, and a book re-quotes lazily around a new
+reference: market moves, never the account's.
+
+Split. Direct SOL/USDC routes only (no multi-hop). The amount is cut into ``100/split_step_pct`` chunks
+(5 % by default) handed out greedily: each chunk goes to the venue whose output grows most (ExactIn) or
+whose input grows least (ExactOut) by taking it, at most ``max_split`` venues (3 by default; an assumption,
+Jupiter publishes no limit). The result is then compared with every venue alone and the best wins, so a
+quote is never worse than the best single venue. Percents are whole and sum to 100 (largest remainder).
+A book trades whole lots: its share is rounded down to lots and the remainder goes to the largest pool leg
+(or, when the split has none, to the pool that prices it best, as one more leg); with only books, an ExactIn
+route leaves the dust unspent (``inAmount`` < amount) and an ExactOut amount off the lot grid has no route.
+A book never quotes ExactOut of the quote token (selling base for an exact USDC amount); and a book on
+which the account has its own resting orders is left out (no self-trades).
+On mainnet Jupiter offers ExactOut only on Whirlpool, Raydium CLMM and Raydium CPMM; here every venue does.
+
+Swap. ``swap(quote)`` executes as the Jupiter program would, all legs or none: the latency model (if any)
+first moves the market (below), then every leg is re-simulated on the state it will meet (ExactIn legs keep
+their input, ExactOut legs their output; a book leg spending USDC buys the lots its input pays for then,
+any change stays in the wallet), and the transaction fails with ``SlippageToleranceExceeded``
+(6001, 0x1771) when the total output is below ``otherAmountThreshold`` (ExactIn) or the total input above it
+(ExactOut), or with ``InsufficientFunds`` (6024) when the wallet cannot pay; nothing changes then. Otherwise
+the legs are committed on their venues, whose ledgers move. The Solana network fee (`SolanaFees`, one
+transaction per swap) is charged in USDC from the wallet, converted at the execution price and rounded up
+to the micro-USDC; on chain it is paid in SOL. The choice keeps the portfolio (which books fees in the quote
+asset) equal to the wallet to the unit. A failed swap is modeled as caught by preflight simulation: it pays
+no fee (a failed transaction that lands pays its fee on chain).
+
+Latency. The quote is taken at the cursor (bar j's close). With a `LatencyModel` the swap lands k slots
+later, at the price the bar path reaches after ``k × slot_ms``: linear from close[j] to close[j+1] over
+bar j+1 (close[j] → open[j+1] is no move on continuous candles); all venues are re-referenced to it (pools
+arbitraged back to it, books re-quoted around it) before the legs execute, so a stale quote can fail its
+threshold. At the last bar of a batch there is no next bar, and no move.
+
+Wallet. The venues trade from one `SolanaWallet` (``wallet.py``): each venue's account is a view of it, as
+``bootstrap`` wires them. A venue built with its own balances is bound to the wallet and its balances are
+added to it. ``fetch_balance`` is the wallet's SOL and USDC. Conservation per token, to the native unit
+(`totals`): wallet + pools (vaults, arbitrageur, LPs) + books (counterparty, fee pool) + network fees.
+
+Private access, all within this package: ``SimRaydium._book`` commits a pool leg (the venue's own booking of
+a `SwapQuote`, which also covers the USDC-in swaps its public orders cannot express), ``SimRaydium._catch_up``
+runs its arbitrageurs, ``BookVenue._ensure_quoted`` re-quotes a book before a walk, and ``BookVenue._bd`` /
+``_qd`` give a book's decimals. Book legs are committed through the book's public ``create_order``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+from numbers import Integral
+from types import MappingProxyType
+from typing import Any, Literal
+
+from botnft.domain.errors import InvalidOrder, Rejected, UserError
+from botnft.domain.events import OrderFilled, OrderRejected
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument, Spot
+from botnft.domain.liquidity import BookLiquidity
+from botnft.domain.money import to_decimal
+from botnft.domain.orders import Order, OrderType, Side, TimeInForce
+from botnft.ports import BarArrays, VenueEvent
+from botnft.venues.sim.book_replay import ACCOUNT, BookVenue
+from botnft.venues.sim.openbook import SimOpenBook
+from botnft.venues.sim.raydium import SimRaydium, to_native, to_units
+from botnft.venues.sim.raydium_config import Token
+from botnft.venues.sim.raydium_math import RaydiumMathError
+from botnft.venues.sim.raydium_pools import SwapQuote
+from botnft.venues.sim.solana import LatencyModel, SolanaFees
+from botnft.venues.sim.wallet import SolanaWallet
+
+__all__ = [
+    "MINTS",
+    "JupiterError",
+    "JupiterQuoteError",
+    "JupiterSwapError",
+    "SimJupiter",
+    "SwapResult",
+]
+
+SwapMode = Literal["ExactIn", "ExactOut"]
+Venue = SimRaydium | BookVenue
+
+MINTS: Mapping[str, str] = {
+    "SOL": "So11111111111111111111111111111111111111112",
+    "USDC": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+}
+"""Mainnet mints of the symbols the simulated venues trade (wrapped SOL and USDC)."""
+
+#: Jupiter's dex labels (its ``dexes=`` query values) by Raydium pool kind.
+POOL_LABELS = {"amm_v4": "Raydium", "cpmm": "Raydium CP", "clmm": "Raydium CLMM"}
+PRICE_STEP = Decimal("0.00000001")
+GENESIS_NS = 1_584_368_940 * 10**9
+"""Solana mainnet-beta genesis, 2020-03-16T14:29:00Z: `contextSlot` counts 400 ms slots from it."""
+_BPS = 10_000
+
+
+class JupiterError(Rejected):
+    """A refusal by the aggregator: `code` is the API's ``errorCode`` or the program's error number."""
+
+    def __init__(self, message: str, *, code: str | int, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {message}", reason=reason)
+        self.code = code
+        self.name = name
+
+
+class JupiterQuoteError(JupiterError):
+    """The quote API refused (``COULD_NOT_FIND_ANY_ROUTE``, ``TOKEN_NOT_TRADABLE``, ...)."""
+
+    def __init__(self, message: str, *, code: str, reason: str = "no_route") -> None:
+        super().__init__(message, code=code, name=code, reason=reason)
+
+
+class JupiterSwapError(JupiterError):
+    """The swap transaction failed on chain (a Jupiter program error, e.g. 6001, or a leg's DEX error)."""
+
+    SLIPPAGE = (6001, "SlippageToleranceExceeded", "slippage")
+    INVALID_ROUTE_PLAN = (6010, "InvalidRoutePlan", "invalid_route")
+    INSUFFICIENT_FUNDS = (6024, "InsufficientFunds", "insufficient_funds")
+
+    def __init__(self, kind: tuple[int, str, str], message: str) -> None:
+        code, name, reason = kind
+        super().__init__(message, code=code, name=name, reason=reason)
+
+    @property
+    def hex(self) -> str:
+        """The custom program error as the logs show it (6001 → ``0x1771``)."""
+        return hex(int(self.code))
+
+
+# ==================================================================================================
+# Legs: one underlying venue each, quoted without touching state and committed on demand
+# ==================================================================================================
+
+
+@dataclass(frozen=True, slots=True)
+class LegQuote:
+    """One venue's part of a route in native units. ``fee_amount`` is in ``fee_symbol``; ``plan`` is what
+    commits it (a `SwapQuote` for a pool, base lots for a book)."""
+
+    leg: _Leg
+    sell_base: bool
+    amount_in: int
+    amount_out: int
+    fee_amount: int
+    fee_symbol: str
+    plan: SwapQuote | int
+
+
+@dataclass(frozen=True, slots=True)
+class LegFill:
+    """A committed leg: base moved (unsigned), the exact quote amount before fees, the fee in quote units."""
+
+    base: int
+    quote_qty: int
+    fee_quote: int
+
+
+class _Leg:
+    name: str
+    label: str
+    amm_key: str
+    is_book: bool
+
+    def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
+        raise NotImplementedError
+
+    def commit(self, q: LegQuote, cid: str, ts_ns: int) -> LegFill:
+        raise NotImplementedError
+
+    def usable(self) -> bool:
+        return True
+
+    def depth_base(self) -> int:
+        raise NotImplementedError
+
+    def mid(self) -> Fraction | None:
+        raise NotImplementedError
+
+
+def _amm_key(label: str, name: str) -> str:
+    """A pubkey-shaped (base58, 32 bytes) stand-in for the pool address, stable per venue name."""
+    digest = hashlib.sha256(f"botnft-sim:{label}:{name}".encode()).digest()
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    n, out = int.from_bytes(digest, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = alphabet[r] + out
+    return "1" * (len(digest) - len(digest.lstrip(b"\0"))) + out
+
+
+class _PoolLeg(_Leg):
+    is_book = False
+
+    def __init__(self, venue: SimRaydium) -> None:
+        self.venue = venue
+        self.name = venue.name
+        self.label = POOL_LABELS[venue.config.kind]
+        self.amm_key = _amm_key(self.label, venue.name)
+
+    def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
+        eng = self.venue.engine
+        try:
+            q = eng.quote_swap(amount, sell_base=sell_base, exact_in=exact_in)
+        except RaydiumMathError:
+            return None
+        if q.amount_in <= 0 or q.amount_out <= 0 or q.amount_out > eng.reserves()[1 if sell_base else 0]:
+            return None
+        # Jupiter's (deprecated) feeAmount/feeMint: the input token's fee, unless it is all on the output
+        i_in = 0 if sell_base else 1
+        i_fee = i_in if q.fee[i_in] or not q.fee[1 - i_in] else 1 - i_in
+        return LegQuote(
+            self, sell_base, q.amount_in, q.amount_out, q.fee[i_fee], self.venue.tokens[i_fee].symbol, q
+        )
+
+    def commit(self, q: LegQuote, cid: str, ts_ns: int) -> LegFill:
+        v = self.venue
+        sq = q.plan
+        assert isinstance(sq, SwapQuote)
+        before = v.marginal_price()
+        v.engine.apply(sq)
+        side = Side.SELL if sq.sell_base else Side.BUY
+        base_amount = sq.amount_in if sq.sell_base else sq.amount_out
+        order = Order(cid, v.instrument.id, side, to_units(base_amount, v.tokens[0]), ts_ns)
+        fill = v._book(order, sq, before)
+        qd = v.tokens[1].decimals
+        assert fill.quote_qty is not None
+        return LegFill(base_amount, int(fill.quote_qty.scaleb(qd)), int(fill.fee.scaleb(qd)))
+
+    def catch_up(self) -> None:
+        self.venue._catch_up()
+
+    def depth_base(self) -> int:
+        return self.venue.engine.reserves()[0]
+
+    def mid(self) -> Fraction:
+        return self.venue.marginal_price()
+
+
+class _BookLeg(_Leg):
+    is_book = True
+
+    def __init__(self, venue: BookVenue, base: Token, quote: Token) -> None:
+        self.venue = venue
+        self.name = venue.name
+        self.label = "OpenBook V2" if isinstance(venue, SimOpenBook) else venue.name
+        self.amm_key = _amm_key(self.label, venue.name)
+        inst = venue.instrument
+        self.lot = _exact(inst.lot_size.scaleb(base.decimals), f"{venue.name} lot")
+        self.qpl = _exact((inst.lot_size * inst.tick_size).scaleb(quote.decimals), f"{venue.name} lot x tick")
+        self.tokens = (base, quote)
+
+    def usable(self) -> bool:
+        return not self.venue.book.orders_of(ACCOUNT)  # our own resting orders would self-trade
+
+    def _levels(self, buy: bool) -> list[tuple[int, int]]:
+        self.venue._ensure_quoted()
+        return self.venue.book.depth(not buy)
+
+    def _walk(self, levels: list[tuple[int, int]], lots: int) -> tuple[int, int] | None:
+        """(quote moved, taker fee) to take `lots`, or None when the side is too thin."""
+        left, quotes = lots, []
+        for price, size in levels:
+            take = min(left, size)
+            quotes.append(take * price * self.qpl)
+            left -= take
+            if left == 0:
+                break
+        if left:
+            return None
+        return sum(quotes), sum(self.venue.fees.taker_fees(quotes))
+
+    def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
+        buy = not sell_base
+        if sell_base and not exact_in:
+            return None  # an exact quote-token output is not on the lot grid
+        levels = self._levels(buy)
+        # ExactIn of the quote token: the most lots `amount` pays for; otherwise whole lots of base
+        lots = self._affordable(levels, amount) if buy and exact_in else amount // self.lot
+        if lots <= 0:
+            return None
+        walked = self._walk(levels, lots)
+        if walked is None:
+            return None
+        q, fee = walked
+        base = lots * self.lot
+        if buy:
+            return LegQuote(self, False, q + fee, base, fee, self.tokens[1].symbol, lots)
+        if q - fee <= 0:
+            return None
+        return LegQuote(self, True, base, q - fee, fee, self.tokens[1].symbol, lots)
+
+    def _affordable(self, levels: list[tuple[int, int]], budget: int) -> int:
+        lo, hi = 0, sum(s for _, s in levels)
+        while lo < hi:  # largest lots whose cost (quote + fee) fits the budget
+            mid = (lo + hi + 1) // 2
+            w = self._walk(levels, mid)
+            if w is not None and w[0] + w[1] <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def commit(self, q: LegQuote, cid: str, ts_ns: int) -> LegFill:
+        lots = q.plan
+        assert isinstance(lots, int)
+        v = self.venue
+        side = Side.SELL if q.sell_base else Side.BUY
+        events = v.create_order(Order(cid, v.instrument.id, side, lots * v.instrument.lot_size, ts_ns))
+        fills = [e for e in events if isinstance(e, OrderFilled)]
+        bd, qd = self.tokens[0].decimals, self.tokens[1].decimals
+        base = sum(int(f.qty.scaleb(bd)) for f in fills)
+        quote_qty = sum(int((f.qty * f.price).scaleb(qd)) for f in fills)
+        fee = sum(int(f.fee.scaleb(qd)) for f in fills)
+        moved = quote_qty + fee if side is Side.BUY else quote_qty - fee
+        if base != lots * self.lot or moved != (q.amount_in if side is Side.BUY else q.amount_out):
+            raise AssertionError(f"{v.name} executed {events} where the simulation said {q}")
+        return LegFill(base, quote_qty, fee)
+
+    def depth_base(self) -> int:
+        return sum(s for _, s in self._levels(True)) * self.lot
+
+    def mid(self) -> Fraction | None:
+        self.venue._ensure_quoted()
+        bid, ask = self.venue.book.best_bid(), self.venue.book.best_ask()
+        if bid is None or ask is None:
+            return None
+        tick = Fraction(self.venue.instrument.tick_size)
+        return (bid + ask) * tick / 2
+
+
+def _exact(value: Decimal, what: str) -> int:
+    if value != value.to_integral_value() or value <= 0:
+        raise UserError(f"{what} must be a positive whole number of native units, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _OneBar:
+    """A one-bar `BarArrays` that moves a venue's reference to `price` at time ``ts + interval``."""
+
+    ts_ns: tuple[int]
+    open: tuple[float]
+    high: tuple[float]
+    low: tuple[float]
+    close: tuple[float]
+    volume: tuple[float]
+    interval_ns: int
+
+    @classmethod
+    def at(cls, price: float, now_ns: int, interval_ns: int) -> _OneBar:
+        p = (price,)
+        return cls((now_ns - interval_ns,), p, p, p, p, (0.0,), interval_ns)
+
+    def __len__(self) -> int:
+        return 1
+
+
+@dataclass(slots=True)
+class SwapResult:
+    """An executed swap: the legs as committed, totals in native units, the network fee (lamports and its
+    quote-token charge), the slot it landed in and the execution reference price."""
+
+    signature: str
+    swap_mode: str
+    sell_base: bool
+    legs: list[tuple[LegQuote, LegFill]]
+    in_amount: int
+    out_amount: int
+    fee_lamports: int
+    fee_quote: int
+    slot: int
+    latency_slots: int
+    price: Decimal | None
+    ts_ns: int
+    fee_mint: str
+    user: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The confirmed transaction as a JSON-able summary, amounts as native-integer strings."""
+        fills = self.legs
+        return {
+            "signature": self.signature,
+            "slot": self.slot,
+            "swapMode": self.swap_mode,
+            "inAmount": str(self.in_amount),
+            "outAmount": str(self.out_amount),
+            "networkFeeLamports": self.fee_lamports,
+            "networkFeeCharged": str(self.fee_quote),
+            "networkFeeMint": self.fee_mint,
+            "userPublicKey": self.user,
+            "latencySlots": self.latency_slots,
+            "legs": [
+                {
+                    "ammKey": q.leg.amm_key,
+                    "label": q.leg.label,
+                    "inAmount": str(q.amount_in),
+                    "outAmount": str(q.amount_out),
+                    "feeAmount": str(q.fee_amount),
+                }
+                for q, _ in fills
+            ],
+        }
+
+
+# ==================================================================================================
+# The aggregator
+# ==================================================================================================
+
+
+class SimJupiter:
+    """Jupiter over simulated Solana venues; the model is in the module docstring.
+
+    `venues`: SimRaydium pools and book venues of one pair (distinct names); `fees`: the network fee per
+    transaction (`SolanaFees()` if None); `latency`: slots from quote to execution (None: none);
+    `max_split`/`split_step_pct`: the split search; `default_slippage_bps`: for orders without a price
+    guard; `wallet`: the shared `SolanaWallet` (a new one if None). `seed` is accepted for the venue
+    builders' common signature: nothing here draws randomness but `latency`, which has its own seed."""
+
+    has: Mapping[str, bool] = MappingProxyType(
+        {"createOrder": True, "market": True, "limitIoc": True, "cancelOrder": False, "fetchBalance": True}
+    )
+
+    def __init__(
+        self,
+        venues: Sequence[Venue],
+        *,
+        name: str = "JUPITER",
+        fees: SolanaFees | None = None,
+        latency: LatencyModel | None = None,
+        max_split: int = 3,
+        split_step_pct: int = 5,
+        default_slippage_bps: int = 50,
+        min_size: Decimal = Decimal("0.001"),
+        wallet: SolanaWallet | None = None,
+        seed: int = 0,
+    ) -> None:
+        if not venues:
+            raise UserError("SimJupiter needs at least one venue to route over")
+        if not (max_split >= 1 and 1 <= split_step_pct <= 100 and 100 % split_step_pct == 0):
+            raise UserError(
+                f"max_split >= 1 and a split step dividing 100 needed, got {max_split}, {split_step_pct}"
+            )
+        if not 0 <= default_slippage_bps <= _BPS:
+            raise UserError(f"slippage must be in [0, 10000] bps, got {default_slippage_bps}")
+        self.name = name
+        self.fees = fees if fees is not None else SolanaFees()
+        self.latency = latency
+        self.max_split = max_split
+        self.split_step_pct = split_step_pct
+        self.default_slippage_bps = default_slippage_bps
+        self.seed = seed
+        self.base, self.quote_token = self._pair(venues)
+        base, quote = self.base, self.quote_token
+        self.mints = {self._mint(t): t for t in (base, quote)}
+        self.wallet = wallet if wallet is not None else SolanaWallet((base.symbol, quote.symbol))
+        self.venues = tuple(venues)
+        self.legs: list[_PoolLeg | _BookLeg] = []
+        for v in venues:
+            self._bind(v)
+            self.legs.append(_PoolLeg(v) if isinstance(v, SimRaydium) else _BookLeg(v, base, quote))
+        if len({leg.name for leg in self.legs}) != len(self.legs):
+            raise UserError("SimJupiter's venues need distinct names")
+        self._by_key = {leg.amm_key: leg for leg in self.legs}
+        lot = Decimal(1).scaleb(-base.decimals)
+        if min_size <= 0 or to_native(min_size, base) is None:
+            raise UserError(f"min_size {min_size} must be a positive multiple of {lot} {base.symbol}")
+        self.instrument = Spot(
+            InstrumentId(f"{base.symbol}/{quote.symbol}", name), base.symbol, quote.symbol,
+            tick_size=PRICE_STEP, lot_size=lot, min_size=min_size,
+        )  # fmt: skip
+        #: Network fees paid, per token symbol, native units (validators and the burn).
+        self.network_fees = {base.symbol: 0, quote.symbol: 0}
+        self.network_fee_lamports = 0
+        self.transactions = 0
+        self.reference: Decimal | None = None
+        self._bars: BarArrays | None = None
+        self._j = 0
+        self._now = 0
+        self.initial_totals = self.totals()
+
+    # wiring -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _pair(venues: Sequence[Venue]) -> tuple[Token, Token]:
+        pairs = set()
+        for v in venues:
+            if isinstance(v, SimRaydium):
+                pairs.add(v.tokens)
+            elif isinstance(v, BookVenue):
+                inst = v.instrument
+                pairs.add((Token(inst.base, int(v._bd)), Token(inst.quote, int(v._qd))))
+            else:
+                raise UserError(f"SimJupiter routes over SimRaydium and book venues, not {type(v).__name__}")
+        if len(pairs) != 1:
+            raise UserError(f"SimJupiter's venues must trade one pair with the same decimals, got {pairs}")
+        (pair,) = pairs
+        return pair
+
+    def _bind(self, v: Venue) -> None:
+        """Make `v` trade from the shared wallet; balances it held on its own are moved into the wallet."""
+        w = self.wallet
+        b, q = self.base.symbol, self.quote_token.symbol
+        if isinstance(v, SimRaydium):
+            if getattr(v.account, "_wallet", None) is not w:
+                for sym, n in zip((b, q), list(v.account), strict=True):
+                    w.credit(sym, n)
+                v.account = w.pair(b, q)  # type: ignore[assignment]
+        elif getattr(v.ledger.account, "_wallet", None) is not w:
+            for sym in (b, q):
+                w.credit(sym, v.ledger.account.get(sym, 0))
+            v.ledger.account = w.mapping((b, q))  # type: ignore[assignment]
+
+    # ccxt-style surface -----------------------------------------------------------------------------
+    def instruments(self) -> Mapping[InstrumentId, Instrument]:
+        return {self.instrument.id: self.instrument}
+
+    def fetch_balance(self) -> Mapping[str, Decimal]:
+        """The shared wallet's balances of the pair's two tokens."""
+        return {
+            t.symbol: to_units(self.wallet.balances.get(t.symbol, 0), t)
+            for t in (self.base, self.quote_token)
+        }
+
+    def fetch_positions(self) -> Mapping[InstrumentId, Decimal]:
+        return {}
+
+    def fetch_open_orders(self) -> Sequence[Order]:
+        return []
+
+    def cancel_order(self, client_order_id: str) -> Sequence[VenueEvent]:
+        return []
+
+    def deposit(self, symbol: str, amount: Decimal) -> None:
+        """Credit the wallet (and the conservation baseline)."""
+        tok = self._token_by_symbol(symbol)
+        n = to_native(to_decimal(amount), tok)
+        if n is None or n < 0:
+            raise UserError(f"deposit {amount} {symbol} is not a whole number of native units")
+        self.wallet.credit(symbol, n)
+        self.initial_totals[symbol] += n
+
+    # driving by the backtest ------------------------------------------------------------------------
+    def set_cursor(self, bars: BarArrays, j: int) -> None:
+        """Bar j's close is the reference; every underlying venue moves to it."""
+        for v in self.venues:
+            v.set_cursor(bars, j)
+        self._bars, self._j = bars, j
+        self.reference = to_decimal(float(bars.close[j]))
+        self._now = int(bars.ts_ns[j]) + int(bars.interval_ns)
+
+    def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:
+        return hi  # a swap is immediate: no resting work
+
+    def process(self, bars: BarArrays, j: int) -> Sequence[VenueEvent]:
+        return []
+
+    # the Quote API ----------------------------------------------------------------------------------
+    def quote(
+        self,
+        input_mint: str,
+        output_mint: str,
+        amount: int,
+        *,
+        slippage_bps: int = 50,
+        swap_mode: SwapMode = "ExactIn",
+    ) -> dict[str, Any]:
+        """A ``QuoteResponse``: see the module docstring. Raises `JupiterQuoteError`."""
+        tin, tout = self._token(input_mint), self._token(output_mint)
+        if tin == tout:
+            raise JupiterQuoteError(
+                "input and output mints are the same", code="CIRCULAR_ARBITRAGE_IS_DISABLED"
+            )
+        if isinstance(amount, bool) or not isinstance(amount, Integral) or amount <= 0:
+            raise JupiterQuoteError(
+                f"amount must be a positive integer, got {amount!r}", code="INVALID_AMOUNT"
+            )
+        if not 0 <= slippage_bps <= _BPS:
+            raise JupiterQuoteError(f"slippageBps {slippage_bps} not in [0, 10000]", code="INVALID_SLIPPAGE")
+        if swap_mode not in ("ExactIn", "ExactOut"):
+            raise JupiterQuoteError(f"unknown swapMode {swap_mode!r}", code="INVALID_SWAP_MODE")
+        sell_base, exact_in = tin == self.base, swap_mode == "ExactIn"
+        self._catch_up()
+        legs = self._route(int(amount), sell_base=sell_base, exact_in=exact_in)
+        total_in = sum(q.amount_in for q in legs)
+        total_out = sum(q.amount_out for q in legs)
+        if exact_in:
+            threshold = total_out * (_BPS - slippage_bps) // _BPS
+        else:
+            threshold = total_in * (_BPS + slippage_bps) // _BPS
+        given = [q.amount_in if exact_in else q.amount_out for q in legs]
+        return {
+            "inputMint": self._mint(tin),
+            "inAmount": str(total_in),
+            "outputMint": self._mint(tout),
+            "outAmount": str(total_out),
+            "otherAmountThreshold": str(threshold),
+            "swapMode": swap_mode,
+            "slippageBps": slippage_bps,
+            "platformFee": None,
+            "priceImpactPct": self._impact(total_in, total_out, sell_base),
+            "routePlan": [
+                {
+                    "swapInfo": {
+                        "ammKey": q.leg.amm_key,
+                        "label": q.leg.label,
+                        "inputMint": self._mint(tin),
+                        "outputMint": self._mint(tout),
+                        "inAmount": str(q.amount_in),
+                        "outAmount": str(q.amount_out),
+                        "feeAmount": str(q.fee_amount),
+                        "feeMint": self._mint(self._token_by_symbol(q.fee_symbol)),
+                    },
+                    "percent": pct,
+                }
+                for q, pct in zip(legs, _percents(given), strict=True)
+            ],
+            "contextSlot": self._slot(self._now),
+            "timeTaken": 0.0,
+        }
+
+    # the Swap API -----------------------------------------------------------------------------------
+    def swap(
+        self, quote_response: Mapping[str, Any], *, user_public_key: str | None = None
+    ) -> dict[str, Any]:
+        """Execute a quote, unchanged from `quote` or with a tighter ``otherAmountThreshold``, as one
+        transaction from the shared wallet (`user_public_key` is only echoed). Returns the confirmed
+        transaction (`SwapResult.as_dict`); raises `JupiterSwapError` when it fails, changing nothing."""
+        result = self._execute(quote_response, f"{self.name}-tx-{self.transactions + 1}", self._now)
+        result.user = user_public_key
+        return result.as_dict()
+
+    def _execute(self, quote: Mapping[str, Any], cid: str, ts_ns: int) -> SwapResult:
+        sell_base, exact_in, steps, threshold = self._parse(quote)
+        slots = self.latency.next_slots() if self.latency is not None else 0
+        price = self._move_market(slots)
+        legs: list[LegQuote] = []
+        for leg, amount_in, amount_out in steps:
+            given = amount_in if exact_in else amount_out
+            q = leg.quote(given, sell_base=sell_base, exact_in=exact_in)
+            if q is None or (not exact_in and q.amount_out != amount_out):
+                raise JupiterSwapError(
+                    JupiterSwapError.SLIPPAGE,
+                    f"{leg.label} ({leg.name}) can no longer fill its leg of {given}",
+                )
+            legs.append(q)
+        total_in = sum(q.amount_in for q in legs)
+        total_out = sum(q.amount_out for q in legs)
+        if (total_out < threshold) if exact_in else (total_in > threshold):
+            what = f"output {total_out} < minimum" if exact_in else f"input {total_in} > maximum"
+            raise JupiterSwapError(JupiterSwapError.SLIPPAGE, f"{what} {threshold} (otherAmountThreshold)")
+        lamports = self.fees.lamports()
+        fee_quote = self._network_fee_native(price)
+        tin, tout = (self.base, self.quote_token) if sell_base else (self.quote_token, self.base)
+        post = {t.symbol: self._free(t.symbol) for t in (self.base, self.quote_token)}
+        post[tin.symbol] -= total_in
+        post[tout.symbol] += total_out
+        post[self.quote_token.symbol] -= fee_quote
+        short = {s: -n for s, n in post.items() if n < 0 and s in (tin.symbol, self.quote_token.symbol)}
+        if short:
+            raise JupiterSwapError(
+                JupiterSwapError.INSUFFICIENT_FUNDS,
+                "the wallet is short of "
+                + ", ".join(f"{n} native {s}" for s, n in short.items())
+                + f" for a swap of {total_in} {tin.symbol} plus the network fee",
+            )
+        fills = [(q, q.leg.commit(q, f"{cid}/{i}", ts_ns)) for i, q in enumerate(legs)]
+        w = self.wallet.balances
+        w[self.quote_token.symbol] -= fee_quote
+        self.network_fees[self.quote_token.symbol] += fee_quote
+        self.network_fee_lamports += lamports
+        self.transactions += 1
+        delay = self.latency.delay_ns(slots) if self.latency is not None else 0
+        return SwapResult(
+            f"sim-{self.name}-{self.transactions}", "ExactIn" if exact_in else "ExactOut", sell_base,
+            fills, total_in, total_out, lamports, fee_quote, self._slot(self._now + delay), slots, price,
+            ts_ns + delay, self._mint(self.quote_token),
+        )  # fmt: skip
+
+    def _parse(self, quote: Mapping[str, Any]) -> tuple[bool, bool, list[tuple[_Leg, int, int]], int]:
+        bad = JupiterSwapError.INVALID_ROUTE_PLAN
+        try:
+            tin, tout = self._token(quote["inputMint"]), self._token(quote["outputMint"])
+            mode = quote["swapMode"]
+            threshold = int(quote["otherAmountThreshold"])
+            steps: list[tuple[_Leg, int, int]] = []
+            percent = 0
+            for step in quote["routePlan"]:
+                info = step["swapInfo"]
+                leg = self._by_key[info["ammKey"]]
+                if self._token(info["inputMint"]) != tin or self._token(info["outputMint"]) != tout:
+                    raise JupiterSwapError(
+                        bad, f"leg {info['ammKey']} is not a direct {tin.symbol}->{tout.symbol} hop"
+                    )
+                steps.append((leg, int(info["inAmount"]), int(info["outAmount"])))
+                percent += int(step["percent"])
+        except (KeyError, TypeError, ValueError, JupiterQuoteError) as exc:
+            raise JupiterSwapError(bad, f"malformed quoteResponse: {exc!r}") from None
+        if tin == tout or mode not in ("ExactIn", "ExactOut") or not steps or percent != 100 or threshold < 0:
+            raise JupiterSwapError(bad, "a route needs two mints, a swapMode, legs whose percents sum to 100")
+        if len({leg.name for leg, _, _ in steps}) != len(steps) or any(a <= 0 or b <= 0 for _, a, b in steps):
+            raise JupiterSwapError(bad, "each venue appears once, with positive amounts")
+        return tin == self.base, bool(mode == "ExactIn"), steps, threshold
+
+    # orders -----------------------------------------------------------------------------------------
+    def create_order(self, order: Order) -> Sequence[VenueEvent]:
+        """A BUY of qty base is an ExactOut quote of it, a SELL an ExactIn quote; then the swap. One
+        `OrderFilled` (legs' fees + the network fee in the quote asset) or one `OrderRejected`."""
+        try:
+            return [self._order(order)]
+        except Rejected as exc:
+            return [OrderRejected(order.ts_ns, order.client_order_id, order.instrument, exc.reason, str(exc))]
+
+    def _order(self, order: Order) -> OrderFilled:
+        inst, base, quote = self.instrument, self.base, self.quote_token
+        if order.instrument != inst.id:
+            raise InvalidOrder(
+                f"{self.name} lists {inst.id}, not {order.instrument}", reason="unknown_instrument"
+            )
+        immediate = order.order_type is OrderType.LIMIT and order.tif in (TimeInForce.IOC, TimeInForce.FOK)
+        if order.order_type is not OrderType.MARKET and not immediate:
+            raise InvalidOrder(
+                f"{self.name} swaps at once: market orders and IOC/FOK limit orders only",
+                reason="unsupported_order_type",
+            )
+        guard = order.price
+        if guard is not None and not (guard.is_finite() and guard > 0):
+            raise InvalidOrder(
+                f"a price guard must be a positive number, got {guard}", reason="invalid_price"
+            )
+        amount = order.remaining
+        if amount < inst.min_size:
+            raise InvalidOrder(f"size {amount} is below the minimum {inst.min_size}", reason="below_min_size")
+        native = to_native(amount, base)
+        if native is None:
+            raise InvalidOrder(
+                f"size {amount} {base.symbol} is off the lot {inst.lot_size}", reason="off_lot"
+            )
+        buy = order.side is Side.BUY
+        mints = (self._mint(quote), self._mint(base))
+        q = self.quote(*(mints if buy else mints[::-1]), native, slippage_bps=self.default_slippage_bps,
+                       swap_mode="ExactOut" if buy else "ExactIn")  # fmt: skip
+        if not buy and int(q["inAmount"]) != native:
+            raise JupiterQuoteError(
+                f"the route would sell only {q['inAmount']} of {native} native {base.symbol}",
+                code="ROUTE_PLAN_DOES_NOT_CONSUME_ALL_THE_AMOUNT",
+            )
+        if guard is not None:  # the worst average price, pool fees included, as the threshold
+            bound = Fraction(guard) * Fraction(amount) * 10**quote.decimals
+            q = {**q, "otherAmountThreshold": str(math.floor(bound) if buy else math.ceil(bound))}
+        ex = self._execute(q, order.client_order_id, order.ts_ns)
+        leg_fee = sum(f.fee_quote for _, f in ex.legs)
+        quote_qty = sum(f.quote_qty for _, f in ex.legs)
+        fee = leg_fee + ex.fee_quote
+        qty = to_units(native, base)
+        qq = to_units(quote_qty, quote)
+        with localcontext() as ctx:
+            ctx.prec = 60
+            price = (qq / qty).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
+        return OrderFilled(
+            ex.ts_ns, order.client_order_id, inst.id, order.side, qty, price, to_units(fee, quote),
+            quote.symbol, "taker", reference_price=self.reference, quote_qty=qq,
+        )  # fmt: skip
+
+    # the router's view ------------------------------------------------------------------------------
+    def liquidity(self, instrument: InstrumentId, sizes: int = 12) -> BookLiquidity | None:
+        """Jupiter's route as a ladder: quotes at `sizes` geometric sizes from 0.01 base to half the venues'
+        base depth (on the books' lot grid); each level is the average price of the increment between two
+        sizes (fees inside, so ``fee_bps`` 0), asks from ExactOut buys, bids from ExactIn sells. Where the
+        greedy split makes an increment cheaper than the one before, adjacent levels are pooled (size-
+        weighted, which keeps the total at each pooled boundary), so prices only worsen with size.
+        ``network_fee`` is one transaction's fee in the quote token."""
+        if instrument != self.instrument.id:
+            return None
+        self._catch_up()
+        usable = [leg for leg in self.legs if leg.usable()]
+        grid = max([leg.lot for leg in usable if isinstance(leg, _BookLeg)], default=1)
+        lo = to_native(Decimal("0.01"), self.base) or 1
+        hi = sum(leg.depth_base() for leg in usable) // 2 // grid * grid
+        if hi <= lo:
+            return None
+        ratio = (hi / lo) ** (1 / (sizes - 1))
+        points = sorted({max(grid, int(lo * ratio**k) // grid * grid) for k in range(sizes - 1)} | {hi})
+        sides: dict[bool, tuple[tuple[Decimal, Decimal], ...]] = {}
+        for buy in (True, False):
+            prev_size = prev_amount = 0
+            steps: list[tuple[Fraction, int]] = []  # (price in quote native per base native, base native)
+            for s in points:
+                try:
+                    legs = self._route(s, sell_base=not buy, exact_in=not buy)
+                except JupiterQuoteError:
+                    break
+                if not buy and sum(q.amount_in for q in legs) != s:
+                    break
+                amount = sum(q.amount_in if buy else q.amount_out for q in legs)
+                steps.append((Fraction(amount - prev_amount, s - prev_size), s - prev_size))
+                prev_size, prev_amount = s, amount
+            levels: list[tuple[Decimal, Decimal]] = []
+            for p, n in _pool_adjacent(steps, rising=buy):
+                px, size = self._level(p, n, buy)
+                if levels and levels[-1][0] == px:  # equal after rounding: one level
+                    size += levels.pop()[1]
+                levels.append((px, size))
+            sides[buy] = tuple(levels)
+        if not sides[True] or not sides[False]:
+            return None
+        ref = self.reference if self.reference is not None else self._spot()
+        network = Decimal(0) if ref is None else to_units(self._network_fee_native(ref), self.quote_token)
+        return BookLiquidity(
+            instrument=self.instrument.id, ts_ns=self._now, fee_bps=Decimal(0), lot=self.instrument.lot_size,
+            min_size=self.instrument.min_size, network_fee=network, bids=sides[False], asks=sides[True],
+        )  # fmt: skip
+
+    def _level(self, price: Fraction, size: int, buy: bool) -> tuple[Decimal, Decimal]:
+        """A ladder level in units: price (quote per base) rounded against the taker, size in base."""
+        human = price * Fraction(10**self.base.decimals, 10**self.quote_token.decimals)
+        with localcontext() as ctx:
+            ctx.prec = 40
+            px = (Decimal(human.numerator) / Decimal(human.denominator)).quantize(
+                PRICE_STEP, rounding=ROUND_CEILING if buy else ROUND_FLOOR
+            )
+        return px, to_units(size, self.base)
+
+    # accounting ---------------------------------------------------------------------------------------
+    def totals(self) -> dict[str, int]:
+        """Per token: wallet + pools (vaults, arbitrageur, LPs) + books (counterparty, fee pool) + network
+        fees paid. Constant: conservation to the native unit."""
+        out = {}
+        for t in (self.base, self.quote_token):
+            s, i = t.symbol, (0 if t == self.base else 1)
+            n = self.wallet.balances.get(s, 0) + self.network_fees[s]
+            for v in self.venues:
+                if isinstance(v, SimRaydium):
+                    n += v.engine.vault[i] + v.arbitrageur[i] + v.liquidity_providers[i]
+                else:
+                    n += v.ledger.counterparty.get(s, 0) + v.ledger.fee_pool.get(s, 0)
+            out[s] = n
+        return out
+
+    # internals ----------------------------------------------------------------------------------------
+    def _route(self, amount: int, *, sell_base: bool, exact_in: bool) -> list[LegQuote]:
+        """The greedy split (module docstring), compared with each venue alone; raises when none fills."""
+        legs = [leg for leg in self.legs if leg.usable()]
+        n = 100 // self.split_step_pct
+        memo: dict[tuple[int, int], LegQuote | None] = {}
+
+        def at(i: int, k: int) -> LegQuote | None:
+            if (i, k) not in memo:
+                memo[i, k] = (
+                    legs[i].quote(amount * k // n, sell_base=sell_base, exact_in=exact_in) if k else None
+                )
+            return memo[i, k]
+
+        def value(q: LegQuote | None) -> int:
+            return 0 if q is None else (q.amount_out if exact_in else q.amount_in)
+
+        steps = [0] * len(legs)
+        for _ in range(n):
+            best: tuple[int, int] | None = None
+            used = sum(1 for k in steps if k)
+            for i in range(len(legs)):
+                if not steps[i] and used >= self.max_split:
+                    continue
+                nxt = at(i, steps[i] + 1)
+                if nxt is None:
+                    continue
+                gain = value(nxt) - value(at(i, steps[i]))
+                score = gain if exact_in else -gain  # more out, or less in
+                if best is None or score > best[0]:
+                    best = (score, i)
+            if best is None:
+                break
+            steps[best[1]] += 1
+        candidates = [dict(enumerate(steps))] if sum(steps) == n else []
+        candidates += [{i: n} for i in range(len(legs))]
+        chosen: list[LegQuote] | None = None
+        for alloc in candidates:
+            route = self._assemble(legs, alloc, n, amount, sell_base=sell_base, exact_in=exact_in)
+            if route is not None and (chosen is None or self._better(route, chosen, amount, exact_in)):
+                chosen = route
+        if chosen is None:
+            raise JupiterQuoteError(
+                f"no venue can {'sell' if sell_base else 'buy'} {amount} native units "
+                f"({'exact in' if exact_in else 'exact out'})",
+                code="COULD_NOT_FIND_ANY_ROUTE",
+            )
+        return sorted(chosen, key=lambda q: -(q.amount_in if exact_in else q.amount_out))
+
+    @staticmethod
+    def _better(a: list[LegQuote], b: list[LegQuote], amount: int, exact_in: bool) -> bool:
+        if exact_in:
+            key_a = (sum(q.amount_in for q in a) == amount, sum(q.amount_out for q in a))
+            key_b = (sum(q.amount_in for q in b) == amount, sum(q.amount_out for q in b))
+            return key_a > key_b
+        return sum(q.amount_in for q in a) < sum(q.amount_in for q in b)
+
+    def _assemble(
+        self,
+        legs: Sequence[_Leg],
+        alloc: Mapping[int, int],
+        n: int,
+        amount: int,
+        *,
+        sell_base: bool,
+        exact_in: bool,
+    ) -> list[LegQuote] | None:
+        """Native amounts from chunk counts. Books trade whole lots: what a book leaves goes to the largest
+        pool leg, or to the pool that prices it best as one more leg (within ``max_split``)."""
+        share = {i: amount * k // n for i, k in alloc.items() if k}
+        if not share:
+            return None
+        first = max(share, key=lambda i: (not legs[i].is_book, share[i]))
+        share[first] += amount - sum(share.values())
+        quotes: dict[int, LegQuote] = {}
+        residue = 0
+        for i in [i for i in share if legs[i].is_book]:
+            q = legs[i].quote(share[i], sell_base=sell_base, exact_in=exact_in)
+            used = 0 if q is None else (q.amount_in if exact_in else q.amount_out)
+            residue += share[i] - used
+            if q is not None:
+                quotes[i] = q
+        pools = [i for i in share if not legs[i].is_book]
+        if residue and pools:
+            share[max(pools, key=lambda i: share[i])] += residue
+        elif residue and len(quotes) < self.max_split:
+            extra = [
+                (i, legs[i].quote(residue, sell_base=sell_base, exact_in=exact_in)) for i in range(len(legs))
+            ]
+            fits = [(i, q) for i, q in extra if q is not None and not legs[i].is_book]
+            if fits:
+                i, q = max(fits, key=lambda iq: iq[1].amount_out if exact_in else -iq[1].amount_in)
+                quotes[i] = q
+                residue = 0
+        if residue and not pools and not exact_in:
+            return None
+        for i in pools:
+            q = legs[i].quote(share[i], sell_base=sell_base, exact_in=exact_in)
+            if q is None:
+                return None
+            quotes[i] = q
+        return list(quotes.values()) or None
+
+    def _catch_up(self) -> None:
+        """Arbitrageurs bring each pool back to its reference (what `SimRaydium` does before any swap)."""
+        for leg in self.legs:
+            if isinstance(leg, _PoolLeg):
+                leg.catch_up()
+
+    def _move_market(self, slots: int) -> Decimal | None:
+        """Move every venue to the price the bar path reaches `slots` slots after the cursor; return the
+        execution reference price."""
+        bars, j = self._bars, self._j
+        if slots and bars is not None and self.latency is not None and j + 1 < len(bars):
+            interval = int(bars.interval_ns)
+            frac = min(1.0, self.latency.delay_ns(slots) / interval)
+            c0, c1 = float(bars.close[j]), float(bars.close[j + 1])
+            price = c0 + (c1 - c0) * frac
+            moved = _OneBar.at(price, self._now + self.latency.delay_ns(slots), interval)
+            for v in self.venues:
+                v.set_cursor(moved, 0)
+            return to_decimal(price)
+        self._catch_up()
+        return self.reference if self.reference is not None else self._spot()
+
+    def _spot(self) -> Decimal | None:
+        mids = [m for m in (leg.mid() for leg in self.legs) if m is not None]
+        if not mids:
+            return None
+        m = sum(mids, Fraction(0)) / len(mids)
+        return Decimal(m.numerator) / Decimal(m.denominator)
+
+    def _impact(self, total_in: int, total_out: int, sell_base: bool) -> str:
+        spot = self.reference if self.reference is not None else self._spot()
+        if spot is None or spot <= 0:
+            return "0"
+        b, q = self.base, self.quote_token
+        with localcontext() as ctx:
+            ctx.prec = 40
+            if sell_base:
+                rate = to_units(total_out, q) / to_units(total_in, b) / spot
+            else:
+                rate = to_units(total_out, b) / to_units(total_in, q) * spot
+            impact = (1 - rate).quantize(Decimal("1e-12"), rounding=ROUND_HALF_EVEN).normalize()
+        return format(impact, "f")
+
+    def _network_fee_native(self, price: Decimal | None) -> int:
+        if price is None:
+            raise JupiterSwapError(
+                JupiterSwapError.INVALID_ROUTE_PLAN, "no SOL price to convert the network fee"
+            )
+        return self.fees.in_quote_native(price, self.quote_token.decimals)
+
+    def _free(self, symbol: str) -> int:
+        """Wallet balance not locked by our resting orders on the books."""
+        locked = sum(v.ledger.locked.get(symbol, 0) for v in self.venues if isinstance(v, BookVenue))
+        return self.wallet.balances.get(symbol, 0) - locked
+
+    def _slot(self, ts_ns: int) -> int:
+        if ts_ns <= GENESIS_NS:
+            return 0
+        slot_ns = self.latency.slot_ns if self.latency is not None else 400_000_000
+        return (ts_ns - GENESIS_NS) // slot_ns
+
+    def _token(self, mint: object) -> Token:
+        if isinstance(mint, str):
+            if mint in self.mints:
+                return self.mints[mint]
+            for t in (self.base, self.quote_token):
+                if mint == t.symbol:
+                    return t
+        raise JupiterQuoteError(f"{mint!r} is not traded by {self.name}", code="TOKEN_NOT_TRADABLE")
+
+    @staticmethod
+    def _mint(token: Token) -> str:
+        return MINTS.get(token.symbol, token.symbol)
+
+    def _token_by_symbol(self, symbol: str) -> Token:
+        for t in (self.base, self.quote_token):
+            if t.symbol == symbol:
+                return t
+        raise UserError(
+            f"{self.name} holds only {self.base.symbol} and {self.quote_token.symbol}, not {symbol}"
+        )
+
+
+def _percents(amounts: Sequence[int]) -> list[int]:
+    """Whole percents of `amounts` summing to 100 (largest remainder), at least 1 for a non-zero leg."""
+    total = sum(amounts)
+    raw = [Fraction(100 * a, total) for a in amounts]
+    out = [max(1, math.floor(r)) if a else 0 for r, a in zip(raw, amounts, strict=True)]
+    order = sorted(range(len(amounts)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
+    k = 0
+    while sum(out) < 100:
+        out[order[k % len(order)]] += 1
+        k += 1
+    while sum(out) > 100:
+        i = max(range(len(out)), key=lambda i: out[i])
+        out[i] -= 1
+    return out
+
+
+def _pool_adjacent(steps: Sequence[tuple[Fraction, int]], *, rising: bool) -> list[tuple[Fraction, int]]:
+    """Pool adjacent (price, size) levels that break the order (prices rising, or falling) into their
+    size-weighted average: the isotonic fit that keeps the total value at every remaining boundary."""
+    out: list[tuple[Fraction, int]] = []
+    for p, n in steps:
+        out.append((p, n))
+        while len(out) > 1 and ((out[-1][0] < out[-2][0]) if rising else (out[-1][0] > out[-2][0])):
+            (p2, n2), (p1, n1) = out.pop(), out.pop()
+            out.append(((p1 * n1 + p2 * n2) / (n1 + n2), n1 + n2))
+    return out
