@@ -217,6 +217,7 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
         venue = SimRaydium(from_price(Decimal(repr(float(md.bars.close[0]))), kind=kind), name=name)
         wallet = _solana_wallet(shared_wallets)
         venue.account = wallet.pair("SOL", "USDC")  # the pool trades from the shared Solana wallet
+        shared_wallets.setdefault("solana_venues", []).append(venue)
 
         def fund(amount: Decimal) -> None:
             wallet.credit("USDC", int(amount * 10**6))
@@ -245,6 +246,7 @@ def _book(kind: str) -> VenueBuilder:
             venue = SimOpenBook(base=md.base, seed=spec.seed)
             wallet = _solana_wallet(shared_wallets)
             venue.ledger.account = wallet.mapping((md.base, "USDC"))  # the same Solana wallet as Raydium
+            shared_wallets.setdefault("solana_venues", []).append(venue)
 
             def fund_wallet(amount: Decimal) -> None:
                 wallet.credit("USDC", int(amount * 10**6))
@@ -266,7 +268,39 @@ def _book(kind: str) -> VenueBuilder:
     return build
 
 
+def _build_jupiter(
+    md: MarketData,
+    spec: BacktestSpec,
+    fee: Decimal | None,
+    fill: Any,
+    cash: Decimal,
+    shared_wallets: dict[str, Any],
+) -> VenueBuild:
+    """SimJupiter over the Solana venues of this backtest (built before it), or over the default Raydium
+    pools and OpenBook when none are listed; one shared Solana wallet either way."""
+    from botnft.venues.sim.jupiter import SimJupiter
+
+    underlying = list(shared_wallets.get("solana_venues", ()))
+    if not underlying:
+        private: dict[str, Any] = {"solana": _solana_wallet(shared_wallets)}
+        for name in ("raydium", "raydium_cpmm", "raydium_clmm", "openbook"):
+            VENUE_BUILDERS[name](md, spec, fee, fill, cash, private)
+        underlying = private["solana_venues"]
+    wallet = _solana_wallet(shared_wallets)
+    venue = SimJupiter(underlying, wallet=wallet, seed=spec.seed)
+
+    def fund(amount: Decimal) -> None:
+        wallet.credit("USDC", int(amount * 10**6))
+
+    return VenueBuild(venue, venue.instrument, "SOLANA", fund)
+
+
+VENUE_PRESETS: dict[str, tuple[str, ...]] = {
+    "solana": ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "jupiter", "drift"),
+}
+
 VENUE_BUILDERS: dict[str, VenueBuilder] = {
+    "jupiter": _build_jupiter,
     "cex": _book("cex"),
     "openbook": _book("openbook"),
     "raydium": _raydium("amm_v4", "RAYDIUM"),
@@ -286,12 +320,15 @@ def _to_source(snapshot: Any, side: str) -> Any:
 
 def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestSession:
     """A backtest whose orders the executor routes across `spec.venues` (split or one venue)."""
-    unknown = [v for v in spec.venues if v not in VENUE_BUILDERS]
+    names = [v for name in spec.venues for v in VENUE_PRESETS.get(name, (name,))]
+    unknown = [v for v in names if v not in VENUE_BUILDERS]
     if unknown:
-        raise UserError(f"unknown venue {unknown[0]!r}; available: {', '.join(VENUE_BUILDERS)}")
+        known = ", ".join([*VENUE_BUILDERS, *VENUE_PRESETS])
+        raise UserError(f"unknown venue {unknown[0]!r}; available: {known}")
+    names = sorted(dict.fromkeys(names), key=lambda v: v == "jupiter")  # the aggregator after its venues
     fill_model = FILL_MODELS[spec.fill]()
     wallet: dict[str, Any] = {}
-    builds = [VENUE_BUILDERS[name](md, spec, spec.fee_bps, fill_model, ZERO, wallet) for name in spec.venues]
+    builds = [VENUE_BUILDERS[name](md, spec, spec.fee_bps, fill_model, ZERO, wallet) for name in names]
     accounts = sorted({b.account for b in builds})
     share = (spec.cash / len(accounts)).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
     instruments = {b.instrument.id: b.instrument for b in builds}

@@ -102,7 +102,30 @@ def sim_openbook() -> Subject:
     return Subject(v, v.instrument.id, "SOL", "USDC", v.instrument.lot_size, b, 100)
 
 
+def sim_jupiter() -> Subject:
+    from botnft.venues.sim.jupiter import SimJupiter
+    from botnft.venues.sim.openbook import SimOpenBook
+    from botnft.venues.sim.raydium import SimRaydium
+    from botnft.venues.sim.raydium_config import from_price
+    from botnft.venues.sim.wallet import SolanaWallet
+
+    b = bars()
+    px = Decimal(repr(float(b.close[100])))
+    wallet = SolanaWallet(("SOL", "USDC"))
+    pools = [SimRaydium(from_price(px, kind=k), name=f"R{i}") for i, k in enumerate(("amm_v4", "clmm"))]
+    book = SimOpenBook()
+    for p in pools:
+        p.account = wallet.pair("SOL", "USDC")
+    book.ledger.account = wallet.mapping(("SOL", "USDC"))
+    v = SimJupiter([*pools, book], wallet=wallet)
+    v.deposit("USDC", Decimal(1_000_000))
+    v.deposit("SOL", Decimal(1_000))
+    v.set_cursor(b, 100)
+    return Subject(v, v.instrument.id, "SOL", "USDC", v.instrument.lot_size, b, 100)
+
+
 FACTORIES: dict[str, Callable[[], Subject]] = {
+    "sim_jupiter": sim_jupiter,
     "sim_spot": sim_spot,
     "sim_perp": sim_perp,
     "sim_drift": sim_drift,

@@ -174,3 +174,17 @@ def test_route_prices_every_venue_all_in_and_reports_the_split_vehicle_and_savin
 )
 def test_route_mistakes_get_one_line_and_exit_code_2(args, needle):
     assert_user_error(bot("route", *args), needle)
+
+
+def test_the_default_strategy_runs_over_drift_raydium_openbook_and_jupiter():
+    r = bot("backtest", "--data", "sol-perp-1h", "--venues", "solana", "--param", "short=true", "--start",
+            "2025-10-01", "--end", "2025-11-01", "--json", "--no-store")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["strategy"] == "ema_cross"
+    per = s["per_venue"]
+    assert {"DRIFT", "JUPITER"} <= set(per) and any(v.startswith("RAYDIUM") for v in per)
+    for row in per.values():
+        assert {"fills", "fees", "funding", "slippage_bps"} <= set(row)
+    assert per["DRIFT"]["funding"] != "0"
+    assert s["execution"]["children"] >= s["execution"]["parents"] > 0

@@ -196,9 +196,9 @@ def snap_buy_to_lots(
     ``outputs`` is the continuous split's base per venue; ``lots``/``mins`` the venues' base lot and
     minimum (0 = none). Each output is floored to its grid, then the shortfall is filled greedily by
     the increment (whole lots covering the deficit, at least one; the minimum for a venue at 0; the
-    whole remainder for a venue without a lot) with the least quote per useful base (base beyond the target counts for nothing, so a small
-    lot that finishes the order beats a large one that overshoots). Stops when the target is reached
-    or no venue can add more.
+    whole remainder for a venue without a lot) with the least quote per useful base (base beyond the
+    target counts for nothing, so a small lot that finishes the order beats a large one that
+    overshoots). Stops when the target is reached or no venue can add more.
     """
     n = len(sources)
     q = [_floor_grid(outputs[v], lots[v], mins[v]) for v in range(n)]
