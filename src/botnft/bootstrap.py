@@ -214,7 +214,11 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
 
         if md.base != "SOL":
             raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
-        venue = SimRaydium(from_price(Decimal(repr(float(md.bars.close[0]))), kind=kind), name=name)
+        from botnft.venues.sim.solana import SolanaFees
+
+        venue = SimRaydium(
+            from_price(Decimal(repr(float(md.bars.close[0]))), kind=kind), name=name, solana_fees=SolanaFees()
+        )
         wallet = _solana_wallet(shared_wallets)
         venue.account = wallet.pair("SOL", "USDC")  # the pool trades from the shared Solana wallet
         shared_wallets.setdefault("solana_venues", []).append(venue)
@@ -243,7 +247,10 @@ def _book(kind: str) -> VenueBuilder:
 
         venue: Any
         if kind == "openbook":
+            from botnft.venues.sim.solana import SolanaFees
+
             venue = SimOpenBook(base=md.base, seed=spec.seed)
+            venue.solana_fees = SolanaFees()
             wallet = _solana_wallet(shared_wallets)
             venue.ledger.account = wallet.mapping((md.base, "USDC"))  # the same Solana wallet as Raydium
             shared_wallets.setdefault("solana_venues", []).append(venue)

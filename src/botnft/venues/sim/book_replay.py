@@ -55,6 +55,7 @@ is thinner than a CEX's; pass ``DepthProfile().scaled(f)`` to model it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -534,7 +535,31 @@ class BookVenue:
         return events
 
     # orders ---------------------------------------------------------------------------------------
+    #: On-chain books (OpenBook) charge each order transaction the Solana network fee, in quote at the
+    #: reference price, paid from the account into the fee pool's "network" share; None on a CEX.
+    solana_fees: Any = None
+
     def create_order(self, order: Order) -> Sequence[VenueEvent]:
+        """Match, rest or reject `order`, then charge the network fee of the transaction if on chain."""
+        events = self._create_order(order)
+        if self.solana_fees is None or self._ref is None:
+            return events
+        if not any(isinstance(e, OrderFilled) for e in events):
+            # refused, or resting unfilled: the fee is reported with a fill, so this model charges the
+            # transaction that takes liquidity and leaves posting free (documented simplification)
+            return events
+        n = int(self.solana_fees.in_quote_native(Decimal(repr(self._ref)), self._qd))
+        if n > self.ledger.free(self._quote):
+            return events  # a wallet this empty cannot pay; the fill stands, the fee is waived (documented)
+        self.ledger.trade(self._quote, -n, 0, n)
+        out = list(events)
+        k = next(i for i, e in enumerate(out) if isinstance(e, OrderFilled))
+        first = out[k]
+        assert isinstance(first, OrderFilled)
+        out[k] = dataclasses.replace(first, fee=first.fee + self._dec(self._quote, n))
+        return out
+
+    def _create_order(self, order: Order) -> Sequence[VenueEvent]:
         """Match, rest or reject `order`; see the module docstring for the events it returns."""
         ts = order.ts_ns
         checked = self._validate(order)

@@ -31,6 +31,7 @@ the opening totals, where vault = reserves + protocol + fund + creator fees (`Si
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from botnft.venues.sim.intmath import ceil_div
 from botnft.venues.sim.raydium_config import PoolConfig, Token, native_price
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote, make_engine
+from botnft.venues.sim.solana import SolanaFees
 
 PRICE_STEP = Decimal("0.00000001")
 """Average fill prices are shown rounded to 1e-8; the ledger uses the exact ``quote_qty``."""
@@ -119,8 +121,13 @@ class SimRaydium:
         name: str = "RAYDIUM",
         balances: Mapping[str, Decimal] | None = None,
         min_size: Decimal = Decimal("0.001"),
+        solana_fees: SolanaFees | None = None,
     ) -> None:
         self.name = name
+        #: The network fee of each direct swap transaction (base + priority), paid in USDC at the reference
+        #: price from the account to the validators; None = free (the math-only tests).
+        self.solana_fees = solana_fees
+        self.validators = [0, 0]
         self.config = pool
         self.engine: PoolEngine = make_engine(pool)
         self.tokens: tuple[Token, Token] = (pool.base, pool.quote)
@@ -273,7 +280,7 @@ class SimRaydium:
 
     def totals(self) -> dict[str, int]:
         """Per token: account + vault + arbitrageur + liquidity providers (constant: conservation)."""
-        parts = (self.account, self.engine.vault, self.arbitrageur, self.liquidity_providers)
+        parts = (self.account, self.engine.vault, self.arbitrageur, self.liquidity_providers, self.validators)
         return self._by_symbol([sum(p[i] for p in parts) for i in (0, 1)])
 
     def _by_symbol(self, pair: Sequence[int]) -> dict[str, int]:
@@ -338,17 +345,27 @@ class SimRaydium:
         if guard is not None:
             self._check_slippage(q, guard, amount)
         i_in = 0 if sell else 1
-        if q.amount_in > self.account[i_in]:
+        network = 0
+        if self.solana_fees is not None and self.reference is not None:
+            network = self.solana_fees.in_quote_native(self.reference, self.tokens[1].decimals)
+        need_in = q.amount_in + (0 if sell else network)
+        if need_in > self.account[i_in] or (sell and network > self.account[1] + q.amount_out):
             tok = self.tokens[i_in]
-            need, have = to_units(q.amount_in, tok), to_units(self.account[i_in], tok)
+            need, have = to_units(need_in, tok), to_units(self.account[i_in], tok)
             raise InsufficientFunds(
-                f"{order.side.value} of {amount} {base.symbol} needs {need} {tok.symbol}, have {have}"
+                f"{order.side.value} of {amount} {base.symbol} needs {need} {tok.symbol} with the network "
+                f"fee, have {have}"
             )
         try:
             self.engine.apply(q)
         except RaydiumMathError as exc:
             raise InvalidOrder(str(exc), reason="exceeds_reserves") from None
-        return self._book(order, q, before)
+        fill = self._book(order, q, before)
+        if not network:
+            return fill
+        self.account[1] -= network
+        self.validators[1] += network
+        return dataclasses.replace(fill, fee=fill.fee + to_units(network, self.tokens[1]))
 
     def _check_slippage(self, q: SwapQuote, guard: Decimal, amount: Decimal) -> None:
         quote = self.tokens[1]
