@@ -187,7 +187,8 @@ def _build_drift(
     f = md.funding
     period = int(np.median(np.diff(f.ts_ns)) // 1_000_000_000) if f is not None and len(f) > 1 else 3600
     external = None if f is None else {market.symbol: ExternalFunding(f.ts_ns, f.rate, period)}
-    venue = SimDrift([market], collateral=cash, external_funding=external)
+    basis = float(spec.liquidity.get("drift", {}).get("mark_basis_bps", 0.0))
+    venue = SimDrift([market], collateral=cash, external_funding=external, mark_basis_bps=basis)
     return VenueBuild(venue, market.instrument(), "DRIFT", venue.deposit)
 
 
@@ -216,9 +217,9 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
             raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
         from botnft.venues.sim.solana import SolanaFees
 
-        venue = SimRaydium(
-            from_price(Decimal(repr(float(md.bars.close[0]))), kind=kind), name=name, solana_fees=SolanaFees()
-        )
+        tvl = spec.liquidity.get(name.lower(), {}).get("tvl_usd")
+        pool = from_price(Decimal(repr(float(md.bars.close[0]))), tvl, kind=kind)
+        venue = SimRaydium(pool, name=name, solana_fees=SolanaFees())
         wallet = _solana_wallet(shared_wallets)
         venue.account = wallet.pair("SOL", "USDC")  # the pool trades from the shared Solana wallet
         shared_wallets.setdefault("solana_venues", []).append(venue)
@@ -242,14 +243,19 @@ def _book(kind: str) -> VenueBuilder:
     ) -> VenueBuild:
         """A CEX-style book (`cex`) or OpenBook v2 (`openbook`) quoted around the data's prices from the
         default depth profile (calibrated on real L2 samples; see venues/sim/book_replay.py)."""
-        from botnft.venues.sim.book_replay import SimClob
+        from botnft.venues.sim.book_replay import DepthProfile, SimClob
         from botnft.venues.sim.openbook import SimOpenBook
 
         venue: Any
         if kind == "openbook":
             from botnft.venues.sim.solana import SolanaFees
 
-            venue = SimOpenBook(base=md.base, seed=spec.seed)
+            cfg = spec.liquidity.get("openbook", {})
+            venue = SimOpenBook(
+                base=md.base,
+                seed=spec.seed,
+                profile=DepthProfile().scaled(float(cfg.get("depth_scale", 1.0))),
+            )
             venue.solana_fees = SolanaFees()
             wallet = _solana_wallet(shared_wallets)
             venue.ledger.account = wallet.mapping((md.base, "USDC"))  # the same Solana wallet as Raydium
@@ -264,7 +270,10 @@ def _book(kind: str) -> VenueBuilder:
                 InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),
                 Decimal("0.001"),
             )  # fmt: skip
-            venue = SimClob(inst, taker_fee_bps=fee if fee is not None else Decimal(10), seed=spec.seed)
+            cfg = spec.liquidity.get("cex", {})
+            taker = fee if fee is not None else Decimal(repr(cfg.get("taker_fee_bps") or 10))
+            profile = DepthProfile().scaled(float(cfg.get("depth_scale", 1.0)))
+            venue = SimClob(inst, taker_fee_bps=taker, seed=spec.seed, profile=profile)
         inst_ = venue.instrument
 
         def fund(amount: Decimal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
@@ -149,6 +150,7 @@ def _backtest(o: dict[str, Any]) -> None:
     from botnft.config import load_settings
 
     settings = load_settings(database_url=o["db_url"])
+    spec = dataclasses.replace(spec, liquidity=settings.liquidity.model_dump())
     store = None
     if o["store"]:
         from botnft.storage import migrate
@@ -322,9 +324,13 @@ def route(
     """Each venue's quote and all-in cost for a trade, the best split, the vehicle, and the saving."""
     try:
         amt = _decimal("--amount", amount) or Decimal(0)
+        from botnft.config import load_settings
         from botnft.route_quote import parse_horizon, quote_route
 
-        result = quote_route(side.lower(), amt, base, quote, parse_horizon(horizon), _date("--at", at))
+        liquidity = load_settings().liquidity.model_dump()
+        result = quote_route(
+            side.lower(), amt, base, quote, parse_horizon(horizon), _date("--at", at), liquidity
+        )
     except UserError as exc:
         fail(str(exc))
         return

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,11 +20,44 @@ from botnft.domain.errors import UserError
 DEFAULT_RUNS_DIR = Path("runs")
 
 
+class PoolSettings(BaseModel):
+    """A simulated pool's size; None keeps the documented default for its kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tvl_usd: float | None = Field(default=None, gt=0)
+
+
+class BookSettings(BaseModel):
+    """A simulated book's depth relative to the default profile (1.0 = calibrated default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    depth_scale: float = Field(default=1.0, gt=0)
+    taker_fee_bps: float | None = Field(default=None, ge=0)
+
+
+class DriftSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mark_basis_bps: float = 0.0
+
+
+class LiquiditySettings(BaseModel):
+    """The simulated venues' liquidity model (`[liquidity.*]` in bot.toml); defaults are SOL's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    raydium: PoolSettings = PoolSettings()
+    raydium_cpmm: PoolSettings = PoolSettings()
+    raydium_clmm: PoolSettings = PoolSettings()
+    openbook: BookSettings = BookSettings()
+    cex: BookSettings = BookSettings()
+    drift: DriftSettings = DriftSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOT_", extra="forbid", frozen=True)
 
     database_url: str = f"sqlite:///{DEFAULT_RUNS_DIR}/bot.db"
     runs_dir: Path = DEFAULT_RUNS_DIR
+    liquidity: LiquiditySettings = LiquiditySettings()
 
     @classmethod
     def settings_customise_sources(

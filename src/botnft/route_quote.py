@@ -37,7 +37,13 @@ def parse_horizon(text: str) -> float:
 
 
 def quote_route(
-    side: str, amount: Decimal, base: str, quote: str, horizon_s: float, at: datetime | None
+    side: str,
+    amount: Decimal,
+    base: str,
+    quote: str,
+    horizon_s: float,
+    at: datetime | None,
+    liquidity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if side not in ("buy", "sell"):
         raise UserError(f"--side must be buy or sell, got {side!r}")
@@ -53,7 +59,7 @@ def quote_route(
         raise UserError(f"no bundled data before {at}")
     j = len(bars) - 1
     md = MarketData(md.name, md.market, md.base, bars, md.funding)
-    spec = BacktestSpec()
+    spec = BacktestSpec(liquidity=liquidity or {})
     shared: dict[str, Any] = {}
     snapshots = []
     for name in ROUTE_VENUES:

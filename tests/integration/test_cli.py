@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,13 @@ def test_the_default_strategy_runs_over_drift_raydium_openbook_and_jupiter():
         assert {"fills", "fees", "funding", "slippage_bps"} <= set(row)
     assert per["DRIFT"]["funding"] != "0"
     assert s["execution"]["children"] >= s["execution"]["parents"] > 0
+
+
+def test_the_liquidity_model_is_overridden_from_bot_toml(tmp_path):
+    args = ("backtest", "--venues", "raydium_clmm", "--start", "2025-06-01", "--json", "--no-store")
+    default = json.loads(bot(*args, cwd=tmp_path).stdout)
+    (tmp_path / "bot.toml").write_text("[liquidity.raydium_clmm]\ntvl_usd = 50000000\n")
+    deep = json.loads(bot(*args, cwd=tmp_path).stdout)
+    assert Decimal(deep["execution"]["cost"]) < Decimal(default["execution"]["cost"])
+    (tmp_path / "bot.toml").write_text("[liquidity.raydium_clmm]\ntvl_usd = -5\n")
+    assert_user_error(bot(*args, cwd=tmp_path), "bad setting liquidity.raydium_clmm.tvl_usd")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from botnft.domain.errors import UserError
 
@@ -31,6 +32,8 @@ class BacktestSpec:
     venues: tuple[str, ...] = ()  # routed mode: trade across these venues (see `bot backtest --venues`)
     route: str = "split"  # split | single:<VENUE>
     vehicle: str = "auto"  # auto | spot | perp
+    #: the simulated venues' liquidity model by venue (see `botnft.config.LiquiditySettings`)
+    liquidity: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def check(self) -> None:
         if self.size is not None and self.cash_fraction is not None:
