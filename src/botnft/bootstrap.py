@@ -372,6 +372,9 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         risk=RiskGate(RiskLimits()),
         fee_rate=Decimal("0.001"),
     )
+    from botnft.routing.impact import ImpactModel
+
+    impact = ImpactModel()
     executor = Executor(
         base=md.base,
         venues=venues,
@@ -383,17 +386,19 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         ids=node.ids,
         to_source=_to_source,
         config=RouteConfig(mode="single" if single else "split", single_venue=single, vehicle=spec.vehicle),
-        chooser=_chooser(md),
+        chooser=_chooser(md, impact),
+        impact_model=impact,
     )
     node.attach_executor(executor)
     return BacktestSession(spec, md, "routed", primary, node, portfolio, Decimal(0))
 
 
-def _chooser(md: MarketData) -> Any:
-    """Perp or spot by all-in cost over the horizon (fees, impact, network, funding, capital)."""
+def _chooser(md: MarketData, impact: Any) -> Any:
+    """Perp or spot by all-in cost over the horizon (fees, impact as the learned model now predicts it,
+    network, funding, capital)."""
     from botnft.routing.vehicle import vehicle_chooser
 
-    return vehicle_chooser()
+    return vehicle_chooser(impact_model=impact)
 
 
 def _sizer(spec: BacktestSpec) -> Sizer:

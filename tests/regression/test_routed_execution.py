@@ -52,3 +52,9 @@ def test_splitting_costs_less_than_the_best_single_venue(split):
     best = min(complete, key=lambda n: Decimal(complete[n]["execution"]["cost"]))
     assert complete[best]["round_trips"] == split["round_trips"]
     assert Decimal(split["execution"]["cost"]) < Decimal(complete[best]["execution"]["cost"])
+
+
+def test_the_impact_model_learns_from_every_routed_fill(split):
+    learned = split["execution"]["impact_model_fills"]
+    assert set(learned) == {f"SOL/USDC.{v}" for v in split["execution"]["per_venue"]}
+    assert all(n > 0 for n in learned.values())

@@ -91,6 +91,9 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
             "cost": str(st.total_cost().quantize(Decimal("0.00000001"))),
             "per_venue": {v: row.as_dict() for v, row in sorted(st.per_venue.items())},
         }
+        model = executor.impact_model
+        if model is not None:
+            summary["execution"]["impact_model_fills"] = {v: model.n_fills(v) for v in model.venues()}
         for v, row in st.per_venue.items():
             summary["per_venue"].setdefault(v, {})["slippage_bps"] = row.as_dict()["slippage_bps"]
     return BacktestResult(summary, ts, equity, rec.fills)

@@ -24,6 +24,7 @@ from botnft.domain.portfolio import Portfolio
 from botnft.engine.oms import OrderManager
 from botnft.ports import BarArrays
 from botnft.risk.gate import RiskContext, RiskGate
+from botnft.routing.impact import ImpactFeatures, ImpactModel, static_impact
 from botnft.routing.planner import RoutePlan, ToSource, plan_route
 
 #: (spot snapshots, perp snapshots, side, qty) -> "spot" | "perp"
@@ -91,6 +92,7 @@ class Executor:
         to_source: ToSource,
         config: RouteConfig,
         chooser: VehicleChooser | None = None,
+        impact_model: ImpactModel | None = None,
     ) -> None:
         self.base = base
         self.venues = dict(venues)
@@ -103,6 +105,9 @@ class Executor:
         self.to_source = to_source
         self.config = config
         self.chooser = chooser
+        #: recalibrated online from every child's realised slippage; the chooser's cost model reads it
+        self.impact_model = impact_model
+        self._expected: dict[str, tuple[str, ImpactFeatures, float]] = {}  # coid -> (venue, features, mid)
         self.stats = ExecutionStats()
         self.arrivals: dict[str, Decimal] = {}  # client order id -> arrival mid
         #: every child lands on the coarsest lot of the book's instruments (sizes stay round and storable)
@@ -114,6 +119,13 @@ class Executor:
     def on_fill(self, fill: OrderFilled) -> None:
         if fill.instrument not in self.instruments or not self._arrival:
             return
+        expected = self._expected.get(fill.client_order_id)
+        if self.impact_model is not None and expected is not None and fill.qty:
+            venue, features, venue_mid = expected
+            avg = float(fill.notional / fill.qty)
+            sign = 1.0 if fill.side is Side.BUY else -1.0
+            realised = sign * (avg - venue_mid) / float(self._arrival) * 1e4
+            self.impact_model.update(venue, features, max(realised, 0.0))
         row = self.stats.per_venue.setdefault(fill.instrument.venue, VenueExecution())
         sign = 1 if fill.side is Side.BUY else -1
         row.fills += 1
@@ -211,8 +223,15 @@ class Executor:
             plan: RoutePlan = plan_route(snaps, side.value, todo, self.to_source, self.grid)
             if attempt and plan.children:
                 self.stats.reroutes += 1
+            by_inst = {s.instrument: s for s in snaps}
             for child in plan.children:
-                got = self._send(child.instrument, side, child.qty, ts_ns)
+                expectation = None
+                if self.impact_model is not None:
+                    feats, venue_mid = static_impact(
+                        by_inst[child.instrument], side.value, float(child.qty), float(self._arrival)
+                    )
+                    expectation = (str(child.instrument), feats, venue_mid)
+                got = self._send(child.instrument, side, child.qty, ts_ns, expectation)
                 filled += got
                 if got < child.qty:
                     excluded.add(child.instrument)
@@ -220,7 +239,14 @@ class Executor:
                 break
         return filled
 
-    def _send(self, inst_id: InstrumentId, side: Side, qty: Decimal, ts_ns: int) -> Decimal:
+    def _send(
+        self,
+        inst_id: InstrumentId,
+        side: Side,
+        qty: Decimal,
+        ts_ns: int,
+        expectation: tuple[str, ImpactFeatures, float] | None = None,
+    ) -> Decimal:
         inst = self.instruments[inst_id]
         if side is Side.SELL and not inst.is_perp:  # a spot sell can only sell what its account holds
             held = self.portfolio.balance(inst_id.venue, inst.base)
@@ -232,6 +258,8 @@ class Executor:
         worst = (worst / inst.tick_size).to_integral_value() * inst.tick_size
         order = Order(self.ids.next(), inst_id, side, qty, ts_ns, price=worst)
         self.arrivals[order.client_order_id] = self._arrival
+        if expectation is not None:
+            self._expected[order.client_order_id] = expectation
         pf = self.portfolio
         equity = pf.equity({i: self._arrival for i in pf.positions})
         if inst.is_perp:

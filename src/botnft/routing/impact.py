@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from botnft.domain.liquidity import AnyLiquidity
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -202,3 +204,24 @@ class ImpactModel:
         e = f.theta0 + f.theta1 * (math.log(features.size_over_depth) - f.center)
         e = min(max(e, -lim), lim)
         return (features.static_bps + d) * math.exp(e) - d
+
+
+def static_impact(
+    snapshot: AnyLiquidity, side: str, base: float, reference: float
+) -> tuple[ImpactFeatures, float]:
+    """The static model's view of trading ``base`` on ``snapshot``: its features (impact in bps of
+    ``base × reference`` against the venue's own mid, fees excluded, and size over depth) and the venue mid
+    the realised slippage of the fill is later measured from (so model and fills speak of one quantity)."""
+    from botnft.routing.adapt import check_side, depth_base, mid, to_source
+
+    s = check_side(side)
+    venue_mid = mid(snapshot)
+    free_curve = to_source(snapshot, s, fee_bps=0.0)
+    if s == "buy":
+        impact = free_curve.input_for("buy", base) - base * venue_mid
+    else:
+        impact = base * venue_mid - free_curve.output("sell", base)
+    notional = base * reference
+    static_bps = max(impact / notional * 1e4, 0.0) if notional > 0 and math.isfinite(impact) else 0.0
+    depth = depth_base(snapshot, s)
+    return ImpactFeatures(static_bps, base / depth if depth > 0 else 1e6), venue_mid
