@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,11 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
         model = executor.impact_model
         if model is not None:
             summary["execution"]["impact_model_fills"] = {v: model.n_fills(v) for v in model.venues()}
+            errors = st.impact_errors()
+            summary["execution"]["impact_model_heldout"] = {
+                k: (round(v, 4) if isinstance(v, float) and math.isfinite(v) else v)
+                for k, v in errors.items()
+            }
         for v, row in st.per_venue.items():
             summary["per_venue"].setdefault(v, {})["slippage_bps"] = row.as_dict()["slippage_bps"]
     return BacktestResult(summary, ts, equity, rec.fills)

@@ -72,6 +72,26 @@ class ExecutionStats:
     children: int = 0
     reroutes: int = 0
     unfilled: Decimal = ZERO
+    #: per routed fill: (venue, static impact bps, learned prediction bps, realised bps)
+    impact_log: list[tuple[str, float, float, float]] = field(default_factory=list)
+
+    def impact_errors(self, warmup: int = 50) -> dict[str, float]:
+        """Mean absolute error (bps) of the static and the learned impact estimates on fills after each
+        venue's first `warmup` fills; every prediction was made before its fill was learned from."""
+        seen: dict[str, int] = {}
+        static_err: list[float] = []
+        learned_err: list[float] = []
+        for venue, static, predicted, realised in self.impact_log:
+            seen[venue] = seen.get(venue, 0) + 1
+            if seen[venue] > warmup:
+                static_err.append(abs(static - realised))
+                learned_err.append(abs(predicted - realised))
+        n = len(static_err)
+        return {
+            "fills": n,
+            "static_mae_bps": sum(static_err) / n if n else float("nan"),
+            "learned_mae_bps": sum(learned_err) / n if n else float("nan"),
+        }
 
     def total_cost(self) -> Decimal:
         return sum((v.fees + v.shortfall for v in self.per_venue.values()), ZERO)
@@ -124,8 +144,11 @@ class Executor:
             venue, features, venue_mid = expected
             avg = float(fill.notional / fill.qty)
             sign = 1.0 if fill.side is Side.BUY else -1.0
-            realised = sign * (avg - venue_mid) / float(self._arrival) * 1e4
-            self.impact_model.update(venue, features, max(realised, 0.0))
+            realised = max(sign * (avg - venue_mid) / float(self._arrival) * 1e4, 0.0)
+            # predicted before the model sees this fill: a prequential (always held-out) record
+            predicted = self.impact_model.predict(venue, features)
+            self.stats.impact_log.append((venue, features.static_bps, predicted, realised))
+            self.impact_model.update(venue, features, realised)
         row = self.stats.per_venue.setdefault(fill.instrument.venue, VenueExecution())
         sign = 1 if fill.side is Side.BUY else -1
         row.fills += 1

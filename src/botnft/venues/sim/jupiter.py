@@ -319,7 +319,9 @@ class _BookLeg(_Leg):
         assert isinstance(lots, int)
         v = self.venue
         side = Side.SELL if q.sell_base else Side.BUY
-        events = v.create_order(Order(cid, v.instrument.id, side, lots * v.instrument.lot_size, ts_ns))
+        # the leg is one instruction of Jupiter's transaction: the network fee is Jupiter's, once per swap
+        order = Order(cid, v.instrument.id, side, lots * v.instrument.lot_size, ts_ns)
+        events = v._create_order(order)
         fills = [e for e in events if isinstance(e, OrderFilled)]
         bd, qd = self.tokens[0].decimals, self.tokens[1].decimals
         base = sum(int(f.qty.scaleb(bd)) for f in fills)
