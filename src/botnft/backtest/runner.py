@@ -97,7 +97,7 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
             summary["execution"]["impact_model_fills"] = {v: model.n_fills(v) for v in model.venues()}
             errors = st.impact_errors()
             summary["execution"]["impact_model_heldout"] = {
-                k: (round(v, 4) if isinstance(v, float) and math.isfinite(v) else v)
+                k: ((round(v, 4) if math.isfinite(v) else None) if isinstance(v, float) else v)
                 for k, v in errors.items()
             }
         for v, row in st.per_venue.items():

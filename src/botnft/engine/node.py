@@ -88,6 +88,7 @@ class TradingNode:
         self.record = NodeRecord()
         self._venue_list = list(self.venues.values())
         self.executor: Executor | None = None
+        self._exposure_sign = 0
         self._venue = self.venues.get(instrument.id.venue)
         rec = self.record
         sub = self.bus.subscribe
@@ -107,6 +108,16 @@ class TradingNode:
         """Route every signal through `executor` (several venues, splits, perp or spot)."""
         self.executor = executor
         self.bus.subscribe(OrderFilled, executor.on_fill)
+        self.bus.subscribe(OrderFilled, self._count_exposure_round_trip)
+        self.bus.subscribe(PositionLiquidated, self._count_exposure_round_trip)
+
+    def _count_exposure_round_trip(self, _event: object) -> None:
+        """A round trip ends whenever the net exposure returns to zero or flips sign (across venues)."""
+        now = self.portfolio.exposure_in(self.instrument.base)
+        sign = (now > ZERO) - (now < ZERO)
+        if self._exposure_sign and sign != self._exposure_sign:
+            self.record.exposure_round_trips += 1
+        self._exposure_sign = sign
 
     def run(self, batches: Iterable[BarArrays]) -> NodeRecord:
         for bars in batches:
@@ -198,13 +209,9 @@ class TradingNode:
         assert executor is not None
         pf = self.portfolio
         price = to_decimal(float(bars.close[j]))
-        before = pf.exposure_in(self.instrument.base)
         equity = pf.equity({i: price for i in pf.positions})
         desired = self.sizer.target(exposure, price, equity, self.fee_rate, self.instrument)
         executor.execute(bars, j, self.clock.now_ns(), desired)
-        after = pf.exposure_in(self.instrument.base)
-        if before != ZERO and (after == ZERO or (after > ZERO) != (before > ZERO)):
-            self.record.exposure_round_trips += 1
 
     def final_prices(self, bars: BarArrays) -> dict[object, Decimal]:
         return {self.instrument.id: to_decimal(float(bars.close[len(bars) - 1]))}
