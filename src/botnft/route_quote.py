@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from botnft.backtest.spec import BacktestSpec
-from botnft.bootstrap import VENUE_BUILDERS, MarketData, _ns, load_market_data
+from botnft.bootstrap import _ns, load_market_data
 from botnft.domain.errors import UserError
 from botnft.domain.liquidity import PerpLiquidity
 from botnft.routing.costs import CostConfig, split_cost, venue_costs
 from botnft.routing.vehicle import choose_vehicle
+from botnft.venue_builders import VENUE_BUILDERS, BuildContext, MarketData
 
 ROUTE_VENUES = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "cex", "drift")
 
@@ -60,10 +61,10 @@ def quote_route(
     j = len(bars) - 1
     md = MarketData(md.name, md.market, md.base, bars, md.funding)
     spec = BacktestSpec(liquidity=liquidity or {})
-    shared: dict[str, Any] = {}
+    ctx = BuildContext(md, spec)
     snapshots = []
     for name in ROUTE_VENUES:
-        build = VENUE_BUILDERS[name](md, spec, None, None, Decimal(0), shared)
+        build = VENUE_BUILDERS[name](ctx)
         build.venue.set_cursor(bars, j)
         snap = build.venue.liquidity(build.instrument.id)
         if isinstance(snap, PerpLiquidity) and md.funding is not None and len(md.funding):

@@ -1,0 +1,258 @@
+"""Builders of the simulated venues for routed backtests and `bot route`, one per venue name.
+
+Each builder takes a `BuildContext` (the data, the spec, the fill model for candle venues, and what the
+venues of one backtest share: the Solana wallet and the Solana venues built so far) and returns the venue,
+the instrument it lists, the ledger account it settles into, and how to fund it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+
+from botnft.backtest.spec import BacktestSpec
+from botnft.data.bars import BarBatch, FundingSeries
+from botnft.domain.errors import UserError
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument, Perp, Spot
+from botnft.domain.money import ZERO
+from botnft.venues.sim.perp import SimPerp
+from botnft.venues.sim.spot import SimSpot
+
+DEFAULT_FEE_BPS = {"sim": Decimal(10), "drift": Decimal("3.5")}
+
+
+@dataclass(frozen=True, slots=True)
+class MarketData:
+    name: str
+    market: str  # spot | perp
+    base: str
+    bars: BarBatch
+    funding: FundingSeries | None
+
+
+def make_instrument(kind: str, base: str) -> Instrument:
+    if kind == "drift":
+        return Perp(
+            InstrumentId(f"{base}-PERP", "DRIFT"),
+            base,
+            "USDC",
+            tick_size=Decimal("0.0001"),
+            lot_size=Decimal("0.01"),
+            min_size=Decimal("0.01"),
+            initial_margin=Decimal("0.1"),
+            maintenance_margin=Decimal("0.05"),
+        )
+    return Spot(
+        InstrumentId(f"{base}/USDT", "SIM"),
+        base,
+        "USDT",
+        tick_size=Decimal("0.0001"),
+        lot_size=Decimal("0.001"),
+        min_size=Decimal("0.001"),
+    )
+
+
+@dataclass(slots=True)
+class BuildContext:
+    """What every builder gets: the data, the spec (fees, seed, liquidity overrides), the fill model of the
+    candle venues, and the objects one backtest's venues share."""
+
+    md: MarketData
+    spec: BacktestSpec
+    fill: Any = None
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fee(self) -> Decimal | None:
+        return self.spec.fee_bps
+
+    def liquidity(self, venue: str) -> dict[str, Any]:
+        return dict(self.spec.liquidity.get(venue, {}))
+
+
+@dataclass(slots=True)
+class VenueBuild:
+    """A simulated venue, the instrument it lists, the ledger account it settles into, and how to fund it."""
+
+    venue: Any
+    instrument: Instrument
+    account: str
+    fund: Callable[[Decimal], None]
+
+
+VenueBuilder = Callable[[BuildContext], VenueBuild]
+
+
+def _build_sim(ctx: BuildContext) -> VenueBuild:
+    md, fee, fill = ctx.md, ctx.fee, ctx.fill
+    inst = make_instrument("sim", md.base)
+    assert isinstance(inst, Spot)
+    fee_bps = fee if fee is not None else DEFAULT_FEE_BPS["sim"]
+    venue = SimSpot(inst, fee_bps=fee_bps, fill_model=fill, balances={inst.quote: ZERO})
+
+    def fund(amount: Decimal) -> None:
+        venue.balances[inst.quote] += amount
+
+    return VenueBuild(venue, inst, "SIM", fund)
+
+
+def _build_candle_perp(ctx: BuildContext) -> VenueBuild:
+    md, fee, fill = ctx.md, ctx.fee, ctx.fill
+    inst = make_instrument("drift", md.base)
+    assert isinstance(inst, Perp)
+    f = md.funding
+    venue = SimPerp(
+        inst,
+        fee_bps=fee if fee is not None else DEFAULT_FEE_BPS["drift"],
+        fill_model=fill,
+        collateral=ZERO,
+        funding_ts_ns=None if f is None else f.ts_ns,
+        funding_rate=None if f is None else f.rate,
+    )
+
+    def fund(amount: Decimal) -> None:
+        venue.collateral += amount
+
+    return VenueBuild(venue, inst, "DRIFT", fund)
+
+
+def _build_drift(ctx: BuildContext) -> VenueBuild:
+    """SimDrift: Drift v2's own margin, funding, auction and liquidation math (funding from the data's
+    rate series when it has one, scaled to Drift's hourly period)."""
+    md = ctx.md
+    from botnft.venues.sim.drift import SimDrift
+    from botnft.venues.sim.drift_market import ExternalFunding
+    from botnft.venues.sim.drift_params import DEFAULT_MARKETS
+
+    market = DEFAULT_MARKETS.get(f"{md.base}-PERP")
+    if market is None:
+        raise UserError(f"SimDrift has no {md.base}-PERP market; known: {', '.join(DEFAULT_MARKETS)}")
+    f = md.funding
+    period = int(np.median(np.diff(f.ts_ns)) // 1_000_000_000) if f is not None and len(f) > 1 else 3600
+    external = None if f is None else {market.symbol: ExternalFunding(f.ts_ns, f.rate, period)}
+    basis = float(ctx.liquidity("drift").get("mark_basis_bps", 0.0))
+    venue = SimDrift([market], collateral=ZERO, external_funding=external, mark_basis_bps=basis)
+    return VenueBuild(venue, market.instrument(), "DRIFT", venue.deposit)
+
+
+def _solana_wallet(shared: dict[str, Any]) -> Any:
+    """The one Solana wallet of this backtest (SOL and USDC in native units)."""
+    from botnft.venues.sim.wallet import SolanaWallet
+
+    wallet: SolanaWallet = shared.setdefault("solana", SolanaWallet(("SOL", "USDC")))
+    return wallet
+
+
+def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder:
+    def build(ctx: BuildContext) -> VenueBuild:
+        """A Raydium pool at the data's first price, with the default liquidity model for its kind."""
+        md, shared_wallets = ctx.md, ctx.shared
+        from botnft.venues.sim.raydium import SimRaydium
+        from botnft.venues.sim.raydium_config import from_price
+
+        if md.base != "SOL":
+            raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
+        from botnft.venues.sim.solana import SolanaFees
+
+        tvl = ctx.liquidity(name.lower()).get("tvl_usd")
+        pool = from_price(Decimal(repr(float(md.bars.close[0]))), tvl, kind=kind)
+        venue = SimRaydium(pool, name=name, solana_fees=SolanaFees())
+        wallet = _solana_wallet(shared_wallets)
+        venue.account = wallet.pair("SOL", "USDC")  # the pool trades from the shared Solana wallet
+        shared_wallets.setdefault("solana_venues", []).append(venue)
+
+        def fund(amount: Decimal) -> None:
+            wallet.credit("USDC", int(amount * 10**6))
+
+        return VenueBuild(venue, venue.instrument, "SOLANA", fund)
+
+    return build
+
+
+def _book(kind: str) -> VenueBuilder:
+    def build(ctx: BuildContext) -> VenueBuild:
+        """A CEX-style book (`cex`) or OpenBook v2 (`openbook`) quoted around the data's prices from the
+        default depth profile (calibrated on real L2 samples; see venues/sim/book_replay.py)."""
+        md, spec, shared_wallets = ctx.md, ctx.spec, ctx.shared
+        from botnft.venues.sim.book_replay import DepthProfile, SimClob
+        from botnft.venues.sim.openbook import SimOpenBook
+
+        venue: Any
+        if kind == "openbook":
+            from botnft.venues.sim.solana import SolanaFees
+
+            cfg = ctx.liquidity("openbook")
+            venue = SimOpenBook(
+                base=md.base,
+                seed=spec.seed,
+                profile=DepthProfile().scaled(float(cfg.get("depth_scale", 1.0))),
+            )
+            venue.solana_fees = SolanaFees()
+            wallet = _solana_wallet(shared_wallets)
+            venue.ledger.account = wallet.mapping((md.base, "USDC"))  # the same Solana wallet as Raydium
+            shared_wallets.setdefault("solana_venues", []).append(venue)
+
+            def fund_wallet(amount: Decimal) -> None:
+                wallet.credit("USDC", int(amount * 10**6))
+
+            return VenueBuild(venue, venue.instrument, "SOLANA", fund_wallet)
+        else:
+            inst = Spot(
+                InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),
+                Decimal("0.001"),
+            )  # fmt: skip
+            cfg = ctx.liquidity("cex")
+            taker = ctx.fee if ctx.fee is not None else Decimal(repr(cfg.get("taker_fee_bps") or 10))
+            profile = DepthProfile().scaled(float(cfg.get("depth_scale", 1.0)))
+            venue = SimClob(inst, taker_fee_bps=taker, seed=spec.seed, profile=profile)
+        inst_ = venue.instrument
+
+        def fund(amount: Decimal) -> None:
+            venue.deposit(inst_.quote, amount)
+
+        return VenueBuild(venue, inst_, inst_.id.venue, fund)
+
+    return build
+
+
+def _build_jupiter(ctx: BuildContext) -> VenueBuild:
+    """SimJupiter over the Solana venues of this backtest (built before it), or over the default Raydium
+    pools and OpenBook when none are listed; one shared Solana wallet either way."""
+    md, spec, shared_wallets = ctx.md, ctx.spec, ctx.shared
+    from botnft.venues.sim.jupiter import SimJupiter
+
+    underlying = list(shared_wallets.get("solana_venues", ()))
+    if not underlying:
+        private: dict[str, Any] = {"solana": _solana_wallet(shared_wallets)}
+        for name in ("raydium", "raydium_cpmm", "raydium_clmm", "openbook"):
+            VENUE_BUILDERS[name](BuildContext(md, spec, ctx.fill, private))
+        underlying = private["solana_venues"]
+    wallet = _solana_wallet(shared_wallets)
+    venue = SimJupiter(underlying, wallet=wallet, seed=spec.seed)
+
+    def fund(amount: Decimal) -> None:
+        wallet.credit("USDC", int(amount * 10**6))
+
+    return VenueBuild(venue, venue.instrument, "SOLANA", fund)
+
+
+VENUE_PRESETS: dict[str, tuple[str, ...]] = {
+    "solana": ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "jupiter", "drift"),
+}
+
+VENUE_BUILDERS: dict[str, VenueBuilder] = {
+    "jupiter": _build_jupiter,
+    "cex": _book("cex"),
+    "openbook": _book("openbook"),
+    "raydium": _raydium("amm_v4", "RAYDIUM"),
+    "raydium_cpmm": _raydium("cpmm", "RAYDIUM_CPMM"),
+    "raydium_clmm": _raydium("clmm", "RAYDIUM_CLMM"),
+    "sim": _build_sim,
+    "perp": _build_candle_perp,
+    "drift": _build_drift,
+}
