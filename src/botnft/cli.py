@@ -367,8 +367,8 @@ def _print_route(r: dict[str, Any]) -> None:
     s = r["split"]
     legs = ", ".join(f"{leg['venue']} {leg['base']:,.3f}" for leg in s["legs"]) or "none"
     out.print(f"best spot split: {legs}  →  {s['total_bps']:.2f} bps all-in")
-    if s["unfilled_base"] > 1e-9:
-        out.print(f"[yellow]unfilled: {s['unfilled_base']:,.3f} {r['base']} (more than the venues hold)[/]")
+    if s["unfilled_base"] >= 0.001:
+        out.print(f"[yellow]unfilled: {s['unfilled_base']:,.3f} {r['base']} — {s['note']}[/]")
     v = r["vehicle"]
     out.print(f"vehicle: [bold]{v['choice']}[/] — {v['reason']}")
     if r["saving_vs_best_single_bps"] is not None:

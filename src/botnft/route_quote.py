@@ -21,6 +21,9 @@ from botnft.routing.costs import CostConfig, split_cost, venue_costs
 from botnft.routing.vehicle import choose_vehicle
 from botnft.venue_builders import VENUE_BUILDERS, BuildContext, MarketData
 
+#: a split whose all-in cost exceeds this is cut back to the size that fits (the rest is reported unfilled)
+MAX_SLIPPAGE_BPS = 1_000.0
+
 ROUTE_VENUES = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "cex", "drift")
 
 
@@ -83,6 +86,22 @@ def quote_route(
     per_venue = venue_costs(snapshots, sd, qty, horizon_s, ref, cfg, now_ns=now)
     spots = [s for s in snapshots if not s.is_perp]
     split = split_cost(spots, sd, qty, horizon_s, ref, cfg, now_ns=now)
+    if spots and not (split.ok and split.total <= MAX_SLIPPAGE_BPS):
+        # more than the venues hold within the slippage cap: route the largest size that fits, report the rest
+        lo, hi = 0.0, qty
+        fit = None
+        for _ in range(40):
+            mid_q = (lo + hi) / 2
+            trial = split_cost(spots, sd, mid_q, horizon_s, ref, cfg, now_ns=now)
+            if trial.ok and trial.total <= MAX_SLIPPAGE_BPS:
+                lo, fit = mid_q, trial
+            else:
+                hi = mid_q
+        if fit is not None:
+            reason = (
+                f"only {fit.filled_base:,.3f} {base.upper()} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
+            )
+            split = dataclasses.replace(fit, unfilled_base=qty - fit.filled_base, reason=reason)
     choice = choose_vehicle(
         snapshots, sd, qty, horizon_s, ref, cfg, max_leverage=10.0, equity=qty * ref, now_ns=now
     )
@@ -113,7 +132,7 @@ def quote_route(
                 {"venue": leg.instrument.venue, "base": leg.base, "quote": leg.quote} for leg in split.legs
             ],
             "cost_bps": split.breakdown.as_dict(),
-            "total_bps": split.total,
+            "total_bps": split.breakdown.total,  # of the part filled
             "filled_base": split.filled_base,
             "unfilled_base": split.unfilled_base,
             "note": split.reason,

@@ -199,3 +199,12 @@ def test_the_liquidity_model_is_overridden_from_bot_toml(tmp_path):
     assert Decimal(deep["execution"]["cost"]) < Decimal(default["execution"]["cost"])
     (tmp_path / "bot.toml").write_text("[liquidity.raydium_clmm]\ntvl_usd = -5\n")
     assert_user_error(bot(*args, cwd=tmp_path), "bad setting liquidity.raydium_clmm.tvl_usd")
+
+
+def test_route_fills_what_fits_and_reports_the_remainder_of_an_order_beyond_all_liquidity():
+    r = bot("route", "--side", "buy", "--amount", "5000000", "--json")
+    assert r.returncode == 0, r.stderr
+    split = json.loads(r.stdout)["split"]
+    assert 0 < split["filled_base"] < 5_000_000
+    assert split["unfilled_base"] == pytest.approx(5_000_000 - split["filled_base"])
+    assert "fit within" in split["note"] and split["total_bps"] <= 1_000
