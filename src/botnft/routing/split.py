@@ -106,6 +106,27 @@ def _sweep_order(curves: Sequence[Curve]) -> tuple[list[float], list[Event], lis
     return keys, events, owner, sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
 
 
+def _spread(
+    active: dict[int, tuple[int, float, float, float, float]],
+    lam: float,
+    full: list[float],
+    fout: list[float],
+) -> tuple[int, float, tuple[int, float, float, float, float]]:
+    """Give each active curve segment its flow at the common marginal ``lam`` (adds to ``full``/``fout``);
+    return the segment that took the most, where the caller puts the rounding residual."""
+    u = 1.0 / _sqrt(lam)
+    best_i, best_x, best = -1, -1.0, (0, 0.0, 0.0, 0.0, 0.0)
+    for seg in active.values():
+        i, a, b, root, cap = seg
+        x = root * u - b
+        x = 0.0 if x < 0.0 else min(x, cap)
+        if x > best_x:
+            best_i, best_x, best = i, x, seg
+        full[i] += x
+        fout[i] += a * x / (b + x)
+    return best_i, best_x, best
+
+
 def _waterfill(curves: Sequence[Curve], target: float, exact_out: bool) -> _Solution:
     """Continuous optimum by an exact sweep over the marginal-rate breakpoints (see module doc)."""
     if exact_out:
@@ -162,16 +183,7 @@ def _waterfill(curves: Sequence[Curve], target: float, exact_out: bool) -> _Solu
             return _Solution(full, fout, prev if prev != INF else math.nan, f_in)
         lam = min((s_root / (target - f_in + s_b)) ** 2, prev)  # below the last breakpoint
     if active:
-        u = 1.0 / _sqrt(lam)
-        best_i, best_x, best = -1, -1.0, (0, 0.0, 0.0, 0.0, 0.0)
-        for seg in active.values():
-            i, a, b, root, cap = seg
-            x = root * u - b
-            x = 0.0 if x < 0.0 else min(x, cap)
-            if x > best_x:
-                best_i, best_x, best = i, x, seg
-            full[i] += x
-            fout[i] += a * x / (b + x)
+        best_i, best_x, best = _spread(active, lam, full, fout)
         # Rounding leaves Σ off by ~1e-16 of the reserves; put the residual on the largest curve
         # allocation, where it costs nothing to first order (all marginals are equal there).
         resid = target - sum(full)
@@ -242,16 +254,7 @@ def _waterfill_out(curves: Sequence[Curve], target: float) -> _Solution:
             )
         lam = min((rem / s_root) ** 2, prev)
     if active:
-        u = 1.0 / _sqrt(lam)
-        best_i, best_x, best = -1, -1.0, (0, 0.0, 0.0, 0.0, 0.0)
-        for seg in active.values():
-            i, a, b, root, cap = seg
-            x = root * u - b
-            x = 0.0 if x < 0.0 else min(x, cap)
-            if x > best_x:
-                best_i, best_x, best = i, x, seg
-            full[i] += x
-            fout[i] += a * x / (b + x)
+        best_i, best_x, best = _spread(active, lam, full, fout)
         resid = target - sum(fout)  # the residual, in output, on the largest curve allocation
         if resid != 0.0:
             _, a, b, _, cap = best
