@@ -15,7 +15,7 @@ from botnft.data import bundle
 from botnft.data.bars import align_mark
 from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
-from botnft.domain.instruments import Instrument, Perp, Spot
+from botnft.domain.instruments import Instrument
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor, RouteConfig
@@ -29,11 +29,8 @@ from botnft.venue_builders import (
     VENUE_PRESETS,
     BuildContext,
     MarketData,
-    make_instrument,
 )
 from botnft.venues.sim.fill_models import FILL_MODELS
-from botnft.venues.sim.perp import SimPerp
-from botnft.venues.sim.spot import SimSpot
 
 DEFAULT_CASH_FRACTION = Decimal("0.95")
 
@@ -172,34 +169,24 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
     kind = spec.venue or ("drift" if md.market == "perp" else "sim")
     if kind == "sim" and getattr(getattr(strategy, "params", None), "short", False):
         raise UserError("short=true needs a perp venue: add --venue drift (a spot book cannot go short)")
-    fee_bps = spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS[kind]
-    inst = make_instrument(kind, md.base)
-    fill_model = FILL_MODELS[spec.fill]()
+    md_cut = MarketData(md.name, md.market, md.base, bars, funding)
+    build = VENUE_BUILDERS[kind](BuildContext(md_cut, spec, FILL_MODELS[spec.fill]()))
+    inst = build.instrument
+    fee_bps = (
+        spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS["sim" if kind == "sim" else "drift"]
+    )
     portfolio = Portfolio({inst.id: inst})
-    venue: SimSpot | SimPerp
-    if isinstance(inst, Perp):
-        venue = SimPerp(
-            inst,
-            fee_bps=fee_bps,
-            fill_model=fill_model,
-            collateral=spec.cash,
-            funding_ts_ns=None if funding is None else funding.ts_ns,
-            funding_rate=None if funding is None else funding.rate,
-        )
-    else:
-        assert isinstance(inst, Spot)
-        venue = SimSpot(inst, fee_bps=fee_bps, fill_model=fill_model, balances={inst.quote: spec.cash})
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
+    build.fund(spec.cash)
     sizer = _sizer(spec)
     node = TradingNode(
         clock=SimClock(int(bars.ts_ns[0])),
         strategy=strategy,
         instrument=inst,
-        venues={inst.id.venue: venue},
+        venues={inst.id.venue: build.venue},
         portfolio=portfolio,
         sizer=sizer,
         risk=RiskGate(RiskLimits()),
         fee_rate=fee_bps / 10_000,
     )
-    md_cut = MarketData(md.name, md.market, md.base, bars, funding)
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps)

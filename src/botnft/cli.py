@@ -79,7 +79,8 @@ def backtest(
         list[str] | None, typer.Option("--param", help="Strategy parameter k=v (repeatable).")
     ] = None,
     venue: Annotated[
-        str | None, typer.Option(help="sim (spot) or drift (perp); default from the data.")
+        str | None,
+        typer.Option(help="sim (spot), drift (SimDrift) or perp (candle perp); default from the data."),
     ] = None,
     venues: Annotated[
         str | None, typer.Option(help="Route across these venues, comma-separated (e.g. sim,drift).")

@@ -46,13 +46,23 @@ GOLDEN = {
         "fees_paid": "2558044.41335149",
         "funding_paid": "0",
     },
-    ("--data", "sol-perp-1h", "--param", "short=true"): {
+    # the candle perp: fills at the next open, the data's 8 h funding at each funding time
+    ("--data", "sol-perp-1h", "--venue", "perp", "--param", "short=true"): {
         "bars": 20_795,
         "fills": 555,
         "round_trips": 554,
         "final_equity": "47921.32997481",
         "fees_paid": "36846.67542868",
         "funding_paid": "9335.64070651",
+    },
+    # SimDrift: auctions filled by JIT makers, the data's rate applied hourly, Drift's own fee tier
+    ("--data", "sol-perp-1h", "--param", "short=true"): {
+        "bars": 20_795,
+        "fills": 555,
+        "round_trips": 554,
+        "final_equity": "28791.73770100",
+        "fees_paid": "29456.348502",
+        "funding_paid": "7473.077230",
     },
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 from botnft.domain.errors import UserError
 
 FILLS = ("close", "next-open")
-VENUES = ("sim", "drift")
+VENUES = ("sim", "perp", "drift")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class BacktestSpec:
     data: str = "sol-spot-1h"
     strategy: str = "ema_cross"
     params: Mapping[str, str] = field(default_factory=dict)
-    venue: str | None = None  # sim (spot) | drift (perp); default from the data set's market
+    venue: str | None = None  # sim (spot) | drift (SimDrift) | perp (candle perp); default from the data
     fee_bps: Decimal | None = None  # default: the venue's
     size: Decimal | None = None
     cash_fraction: Decimal | None = None

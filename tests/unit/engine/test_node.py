@@ -68,7 +68,7 @@ def test_the_portfolio_mirrors_the_venue_ledger_exactly(spot_data):
 
 
 def test_funding_is_charged_at_each_funding_time_to_the_open_position(perp_data):
-    s = build_backtest(BacktestSpec(strategy="ema_cross", params={"short": "true"}), perp_data)
+    s = build_backtest(BacktestSpec(strategy="ema_cross", params={"short": "true"}, venue="perp"), perp_data)
     r = run_backtest(s)
     events = s.node.record.funding
     assert events, "a long/short strategy over 3,000 hours must pay or receive funding"
@@ -87,7 +87,9 @@ def test_funding_is_not_charged_while_flat():
     flat = np.full(n, 100.0)
     bars = BarBatch(ts, flat, flat, flat, flat, np.ones(n), 3_600_000_000_000)
     funding = FundingSeries(ts[::8], np.full(len(ts[::8]), 0.001))
-    s = build_backtest(BacktestSpec(strategy="sma_cross"), MarketData("flat", "perp", "SOL", bars, funding))
+    s = build_backtest(
+        BacktestSpec(strategy="sma_cross", venue="perp"), MarketData("flat", "perp", "SOL", bars, funding)
+    )
     r = run_backtest(s)
     assert r.summary["fills"] == 0 and r.summary["funding_paid"] == "0"
 
