@@ -20,6 +20,7 @@ from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.node import TradingNode
+from botnft.ports import SimulatedVenue
 from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.sizing import CashFraction, FixedSize, Sizer
 from botnft.strategy.library import build as build_strategy
@@ -44,6 +45,9 @@ class BacktestSession:
     node: TradingNode
     portfolio: Portfolio
     fee_bps: Decimal
+    #: what the backtest's simulation driver steps: the node's clock and the simulated venues
+    clock: SimClock
+    venues: dict[str, SimulatedVenue]
 
 
 def _ns(dt: datetime | None) -> int | None:
@@ -108,8 +112,9 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         raise UserError(f"--route single:{single} names no venue in --venues ({', '.join(venues)})")
     primary = max((b.instrument for b in builds), key=lambda i: i.lot_size)  # size on the coarsest lot
     sizer = _sizer(spec)
+    clock = SimClock(int(md.bars.ts_ns[0]))
     node = TradingNode(
-        clock=SimClock(int(md.bars.ts_ns[0])),
+        clock=clock,
         strategy=strategy,
         instrument=primary,
         venues=venues,
@@ -136,7 +141,7 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         impact_model=impact,
     )
     node.attach_executor(executor)
-    return BacktestSession(spec, md, "routed", primary, node, portfolio, Decimal(0))
+    return BacktestSession(spec, md, "routed", primary, node, portfolio, Decimal(0), clock, venues)
 
 
 def _chooser(md: MarketData, impact: Any) -> Any:
@@ -179,14 +184,16 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
     build.fund(spec.cash)
     sizer = _sizer(spec)
+    clock = SimClock(int(bars.ts_ns[0]))
+    venues = {inst.id.venue: build.venue}
     node = TradingNode(
-        clock=SimClock(int(bars.ts_ns[0])),
+        clock=clock,
         strategy=strategy,
         instrument=inst,
-        venues={inst.id.venue: build.venue},
+        venues=venues,
         portfolio=portfolio,
         sizer=sizer,
         risk=RiskGate(RiskLimits()),
         fee_rate=fee_bps / 10_000,
     )
-    return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps)
+    return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues)

@@ -1,43 +1,294 @@
-"""`bot route`: price one proposed trade on every simulated venue built from the bundled data, all-in,
-and show the best split, the vehicle the router would choose, and what splitting saves.
-
-Composes venues (like `bootstrap`) and the router's cost model; the numbers are the same ones the
-routed backtests use. Live quotes replace the simulated venues once live adapters exist.
+"""`bot route`: price one trade on every simulated venue built from the bundled perp data, all-in: each
+venue's cost, the best split in exact sizes on the venues' lot grids, the vehicle, and what splitting saves.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import math
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
+import numpy as np
+
 from botnft.backtest.spec import BacktestSpec
-from botnft.bootstrap import _ns, load_market_data
+from botnft.data import bundle
+from botnft.data.bars import align_mark
+from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
-from botnft.domain.liquidity import PerpLiquidity
-from botnft.routing.costs import CostConfig, split_cost, venue_costs
-from botnft.routing.vehicle import choose_vehicle
+from botnft.domain.liquidity import AnyLiquidity, PerpLiquidity
+from botnft.routing.costs import CostBreakdown, CostConfig, SplitCost, SplitLeg, split_cost, venue_costs
+from botnft.routing.vehicle import VehicleChoice, choose_vehicle
 from botnft.venue_builders import VENUE_BUILDERS, BuildContext, MarketData
 
+#: the candles (with their mark candles and funding rates) every simulated venue is built from
+DATA = "sol-perp-1h"
 #: a split whose all-in cost exceeds this is cut back to the size that fits (the rest is reported unfilled)
 MAX_SLIPPAGE_BPS = 1_000.0
-
+#: more than SOL's total supply (about 600 million) and 10,000 times the bundled venues' spot depth
+MAX_AMOUNT = Decimal(1_000_000_000)
+MAX_HORIZON_S = 365 * 86_400
+#: quote amounts (USDC, USDT) are shown to their 6 on-chain decimals
+QUOTE_UNIT = Decimal("0.000001")
 ROUTE_VENUES = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "cex", "drift")
+
+_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+_HORIZON = re.compile(r"(\d+(?:\.\d+)?|\.\d+)([smhdw])")
+HORIZON_FORMS = "90m, 24h, 1.5d, 1w or 3600s (a positive number, then s, m, h, d or w; at most 365d)"
 
 
 def parse_horizon(text: str) -> float:
-    """'24h', '90m', '2d', '3600s' or plain seconds → seconds."""
-    t = text.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
-    except (ValueError, KeyError):
-        raise UserError(f"--horizon must look like 24h, 90m, 2d or seconds, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise UserError(f"--horizon must be a non-negative duration, got {text!r}")
-    return value
+    """'90m', '24h', '1.5d', '1w', '3600s' → seconds; anything else, zero or over 365 days: UserError."""
+    m = _HORIZON.fullmatch(text.strip().lower())
+    seconds = Decimal(m[1]) * _UNITS[m[2]] if m else Decimal(0)
+    if not 0 < seconds <= MAX_HORIZON_S:
+        raise UserError(f"--horizon must look like {HORIZON_FORMS}, got {text!r}")
+    return float(seconds)
+
+
+def dec_str(d: Decimal) -> str:
+    """An exact amount as a plain decimal string: '0', not '0E-9'; '20000', not '2E+4'."""
+    return "0" if d == 0 else format(d.normalize(), "f")
+
+
+def _when(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass(frozen=True)
+class RouteData:
+    """The market data and the quote times it supports: bar closes where the candles, their mark candles
+    and a funding rate in force all exist (`first_ns`..`last_ns`)."""
+
+    md: MarketData
+    first_ns: int
+    last_ns: int
+    funding_period_ns: int
+
+
+@functools.lru_cache(maxsize=1)
+def route_data() -> RouteData:
+    ds = bundle.get(DATA)
+    assert ds.mark and ds.funding
+    bars, mark = load_candles(ds.path), load_candles(bundle.get(ds.mark).path)
+    funding = load_funding(bundle.get(ds.funding).path)
+    step = int(bars.interval_ns)
+    first = max(int(bars.ts_ns[0]), int(mark.ts_ns[0])) + step
+    last = min(int(bars.ts_ns[-1]), int(mark.ts_ns[-1])) + step
+    period = int(np.median(np.diff(funding.ts_ns))) if len(funding) >= 2 else 3_600_000_000_000
+    if len(funding):  # a rate is in force from its publication until the next one is due
+        first = max(first, int(funding.ts_ns[0]))
+        last = min(last, int(funding.ts_ns[-1]) + period)
+    md = MarketData(ds.name, ds.market, ds.symbol.split("-")[0], align_mark(bars, mark), funding)
+    return RouteData(md, first, last, period)
+
+
+def _bar_index(data: RouteData, at: datetime | None) -> int:
+    """The last bar closed by `at` (the data's last when `at` is None); a UserError outside the data."""
+    bars = data.md.bars
+    t = data.last_ns if at is None else int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1e9)
+    if not data.first_ns <= t <= data.last_ns:
+        raise UserError(
+            f"--at {_when(t)} is outside the data: bot route quotes at the close of a {DATA} bar that has "
+            f"its mark candle and funding rate, from {_when(data.first_ns)} to {_when(data.last_ns)}"
+        )
+    return int(np.searchsorted(bars.ts_ns, t - int(bars.interval_ns), "right")) - 1
+
+
+def _on_grid(amount: Decimal, snap: AnyLiquidity) -> bool:
+    return amount >= snap.min_size and (snap.lot <= 0 or amount % snap.lot == 0)
+
+
+@dataclass(frozen=True)
+class _Routed:
+    """A split in exact sizes: each leg's base on its venue's lot grid, never more than the amount in total.
+    `kind`: exact (the whole amount), grid (all but a rest the lot grids cannot take), fit (what fits within
+    the slippage cap), none (nothing can be routed)."""
+
+    split: SplitCost
+    bases: tuple[Decimal, ...]
+    unfilled: Decimal
+    note: str | None
+    kind: Literal["exact", "grid", "fit", "none"]
+
+
+def _exact(split: SplitCost, lots: dict[Any, AnyLiquidity], amount: Decimal) -> tuple[Decimal, ...] | None:
+    """The legs as Decimals on their grids, with the solver's float residue (at most 1e-9 of the amount or a
+    few lamports) moved onto the largest leg whose grid holds it; None when they do not add up to `amount`."""
+    bases = [_leg_base(leg, lots[leg.instrument]) for leg in split.legs]
+    gap = amount - sum(bases, Decimal(0))
+    if gap == 0:
+        return tuple(bases)
+    finest = min(s.lot for s in lots.values())
+    if abs(gap) > max(amount * Decimal("1e-9"), len(bases) * finest):
+        return None
+    for i in sorted(range(len(bases)), key=lambda i: -bases[i]):
+        if _on_grid(bases[i] + gap, lots[split.legs[i].instrument]):
+            bases[i] += gap
+            return tuple(bases)
+    return None
+
+
+def _leg_base(leg: SplitLeg, snap: AnyLiquidity) -> Decimal:
+    """The solver's float leg on the venue's grid (it is on the grid up to float rounding)."""
+    x = Decimal(repr(leg.base))
+    return (x / snap.lot).to_integral_value() * snap.lot if snap.lot > 0 else x
+
+
+def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Routed:
+    """The cheapest split filling exactly `amount`; or, when the lot grids make that impossible, the
+    largest part that fits them with the rest reported; or what fits within MAX_SLIPPAGE_BPS."""
+    lots = {s.instrument: s for s in spots}
+    first = cost(spots, float(amount))
+    if first.ok and first.total <= MAX_SLIPPAGE_BPS:
+        bases = _exact(first, lots, amount)
+        if bases is not None:
+            return _Routed(first, bases, Decimal(0), None, "exact")
+        exact = _exact_alternatives(spots, lots, amount, cost)
+        if exact:
+            return min(exact, key=lambda r: r.split.total)
+        coarse = max(s.lot for s in spots)
+        part = (amount / coarse).to_integral_value(ROUND_FLOOR) * coarse
+        trial = cost(spots, float(part)) if part > 0 else None
+        if trial is not None and trial.ok:
+            legs = tuple(_leg_base(leg, lots[leg.instrument]) for leg in trial.legs)
+            if sum(legs, Decimal(0)) <= amount:
+                left = amount - sum(legs, Decimal(0))
+                why = f"{dec_str(left)} {_BASE} is off the lot grids of the venues that could take it"
+                return _Routed(trial, legs, left, why, "grid")
+    # more than the venues hold within the slippage cap: route the largest size that fits, report the rest
+    lo, hi, fit = 0.0, float(amount), None
+    for _ in range(40):
+        mid_q = (lo + hi) / 2
+        trial = cost(spots, mid_q)
+        if trial.ok and trial.total <= MAX_SLIPPAGE_BPS and trial.filled_base <= float(amount):
+            lo, fit = mid_q, trial
+        else:
+            hi = mid_q
+    if fit is None or not fit.legs:
+        why = first.reason or f"{first.total:,.0f} bps all-in is beyond {MAX_SLIPPAGE_BPS:,.0f} bps"
+        return _Routed(replace(first, legs=()), (), amount, f"cannot be routed: {why}", "none")
+    legs = tuple(_leg_base(leg, lots[leg.instrument]) for leg in fit.legs)
+    filled = sum(legs, Decimal(0))
+    why = f"only {dec_str(filled)} {_BASE} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
+    return _Routed(fit, legs, amount - filled, why, "fit")
+
+
+def _exact_alternatives(
+    spots: list[AnyLiquidity], lots: dict[Any, AnyLiquidity], amount: Decimal, cost: Any
+) -> list[_Routed]:
+    """Exact fills when the solver's lot rounding overshoots or falls short: the venues whose grid holds
+    the amount alone; and, for each such venue F, F taking the least on-grid size that leaves the others
+    a multiple of their coarsest lot (e.g. 1.0005 SOL: 0.999 on 0.001-lot books, 0.0015 on a pool)."""
+    out: list[_Routed] = []
+    fine = [s for s in spots if _on_grid(amount, s)]
+
+    def keep(split: SplitCost) -> None:
+        if split.ok and split.total <= MAX_SLIPPAGE_BPS:
+            bases = _exact(split, lots, amount)
+            if bases is not None:
+                out.append(_Routed(split, bases, Decimal(0), None, "exact"))
+
+    if fine and len(fine) < len(spots):
+        keep(cost(fine, float(amount)))
+    for f in fine:
+        rest = [s for s in spots if s is not f]
+        coarse = max(s.lot for s in rest)
+        x = amount % coarse
+        if x < f.min_size:
+            x += ((f.min_size - x) / coarse).to_integral_value(ROUND_CEILING) * coarse
+        if not 0 < x < amount:
+            continue
+        keep(_join(cost(rest, float(amount - x)), cost([f], float(x))))
+    return out
+
+
+def _join(a: SplitCost, b: SplitCost) -> SplitCost:
+    """Two splits over disjoint venues as one: legs side by side, components weighted by notional."""
+    if not (a.ok and b.ok):
+        return replace(a, reason=a.reason or b.reason or "cannot fill")
+    na, nb = a.breakdown.notional, b.breakdown.notional
+    parts = {c: (getattr(a.breakdown, c) * na + getattr(b.breakdown, c) * nb) / (na + nb) for c in _PARTS}
+    return replace(
+        a,
+        legs=a.legs + b.legs,
+        breakdown=CostBreakdown(notional=na + nb, **parts),
+        filled_base=a.filled_base + b.filled_base,
+        unfilled_base=0.0,
+    )
+
+
+_PARTS = ("fee", "impact", "basis", "network", "funding", "capital", "staleness")
+
+
+_BASE = "SOL"
+
+
+def _fmt(b: CostBreakdown) -> str:
+    parts = ", ".join(f"{c} {getattr(b, c):.2f}" for c in _PARTS if abs(getattr(b, c)) >= 0.005)
+    return f"{b.total:.2f} bps ({parts})"
+
+
+def _vehicle(routed: _Routed, perp: VehicleChoice | None) -> dict[str, Any]:
+    """Spot (the split as routed, when it takes the whole amount) or the cheapest eligible perp, and why."""
+    spot_total = routed.split.total if routed.kind == "exact" else math.inf
+    best = None if perp is None else perp.perp
+    perp_total = math.inf if best is None or best.cost.breakdown is None else best.total
+    if best is None or best.cost.breakdown is None:
+        why_not = "; ".join(f"{o.cost.instrument}: {o.reason}" for o in perp.perps) if perp else ""
+        perp_txt = f"no eligible perp: {why_not}" if why_not else "no perp trades this size on its lot grid"
+    else:
+        perp_txt = f"perp {best.cost.instrument} {_fmt(best.cost.breakdown)}"
+    spot_txt = f"spot split {_fmt(routed.split.breakdown)}" if routed.kind == "exact" else ""
+    if spot_txt and spot_total <= perp_total:
+        choice, why = (
+            "spot",
+            f"{spot_txt} <= {perp_txt}" if math.isfinite(perp_total) else f"{spot_txt}; {perp_txt}",
+        )
+    elif math.isfinite(perp_total):
+        choice = "perp"
+        why = (
+            f"{perp_txt} < {spot_txt}"
+            if spot_txt
+            else f"{perp_txt}; spot cannot take it whole: {routed.note}"
+        )
+    else:
+        choice, why = None, f"cannot be routed whole: spot: {routed.note}; {perp_txt}"
+    costs = {"spot": spot_total, "perp": perp_total}
+    return {
+        "choice": choice,
+        "reason": why,
+        "costs_bps": {k: round(v, 9) if math.isfinite(v) else None for k, v in costs.items()},
+    }
+
+
+def _bps(d: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 9) for k, v in d.items()}
+
+
+def _snapshots(data: RouteData, j: int, liquidity: dict[str, Any] | None) -> list[AnyLiquidity]:
+    md = data.md
+    bars = md.bars.slice(0, j + 1)
+    ctx = BuildContext(
+        MarketData(md.name, md.market, md.base, bars, md.funding), BacktestSpec(liquidity=liquidity or {})
+    )
+    now = int(bars.ts_ns[j]) + int(bars.interval_ns)
+    snapshots: list[AnyLiquidity] = []
+    for name in ROUTE_VENUES:
+        build = VENUE_BUILDERS[name](ctx)
+        build.venue.set_cursor(bars, j)
+        snap = build.venue.liquidity(build.instrument.id)
+        if isinstance(snap, PerpLiquidity) and md.funding is not None:
+            f = md.funding.between(None, now + 1)  # the rate in force at the quote time, per hour
+            if len(f):
+                hours = Decimal(data.funding_period_ns) / Decimal(3_600_000_000_000)
+                snap = replace(snap, funding_rate_hourly=Decimal(repr(float(f.rate[-1]))) / hours)
+        if snap is not None:
+            snapshots.append(snap)
+    return snapshots
 
 
 def quote_route(
@@ -49,95 +300,104 @@ def quote_route(
     at: datetime | None,
     liquidity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The quote `bot route` prints. Amounts are exact decimal strings; bps and prices are floats."""
     if side not in ("buy", "sell"):
         raise UserError(f"--side must be buy or sell, got {side!r}")
     if not amount.is_finite() or amount <= 0:
-        raise UserError(f"--amount must be a positive number of {base}, got {amount}")
-    if base.upper() != "SOL":
+        raise UserError(f"--amount must be a positive number of {base.upper()}, got {amount}")
+    if base.upper() != _BASE:
         raise UserError(f"the bundled venues trade SOL; no simulated market for {base.upper()}")
     if quote.upper() not in ("USDC", "USDT"):
         raise UserError(f"--quote must be USDC or USDT (valued at par), got {quote!r}")
-    md = load_market_data("sol-perp-1h")
-    bars = md.bars if at is None else md.bars.between(None, _ns(at))
-    if len(bars) < 2:
-        raise UserError(f"no bundled data before {at}")
-    j = len(bars) - 1
-    md = MarketData(md.name, md.market, md.base, bars, md.funding)
-    spec = BacktestSpec(liquidity=liquidity or {})
-    ctx = BuildContext(md, spec)
-    snapshots = []
-    for name in ROUTE_VENUES:
-        build = VENUE_BUILDERS[name](ctx)
-        build.venue.set_cursor(bars, j)
-        snap = build.venue.liquidity(build.instrument.id)
-        if isinstance(snap, PerpLiquidity) and md.funding is not None and len(md.funding):
-            f = md.funding.between(None, int(bars.ts_ns[j]) + 1)
-            if len(f) >= 2:
-                hours = (int(f.ts_ns[-1]) - int(f.ts_ns[-2])) / 3.6e12
-                rate = Decimal(repr(float(f.rate[-1]))) / Decimal(repr(hours))
-                snap = dataclasses.replace(snap, funding_rate_hourly=rate)
-        if snap is not None:
-            snapshots.append(snap)
+    if amount > MAX_AMOUNT:
+        raise UserError(
+            f"--amount {amount} SOL is more than SOL's total supply; "
+            f"bot route takes at most {MAX_AMOUNT:,} SOL"
+        )
+    if not (math.isfinite(horizon_s) and 0 < horizon_s <= MAX_HORIZON_S):
+        raise UserError(f"--horizon must look like {HORIZON_FORMS}, got {horizon_s!r} s")
+    data = route_data()
+    j = _bar_index(data, at)
+    snapshots = _snapshots(data, j, liquidity)
+    smallest = min(max(s.min_size, s.lot) for s in snapshots)
+    if amount < smallest:
+        raise UserError(f"--amount {amount} SOL is below the smallest tradable size {dec_str(smallest)} SOL")
+    finest = min(s.lot for s in snapshots)
+    if finest > 0 and amount % finest != 0:
+        names = ", ".join(s.instrument.venue for s in snapshots if s.lot == finest)
+        raise UserError(
+            f"--amount {amount} SOL is off every venue's lot grid: "
+            f"the finest lot is {dec_str(finest)} SOL ({names})"
+        )
+    bars = data.md.bars
     ref = float(bars.close[j])
     now = int(bars.ts_ns[j]) + int(bars.interval_ns)
     cfg = CostConfig(sol_price=ref)
     qty = float(amount)
     sd: Literal["buy", "sell"] = "buy" if side == "buy" else "sell"
     per_venue = venue_costs(snapshots, sd, qty, horizon_s, ref, cfg, now_ns=now)
-    spots = [s for s in snapshots if not s.is_perp]
-    split = split_cost(spots, sd, qty, horizon_s, ref, cfg, now_ns=now)
-    if spots and not (split.ok and split.total <= MAX_SLIPPAGE_BPS):
-        # more than the venues hold within the slippage cap: route the largest size that fits, report the rest
-        lo, hi = 0.0, qty
-        fit = None
-        for _ in range(40):
-            mid_q = (lo + hi) / 2
-            trial = split_cost(spots, sd, mid_q, horizon_s, ref, cfg, now_ns=now)
-            if trial.ok and trial.total <= MAX_SLIPPAGE_BPS:
-                lo, fit = mid_q, trial
-            else:
-                hi = mid_q
-        if fit is not None:
-            reason = (
-                f"only {fit.filled_base:,.3f} {base.upper()} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
-            )
-            split = dataclasses.replace(fit, unfilled_base=qty - fit.filled_base, reason=reason)
-    choice = choose_vehicle(
-        snapshots, sd, qty, horizon_s, ref, cfg, max_leverage=10.0, equity=qty * ref, now_ns=now
+    grid = {s.instrument: _on_grid(amount, s) for s in snapshots}
+    lots = {s.instrument: s for s in snapshots}
+
+    def cost(snaps: list[AnyLiquidity], q: float) -> SplitCost:
+        return split_cost(snaps, sd, q, horizon_s, ref, cfg, now_ns=now)
+
+    routed = _route_split([s for s in snapshots if not s.is_perp], amount, cost)
+    perps = [s for s in snapshots if s.is_perp and grid[s.instrument]]
+    perp = (
+        choose_vehicle(perps, sd, qty, horizon_s, ref, cfg, max_leverage=10.0, equity=qty * ref, now_ns=now)
+        if perps
+        else None
     )
-    singles = [c for c in per_venue if c.ok and not c.is_perp]
-    best = min(singles, key=lambda c: c.total) if singles else None
-    return {
-        "side": side,
-        "amount": str(amount),
-        "base": base.upper(),
-        "quote": quote.upper(),
-        "horizon_s": horizon_s,
-        "at": datetime.fromtimestamp(now / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "reference_price": ref,
-        "venues": [
+    rows = []
+    for c in per_venue:
+        ok = c.ok and grid[c.instrument]
+        note = c.reason
+        if c.ok and not ok:
+            snap = lots[c.instrument]
+            note = f"{dec_str(amount)} SOL is off the venue's lot grid ({dec_str(snap.lot)} SOL lots)"
+        rows.append(
             {
                 "venue": c.instrument.venue,
                 "instrument": str(c.instrument),
                 "vehicle": "perp" if c.is_perp else "spot",
-                "avg_price": None if math.isnan(c.avg_price) else c.avg_price,
-                "cost_bps": None if c.breakdown is None else c.breakdown.as_dict(),
-                "total_bps": None if c.breakdown is None else c.total,
-                "note": c.reason,
+                "avg_price": round(c.avg_price, 9) if ok else None,
+                "cost_bps": _bps(c.breakdown.as_dict()) if ok and c.breakdown else None,
+                "total_bps": round(c.total, 9) if ok else None,
+                "note": note,
             }
-            for c in per_venue
-        ],
+        )
+    singles = [c for c in per_venue if c.ok and grid[c.instrument] and not c.is_perp]
+    best = min(singles, key=lambda c: c.total) if singles else None
+    split = routed.split
+    whole = routed.unfilled == 0
+    return {
+        "side": side,
+        "amount": dec_str(amount),
+        "base": _BASE,
+        "quote": quote.upper(),
+        "horizon_s": horizon_s,
+        "at": datetime.fromtimestamp(now / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reference_price": ref,
+        "venues": rows,
         "split": {
             "legs": [
-                {"venue": leg.instrument.venue, "base": leg.base, "quote": leg.quote} for leg in split.legs
+                {
+                    "venue": leg.instrument.venue,
+                    "base": dec_str(b),
+                    "quote": dec_str(Decimal(repr(leg.quote)).quantize(QUOTE_UNIT)),
+                }
+                for leg, b in zip(split.legs, routed.bases, strict=True)
             ],
-            "cost_bps": split.breakdown.as_dict(),
-            "total_bps": split.breakdown.total,  # of the part filled
-            "filled_base": split.filled_base,
-            "unfilled_base": split.unfilled_base,
-            "note": split.reason,
+            "cost_bps": _bps(split.breakdown.as_dict()) if routed.bases else None,
+            "total_bps": round(split.breakdown.total, 9) if routed.bases else None,  # of the part filled
+            "filled_base": dec_str(amount - routed.unfilled),
+            "unfilled_base": dec_str(routed.unfilled),
+            "note": routed.note,
         },
-        "vehicle": {"choice": choice.vehicle, "reason": choice.reason, "costs_bps": dict(choice.costs)},
+        "vehicle": _vehicle(routed, perp),
         "best_single_venue": None if best is None else best.instrument.venue,
-        "saving_vs_best_single_bps": None if best is None or not split.ok else best.total - split.total,
+        "saving_vs_best_single_bps": None
+        if best is None or not whole
+        else round(best.total - split.total, 9),
     }

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from botnft.backtest.driver import SimulationDriver
 from botnft.backtest.metrics import max_drawdown, per_venue, sharpe
 from botnft.backtest.report import iso
 from botnft.bootstrap import BacktestSession
@@ -31,9 +32,10 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
     """Feed the bars to the node in batches; `progress(n)` is told how many bars each batch held."""
     node = session.node
     bars = session.data.bars
+    driver = SimulationDriver(node, session.clock, session.venues)
     t0 = time.perf_counter()
     for chunk in bars.chunks(session.spec.batch_bars):
-        node.on_batch(chunk)
+        driver.on_batch(chunk)
         if progress is not None:
             progress(len(chunk))
     elapsed = time.perf_counter() - t0

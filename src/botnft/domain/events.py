@@ -51,6 +51,8 @@ class OrderFilled:
     liquidity: str = "taker"
     reference_price: Decimal | None = None
     quote_qty: Decimal | None = None
+    #: the venue's id of this trade, when it gives one: a fill delivered twice is applied once
+    trade_id: str | None = None
 
     @property
     def notional(self) -> Decimal:
@@ -62,6 +64,54 @@ class OrderCanceled:
     ts_ns: int
     client_order_id: str
     reason: str = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitRefused:
+    """The venue refused the request for now (a rate limit, 429/503-like): the order is not at the venue
+    and is sent again, with the same client order id, at `retry_ns`."""
+
+    ts_ns: int
+    client_order_id: str
+    message: str
+    retry_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusUnknown:
+    """The request went out and no answer came back (a timeout): the order may or may not be at the venue
+    until the venue is asked (by client order id, or by transaction signature)."""
+
+    ts_ns: int
+    client_order_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPendingCancel:
+    """A cancel was requested; until the venue confirms it, the order may still fill."""
+
+    ts_ns: int
+    client_order_id: str
+    reason: str = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelRejected:
+    """The venue refused the cancel: the order is still working (or already closed)."""
+
+    ts_ns: int
+    client_order_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeEvent:
+    """A timer or time alert of the clock fired."""
+
+    ts_ns: int
+    name: str
+    scheduled_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +153,15 @@ class BankruptcyResolved:
     amount: Decimal
 
 
-OrderEvent = OrderSubmitted | OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired
+OrderEvent = (
+    OrderSubmitted
+    | OrderAccepted
+    | OrderRejected
+    | OrderFilled
+    | OrderCanceled
+    | OrderExpired
+    | OrderSubmitRefused
+    | OrderStatusUnknown
+    | OrderPendingCancel
+    | OrderCancelRejected
+)

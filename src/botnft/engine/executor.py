@@ -161,8 +161,6 @@ class Executor:
     def execute(self, bars: BarArrays, j: int, ts_ns: int, desired: Decimal) -> None:
         """Move the exposure to `desired` base units at bar `j` (decision at its close)."""
         self._arrival = to_decimal(float(bars.close[j]))
-        for v in self.venues.values():
-            v.set_cursor(bars, j)  # type: ignore[attr-defined]
         current = self.portfolio.exposure_in(self.base)
         delta = desired - current
         if delta == ZERO:

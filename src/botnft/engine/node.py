@@ -1,15 +1,13 @@
 """The trading node: feed → strategy → risk gate → venue selection → order manager → venues.
 
-The same node runs backtests, paper and live; they differ only in clock, feed and venues. Bars arrive in
-batches (one bar live; many in a backtest). Within a batch the node wakes only where something can change
-state — a strategy signal or a venue's own work (a pending order, a funding time) — and marks the equity
-curve between those points in one vectorised step, since nothing changes there. A batch of one bar and a
-batch of a million give the same fills, bit for bit (tested).
+The same node runs backtests, paper and live; they differ only in clock, feed and venues, which it knows
+through ports alone (DESIGN §3b). Whoever feeds it (a backtest's simulation driver, a paper or live loop)
+asks it for a batch's signals, publishes the venues' events on its bus and calls `on_signal` at each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -33,10 +31,9 @@ from botnft.domain.money import ZERO, to_decimal
 from botnft.domain.orders import Order, Side
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.bus import EventBus
-from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor
 from botnft.engine.oms import OrderManager
-from botnft.ports import BarArrays, Journal, SimulatedVenue
+from botnft.ports import BarArrays, Clock, Journal, VenueClient
 from botnft.risk.gate import RiskContext, RiskGate
 from botnft.risk.sizing import Sizer
 from botnft.routing.select import venue_for
@@ -64,10 +61,10 @@ class TradingNode:
     def __init__(
         self,
         *,
-        clock: SimClock,
+        clock: Clock,
         strategy: Strategy,
         instrument: Instrument,
-        venues: Mapping[str, SimulatedVenue],
+        venues: Mapping[str, VenueClient],
         portfolio: Portfolio,
         sizer: Sizer,
         risk: RiskGate,
@@ -86,7 +83,6 @@ class TradingNode:
         self.oms = OrderManager(self.bus.publish, journal)
         self.ids = ClientOrderIdFactory("O")
         self.record = NodeRecord()
-        self._venue_list = list(self.venues.values())
         self.executor: Executor | None = None
         self._exposure_sign = 0
         self._venue = self.venues.get(instrument.id.venue)
@@ -119,57 +115,12 @@ class TradingNode:
             self.record.exposure_round_trips += 1
         self._exposure_sign = sign
 
-    def run(self, batches: Iterable[BarArrays]) -> NodeRecord:
-        for bars in batches:
-            self.on_batch(bars)
-        return self.record
+    def signals(self, bars: BarArrays) -> list[tuple[int, float]]:
+        """The strategy's signals over a batch: (bar index, target exposure), in bar order."""
+        return self.strategy.on_bars(bars)
 
-    def on_batch(self, bars: BarArrays) -> None:
-        n = len(bars)
-        if n == 0:
-            return
-        signals = self.strategy.on_bars(bars)
-        close = bars.close
-        ts_ns = bars.ts_ns
-        interval = bars.interval_ns
-        eq = np.empty(n, dtype=np.float64)
-        base = self.instrument.base
-        linear = self.portfolio.linear_equity
-        venues = self._venue_list
-        publish = self.bus.publish
-        drain = self.bus.drain
-        set_time = self.clock.set
-        ns = len(signals)
-        k = 0
-        i = 0
-        while i < n:
-            s = signals[k][0] if k < ns else n
-            j = s
-            for v in venues:
-                j = v.next_event_index(bars, i, j)
-            if j > i:
-                c, q = linear(base)
-                eq[i:j] = c + q * close[i:j]
-            if j >= n:
-                break
-            set_time(int(ts_ns[j]))
-            for v in venues:
-                for ev in v.process(bars, j):
-                    publish(ev)
-            drain()
-            if s == j:
-                set_time(int(ts_ns[j]) + interval)
-                self._on_signal(bars, j, signals[k][1])
-                k += 1
-            c, q = linear(base)
-            eq[j] = c + q * close[j]
-            i = j + 1
-        self.record.ts_ns.append(np.asarray(ts_ns, dtype=np.int64))
-        self.record.equity.append(eq)
-        self.record.signals += ns
-        self.record.bars += n
-
-    def _on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
+    def on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
+        """Act on a signal at bar `j`'s close (the clock reads that time; venues have seen the bar)."""
         if self.executor is not None:
             self._on_routed_signal(bars, j, exposure)
             return
@@ -199,7 +150,6 @@ class TradingNode:
         venue = self._venue
         if venue is None:
             venue = venue_for(inst.id, self.venues)  # raises: no venue lists the instrument
-        venue.set_cursor(bars, j)
         self.oms.submit(order, venue)
         self.bus.drain()
 
