@@ -115,20 +115,32 @@ class _Routed:
     kind: Literal["exact", "grid", "fit", "none"]
 
 
-def _exact(split: SplitCost, lots: dict[Any, AnyLiquidity], amount: Decimal) -> tuple[Decimal, ...] | None:
-    """The legs as Decimals on their grids, with the solver's float residue (at most 1e-9 of the amount or a
-    few lamports) moved onto the largest leg whose grid holds it; None when they do not add up to `amount`."""
+def _exact(
+    split: SplitCost, lots: dict[Any, AnyLiquidity], amount: Decimal, cost: Any
+) -> tuple[SplitCost, tuple[Decimal, ...]] | None:
+    """The split with its legs as Decimals on their grids adding up to exactly `amount`, or None.
+
+    The solver's legs are floats and its lot rounding may leave the total up to one lot off the amount. The
+    gap goes to the largest leg whose grid holds the new size: a float residue (at most 1e-9 of the amount
+    or a lamport per leg) as is, a rounding gap with that leg priced again at its new size."""
     bases = [_leg_base(leg, lots[leg.instrument]) for leg in split.legs]
     gap = amount - sum(bases, Decimal(0))
     if gap == 0:
-        return tuple(bases)
-    finest = min(s.lot for s in lots.values())
-    if abs(gap) > max(amount * Decimal("1e-9"), len(bases) * finest):
+        return split, tuple(bases)
+    residue = abs(gap) <= max(amount * Decimal("1e-9"), len(bases) * min(s.lot for s in lots.values()))
+    if not residue and abs(gap) > max(s.lot for s in lots.values()):
         return None
     for i in sorted(range(len(bases)), key=lambda i: -bases[i]):
-        if _on_grid(bases[i] + gap, lots[split.legs[i].instrument]):
-            bases[i] += gap
-            return tuple(bases)
+        snap = lots[split.legs[i].instrument]
+        if not _on_grid(bases[i] + gap, snap):
+            continue
+        bases[i] += gap
+        if residue:
+            return split, tuple(bases)
+        alone = cost([snap], float(bases[i]))
+        if not (alone.ok and alone.legs):
+            return None
+        return _from_legs(split, [*split.legs[:i], alone.legs[0], *split.legs[i + 1 :]]), tuple(bases)
     return None
 
 
@@ -144,9 +156,9 @@ def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Rout
     lots = {s.instrument: s for s in spots}
     first = cost(spots, float(amount))
     if first.ok and first.total <= MAX_SLIPPAGE_BPS:
-        bases = _exact(first, lots, amount)
-        if bases is not None:
-            return _Routed(first, bases, Decimal(0), None, "exact")
+        done = _exact(first, lots, amount, cost)
+        if done is not None:
+            return _Routed(*done, Decimal(0), None, "exact")
         exact = _exact_alternatives(spots, lots, amount, cost)
         if exact:
             return min(exact, key=lambda r: r.split.total)
@@ -157,7 +169,7 @@ def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Rout
             legs = tuple(_leg_base(leg, lots[leg.instrument]) for leg in trial.legs)
             if sum(legs, Decimal(0)) <= amount:
                 left = amount - sum(legs, Decimal(0))
-                why = f"{dec_str(left)} {_BASE} is off the lot grids of the venues that could take it"
+                why = f"{left.normalize():,f} {_BASE} is off the lot grids of the venues that could take it"
                 return _Routed(trial, legs, left, why, "grid")
     # more than the venues hold within the slippage cap: route the largest size that fits, report the rest
     lo, hi, fit = 0.0, float(amount), None
@@ -173,7 +185,7 @@ def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Rout
         return _Routed(replace(first, legs=()), (), amount, f"cannot be routed: {why}", "none")
     legs = tuple(_leg_base(leg, lots[leg.instrument]) for leg in fit.legs)
     filled = sum(legs, Decimal(0))
-    why = f"only {dec_str(filled)} {_BASE} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
+    why = f"only {filled.normalize():,f} {_BASE} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
     return _Routed(fit, legs, amount - filled, why, "fit")
 
 
@@ -188,9 +200,9 @@ def _exact_alternatives(
 
     def keep(split: SplitCost) -> None:
         if split.ok and split.total <= MAX_SLIPPAGE_BPS:
-            bases = _exact(split, lots, amount)
-            if bases is not None:
-                out.append(_Routed(split, bases, Decimal(0), None, "exact"))
+            done = _exact(split, lots, amount, cost)
+            if done is not None:
+                out.append(_Routed(*done, Decimal(0), None, "exact"))
 
     if fine and len(fine) < len(spots):
         keep(cost(fine, float(amount)))
@@ -202,22 +214,25 @@ def _exact_alternatives(
             x += ((f.min_size - x) / coarse).to_integral_value(ROUND_CEILING) * coarse
         if not 0 < x < amount:
             continue
-        keep(_join(cost(rest, float(amount - x)), cost([f], float(x))))
+        a, b = cost(rest, float(amount - x)), cost([f], float(x))
+        if a.ok and b.ok and a.legs and b.legs:
+            keep(_from_legs(a, [*a.legs, *b.legs]))
     return out
 
 
-def _join(a: SplitCost, b: SplitCost) -> SplitCost:
-    """Two splits over disjoint venues as one: legs side by side, components weighted by notional."""
-    if not (a.ok and b.ok):
-        return replace(a, reason=a.reason or b.reason or "cannot fill")
-    na, nb = a.breakdown.notional, b.breakdown.notional
-    parts = {c: (getattr(a.breakdown, c) * na + getattr(b.breakdown, c) * nb) / (na + nb) for c in _PARTS}
+def _from_legs(template: SplitCost, legs: list[SplitLeg]) -> SplitCost:
+    """A split made of `legs` (priced apart, on distinct venues): components weighted by notional."""
+    total = sum(leg.breakdown.notional for leg in legs)
+    parts = {
+        c: sum(getattr(leg.breakdown, c) * leg.breakdown.notional for leg in legs) / total for c in _PARTS
+    }
     return replace(
-        a,
-        legs=a.legs + b.legs,
-        breakdown=CostBreakdown(notional=na + nb, **parts),
-        filled_base=a.filled_base + b.filled_base,
+        template,
+        legs=tuple(legs),
+        breakdown=CostBreakdown(notional=total, **parts),
+        filled_base=math.fsum(leg.base for leg in legs),
         unfilled_base=0.0,
+        reason=None,
     )
 
 

@@ -106,6 +106,27 @@ def test_an_amount_on_the_pools_grid_but_not_the_books_is_filled_exactly_by_pair
     assert q["vehicle"]["choice"] == "spot" and q["vehicle"]["costs_bps"]["perp"] is None
 
 
+def test_a_rest_no_venue_can_take_on_its_grid_is_reported_unfilled_and_the_order_not_routed_whole():
+    # pools of 0.10 USD hold about 0.0006 SOL, less than their 0.001 SOL minimum: only the books' 0.001 lots
+    # remain, so 1.000 is routed and 0.0005 reported, never 1.001 bought
+    tiny = {k: {"tvl_usd": 0.1} for k in ("raydium", "raydium_cpmm", "raydium_clmm")}
+    q = quote_route("buy", Decimal("1.0005"), "SOL", "USDC", DAY, None, tiny)
+    assert (q["split"]["filled_base"], q["split"]["unfilled_base"]) == ("1", "0.0005")
+    assert "0.0005 SOL is off the lot grids" in q["split"]["note"]
+    assert q["vehicle"]["choice"] is None and q["vehicle"]["reason"].startswith("cannot be routed whole")
+    assert_exact_amounts(q)
+
+
+def test_a_sell_the_solver_leaves_short_by_less_than_a_lot_is_completed_on_a_pool():
+    thin = {k: {"tvl_usd": 1000} for k in ("raydium", "raydium_cpmm", "raydium_clmm")}
+    thin |= {"openbook": {"depth_scale": 0.001}, "cex": {"depth_scale": 0.001}}
+    q = quote_route("sell", Decimal(3), "SOL", "USDC", DAY, None, thin)
+    assert (q["split"]["filled_base"], q["split"]["unfilled_base"]) == ("3", "0")
+    assert_exact_amounts(q)
+    parts = sum(v for k, v in q["split"]["cost_bps"].items() if k != "total")
+    assert parts == pytest.approx(q["split"]["total_bps"]) == q["split"]["cost_bps"]["total"]
+
+
 def test_a_large_order_the_venues_can_fill_reports_exact_round_figures():
     q = route("20000")
     assert q["amount"] == "20000" and q["split"]["filled_base"] == "20000"
