@@ -64,11 +64,62 @@ def test_parquet_and_csv_load_to_the_same_bars(tmp_path):
         ("2024-01-01T03:00:00Z,0,103,101,102,5", "row 4: open must be positive"),
         ("2024-01-01T03:00:00Z,102,100,101,102,5", "row 4: high is below low"),
         ("yesterday,102,103,101,102,5", "row 4: bad or missing time"),
+        (
+            "2024-01-01T03:00:00Z,104,103,101,102,5",
+            r"row 4: open 104\.0 is outside \[low 101\.0, high 103\.0\]",
+        ),
+        (
+            "2024-01-01T03:00:00Z,102,103,101,100.5,5",
+            r"row 4: close 100\.5 is outside \[low 101\.0, high 103\.0\]",
+        ),
+        ("2024-01-01T03:00:00Z,102,103,101,103.01,5", r"row 4: close 103\.01 is outside"),
+        ("2024-01-01T03:00:00Z,102,103,101,102,-0.5", r"row 4: volume is negative \(-0\.5\)"),
+        ("2024-01-01T03:00:00Z,abc,103,101,102,5", "row 4: open is not a number \\('abc'\\)"),
+        ("2024-01-01T03:00:00Z,True,103,101,102,5", "row 4: open is not a number \\('True'\\)"),
+        ("2024-01-01T03:00:00Z,102,103,101,102,1e999", "row 4: volume is not a number"),
     ],
 )
 def test_corrupt_rows_fail_fast_with_their_row_number(tmp_path, bad_row, message):
     with pytest.raises(DataError, match=message):
         load_candles(write(tmp_path, [*GOOD, bad_row]))
+
+
+def test_an_open_or_close_on_the_edge_of_the_range_is_accepted(tmp_path):
+    b = load_candles(write(tmp_path, [*GOOD, "2024-01-01T03:00:00Z,101,103,101,103,0"]))
+    assert (b.open[-1], b.close[-1], b.volume[-1]) == (101.0, 103.0, 0.0)
+
+
+def test_the_earliest_bad_row_is_named_whatever_the_check(tmp_path):
+    rows = [*GOOD, "2024-01-01T03:00:00Z,104,103,101,102,5", "2024-01-01T04:00:00Z,-1,103,101,102,5"]
+    with pytest.raises(DataError, match="row 4: open 104"):
+        load_candles(write(tmp_path, rows))
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
+def test_a_column_of_true_and_false_is_refused_not_read_as_ones_and_zeros(tmp_path, column):
+    p = tmp_path / "b.csv"
+    frame = pd.DataFrame(
+        {
+            "open_time": ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z"],
+            "open": [1.0, 1.0],
+            "high": [1.0, 1.0],
+        }
+    ).assign(low=[1.0, 1.0], close=[1.0, 1.0], volume=[1.0, 1.0])
+    frame[column] = [True, False]
+    frame.to_csv(p, index=False)
+    with pytest.raises(DataError, match=rf"row 1: {column} holds true/false values \(True\), not numbers"):
+        load_candles(p)
+    frame.to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(DataError, match=rf"row 1: {column} holds true/false values \(True\), not numbers"):
+        load_candles(tmp_path / "b.parquet")
+
+
+def test_a_text_column_in_parquet_is_refused_at_its_first_non_number(tmp_path):
+    frame = pd.DataFrame({"open_time": pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True)})
+    frame = frame.assign(open=["1.5", "x"], high=2.0, low=1.0, close=1.5, volume=1.0)
+    frame.to_parquet(tmp_path / "s.parquet")
+    with pytest.raises(DataError, match=r"row 2: open is not a number \('x'\)"):
+        load_candles(tmp_path / "s.parquet")
 
 
 def test_missing_files_columns_and_garbage_are_data_errors(tmp_path):
