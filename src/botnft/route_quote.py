@@ -8,7 +8,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
@@ -20,7 +20,15 @@ from botnft.data.bars import align_mark
 from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
 from botnft.domain.liquidity import AnyLiquidity, PerpLiquidity
-from botnft.routing.costs import CostBreakdown, CostConfig, SplitCost, SplitLeg, split_cost, venue_costs
+from botnft.routing.costs import (
+    CostBreakdown,
+    CostConfig,
+    SplitCost,
+    SplitLeg,
+    VenueCost,
+    split_cost,
+    venue_costs,
+)
 from botnft.routing.vehicle import VehicleChoice, choose_vehicle
 from botnft.venue_builders import VENUE_BUILDERS, BuildContext, MarketData
 
@@ -34,6 +42,8 @@ MAX_HORIZON_S = 365 * 86_400
 #: quote amounts (USDC, USDT) are shown to their 6 on-chain decimals
 QUOTE_UNIT = Decimal("0.000001")
 ROUTE_VENUES = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "cex", "drift")
+_BASE = "SOL"
+_PARTS = ("fee", "impact", "basis", "network", "funding", "capital", "staleness")
 
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 _HORIZON = re.compile(r"(\d+(?:\.\d+)?|\.\d+)([smhdw])")
@@ -52,6 +62,9 @@ def parse_horizon(text: str) -> float:
 def dec_str(d: Decimal) -> str:
     """An exact amount as a plain decimal string: '0', not '0E-9'; '20000', not '2E+4'."""
     return "0" if d == 0 else format(d.normalize(), "f")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _when(ns: int) -> str:
@@ -89,7 +102,9 @@ def route_data() -> RouteData:
 def _bar_index(data: RouteData, at: datetime | None) -> int:
     """The last bar closed by `at` (the data's last when `at` is None); a UserError outside the data."""
     bars = data.md.bars
-    t = data.last_ns if at is None else int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1e9)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    t = data.last_ns if at is None else (at - _EPOCH) // timedelta(microseconds=1) * 1_000
     if not data.first_ns <= t <= data.last_ns:
         raise UserError(
             f"--at {_when(t)} is outside the data: bot route quotes at the close of a {DATA} bar that has "
@@ -236,48 +251,38 @@ def _from_legs(template: SplitCost, legs: list[SplitLeg]) -> SplitCost:
     )
 
 
-_PARTS = ("fee", "impact", "basis", "network", "funding", "capital", "staleness")
-
-
-_BASE = "SOL"
-
-
-def _fmt(b: CostBreakdown) -> str:
+def _fmt(b: CostBreakdown | None) -> str:
+    if b is None:
+        return "n/a"
     parts = ", ".join(f"{c} {getattr(b, c):.2f}" for c in _PARTS if abs(getattr(b, c)) >= 0.005)
     return f"{b.total:.2f} bps ({parts})"
 
 
 def _vehicle(routed: _Routed, perp: VehicleChoice | None) -> dict[str, Any]:
     """Spot (the split as routed, when it takes the whole amount) or the cheapest eligible perp, and why."""
-    spot_total = routed.split.total if routed.kind == "exact" else math.inf
-    best = None if perp is None else perp.perp
-    perp_total = math.inf if best is None or best.cost.breakdown is None else best.total
-    if best is None or best.cost.breakdown is None:
-        why_not = "; ".join(f"{o.cost.instrument}: {o.reason}" for o in perp.perps) if perp else ""
-        perp_txt = f"no eligible perp: {why_not}" if why_not else "no perp trades this size on its lot grid"
-    else:
+    spot = f"spot split {_fmt(routed.split.breakdown)}" if routed.kind == "exact" else None
+    best = None if perp is None or perp.perp is None or not perp.perp.cost.ok else perp.perp
+    if best is not None:
         perp_txt = f"perp {best.cost.instrument} {_fmt(best.cost.breakdown)}"
-    spot_txt = f"spot split {_fmt(routed.split.breakdown)}" if routed.kind == "exact" else ""
-    if spot_txt and spot_total <= perp_total:
+    elif perp is not None and perp.perps:
+        perp_txt = "no eligible perp: " + "; ".join(f"{o.cost.instrument}: {o.reason}" for o in perp.perps)
+    else:
+        perp_txt = "no perp trades this size on its lot grid"
+    costs = {
+        "spot": routed.split.total if spot else math.inf,
+        "perp": math.inf if best is None else best.total,
+    }
+    if spot and costs["spot"] <= costs["perp"]:
+        choice, why = "spot", f"{spot} <= {perp_txt}" if best else f"{spot}; {perp_txt}"
+    elif best is not None:
         choice, why = (
-            "spot",
-            f"{spot_txt} <= {perp_txt}" if math.isfinite(perp_total) else f"{spot_txt}; {perp_txt}",
-        )
-    elif math.isfinite(perp_total):
-        choice = "perp"
-        why = (
-            f"{perp_txt} < {spot_txt}"
-            if spot_txt
-            else f"{perp_txt}; spot cannot take it whole: {routed.note}"
+            "perp",
+            f"{perp_txt} < {spot}" if spot else f"{perp_txt}; spot cannot take it whole: {routed.note}",
         )
     else:
         choice, why = None, f"cannot be routed whole: spot: {routed.note}; {perp_txt}"
-    costs = {"spot": spot_total, "perp": perp_total}
-    return {
-        "choice": choice,
-        "reason": why,
-        "costs_bps": {k: round(v, 9) if math.isfinite(v) else None for k, v in costs.items()},
-    }
+    bps = {k: round(v, 9) if math.isfinite(v) else None for k, v in costs.items()}
+    return {"choice": choice, "reason": why, "costs_bps": bps}
 
 
 def _bps(d: dict[str, float]) -> dict[str, float]:
@@ -306,6 +311,21 @@ def _snapshots(data: RouteData, j: int, liquidity: dict[str, Any] | None) -> lis
     return snapshots
 
 
+def _venue_row(c: VenueCost, amount: Decimal, snap: AnyLiquidity) -> dict[str, Any]:
+    """One venue's all-in cost of the whole amount, or why it cannot take it (off its lot grid included)."""
+    ok = c.ok and _on_grid(amount, snap)
+    off = f"{dec_str(amount)} SOL is off the venue's lot grid ({dec_str(snap.lot)} SOL lots)"
+    return {
+        "venue": c.instrument.venue,
+        "instrument": str(c.instrument),
+        "vehicle": "perp" if c.is_perp else "spot",
+        "avg_price": round(c.avg_price, 9) if ok else None,
+        "cost_bps": _bps(c.breakdown.as_dict()) if ok and c.breakdown else None,
+        "total_bps": round(c.total, 9) if ok else None,
+        "note": off if c.ok and not ok else c.reason,
+    }
+
+
 def quote_route(
     side: str,
     amount: Decimal,
@@ -325,10 +345,7 @@ def quote_route(
     if quote.upper() not in ("USDC", "USDT"):
         raise UserError(f"--quote must be USDC or USDT (valued at par), got {quote!r}")
     if amount > MAX_AMOUNT:
-        raise UserError(
-            f"--amount {amount} SOL is more than SOL's total supply; "
-            f"bot route takes at most {MAX_AMOUNT:,} SOL"
-        )
+        raise UserError(f"--amount {amount} SOL is more than SOL's total supply (at most {MAX_AMOUNT:,} SOL)")
     if not (math.isfinite(horizon_s) and 0 < horizon_s <= MAX_HORIZON_S):
         raise UserError(f"--horizon must look like {HORIZON_FORMS}, got {horizon_s!r} s")
     data = route_data()
@@ -350,7 +367,8 @@ def quote_route(
     cfg = CostConfig(sol_price=ref)
     qty = float(amount)
     sd: Literal["buy", "sell"] = "buy" if side == "buy" else "sell"
-    per_venue = venue_costs(snapshots, sd, qty, horizon_s, ref, cfg, now_ns=now)
+    args = (sd, qty, horizon_s, ref, cfg)
+    per_venue = venue_costs(snapshots, *args, now_ns=now)
     grid = {s.instrument: _on_grid(amount, s) for s in snapshots}
     lots = {s.instrument: s for s in snapshots}
 
@@ -359,33 +377,12 @@ def quote_route(
 
     routed = _route_split([s for s in snapshots if not s.is_perp], amount, cost)
     perps = [s for s in snapshots if s.is_perp and grid[s.instrument]]
-    perp = (
-        choose_vehicle(perps, sd, qty, horizon_s, ref, cfg, max_leverage=10.0, equity=qty * ref, now_ns=now)
-        if perps
-        else None
-    )
-    rows = []
-    for c in per_venue:
-        ok = c.ok and grid[c.instrument]
-        note = c.reason
-        if c.ok and not ok:
-            snap = lots[c.instrument]
-            note = f"{dec_str(amount)} SOL is off the venue's lot grid ({dec_str(snap.lot)} SOL lots)"
-        rows.append(
-            {
-                "venue": c.instrument.venue,
-                "instrument": str(c.instrument),
-                "vehicle": "perp" if c.is_perp else "spot",
-                "avg_price": round(c.avg_price, 9) if ok else None,
-                "cost_bps": _bps(c.breakdown.as_dict()) if ok and c.breakdown else None,
-                "total_bps": round(c.total, 9) if ok else None,
-                "note": note,
-            }
-        )
+    perp = choose_vehicle(perps, *args, max_leverage=10.0, equity=qty * ref, now_ns=now) if perps else None
+    rows = [_venue_row(c, amount, lots[c.instrument]) for c in per_venue]
     singles = [c for c in per_venue if c.ok and grid[c.instrument] and not c.is_perp]
     best = min(singles, key=lambda c: c.total) if singles else None
     split = routed.split
-    whole = routed.unfilled == 0
+    saving = None if best is None or routed.unfilled else round(best.total - split.total, 9)
     return {
         "side": side,
         "amount": dec_str(amount),
@@ -412,7 +409,5 @@ def quote_route(
         },
         "vehicle": _vehicle(routed, perp),
         "best_single_venue": None if best is None else best.instrument.venue,
-        "saving_vs_best_single_bps": None
-        if best is None or not whole
-        else round(best.total - split.total, 9),
+        "saving_vs_best_single_bps": saving,
     }

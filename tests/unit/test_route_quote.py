@@ -58,9 +58,7 @@ def test_an_amount_off_every_venues_lot_grid_is_refused_not_rounded():
 
 @pytest.mark.parametrize("amount", ["1e30", "1000000000.001", "1E+10"])
 def test_an_amount_beyond_the_supply_of_sol_is_refused(amount):
-    with pytest.raises(
-        UserError, match=r"more than SOL's total supply; bot route takes at most 1,000,000,000"
-    ):
+    with pytest.raises(UserError, match=r"more than SOL's total supply \(at most 1,000,000,000 SOL\)"):
         route(amount)
 
 
