@@ -14,7 +14,7 @@ from botnft.domain.errors import UserError
 from botnft.route_quote import parse_horizon, quote_route
 
 DAY = 86_400.0
-#: each venue's base lot and minimum size (venue_builders, venues/sim): pools trade lamports, books 0.001 SOL
+#: each spot venue's base lot (venue_builders, venues/sim; every minimum is 0.001 SOL): pools trade lamports
 LOTS = {
     "RAYDIUM": Decimal("0.000000001"),
     "RAYDIUM_CPMM": Decimal("0.000000001"),
