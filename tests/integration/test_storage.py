@@ -111,7 +111,7 @@ def test_current_is_none_before_the_first_upgrade_and_the_head_revision_after_it
 
     upgrade(database_url)
 
-    assert current(database_url) == head() == "0002"
+    assert current(database_url) == head() == "0003"
 
 
 def test_the_migrated_schema_matches_the_models_exactly(database_url: str, engine: sa.Engine) -> None:
@@ -148,49 +148,72 @@ def test_using_a_database_that_was_never_migrated_says_to_run_the_migrations(eng
 
 EDGE_MONEY = [
     "0",
-    "0.00000001",
-    "-0.00000001",
+    "0.000000000000000001",
+    "-0.000000000000000001",
     "1",
     "0.1",
     "0.3",
+    "1.50",
     "142.12345678",
-    "1234567890.12345678",
-    "9999999999.99999999",
-    "-9999999999.99999999",
-    "123456789.87654321",
+    "1091.239449293",
+    "0.000001",
+    "12345678901234567890.123456789012345678",
+    "99999999999999999999.999999999999999999",
+    "-99999999999999999999.999999999999999999",
     "5000000000.00000005",
+    "215.610000000000000000",
 ]
 
 
-def test_money_round_trips_exactly_for_any_value_with_10_integer_digits_and_8_decimal_places(
+def test_money_round_trips_digit_for_digit_for_any_value_with_20_integer_digits_and_18_decimal_places(
     store: TradeStore,
 ) -> None:
     rng = random.Random(20240301)
     values = [Decimal(text) for text in EDGE_MONEY]
-    values += [Decimal(rng.randrange(-(10**18) + 1, 10**18)).scaleb(-8) for _ in range(500)]
-    trades = [a_trade(index, amount=value, price=-value, fee=value) for index, value in enumerate(values)]
+    for _ in range(500):
+        integer_digits, places = rng.randint(0, 20), rng.randint(0, 18)
+        bound = 10 ** (integer_digits + places)
+        values.append(Decimal(f"{rng.randrange(-bound + 1, bound)}E-{places}"))  # exact; scaleb would round
+    negated = [value.copy_negate() for value in values]  # exact: unary minus would round to 28 digits
+    pairs = enumerate(zip(values, negated, strict=True))
+    trades = [a_trade(index, amount=v, price=n, fee=v) for index, (v, n) in pairs]
 
-    run_id = store.save_backtest(a_run(initial_cash=values[7], final_equity=values[9]), trades)
+    run_id = store.save_backtest(a_run(initial_cash=values[8], final_equity=values[11]), trades)
     stored = store.trades_for_run(run_id)
 
-    assert [(t.amount, t.price, t.fee) for t in stored] == [(v, -v, v) for v in values]
+    assert [(t.amount, t.price, t.fee) for t in stored] == list(zip(values, negated, values, strict=True))
+    # the same digits, not only the same value: '1.50' stays '1.50', '1091.239449293' keeps its nine places
+    assert [str(t.amount) for t in stored] == [str(v) for v in values]
     assert all(type(t.amount) is Decimal and type(t.fee) is Decimal for t in stored)
     run = store.get_run(run_id)
     assert run is not None
-    assert (run.initial_cash, run.final_equity) == (values[7], values[9])
+    assert (str(run.initial_cash), str(run.final_equity)) == ("1091.239449293", EDGE_MONEY[11])
     assert type(run.initial_cash) is Decimal
+
+
+def test_money_is_stored_in_one_canonical_form_equal_to_what_was_given(store: TradeStore) -> None:
+    given = [Decimal("1E+3"), Decimal("-0"), Decimal("-0.00"), Decimal("2.5000000000000000000000"), 7]
+    trades = [a_trade(index, amount=value) for index, value in enumerate(given)]  # type: ignore[arg-type]
+
+    run_id = store.save_backtest(a_run(), trades)
+
+    stored = [t.amount for t in store.trades_for_run(run_id)]
+    assert stored == given
+    assert [str(value) for value in stored] == ["1000", "0", "0.00", "2.500000000000000000", "7"]
 
 
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [
-        ("amount", Decimal("0.123456789"), "more than 8 decimal places"),
-        ("price", Decimal("12345678901"), "more than 10 integer digits"),
-        ("fee", Decimal("-10000000000.5"), "more than 10 integer digits"),
+        ("amount", Decimal("0.1234567890123456789"), "more than 18 decimal places"),
+        ("arrival_price", Decimal("1E-19"), "more than 18 decimal places"),
+        ("price", Decimal("100000000000000000000"), "more than 20 integer digits"),
+        ("fee", Decimal("-100000000000000000000.5"), "more than 20 integer digits"),
         ("amount", Decimal("NaN"), "not a finite number"),
+        ("price", Decimal("-Infinity"), "not a finite number"),
     ],
 )
-def test_a_value_that_does_not_fit_decimal_18_8_is_refused_by_name_and_nothing_is_written(
+def test_a_value_that_does_not_fit_20_integer_digits_and_18_places_is_refused_by_name_and_nothing_is_written(
     store: TradeStore, engine: sa.Engine, field: str, value: Decimal, problem: str
 ) -> None:
     trades = [a_trade(0), a_trade(1, **{field: value})]
@@ -202,9 +225,18 @@ def test_a_value_that_does_not_fit_decimal_18_8_is_refused_by_name_and_nothing_i
 
     for error in (saving.value, recording.value):
         assert f"{field} {value}" in str(error)
+        assert "\n" not in str(error)
     assert store.list_runs() == []
     assert count_rows(engine, "trade_logs") == 0
     assert count_rows(engine, "trading_pairs") == 0
+
+
+def test_a_run_figure_that_does_not_fit_is_refused_by_name(store: TradeStore) -> None:
+    with pytest.raises(StorageError, match=r"run initial_cash 1E\+30 has more than 20 integer digits"):
+        store.save_backtest(a_run(initial_cash=Decimal("1E+30")), [])
+    with pytest.raises(StorageError, match="run fees_paid 1E-20 has more than 18 decimal places"):
+        store.save_backtest(a_run(fees_paid=Decimal("1E-20")), [])
+    assert store.list_runs() == []
 
 
 def test_a_float_or_a_naive_timestamp_is_refused_rather_than_guessed(store: TradeStore) -> None:
@@ -281,7 +313,7 @@ def test_saving_trades_on_a_known_pair_does_not_insert_the_pair_again(
         ("SOL/USDC", "drift"),
     ]
     assert all(bool(is_active) for _, _, is_active, _ in pairs)
-    assert all(min_size == 0 for _, _, _, min_size in pairs)
+    assert all(Decimal(min_size) == 0 for _, _, _, min_size in pairs)
 
 
 def test_a_pair_given_with_other_assets_than_stored_is_refused(store: TradeStore) -> None:

@@ -1,13 +1,54 @@
-"""Turn a backtest's result into storage records (the only place backtest rows are shaped)."""
+"""Turn a backtest's result into storage records (the only place backtest rows are shaped), and refuse,
+before a run starts, inputs its stored row could not hold (`preflight`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from botnft.backtest.runner import BacktestResult
-from botnft.bootstrap import BacktestSession
+from botnft.domain.errors import UserError
+from botnft.storage.columns import round_money
+from botnft.storage.errors import StorageError
+from botnft.storage.limits import check_run_inputs
 from botnft.storage.records import BacktestRunRecord, TradeRecord
+
+if TYPE_CHECKING:  # type hints only: importing them would load the whole engine
+    from botnft.backtest.runner import BacktestResult
+    from botnft.bootstrap import BacktestSession
+
+#: How a preflight message names each input: the option a user typed.
+OPTION_NAMES = {
+    "strategy": "--strategy",
+    "params": "--param",
+    "data_source": "--data",
+    "venue": "--venue",
+    "seed": "--seed",
+    "initial_cash": "--cash",
+}
+
+
+def preflight(
+    strategy: str, params: Mapping[str, str], data_source: str, venue: str, seed: int, cash: Decimal
+) -> None:
+    """Raise `UserError` (one line) if the run row of a backtest with these inputs could not be stored.
+
+    Call it before the run starts, so a run is never thrown away at the end for a name or figure the
+    database cannot hold. The limits are storage's (`botnft.storage.limits.check_run_inputs`).
+    """
+    try:
+        check_run_inputs(
+            strategy=strategy,
+            params=params,
+            data_source=data_source,
+            venue=venue,
+            seed=seed,
+            initial_cash=cash,
+            names=OPTION_NAMES,
+        )
+    except StorageError as error:
+        raise UserError(f"{error}: the run could not be stored (--no-store runs without storing)") from None
 
 
 def _dt(ts_ns: int) -> datetime:
@@ -17,9 +58,9 @@ def _dt(ts_ns: int) -> datetime:
 
 
 def _arrival(price: Decimal | None) -> Decimal | None:
-    """The arrival mid on the stored grid (8 decimal places), rounded half-even: it is a reference, not money
-    that moved."""
-    return None if price is None else price.quantize(Decimal("0.00000001"))
+    """The arrival mid on the stored grid (18 decimal places, half-even where it has more). It is a reference,
+    not money that moved, so rounding it is deliberate; amounts, prices and fees are stored as given."""
+    return None if price is None else round_money(price, "arrival price")
 
 
 def records(session: BacktestSession, result: BacktestResult) -> tuple[BacktestRunRecord, list[TradeRecord]]:

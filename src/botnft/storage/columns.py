@@ -1,36 +1,46 @@
 """Column types that make both databases give back exactly what was stored: money and UTC timestamps.
 
-Money is DECIMAL(18, 8) everywhere. PostgreSQL stores it natively. SQLite has no exact decimal: a NUMERIC
-column turns '1234567890.12345678' into a double and '9999999999.99999999' into 10000000000, so on SQLite
-the same declared column holds the value as an INTEGER count of 1e-8 units (at most 18 digits, which fits
-SQLite's 64-bit integers). Ordering, equality and SUM stay exact; raw SQL on SQLite sees scaled integers.
-A value that does not fit DECIMAL(18, 8) is a `StorageError`, never rounded (DESIGN C1).
+Money is any Decimal with at most 20 integer digits and 18 decimal places (what DECIMAL(38, 18) holds: SOL's
+1e-9 lamports, USDC's 1e-6, prices that are quotients). It reads back digit for digit as it was written
+(`Decimal('1.50')` stays `1.50`), on both databases. PostgreSQL stores it as NUMERIC without a fixed scale,
+which keeps the digits given. SQLite has no exact decimal (its NUMERIC turns text into a double), so there
+the column is VARCHAR(40) holding the decimal text ('-1091.239449293'): raw SQL sees exact text; compare or
+sum it in Python, or CAST it to REAL for an approximate look. A value outside the domain is a
+`StorageError`, never rounded (DESIGN C1).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric
+from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from botnft.storage.errors import StorageError
 
-MONEY_PRECISION = 18
-MONEY_SCALE = 8
+MONEY_PRECISION = 38
+MONEY_SCALE = 18
+MONEY_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
+MONEY_DOMAIN = (
+    f"stored money has at most {MONEY_INTEGER_DIGITS} integer digits and {MONEY_SCALE} decimal places"
+)
+SQLITE_MONEY_LENGTH = 1 + MONEY_INTEGER_DIGITS + 1 + MONEY_SCALE
+"""Sign, integer digits, point, decimals: the longest decimal text a SQLite money column holds."""
+
 _QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
-_LIMIT = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE)
-_EXACT = Context(prec=2 * MONEY_PRECISION, traps=[InvalidOperation])
+_LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS
+_EXACT = Context(prec=2 * MONEY_PRECISION + 4, traps=[InvalidOperation])
 """Arithmetic context for money conversions: wide enough to be exact, whatever the caller's context is."""
 
 
 def check_money(value: object, what: str = "value") -> Decimal:
-    """`value` as a Decimal that DECIMAL(18, 8) holds exactly, else a `StorageError` naming `what` and value.
+    """`value` as the Decimal both databases store and give back, else a `StorageError` naming `what`.
 
-    Accepts `Decimal` and `int` (never `float`: a float is already rounded). Called for every money value
-    written, twice on the bulk path (record check, then column type), so the common case is kept short.
+    Accepts `Decimal` and `int` (never `float`: a float is already rounded). The result equals `value`;
+    only its form is made canonical: no exponent above 0 (`1E+3` -> `1000`), none below -18 when the digits
+    beyond are zeros, and no negative zero. Called for every money value written, so the common case is short.
     """
     if type(value) is Decimal:
         number = value
@@ -42,16 +52,31 @@ def check_money(value: object, what: str = "value") -> Decimal:
         raise StorageError(f"{what} {number} is not a finite number")
     if not -_LIMIT < number < _LIMIT:
         raise StorageError(
-            f"{what} {number} has more than {MONEY_PRECISION - MONEY_SCALE} integer digits "
-            f"(column is DECIMAL({MONEY_PRECISION},{MONEY_SCALE}))"
+            f"{what} {number} has more than {MONEY_INTEGER_DIGITS} integer digits ({MONEY_DOMAIN})"
         )
-    quantized = number.quantize(_QUANTUM, context=_EXACT)
-    if quantized != number:
-        raise StorageError(
-            f"{what} {number} has more than {MONEY_SCALE} decimal places "
-            f"(column is DECIMAL({MONEY_PRECISION},{MONEY_SCALE}))"
-        )
-    return quantized
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -MONEY_SCALE:
+        quantized = number.quantize(_QUANTUM, context=_EXACT)
+        if quantized != number:
+            raise StorageError(f"{what} {number} has more than {MONEY_SCALE} decimal places ({MONEY_DOMAIN})")
+        number = quantized
+    elif exponent > 0:
+        number = number.quantize(Decimal(1), context=_EXACT)
+    if number.is_zero() and number.is_signed():
+        number = number.copy_abs()
+    return number
+
+
+def round_money(value: Decimal, what: str = "value") -> Decimal:
+    """`value` rounded half-even to the stored grid (18 decimal places) where it has more: for reference
+    figures, such as a decision's mid, that are quotients and not money that moved. A value out of range
+    is still a `StorageError`."""
+    if isinstance(value, Decimal) and value.is_finite() and -_LIMIT < value < _LIMIT:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -MONEY_SCALE:
+            value = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_EXACT)
+    return check_money(value, what)
 
 
 def check_utc(value: object, what: str = "timestamp") -> datetime:
@@ -63,45 +88,48 @@ def check_utc(value: object, what: str = "timestamp") -> datetime:
     return value.astimezone(UTC)
 
 
-class _SQLiteScaledInteger(Numeric[Decimal]):
-    """NUMERIC(18, 8) in DDL, with the driver's float conversions switched off: Money passes integers."""
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
-
-    def result_processor(self, dialect: Dialect, coltype: object) -> None:
-        return None
+def _stored_money(value: object, dialect: Dialect) -> Decimal:
+    """A money value as the database gave it back, checked: anything else is corrupt data, refused."""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            number = Decimal("NaN")
+    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
+        number = Decimal(value)
+    else:
+        number = Decimal("NaN")
+    try:
+        return check_money(number)
+    except StorageError:
+        raise StorageError(
+            f"corrupt money value {value!r} in {dialect.name}: expected a decimal number ({MONEY_DOMAIN})"
+        ) from None
 
 
 class Money(TypeDecorator[Decimal]):
-    """DECIMAL(18, 8) that reads back as `Decimal` on every dialect and refuses values it would round."""
+    """Exact money on every dialect: NUMERIC on PostgreSQL, decimal text in VARCHAR(40) on SQLite."""
 
-    impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
+    impl = Numeric(asdecimal=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(_SQLiteScaledInteger(MONEY_PRECISION, MONEY_SCALE, asdecimal=True))
-        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True))
+            return dialect.type_descriptor(String(SQLITE_MONEY_LENGTH))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
         exact = check_money(value)
         if dialect.name == "sqlite":
-            return int(exact.scaleb(MONEY_SCALE, context=_EXACT))
+            return format(exact, "f")
         return exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        if dialect.name == "sqlite":
-            if not isinstance(value, int):
-                raise StorageError(
-                    f"corrupt money value {value!r} in SQLite: expected an integer of 1e-8 units"
-                )
-            return Decimal(value).scaleb(-MONEY_SCALE, context=_EXACT)
-        return Decimal(value)
+        return _stored_money(value, dialect)
 
     @property
     def python_type(self) -> type[Decimal]:

@@ -1,20 +1,25 @@
 """Schema migrations driven from code: Alembic is configured here, so an installed wheel migrates (no ini).
 
 The migration scripts ship inside the package (`botnft/storage/migrations`). `upgrade` is idempotent.
+A database stamped with a revision this version does not ship (a newer bot migrated it) is refused with a
+one-line `StorageError` by every function here, before anything is changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, exc
+from alembic.util import CommandError
+from sqlalchemy import URL, Connection, exc
 
-from botnft.storage.db import check_connection, make_engine, translate
+from botnft.storage.db import check_connection, display_url, make_engine, translate
+from botnft.storage.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -22,7 +27,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at `url` up to `revision` (all migrations by default); a no-op when already there.
 
-    Raises `StorageUnavailable` when the database cannot be reached.
+    Raises `StorageUnavailable` when the database cannot be reached, `StorageError` when it is at a revision
+    this version does not know.
     """
     _run(url, lambda config: command.upgrade(config, revision))
 
@@ -33,12 +39,16 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def current(url: str) -> str | None:
-    """The revision the database at `url` is at, or None for a database never migrated."""
+    """The revision the database at `url` is at, or None for a database never migrated.
+
+    A revision this version does not know is a `StorageError`, not an answer: nothing here could use it.
+    """
     engine = make_engine(url)
     try:
         check_connection(engine)
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            revisions = _known_revisions(connection, engine.url)
+            return revisions[0] if revisions else None
     except exc.SQLAlchemyError as error:
         raise translate(error, engine.url) from error
     finally:
@@ -61,13 +71,62 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+def _known_revisions(connection: Connection, url: URL) -> tuple[str, ...]:
+    """The revisions the database is stamped with; `StorageError` for one this version does not ship."""
+    stamped = MigrationContext.configure(connection).get_current_heads()
+    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    for revision in stamped:
+        if revision not in known:
+            raise StorageError(
+                f"database {display_url(url)} is at revision {revision!r}, which this version does not know; "
+                f"a newer version of the bot migrated it (this one knows up to {head()!r}): "
+                "use that version, or another database"
+            )
+    return stamped
+
+
 def _run(url: str, action: Callable[[Config], None]) -> None:
     engine = make_engine(url)
     try:
         check_connection(engine)
-        with engine.begin() as connection:
+        with (
+            engine.connect() as connection,
+            _sqlite_foreign_keys_off(connection),
+            connection.begin(),
+        ):
+            _known_revisions(connection, engine.url)
             action(_config(connection))
+            _check_foreign_keys(connection, engine.url)
     except exc.SQLAlchemyError as error:
         raise translate(error, engine.url) from error
+    except CommandError as error:  # e.g. a target revision that does not exist
+        raise StorageError(f"cannot migrate database {display_url(engine.url)}: {error}") from error
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite alters a table by rebuilding it, which a referenced table cannot survive with foreign keys on;
+    SQLite's own recipe switches them off outside the transaction and checks every key before commit."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection  # the driver's connection: no transaction begins
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_foreign_keys(connection: Connection, url: URL) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise StorageError(
+            f"database {display_url(url)} has a {broken[0]} row (rowid {broken[1]}) that points at no "
+            f"{broken[2]} row; the migration was not applied"
+        )

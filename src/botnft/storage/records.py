@@ -1,8 +1,8 @@
 """What the rest of the bot hands to storage and gets back: frozen records, no SQLAlchemy in sight.
 
-Money is `Decimal` (DECIMAL(18, 8): at most 10 integer digits and 8 decimal places), times are aware UTC
-datetimes. A record read back compares equal to the one saved; identity fields the store fills in (`id`,
-`created_at`) are left out of that comparison.
+Money is `Decimal` (at most 20 integer digits and 18 decimal places, see `columns`), times are aware UTC
+datetimes. A record read back compares equal to the one saved, its money digit for digit; identity fields
+the store fills in (`id`, `created_at`) are left out of that comparison.
 """
 
 from __future__ import annotations

@@ -7,12 +7,7 @@ A backtest is saved in one transaction: its run row, any new trading pairs and a
 
 from __future__ import annotations
 
-import math
-import numbers
-import operator
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Insert, Row, Table, exc, insert, select
@@ -21,6 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from botnft.storage.columns import check_money, check_utc
 from botnft.storage.db import translate
 from botnft.storage.errors import StorageError
+from botnft.storage.limits import (
+    check_finite,
+    check_int32,
+    check_json_object,
+    check_text,
+    is_undefined,
+    length_of,
+)
 from botnft.storage.records import BacktestRunRecord, TradeRecord
 from botnft.storage.tables import TRADE_TYPES, BacktestRun, TradeLog, TradingPair
 
@@ -28,7 +31,6 @@ PAIRS = cast(Table, TradingPair.__table__)
 TRADES = cast(Table, TradeLog.__table__)
 RUNS = cast(Table, BacktestRun.__table__)
 
-_INT32 = (-(2**31), 2**31 - 1)
 PairKey = tuple[str, str]  # (symbol, venue)
 _T = TypeVar("_T")
 
@@ -194,20 +196,25 @@ def _trade_row(trade: TradeRecord, what: str) -> tuple[TradeRecord, dict[str, An
     """The trade_logs columns of `trade` (without run_id and pair_id), every value checked."""
     if trade.side not in TRADE_TYPES:
         raise StorageError(f"{what} side must be 'buy' or 'sell', got {trade.side!r}")
-    _text(trade.symbol, f"{what} symbol", 20)
-    _text(trade.base_asset, f"{what} base_asset", 10)
-    _text(trade.quote_asset, f"{what} quote_asset", 10)
+    check_text(trade.symbol, f"{what} symbol", length_of(PAIRS.c.symbol))
+    check_text(trade.base_asset, f"{what} base_asset", length_of(PAIRS.c.base_asset))
+    check_text(trade.quote_asset, f"{what} quote_asset", length_of(PAIRS.c.quote_asset))
+    c = TRADES.c
     return trade, {
         "ts": check_utc(trade.ts, f"{what} ts"),
         "trade_type": trade.side,
         "amount": check_money(trade.amount, f"{what} amount"),
         "price": check_money(trade.price, f"{what} price"),
         "fee": check_money(trade.fee, f"{what} fee"),
-        "venue": _text(trade.venue, f"{what} venue", 20),
-        "strategy": _text(trade.strategy, f"{what} strategy", 50, nullable=True),
-        "status": _text(trade.status, f"{what} status", 20),
-        "client_order_id": _text(trade.client_order_id, f"{what} client_order_id", 64, nullable=True),
-        "tx_signature": _text(trade.tx_signature, f"{what} tx_signature", 128, nullable=True),
+        "venue": check_text(trade.venue, f"{what} venue", length_of(c.venue)),
+        "strategy": check_text(trade.strategy, f"{what} strategy", length_of(c.strategy), nullable=True),
+        "status": check_text(trade.status, f"{what} status", length_of(c.status)),
+        "client_order_id": check_text(
+            trade.client_order_id, f"{what} client_order_id", length_of(c.client_order_id), nullable=True
+        ),
+        "tx_signature": check_text(
+            trade.tx_signature, f"{what} tx_signature", length_of(c.tx_signature), nullable=True
+        ),
         "arrival_price": None
         if trade.arrival_price is None
         else check_money(trade.arrival_price, f"{what} arrival_price"),
@@ -216,95 +223,32 @@ def _trade_row(trade: TradeRecord, what: str) -> tuple[TradeRecord, dict[str, An
 
 def _run_row(run: BacktestRunRecord) -> dict[str, Any]:
     """The backtest_runs columns of `run`, every value checked."""
+    c = RUNS.c
     return {
-        "strategy": _text(run.strategy, "run strategy", 50),
-        "params": _json_object(run.params, "run params"),
-        "data_source": _text(run.data_source, "run data_source", 200),
-        "venue": _text(run.venue, "run venue", 20),
-        "seed": _int32(run.seed, "run seed"),
+        "strategy": check_text(run.strategy, "run strategy", length_of(c.strategy)),
+        "params": check_json_object(run.params, "run params"),
+        "data_source": check_text(run.data_source, "run data_source", length_of(c.data_source)),
+        "venue": check_text(run.venue, "run venue", length_of(c.venue)),
+        "seed": check_int32(run.seed, "run seed"),
         "start_ts": None if run.start_ts is None else check_utc(run.start_ts, "run start_ts"),
         "end_ts": None if run.end_ts is None else check_utc(run.end_ts, "run end_ts"),
-        "bars": _int32(run.bars, "run bars"),
-        "fills": _int32(run.fills, "run fills"),
-        "round_trips": _int32(run.round_trips, "run round_trips"),
+        "bars": check_int32(run.bars, "run bars"),
+        "fills": check_int32(run.fills, "run fills"),
+        "round_trips": check_int32(run.round_trips, "run round_trips"),
         "initial_cash": check_money(run.initial_cash, "run initial_cash"),
         "final_equity": check_money(run.final_equity, "run final_equity"),
-        "total_return": _finite(run.total_return, "run total_return"),
-        "max_drawdown": _finite(run.max_drawdown, "run max_drawdown"),
-        "sharpe": None if _is_undefined(run.sharpe) else _finite(run.sharpe, "run sharpe"),
+        "total_return": check_finite(run.total_return, "run total_return"),
+        "max_drawdown": check_finite(run.max_drawdown, "run max_drawdown"),
+        "sharpe": None if is_undefined(run.sharpe) else check_finite(run.sharpe, "run sharpe"),
         "fees_paid": check_money(run.fees_paid, "run fees_paid"),
         "funding_paid": check_money(run.funding_paid, "run funding_paid"),
-        "summary": _json_object(run.summary, "run summary"),
+        "summary": check_json_object(run.summary, "run summary"),
     }
-
-
-def _is_undefined(value: object) -> bool:
-    """None or NaN: a figure with no value (a Sharpe ratio of a run without returns), stored as NULL."""
-    return value is None or (isinstance(value, numbers.Real) and math.isnan(float(value)))
 
 
 def _run_record(row: Row[Any]) -> BacktestRunRecord:
     values = row._asdict()
     return BacktestRunRecord(**values)
-
-
-def _text(value: object, what: str, max_length: int, *, nullable: bool = False) -> str | None:
-    if value is None and nullable:
-        return None
-    if not isinstance(value, str):
-        raise StorageError(f"{what} must be a string, got {type(value).__name__} {value!r}")
-    if len(value) > max_length:
-        raise StorageError(f"{what} {value!r} is longer than {max_length} characters")
-    return value
-
-
-def _int32(value: object, what: str) -> int:
-    """An integer (numpy's included, bool not) that fits PostgreSQL's 32-bit INTEGER."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise StorageError(f"{what} must be an integer, got {type(value).__name__} {value!r}") from None
-    if not _INT32[0] <= number <= _INT32[1]:
-        raise StorageError(f"{what} {number} does not fit a 32-bit INTEGER column")
-    return number
-
-
-def _finite(value: object, what: str) -> float:
-    """A finite real number (float, int, Decimal, numpy's; not bool) as a float: the column is DOUBLE."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
-        raise StorageError(f"{what} must be a float, got {type(value).__name__} {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise StorageError(f"{what} {value} is not a finite number")
-    return number
-
-
-def _json_object(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise StorageError(f"{what} must be a dict, got {type(value).__name__}")
-    return cast(dict[str, Any], _jsonable(value, what))
-
-
-def _jsonable(value: object, where: str) -> Any:
-    """`value` as plain JSON data: Decimal and datetime become strings, non-finite floats None."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return str(value) if value.is_finite() else None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item, f"{where}[{key!r}]") for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    item = getattr(value, "item", None)  # numpy scalars, without importing numpy
-    if callable(item):
-        return _jsonable(item(), where)
-    raise StorageError(f"{where} holds a {type(value).__name__}, which cannot be stored as JSON")
 
 
 def _batches(items: list[_T], size: int) -> Iterator[list[_T]]:
