@@ -2,7 +2,8 @@
 
 `database_url` is parametrised over both backends. The PostgreSQL database is created once per test module
 and per xdist worker (`bot_test_<uuid>`, so parallel runs never share one), emptied before each test, and
-dropped at the end. If PostgreSQL cannot be reached its cases fail when CI is set and are skipped otherwise.
+dropped at the end. If PostgreSQL cannot be reached its cases FAIL, always: a suite that skips them would
+pass with the production store untested. `BOT_TEST_POSTGRES_URL` names another server's admin database.
 """
 
 from __future__ import annotations
@@ -19,41 +20,39 @@ import sqlalchemy as sa
 from botnft.storage import make_engine
 from botnft.storage.db import driver_reason
 
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-POSTGRES_TEST_URL = "postgresql://postgres@127.0.0.1:5432/{name}"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def _postgres_unreachable(reason: str) -> NoReturn:
-    message = f"PostgreSQL at 127.0.0.1:5432 is unreachable: {reason}"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+def _postgres_unreachable(url: sa.URL, reason: str) -> NoReturn:
+    shown = url.render_as_string(hide_password=True)
+    pytest.fail(f"PostgreSQL at {shown} is unreachable (its tests never skip): {reason}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
 def postgres_database() -> Iterator[str]:
     """URL of a fresh PostgreSQL database that lives as long as the test module (on this worker)."""
-    admin = sa.create_engine(
-        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
+    engine = make_engine(POSTGRES_ADMIN_URL)
+    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
     name = f"bot_test_{uuid.uuid4().hex}"
     unreachable = None
     try:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
+    except sa.exc.DBAPIError as error:
         unreachable = driver_reason(error)
     if unreachable is not None:
-        admin.dispose()
-        _postgres_unreachable(unreachable)
+        engine.dispose()
+        _postgres_unreachable(engine.url, unreachable)
     try:
-        yield POSTGRES_TEST_URL.format(name=name)
+        yield engine.url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        engine.dispose()
 
 
 def _empty_postgres(url: str) -> None:
