@@ -91,12 +91,12 @@ def _run(url: str, action: Callable[[Config], None]) -> None:
         check_connection(engine)
         with (
             engine.connect() as connection,
-            _sqlite_foreign_keys_off(connection),
+            without_sqlite_foreign_keys(connection),
             connection.begin(),
         ):
             _known_revisions(connection, engine.url)
             action(_config(connection))
-            _check_foreign_keys(connection, engine.url)
+            check_sqlite_foreign_keys(connection, engine.url)
     except exc.SQLAlchemyError as error:
         raise translate(error, engine.url) from error
     except CommandError as error:  # e.g. a target revision that does not exist
@@ -106,7 +106,7 @@ def _run(url: str, action: Callable[[Config], None]) -> None:
 
 
 @contextmanager
-def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+def without_sqlite_foreign_keys(connection: Connection) -> Iterator[None]:
     """SQLite alters a table by rebuilding it, which a referenced table cannot survive with foreign keys on;
     SQLite's own recipe switches them off outside the transaction and checks every key before commit."""
     if connection.dialect.name != "sqlite":
@@ -121,7 +121,7 @@ def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
         raw.execute("PRAGMA foreign_keys = ON")
 
 
-def _check_foreign_keys(connection: Connection, url: URL) -> None:
+def check_sqlite_foreign_keys(connection: Connection, url: URL) -> None:
     if connection.dialect.name != "sqlite":
         return
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()

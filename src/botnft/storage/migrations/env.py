@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from botnft.storage.db import make_engine
+from botnft.storage.migrate import check_sqlite_foreign_keys, without_sqlite_foreign_keys
 from botnft.storage.tables import Base
 
 config = context.config
@@ -49,8 +50,13 @@ def run_migrations_online() -> None:
         raise RuntimeError("set sqlalchemy.url, or migrate through botnft.storage.migrate")
     engine = make_engine(url)
     try:
-        with engine.begin() as own_connection:
+        with (
+            engine.connect() as own_connection,
+            without_sqlite_foreign_keys(own_connection),
+            own_connection.begin(),
+        ):
             _configure_and_run(own_connection)
+            check_sqlite_foreign_keys(own_connection, engine.url)
     finally:
         engine.dispose()
 
