@@ -17,6 +17,7 @@ from botnft.domain.events import (
     FundingApplied,
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRejected,
     OrderExpired,
     OrderFilled,
     OrderRejected,
@@ -48,6 +49,7 @@ VenueEvent = (
     | PositionLiquidated
     | OrderSubmitted
     | BankruptcyResolved
+    | OrderCancelRejected
 )
 
 

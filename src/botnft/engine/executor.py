@@ -5,27 +5,35 @@ A change of exposure becomes *legs*: first close what is held the other way (per
 venue, spot holdings on the spot venues: a spot book cannot go short), then open the rest in the vehicle
 the chooser picks (perp or spot). Each leg is split across its venues by the router from their liquidity
 snapshots; every child order passes the risk gate and the order manager like any other order.
+
+Execution is event-driven (DESIGN §3b): a child counts only what its fill events report. A leg waits for
+its children to settle (close, or rest at the venue), re-routes what did not fill, and cancels a child
+past its deadline (`child_timeout_ns`), re-routing its remainder only once the venue confirms the cancel.
+With a simulated venue all of this resolves at once; with a live one the parent resumes on each event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from botnft.domain.errors import Rejected
-from botnft.domain.events import OrderFilled
+from botnft.domain.events import OrderFilled, TimeEvent
 from botnft.domain.ids import ClientOrderIdFactory, InstrumentId
 from botnft.domain.instruments import Instrument
 from botnft.domain.liquidity import AnyLiquidity
 from botnft.domain.money import ZERO, to_decimal
-from botnft.domain.orders import Order, Side
+from botnft.domain.orders import Order, OrderStatus, Side
 from botnft.domain.portfolio import Portfolio
+from botnft.engine.child_orders import ChildOrder
 from botnft.engine.oms import OrderManager
-from botnft.ports import BarArrays
+from botnft.ports import BarArrays, Clock
 from botnft.risk.gate import RiskContext, RiskGate
 from botnft.routing.impact import ImpactFeatures, ImpactModel, static_impact
 from botnft.routing.planner import RoutePlan, ToSource, plan_route
+
+S_UNKNOWN, S_PENDING_SUBMIT = OrderStatus.UNKNOWN, OrderStatus.PENDING_SUBMIT
 
 #: (spot snapshots, perp snapshots, side, qty) -> "spot" | "perp"
 VehicleChooser = Callable[[Sequence[AnyLiquidity], Sequence[AnyLiquidity], str, Decimal], str]
@@ -41,6 +49,9 @@ class RouteConfig:
     vehicle: str = "auto"  # auto | spot | perp
     max_slippage_bps: Decimal = Decimal(200)
     max_reroutes: int = 2
+    #: a child still open this long after it was sent is cancelled and its remainder re-routed (None: a
+    #: resting child is left to work, as a simulated venue always settles it)
+    child_timeout_ns: int | None = None
 
 
 @dataclass(slots=True)
@@ -113,8 +124,10 @@ class Executor:
         config: RouteConfig,
         chooser: VehicleChooser | None = None,
         impact_model: ImpactModel | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.base = base
+        self.clock = clock
         self.venues = dict(venues)
         self.instruments = {i: inst for i, inst in instruments.items() if inst.base == base}
         self.portfolio = portfolio
@@ -134,9 +147,20 @@ class Executor:
         self.grid = max((inst.lot_size for inst in self.instruments.values()), default=None)
         self._arrival = ZERO
         self._fee_rates = {i: getattr(self.venues[i.venue], "fee_rate", ZERO) for i in self.instruments}
+        self.children: dict[str, ChildOrder] = {}
+        self._open: dict[str, ChildOrder] = {}  # the children not yet closed
+        self._parent: Generator[None, None, None] | None = None
+        self._waiting: list[ChildOrder] = []
+        self._running = False
+        self._queued: tuple[Decimal, int, Decimal] | None = None  # (arrival, ts_ns, desired)
+        if config.child_timeout_ns is not None and clock is None:
+            raise ValueError("a child timeout needs a clock")
 
     # fills feed the analytics -----------------------------------------------------------------------
     def on_fill(self, fill: OrderFilled) -> None:
+        child = self.children.get(fill.client_order_id)
+        if child is not None:
+            child.filled += fill.qty
         if fill.instrument not in self.instruments or not self._arrival:
             return
         expected = self._expected.get(fill.client_order_id)
@@ -159,10 +183,76 @@ class Executor:
 
     # the parent order ---------------------------------------------------------------------------------
     def execute(self, bars: BarArrays, j: int, ts_ns: int, desired: Decimal) -> None:
-        """Move the exposure to `desired` base units at bar `j` (decision at its close)."""
-        self._arrival = to_decimal(float(bars.close[j]))
+        """Move the exposure to `desired` base units at bar `j` (decision at its close). While an earlier
+        parent still waits for its children, the newest target waits for it."""
+        arrival = to_decimal(float(bars.close[j]))
+        if self._parent is not None:
+            self._queued = (arrival, ts_ns, desired)
+            return
+        self._start(arrival, ts_ns, desired)
+
+    @property
+    def busy(self) -> bool:
+        """A parent is waiting for its children's events."""
+        return self._parent is not None
+
+    # the parent as a resumable state machine ----------------------------------------------------------
+    def _start(self, arrival: Decimal, ts_ns: int, desired: Decimal) -> None:
+        self._arrival = arrival
+        self._parent = self._run_parent(ts_ns, desired)
+        self._step()
+
+    def _step(self) -> None:
+        """Run the parent until it waits for children or ends; then start a queued target, if any."""
+        while self._parent is not None:
+            self._running = True
+            try:
+                next(self._parent)
+            except StopIteration:
+                self._parent = None
+            finally:
+                self._running = False
+            if self._parent is not None:
+                return
+            if self._queued is not None:
+                queued, self._queued = self._queued, None
+                self._arrival = queued[0]
+                self._parent = self._run_parent(queued[1], queued[2])
+
+    def on_order_event(self, event: object) -> None:
+        """After the order manager applied an event: resume a waiting parent, account a released child
+        the venue closed unfilled."""
+        child = self._open.get(getattr(event, "client_order_id", ""))
+        if child is None:
+            return
+        order = child.order
+        if order.status.is_terminal:
+            del self._open[order.client_order_id]
+            if child.released:
+                self.stats.unfilled += order.amount - child.filled
+        if self._parent is not None and not self._running and all(c.settled for c in self._waiting):
+            self._step()
+
+    def _on_deadline(self, event: TimeEvent) -> None:
+        child = self._open.get(event.name.partition(":")[2])
+        if child is None or child.order.status.is_terminal:
+            return
+        if child.order.status in (S_UNKNOWN, S_PENDING_SUBMIT):
+            # not resolved yet: the order manager is still finding out; look again one timeout later
+            assert self.clock is not None and self.config.child_timeout_ns is not None
+            self.clock.set_time_alert(
+                event.name, event.ts_ns + self.config.child_timeout_ns, self._on_deadline
+            )
+            return
+        self.oms.cancel(child.order, "timeout")
+        self.drain()
+
+    def _working_signed(self) -> Decimal:
+        return sum((c.working_signed() for c in self._open.values()), ZERO)
+
+    def _run_parent(self, ts_ns: int, desired: Decimal) -> Generator[None, None, None]:
         current = self.portfolio.exposure_in(self.base)
-        delta = desired - current
+        delta = desired - current - self._working_signed()  # what rests at a venue is on its way
         if delta == ZERO:
             return
         self.stats.parents += 1
@@ -174,12 +264,12 @@ class Executor:
         side = Side.BUY if delta > ZERO else Side.SELL
         # 1. close what is held against the move: perp shorts on a buy; on a sell, perp longs then spot
         if side is Side.BUY and perp_pos < ZERO:
-            remaining -= self._leg(perps, side, min(remaining, -perp_pos), ts_ns)
+            remaining -= yield from self._leg(perps, side, min(remaining, -perp_pos), ts_ns)
         if side is Side.SELL:
             if perp_pos > ZERO:
-                remaining -= self._leg(perps, side, min(remaining, perp_pos), ts_ns)
+                remaining -= yield from self._leg(perps, side, min(remaining, perp_pos), ts_ns)
             if remaining > ZERO and spot_held > ZERO:
-                remaining -= self._leg(spots, side, min(remaining, spot_held), ts_ns)
+                remaining -= yield from self._leg(spots, side, min(remaining, spot_held), ts_ns)
         if remaining <= ZERO:
             return
         # 2. open the rest in the chosen vehicle (a sell past zero can only be a perp short); a spot buy is
@@ -187,11 +277,11 @@ class Executor:
         vehicle = "perp" if side is Side.SELL else self._vehicle(spots, perps, side, remaining)
         if vehicle == "spot":
             affordable = min(remaining, self._affordable(spots))
-            remaining -= self._leg(spots, side, affordable, ts_ns)
+            remaining -= yield from self._leg(spots, side, affordable, ts_ns)
             if remaining > ZERO and perps and self.config.vehicle == "auto":
-                remaining -= self._leg(perps, side, remaining, ts_ns)
+                remaining -= yield from self._leg(perps, side, remaining, ts_ns)
         else:
-            remaining -= self._leg(perps, side, remaining, ts_ns)
+            remaining -= yield from self._leg(perps, side, remaining, ts_ns)
         self.stats.unfilled += max(remaining, ZERO)
 
     def _affordable(self, spots: Sequence[InstrumentId]) -> Decimal:
@@ -232,8 +322,11 @@ class Executor:
                 out.append(snap)
         return out
 
-    def _leg(self, ids: Sequence[InstrumentId], side: Side, qty: Decimal, ts_ns: int) -> Decimal:
-        """Route `qty` across `ids`, re-routing what did not fill; return the base quantity filled."""
+    def _leg(
+        self, ids: Sequence[InstrumentId], side: Side, qty: Decimal, ts_ns: int
+    ) -> Generator[None, None, Decimal]:
+        """Route `qty` across `ids`, re-routing what did not fill; return the base quantity committed
+        (filled, or resting at a venue). Yields while its children have not settled."""
         filled = ZERO
         excluded: set[InstrumentId] = set()
         for attempt in range(self.config.max_reroutes + 1):
@@ -245,6 +338,7 @@ class Executor:
             if attempt and plan.children:
                 self.stats.reroutes += 1
             by_inst = {s.instrument: s for s in snaps}
+            sent: list[ChildOrder] = []
             for child in plan.children:
                 expectation = None
                 if self.impact_model is not None:
@@ -252,10 +346,21 @@ class Executor:
                         by_inst[child.instrument], side.value, float(child.qty), float(self._arrival)
                     )
                     expectation = (str(child.instrument), feats, venue_mid)
-                got = self._send(child.instrument, side, child.qty, ts_ns, expectation)
-                filled += got
-                if got < child.qty:
+                sent_child = self._send(child.instrument, side, child.qty, ts_ns, expectation)
+                if sent_child is None:
                     excluded.add(child.instrument)
+                else:
+                    sent.append(sent_child)
+            self._waiting = sent
+            while not all(c.settled for c in sent):
+                yield
+            self._waiting = []
+            for c in sent:
+                got = c.committed()
+                c.released = not c.order.status.is_terminal
+                filled += got
+                if got < c.planned:
+                    excluded.add(c.order.instrument)
             if not plan.children:
                 break
         return filled
@@ -267,13 +372,13 @@ class Executor:
         qty: Decimal,
         ts_ns: int,
         expectation: tuple[str, ImpactFeatures, float] | None = None,
-    ) -> Decimal:
+    ) -> ChildOrder | None:
         inst = self.instruments[inst_id]
         if side is Side.SELL and not inst.is_perp:  # a spot sell can only sell what its account holds
             held = self.portfolio.balance(inst_id.venue, inst.base)
             qty = min(qty, (held / inst.lot_size).to_integral_value(rounding="ROUND_FLOOR") * inst.lot_size)
             if qty < inst.min_size:
-                return ZERO
+                return None
         guard = self.config.max_slippage_bps / 10_000
         worst = self._arrival * (1 + guard if side is Side.BUY else 1 - guard)
         worst = (worst / inst.tick_size).to_integral_value() * inst.tick_size
@@ -293,9 +398,16 @@ class Executor:
         except Rejected as exc:
             self.oms.reject(order, exc.reason, str(exc))
             self.drain()
-            return ZERO
+            return None
         self.stats.children += 1
+        timeout = self.config.child_timeout_ns
+        deadline = None if timeout is None or self.clock is None else self.clock.now_ns() + timeout
+        child = ChildOrder(order, qty, deadline)
+        self.children[order.client_order_id] = child
         self.oms.submit(order, self.venues[inst_id.venue])  # type: ignore[arg-type]
         self.drain()
-        # an order still open (a venue that fills on the next bar) is in flight, not failed
-        return order.amount if order.status.is_open else order.filled
+        if not order.status.is_terminal:
+            self._open[order.client_order_id] = child
+        if deadline is not None and self.clock is not None and order.status.is_open:
+            self.clock.set_time_alert(f"child:{order.client_order_id}", deadline, self._on_deadline)
+        return child

@@ -7,9 +7,11 @@ asks it for a batch's signals, publishes the venues' events on its bus and calls
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +22,7 @@ from botnft.domain.events import (
     FundingApplied,
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRejected,
     OrderExpired,
     OrderFilled,
     OrderRejected,
@@ -70,6 +73,7 @@ class TradingNode:
         risk: RiskGate,
         fee_rate: Decimal,
         journal: Journal | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.strategy = strategy
@@ -80,7 +84,7 @@ class TradingNode:
         self.risk = risk
         self.fee_rate = fee_rate
         self.bus = EventBus()
-        self.oms = OrderManager(self.bus.publish, journal)
+        self.oms = OrderManager(self.bus.publish, journal, clock=clock, rng=rng)
         self.ids = ClientOrderIdFactory("O")
         self.record = NodeRecord()
         self.executor: Executor | None = None
@@ -88,14 +92,19 @@ class TradingNode:
         self._venue = self.venues.get(instrument.id.venue)
         rec = self.record
         sub = self.bus.subscribe
-        for kind in (OrderAccepted, OrderRejected, OrderCanceled, OrderExpired, OrderFilled):
-            sub(kind, self.oms.apply)
-        sub(OrderFilled, portfolio.apply_fill)
-        sub(OrderFilled, rec.fills.append)
+        #: an order event reaches these only once the order manager has applied it (not a duplicate)
+        self._after: dict[type, list[Callable[[Any], None]]] = {
+            OrderAccepted: [],
+            OrderRejected: [rec.rejections.append],
+            OrderCanceled: [rec.cancels.append],
+            OrderExpired: [],
+            OrderCancelRejected: [],
+            OrderFilled: [portfolio.apply_fill, rec.fills.append],
+        }
+        for kind in self._after:
+            sub(kind, self._on_order_event)
         sub(FundingApplied, portfolio.apply_funding)
         sub(FundingApplied, rec.funding.append)
-        sub(OrderRejected, rec.rejections.append)
-        sub(OrderCanceled, rec.cancels.append)
         sub(PositionLiquidated, portfolio.apply_liquidation)
         sub(PositionLiquidated, rec.liquidations.append)
         sub(BankruptcyResolved, portfolio.apply_bankruptcy)
@@ -103,9 +112,15 @@ class TradingNode:
     def attach_executor(self, executor: Executor) -> None:
         """Route every signal through `executor` (several venues, splits, perp or spot)."""
         self.executor = executor
-        self.bus.subscribe(OrderFilled, executor.on_fill)
-        self.bus.subscribe(OrderFilled, self._count_exposure_round_trip)
+        self._after[OrderFilled] += [executor.on_fill, self._count_exposure_round_trip]
         self.bus.subscribe(PositionLiquidated, self._count_exposure_round_trip)
+        for handlers in self._after.values():
+            handlers.append(executor.on_order_event)
+
+    def _on_order_event(self, event: Any) -> None:
+        if self.oms.apply(event):
+            for handler in self._after[type(event)]:
+                handler(event)
 
     def _count_exposure_round_trip(self, _event: object) -> None:
         """A round trip ends whenever the net exposure returns to zero or flips sign (across venues)."""
