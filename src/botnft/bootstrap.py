@@ -3,6 +3,7 @@ Only here (and in the CLI and API) are concrete venues chosen."""
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,6 +123,7 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         sizer=sizer,
         risk=RiskGate(RiskLimits()),
         fee_rate=Decimal("0.001"),
+        rng=random.Random(spec.seed),  # retry jitter (DESIGN C4)
     )
     from botnft.routing.impact import ImpactModel
 
@@ -139,6 +141,7 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         config=RouteConfig(mode="single" if single else "split", single_venue=single, vehicle=spec.vehicle),
         chooser=_chooser(md, impact),
         impact_model=impact,
+        clock=clock,
     )
     node.attach_executor(executor)
     return BacktestSession(spec, md, "routed", primary, node, portfolio, Decimal(0), clock, venues)
@@ -195,5 +198,6 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
         sizer=sizer,
         risk=RiskGate(RiskLimits()),
         fee_rate=fee_bps / 10_000,
+        rng=random.Random(spec.seed),
     )
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues)

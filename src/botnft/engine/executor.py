@@ -33,8 +33,6 @@ from botnft.risk.gate import RiskContext, RiskGate
 from botnft.routing.impact import ImpactFeatures, ImpactModel, static_impact
 from botnft.routing.planner import RoutePlan, ToSource, plan_route
 
-S_UNKNOWN, S_PENDING_SUBMIT = OrderStatus.UNKNOWN, OrderStatus.PENDING_SUBMIT
-
 #: (spot snapshots, perp snapshots, side, qty) -> "spot" | "perp"
 VehicleChooser = Callable[[Sequence[AnyLiquidity], Sequence[AnyLiquidity], str, Decimal], str]
 
@@ -237,8 +235,8 @@ class Executor:
         child = self._open.get(event.name.partition(":")[2])
         if child is None or child.order.status.is_terminal:
             return
-        if child.order.status in (S_UNKNOWN, S_PENDING_SUBMIT):
-            # not resolved yet: the order manager is still finding out; look again one timeout later
+        if child.order.status is OrderStatus.UNKNOWN:
+            # not resolved yet: the order manager is still asking the venue; look again one timeout later
             assert self.clock is not None and self.config.child_timeout_ns is not None
             self.clock.set_time_alert(
                 event.name, event.ts_ns + self.config.child_timeout_ns, self._on_deadline

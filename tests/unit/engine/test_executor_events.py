@@ -4,10 +4,10 @@ repeat and reorder events, and fill after a cancel request: it accounts what fil
 from decimal import Decimal as D
 
 import numpy as np
-from scripted_venue import ScriptedVenue, perp
+from scripted_venue import LANDS, ScriptedVenue, perp
 
 from botnft.data.bars import BarBatch
-from botnft.domain.errors import RateLimited
+from botnft.domain.errors import RateLimited, RequestTimeout
 from botnft.domain.orders import OrderStatus, Side
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
@@ -165,3 +165,30 @@ def test_a_resting_child_counts_as_on_its_way_for_the_next_target():
     assert len(a.requests) == 1  # nothing more to send: 10 are on their way
     h.stream(a.canceled(first.client_order_id))  # the venue drops it unfilled
     assert h.executor.stats.unfilled == D(10)
+
+
+def test_a_child_still_refused_at_its_deadline_is_dropped_here_and_its_size_rerouted():
+    a = ScriptedVenue(perp("A"), script=[RateLimited("429")] * 10)
+    b = ScriptedVenue(perp("B"), price=D("100.02"))
+    h = Harness(a, b, timeout_s=1)
+    h.node.oms.backoff_ns = 10 * SEC  # the retry would come after the deadline
+    h.target("3")
+    child = h.order(a)
+    h.at(1)
+    assert child.status is S.CANCELED and a.cancels == []  # never at the venue: nothing to ask it
+    assert h.order(b).amount == D(3)
+    h.at(60)
+    assert a.requests == [child.client_order_id]  # the dropped order is not sent again
+
+
+def test_a_child_whose_request_got_no_answer_is_not_rerouted_while_it_may_still_trade():
+    a = ScriptedVenue(perp("A"), script=[LANDS], fetch_script=[RequestTimeout("rpc busy")] * 3)
+    b = ScriptedVenue(perp("B"), price=D("100.02"))
+    h = Harness(a, b, timeout_s=1)
+    h.target("3")
+    child = h.order(a)
+    assert child.status is S.UNKNOWN
+    h.at(1)
+    assert b.requests == [] and a.cancels == []  # unknown: neither cancelled blindly nor re-routed
+    h.stream(a.filled(child, "3", "t1"))  # the stream shows it traded after all
+    assert h.position() == D(3) and b.requests == [] and not h.executor.busy
