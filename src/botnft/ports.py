@@ -105,7 +105,7 @@ class ExecutionClient(Protocol):
     """A live venue, ccxt-style and async. Every call returns an acknowledgement at most; what happens to
     an order afterwards arrives as events on the bus from the adapter's stream.
 
-    `create_order` is idempotent on the client order id where the venue supports it (`has["clientOrderId"]`);
+    `create_order` is idempotent on the client order id unless `has["idempotentClientOrderId"]` is False;
     a venue without that (a signed Solana swap) reports the transaction signature in the ack, and its
     `fetch_order` looks the order up by that signature, so an order whose request got no answer is resolved
     by asking, never by sending it again blindly. `fetch_order` returns None only when the venue knows the

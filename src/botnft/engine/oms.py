@@ -189,12 +189,14 @@ class OrderManager:
         return True
 
     def _resolve(self, order: Order) -> bool:
-        """Ask the venue about an UNKNOWN order. Returns False when it is safe to send it again (the venue
-        says it has no such order, or cannot be asked: then it is idempotent on the client order id)."""
+        """Ask the venue about an UNKNOWN order. Returns False when it is safe to send it again: the venue
+        says it has no such order, or it cannot be asked but is idempotent on the client order id."""
         coid = order.client_order_id
-        fetch: Any = getattr(self._venues[coid], "fetch_order", None)
+        venue = self._venues[coid]
+        fetch: Any = getattr(venue, "fetch_order", None)
         if fetch is None:
-            return False
+            # a venue that cannot be asked and would execute a second copy: leave it UNKNOWN
+            return getattr(venue, "has", {}).get("idempotentClientOrderId", True) is False
         try:
             report: OrderStatusReport | None = fetch(coid)
         except Retryable:

@@ -192,3 +192,26 @@ def test_unknown_client_order_ids_still_raise(clock):
     _, oms, _, _, _ = make(clock=clock)
     with pytest.raises(KeyError):
         oms.apply(OrderAccepted(0, "nobody", "v"))
+
+
+class SignedSwapVenue:
+    """Executes every signed copy it receives and cannot be asked about an order."""
+
+    name = "SWAP"
+    has = {"idempotentClientOrderId": False}
+
+    def __init__(self):
+        self.requests = []
+
+    def create_order(self, order):
+        self.requests.append(order.client_order_id)
+        raise RequestTimeout("no answer")
+
+
+def test_a_venue_that_would_execute_a_second_copy_is_never_sent_one_blindly():
+    bus, oms, clk, _, _ = make()
+    venue = SignedSwapVenue()
+    o = new_order()
+    oms.submit(o, venue)
+    run_until(clk, bus, 600 * SEC)
+    assert venue.requests == ["C-1"] and o.status is S.UNKNOWN
