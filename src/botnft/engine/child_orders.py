@@ -48,3 +48,39 @@ class ChildOrder:
             return ZERO
         rest = self.order.amount - self.filled
         return rest * self.order.side.sign
+
+
+class ChildBook:
+    """Every child the executor sent (`all`, for fill accounting) and those not yet closed (`open`)."""
+
+    __slots__ = ("all", "open")
+
+    def __init__(self) -> None:
+        self.all: dict[str, ChildOrder] = {}
+        self.open: dict[str, ChildOrder] = {}
+
+    def add(self, child: ChildOrder) -> None:
+        self.all[child.order.client_order_id] = child
+
+    def sent(self, child: ChildOrder) -> None:
+        """After the send: an order the venue has not closed yet is open."""
+        if not child.order.status.is_terminal:
+            self.open[child.order.client_order_id] = child
+
+    def on_fill(self, client_order_id: str, qty: Decimal) -> None:
+        child = self.all.get(client_order_id)
+        if child is not None:
+            child.filled += qty
+
+    def update(self, client_order_id: str) -> tuple[ChildOrder | None, Decimal]:
+        """After an event of this order: (the open child it concerned, or None; the quantity a released
+        child leaves unfilled now that the venue closed it)."""
+        child = self.open.get(client_order_id)
+        if child is None or not child.order.status.is_terminal:
+            return child, ZERO
+        del self.open[client_order_id]
+        left = child.order.amount - child.filled if child.released else ZERO
+        return child, left
+
+    def working_signed(self) -> Decimal:
+        return sum((c.working_signed() for c in self.open.values()), ZERO)

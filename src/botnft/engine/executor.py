@@ -26,7 +26,7 @@ from botnft.domain.liquidity import AnyLiquidity
 from botnft.domain.money import ZERO, to_decimal
 from botnft.domain.orders import Order, OrderStatus, Side
 from botnft.domain.portfolio import Portfolio
-from botnft.engine.child_orders import ChildOrder
+from botnft.engine.child_orders import ChildBook, ChildOrder
 from botnft.engine.oms import OrderManager
 from botnft.ports import BarArrays, Clock
 from botnft.risk.gate import RiskContext, RiskGate
@@ -145,8 +145,7 @@ class Executor:
         self.grid = max((inst.lot_size for inst in self.instruments.values()), default=None)
         self._arrival = ZERO
         self._fee_rates = {i: getattr(self.venues[i.venue], "fee_rate", ZERO) for i in self.instruments}
-        self.children: dict[str, ChildOrder] = {}
-        self._open: dict[str, ChildOrder] = {}  # the children not yet closed
+        self.children = ChildBook()
         self._parent: Generator[None, None, None] | None = None
         self._waiting: list[ChildOrder] = []
         self._running = False
@@ -156,9 +155,7 @@ class Executor:
 
     # fills feed the analytics -----------------------------------------------------------------------
     def on_fill(self, fill: OrderFilled) -> None:
-        child = self.children.get(fill.client_order_id)
-        if child is not None:
-            child.filled += fill.qty
+        self.children.on_fill(fill.client_order_id, fill.qty)
         if fill.instrument not in self.instruments or not self._arrival:
             return
         expected = self._expected.get(fill.client_order_id)
@@ -220,19 +217,15 @@ class Executor:
     def on_order_event(self, event: object) -> None:
         """After the order manager applied an event: resume a waiting parent, account a released child
         the venue closed unfilled."""
-        child = self._open.get(getattr(event, "client_order_id", ""))
+        child, unfilled = self.children.update(getattr(event, "client_order_id", ""))
         if child is None:
             return
-        order = child.order
-        if order.status.is_terminal:
-            del self._open[order.client_order_id]
-            if child.released:
-                self.stats.unfilled += order.amount - child.filled
+        self.stats.unfilled += unfilled
         if self._parent is not None and not self._running and all(c.settled for c in self._waiting):
             self._step()
 
     def _on_deadline(self, event: TimeEvent) -> None:
-        child = self._open.get(event.name.partition(":")[2])
+        child = self.children.open.get(event.name.partition(":")[2])
         if child is None or child.order.status.is_terminal:
             return
         if child.order.status is OrderStatus.UNKNOWN:
@@ -245,12 +238,9 @@ class Executor:
         self.oms.cancel(child.order, "timeout")
         self.drain()
 
-    def _working_signed(self) -> Decimal:
-        return sum((c.working_signed() for c in self._open.values()), ZERO)
-
     def _run_parent(self, ts_ns: int, desired: Decimal) -> Generator[None, None, None]:
         current = self.portfolio.exposure_in(self.base)
-        delta = desired - current - self._working_signed()  # what rests at a venue is on its way
+        delta = desired - current - self.children.working_signed()  # what rests at a venue is on its way
         if delta == ZERO:
             return
         self.stats.parents += 1
@@ -401,11 +391,10 @@ class Executor:
         timeout = self.config.child_timeout_ns
         deadline = None if timeout is None or self.clock is None else self.clock.now_ns() + timeout
         child = ChildOrder(order, qty, deadline)
-        self.children[order.client_order_id] = child
+        self.children.add(child)
         self.oms.submit(order, self.venues[inst_id.venue])  # type: ignore[arg-type]
         self.drain()
-        if not order.status.is_terminal:
-            self._open[order.client_order_id] = child
+        self.children.sent(child)
         if deadline is not None and self.clock is not None and order.status.is_open:
             self.clock.set_time_alert(f"child:{order.client_order_id}", deadline, self._on_deadline)
         return child
