@@ -163,8 +163,8 @@ def _check_candles(path: Path, c: dict[str, F64], row0: int) -> None:
     checks += [
         (v < 0, lambda i: f"volume is negative ({v[i]})"),
         (h < lo, lambda i: f"high is below low ({h[i]} < {lo[i]})"),
-        ((o < lo) | (o > h), lambda i: f"open {o[i]} is outside [low {lo[i]}, high {h[i]}]"),
-        ((cl < lo) | (cl > h), lambda i: f"close {cl[i]} is outside [low {lo[i]}, high {h[i]}]"),
+        ((o < lo) | (o > h), lambda i: f"open {o[i]} is not between low {lo[i]} and high {h[i]}"),
+        ((cl < lo) | (cl > h), lambda i: f"close {cl[i]} is not between low {lo[i]} and high {h[i]}"),
     ]
     _first_failure(path, row0, checks)
 

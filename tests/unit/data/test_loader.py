@@ -66,13 +66,13 @@ def test_parquet_and_csv_load_to_the_same_bars(tmp_path):
         ("yesterday,102,103,101,102,5", "row 4: bad or missing time"),
         (
             "2024-01-01T03:00:00Z,104,103,101,102,5",
-            r"row 4: open 104\.0 is outside \[low 101\.0, high 103\.0\]",
+            r"row 4: open 104\.0 is not between low 101\.0 and high 103\.0",
         ),
         (
             "2024-01-01T03:00:00Z,102,103,101,100.5,5",
-            r"row 4: close 100\.5 is outside \[low 101\.0, high 103\.0\]",
+            r"row 4: close 100\.5 is not between low 101\.0 and high 103\.0",
         ),
-        ("2024-01-01T03:00:00Z,102,103,101,103.01,5", r"row 4: close 103\.01 is outside"),
+        ("2024-01-01T03:00:00Z,102,103,101,103.01,5", r"row 4: close 103\.01 is not between low"),
         ("2024-01-01T03:00:00Z,102,103,101,102,-0.5", r"row 4: volume is negative \(-0\.5\)"),
         ("2024-01-01T03:00:00Z,abc,103,101,102,5", "row 4: open is not a number \\('abc'\\)"),
         ("2024-01-01T03:00:00Z,True,103,101,102,5", "row 4: open is not a number \\('True'\\)"),
