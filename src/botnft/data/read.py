@@ -5,6 +5,7 @@ Whatever goes wrong while reading (missing, unreadable, corrupt, not what its na
 
 from __future__ import annotations
 
+import csv
 import gzip
 import re
 import stat
@@ -187,7 +188,7 @@ def _is_number(field: str) -> bool:
 def csv_chunks(path: Path, container: str, layout: Layout, limits: Limits) -> Iterator[pd.DataFrame]:
     """The needed columns, renamed to their canonical names, `limits.chunk_rows` rows at a time."""
     head = _text_head(path, container)
-    first = head.splitlines()[0].split(",")
+    first = next(csv.reader([head.splitlines()[0]]))
     names: list[str] | None = None
     header: Sequence[object] = first
     if layout.headerless and _is_number(first[0]) and len(first) >= len(layout.headerless):

@@ -77,6 +77,16 @@ def test_freqtrade_date_and_ccxt_timestamp_columns_name_the_open_time(tmp_path):
     assert load_candles(a).ts_ns.tolist() == load_candles(b).ts_ns.tolist() == EXPECTED_NS
 
 
+def test_a_quoted_header_with_windows_line_ends_loads(tmp_path):
+    p = tmp_path / "q.csv"
+    lines = [
+        '"open_time","open","high","low","close","volume"',
+        *(f'"{T0 + 3600 * i}",{r}' for i, r in enumerate(PRICES)),
+    ]
+    p.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    assert load_candles(p).ts_ns.tolist() == EXPECTED_NS
+
+
 def test_binance_funding_layouts_load(tmp_path):
     api = tmp_path / "api.csv"
     api.write_text(f"symbol,fundingTime,fundingRate,markPrice\nSOLUSDT,{T0 * 1000},0.0001,100\n")
