@@ -7,6 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from botnft.backtest.driver import SimulationDriver
 from botnft.data import bundle
 from botnft.data.bars import BarBatch
 from botnft.data.loader import load_candles
@@ -36,8 +37,9 @@ def run(bars: BarBatch, batch: int, resting: Order | None = None) -> tuple[Tradi
     venue = SimClob(INST, taker_fee_bps=TAKER_BPS, balances={"USDT": CASH})
     portfolio = Portfolio({INST.id: INST})
     portfolio.deposit(INST.id.venue, INST.quote, CASH)
+    clock = SimClock(int(bars.ts_ns[0]))
     node = TradingNode(
-        clock=SimClock(int(bars.ts_ns[0])),
+        clock=clock,
         strategy=build_strategy("ema_cross"),
         instrument=INST,
         venues={"CEX": venue},
@@ -50,8 +52,9 @@ def run(bars: BarBatch, batch: int, resting: Order | None = None) -> tuple[Tradi
         venue.set_cursor(bars, 0)
         node.oms.submit(resting, venue)
         node.bus.drain()
+    driver = SimulationDriver(node, clock, {"CEX": venue})
     for chunk in bars.chunks(batch):
-        node.on_batch(chunk)
+        driver.on_batch(chunk)
     return node, venue, portfolio
 
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from botnft.backtest.driver import SimulationDriver
 from botnft.data import bundle
 from botnft.data.bars import BarBatch, align_mark
 from botnft.data.loader import load_candles
@@ -201,8 +202,9 @@ def test_the_trading_node_sees_the_same_liquidation_whatever_its_batch_size(cras
     inst = SOL_PERP.instrument()
     portfolio = Portfolio({inst.id: inst})
     portfolio.deposit("DRIFT", "USDC", Decimal(COLLATERAL))
+    clock = SimClock(int(bars.ts_ns[0]))
     node = TradingNode(
-        clock=SimClock(int(bars.ts_ns[0])),
+        clock=clock,
         strategy=_LongAt(int(bars.ts_ns[entry])),
         instrument=inst,
         venues={"DRIFT": venue},
@@ -211,8 +213,9 @@ def test_the_trading_node_sees_the_same_liquidation_whatever_its_batch_size(cras
         risk=RiskGate(RiskLimits(max_leverage=Decimal(LEVERAGE))),
         fee_rate=Decimal("0.00035"),
     )
+    driver = SimulationDriver(node, clock, {"DRIFT": venue})
     for chunk in bars.chunks(batch):
-        node.on_batch(chunk)
+        driver.on_batch(chunk)
     assert node.record.rejections == []
     assert node.record.liquidations == expected
     # the portfolio mirrors the venue from the events alone (BankruptcyResolved carries the insurance

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from botnft.backtest.driver import SimulationDriver
 from botnft.bootstrap import load_market_data
 from botnft.data.bars import BarBatch
 from botnft.domain.events import OrderFilled, OrderRejected
@@ -448,8 +449,9 @@ def test_the_node_trades_through_jupiter_and_the_portfolio_mirrors_the_wallet(so
     j = SimJupiter(venues(float(sol_bars.close[0])), wallet=wallet, latency=LatencyModel(2, jitter_slots=3))
     portfolio = Portfolio({j.instrument.id: j.instrument})
     portfolio.deposit("JUPITER", "USDC", cash)
+    clock = SimClock(int(sol_bars.ts_ns[0]))
     node = TradingNode(
-        clock=SimClock(int(sol_bars.ts_ns[0])),
+        clock=clock,
         strategy=build_strategy("ema_cross"),
         instrument=j.instrument,
         venues={"JUPITER": j},
@@ -458,7 +460,7 @@ def test_the_node_trades_through_jupiter_and_the_portfolio_mirrors_the_wallet(so
         risk=RiskGate(RiskLimits()),
         fee_rate=D("0.003"),
     )
-    record = node.run(sol_bars.chunks(500))
+    record = SimulationDriver(node, clock, {"JUPITER": j}).run(sol_bars.chunks(500))
     assert len(record.fills) > 5 and not record.rejections
     assert portfolio.balance("JUPITER", "USDC") == j.fetch_balance()["USDC"]
     assert portfolio.balance("JUPITER", "SOL") == j.fetch_balance()["SOL"]

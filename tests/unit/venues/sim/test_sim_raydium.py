@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from botnft.backtest.driver import SimulationDriver
 from botnft.bootstrap import load_market_data
 from botnft.data.bars import BarBatch
 from botnft.domain.events import OrderFilled, OrderRejected
@@ -331,8 +332,9 @@ def test_the_node_trades_ema_cross_against_a_pool_and_the_portfolio_mirrors_the_
     inst = v.instrument
     portfolio = Portfolio({inst.id: inst})
     portfolio.deposit(name, "USDC", cash)
+    clock = SimClock(int(sol_bars.ts_ns[0]))
     node = TradingNode(
-        clock=SimClock(int(sol_bars.ts_ns[0])),
+        clock=clock,
         strategy=build_strategy("ema_cross"),
         instrument=inst,
         venues={name: v},
@@ -341,7 +343,7 @@ def test_the_node_trades_ema_cross_against_a_pool_and_the_portfolio_mirrors_the_
         risk=RiskGate(RiskLimits()),
         fee_rate=D("0.0025"),
     )
-    record = node.run(sol_bars.chunks(700))
+    record = SimulationDriver(node, clock, {name: v}).run(sol_bars.chunks(700))
     fills = record.fills
     assert len(fills) > 20 and not record.rejections
     for f in fills:
