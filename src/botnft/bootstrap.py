@@ -45,10 +45,12 @@ class BacktestSession:
     instrument: Instrument
     node: TradingNode
     portfolio: Portfolio
-    fee_bps: Decimal
+    fee_bps: Decimal | None  # the flat taker fee the candle venues charge; None: each venue's own
     #: what the backtest's simulation driver steps: the node's clock and the simulated venues
     clock: SimClock
     venues: dict[str, SimulatedVenue]
+    #: the venue builders used (sim, perp, drift, cex, raydium, ...): what the summary says was applied
+    venue_names: tuple[str, ...] = ()
 
 
 def _ns(dt: datetime | None) -> int | None:
@@ -108,7 +110,7 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         portfolio.deposit(b.instrument.id.venue, b.instrument.quote, share)
         b.fund(share)
     venues = {b.instrument.id.venue: b.venue for b in builds}
-    single = spec.route.partition(":")[2].upper() or None
+    single = spec.route_mode.partition(":")[2].upper() or None
     if single is not None and single not in venues:
         raise UserError(f"--route single:{single} names no venue in --venues ({', '.join(venues)})")
     primary = max((b.instrument for b in builds), key=lambda i: i.lot_size)  # size on the coarsest lot
@@ -138,13 +140,18 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         drain=node.bus.drain,
         ids=node.ids,
         to_source=_to_source,
-        config=RouteConfig(mode="single" if single else "split", single_venue=single, vehicle=spec.vehicle),
+        config=RouteConfig(
+            mode="single" if single else "split", single_venue=single, vehicle=spec.vehicle_choice
+        ),
         chooser=_chooser(md, impact),
         impact_model=impact,
         clock=clock,
     )
     node.attach_executor(executor)
-    return BacktestSession(spec, md, "routed", primary, node, portfolio, Decimal(0), clock, venues)
+    # a routed run's flat fee is --fee-bps where given; otherwise each venue charges its own default
+    return BacktestSession(
+        spec, md, "routed", primary, node, portfolio, spec.fee_bps, clock, venues, tuple(names)
+    )
 
 
 def _chooser(md: MarketData, impact: Any) -> Any:
@@ -180,9 +187,7 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
     md_cut = MarketData(md.name, md.market, md.base, bars, funding)
     build = VENUE_BUILDERS[kind](BuildContext(md_cut, spec, FILL_MODELS[spec.fill]()))
     inst = build.instrument
-    fee_bps = (
-        spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS["sim" if kind == "sim" else "drift"]
-    )
+    fee_bps = spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS[kind]
     portfolio = Portfolio({inst.id: inst})
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
     build.fund(spec.cash)
@@ -200,4 +205,4 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
         fee_rate=fee_bps / 10_000,
         rng=random.Random(spec.seed),
     )
-    return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues)
+    return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues, (kind,))

@@ -23,7 +23,7 @@ from botnft.domain.money import ZERO
 from botnft.venues.sim.perp import SimPerp
 from botnft.venues.sim.spot import SimSpot
 
-DEFAULT_FEE_BPS = {"sim": Decimal(10), "drift": Decimal("3.5")}
+DEFAULT_FEE_BPS = {"sim": Decimal(10), "perp": Decimal("3.5"), "drift": Decimal("3.5")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +36,11 @@ class MarketData:
 
 
 def make_instrument(kind: str, base: str) -> Instrument:
-    if kind == "drift":
+    """The candle venues' instruments: `sim` spot (SOL/USDT.SIM) or the `perp` candle perp (SOL-PERP.PERP,
+    its own name: it is not Drift, whose instrument SimDrift lists)."""
+    if kind == "perp":
         return Perp(
-            InstrumentId(f"{base}-PERP", "DRIFT"),
+            InstrumentId(f"{base}-PERP", "PERP"),
             base,
             "USDC",
             tick_size=Decimal("0.0001"),
@@ -103,12 +105,12 @@ def _build_sim(ctx: BuildContext) -> VenueBuild:
 
 def _build_candle_perp(ctx: BuildContext) -> VenueBuild:
     md, fee, fill = ctx.md, ctx.fee, ctx.fill
-    inst = make_instrument("drift", md.base)
+    inst = make_instrument("perp", md.base)
     assert isinstance(inst, Perp)
     f = md.funding
     venue = SimPerp(
         inst,
-        fee_bps=fee if fee is not None else DEFAULT_FEE_BPS["drift"],
+        fee_bps=fee if fee is not None else DEFAULT_FEE_BPS["perp"],
         fill_model=fill,
         collateral=ZERO,
         funding_ts_ns=None if f is None else f.ts_ns,
@@ -118,7 +120,7 @@ def _build_candle_perp(ctx: BuildContext) -> VenueBuild:
     def fund(amount: Decimal) -> None:
         venue.collateral += amount
 
-    return VenueBuild(venue, inst, "DRIFT", fund)
+    return VenueBuild(venue, inst, "PERP", fund)
 
 
 def _build_drift(ctx: BuildContext) -> VenueBuild:

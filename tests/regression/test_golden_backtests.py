@@ -60,9 +60,9 @@ GOLDEN = {
         "bars": 20_795,
         "fills": 555,
         "round_trips": 554,
-        "final_equity": "28791.73770100",
+        "final_equity": "28791.737701",
         "fees_paid": "29456.348502",
-        "funding_paid": "7473.077230",
+        "funding_paid": "7473.07723",
     },
 }
 

@@ -46,7 +46,7 @@ def sharpe(equity: NDArray[np.float64], interval_ns: int) -> float | None:
 
 
 def per_venue(fills: list[OrderFilled], funding_by_venue: dict[str, Decimal]) -> dict[str, dict[str, Any]]:
-    """Fills, traded notional, fees and funding per venue."""
+    """Fills, traded notional, fees and funding per venue (Decimals; the summary renders them as text)."""
     out: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"fills": 0, "volume": Decimal(0), "fees": Decimal(0), "funding": Decimal(0)}
     )
@@ -57,6 +57,4 @@ def per_venue(fills: list[OrderFilled], funding_by_venue: dict[str, Decimal]) ->
         row["fees"] += f.fee
     for venue, paid in funding_by_venue.items():
         out[venue]["funding"] += paid
-    return {
-        v: {k: (str(x) if isinstance(x, Decimal) else x) for k, x in row.items()} for v, row in out.items()
-    }
+    return {v: dict(row) for v, row in out.items()}

@@ -15,9 +15,10 @@ from numpy.typing import NDArray
 from botnft.backtest.driver import SimulationDriver
 from botnft.backtest.metrics import max_drawdown, per_venue, sharpe
 from botnft.backtest.report import iso
+from botnft.backtest.spec import FILL_MODEL_VENUES, FLAT_FEE_VENUES
 from botnft.bootstrap import BacktestSession
 from botnft.domain.events import OrderFilled
-from botnft.domain.money import to_decimal
+from botnft.domain.money import plain, to_decimal
 
 
 @dataclass(slots=True)
@@ -59,8 +60,9 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
         "data": session.data.name,
         "venue": session.venue_kind,
         "instrument": str(session.instrument.id),
-        "fill": spec.fill,
-        "fee_bps": str(session.fee_bps),
+        "fill": spec.fill if set(session.venue_names) & set(FILL_MODEL_VENUES) else None,
+        "fee_bps": session.fee_bps if set(session.venue_names) & set(FLAT_FEE_VENUES) else None,
+        "venue_names": list(session.venue_names),
         "seed": spec.seed,
         "start": iso(int(ts[0])),
         "end": iso(int(ts[-1])),
@@ -70,14 +72,14 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
         "fills": len(rec.fills),
         "rejections": len(rec.rejections) + len(rec.cancels),
         "round_trips": pf.round_trips() if executor is None else rec.exposure_round_trips,
-        "initial_cash": str(initial),
-        "final_equity": str(final_equity.quantize(Decimal("0.00000001"))),
+        "initial_cash": initial,
+        "final_equity": final_equity.quantize(Decimal("0.00000001")),
         "total_return": float(final_equity / initial - 1),
         "max_drawdown": max_drawdown(equity),
         "sharpe": sharpe(equity, bars.interval_ns),
-        "fees_paid": str(session.portfolio.fees_paid),
-        "funding_paid": str(session.portfolio.funding_paid),
-        "final_position": str(pf.exposure_in(session.instrument.base)),
+        "fees_paid": session.portfolio.fees_paid,
+        "funding_paid": session.portfolio.funding_paid,
+        "final_position": pf.exposure_in(session.instrument.base),
         "per_venue": per_venue(rec.fills, funding_by_venue),
         "elapsed_s": round(elapsed, 4),
         "bars_per_s": round(rec.bars / elapsed) if elapsed > 0 else None,
@@ -85,13 +87,13 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
     if executor is not None:
         st = executor.stats
         summary["venues"] = list(spec.venues)
-        summary["route"] = spec.route
+        summary["route"] = spec.route_mode
         summary["execution"] = {
             "parents": st.parents,
             "children": st.children,
             "reroutes": st.reroutes,
-            "unfilled": str(st.unfilled),
-            "cost": str(st.total_cost().quantize(Decimal("0.00000001"))),
+            "unfilled": st.unfilled,
+            "cost": st.total_cost().quantize(Decimal("0.00000001")),
             "per_venue": {v: row.as_dict() for v, row in sorted(st.per_venue.items())},
         }
         model = executor.impact_model
@@ -104,4 +106,15 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
             }
         for v, row in st.per_venue.items():
             summary["per_venue"].setdefault(v, {})["slippage_bps"] = row.as_dict()["slippage_bps"]
-    return BacktestResult(summary, ts, equity, rec.fills)
+    return BacktestResult(_rendered(summary), ts, equity, rec.fills)
+
+
+def _rendered(value: Any) -> Any:
+    """The summary as JSON-ready data: every Decimal as exact plain text ('0', not '0E-9')."""
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, dict):
+        return {k: _rendered(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rendered(v) for v in value]
+    return value

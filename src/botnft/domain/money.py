@@ -23,6 +23,15 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     return Decimal(value)
 
 
+def plain(value: Decimal) -> str:
+    """Exact decimal text without exponent or trailing zeros, as a person writes it: 0E-9 -> '0',
+    1.50 -> '1.5', 1E+5 -> '100000'. (Decimal.normalize would round beyond 28 digits; this never rounds.)"""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def on_grid(value: Decimal, step: Decimal) -> bool:
     """True when `value` is a whole multiple of `step`."""
     return (value % step) == ZERO

@@ -62,14 +62,14 @@ class VenueExecution:
     fees: Decimal = ZERO
     shortfall: Decimal = ZERO  # side-signed (price - arrival mid) x qty: > 0 means we paid away
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, object]:  # Decimals stay Decimals: the summary renders them
         bps = float(self.shortfall / self.notional * 10_000) if self.notional else 0.0
         return {
             "fills": self.fills,
-            "qty": str(self.qty),
-            "notional": str(self.notional),
-            "fees": str(self.fees),
-            "slippage": str(self.shortfall.quantize(Decimal("0.00000001"))),
+            "qty": self.qty,
+            "notional": self.notional,
+            "fees": self.fees,
+            "slippage": self.shortfall.quantize(Decimal("0.00000001")),
             "slippage_bps": round(bps, 4),
         }
 

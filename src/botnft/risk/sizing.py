@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from botnft.domain.errors import UserError
 from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO, floor_to, to_decimal
 
@@ -40,3 +41,14 @@ class CashFraction:
 
 
 Sizer = FixedSize | CashFraction
+
+
+def check_fixed_size(qty: Decimal | None, inst: Instrument) -> None:
+    """A fixed `--size` must be a tradable order on `inst`: at least its minimum and on its lot grid (off-grid
+    is an error, never rounded). `None` (size by cash fraction) passes."""
+    if qty is None:
+        return
+    if qty < inst.min_size:
+        raise UserError(f"--size {qty} is below the minimum order size {inst.min_size} of {inst.id}")
+    if qty % inst.lot_size != ZERO:
+        raise UserError(f"--size {qty} is not a multiple of the lot size {inst.lot_size} of {inst.id}")

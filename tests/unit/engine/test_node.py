@@ -77,7 +77,7 @@ def test_funding_is_charged_at_each_funding_time_to_the_open_position(perp_data)
         assert e.ts_ns in times
         assert e.payment == (e.position_qty * e.mark_price * e.rate).quantize(D("1e-8"))
     assert D(r.summary["funding_paid"]) == sum(e.payment for e in events)
-    venue = s.node.venues["DRIFT"]
+    venue = s.node.venues["PERP"]
     assert venue.collateral + venue.fees_collected + venue.counterparty == D(100_000)
 
 
