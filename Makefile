@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# these machines set PYTHONDONTWRITEBYTECODE: compile at install, or every `bot` start compiles from source
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: demo test install install-dev lint types contracts unit bench lock clean
 
@@ -17,9 +19,11 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen --no-dev --quiet
+	$(BIN)/python -m compileall -q -j 0 src > /dev/null
 
 install-dev: $(UV)
 	$(UV) sync --frozen --extra dev --quiet
+	$(BIN)/python -m compileall -q -j 0 src > /dev/null
 
 ## demo: install, then run the main job (a backtest on bundled data, SQLite, simulated venues)
 demo: install

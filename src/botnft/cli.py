@@ -1,10 +1,15 @@
-"""The `bot` command (typer + rich). A user's mistake prints one line on stderr and exits 2."""
+"""The `bot` command (typer + rich). `main` is the one place where every mistake a user can make, found
+anywhere, becomes one line on stderr and exit code 2 (never a traceback); heavy modules load only after the
+arguments are validated."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
+import tempfile
+import traceback
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer import _click as click  # typer >= 0.26 vendors click: its exceptions are these, not click's
 
 from botnft.domain.errors import UserError
 
@@ -31,10 +37,67 @@ app.add_typer(db_app, name="db")
 out = Console() if sys.stdout.isatty() else Console(width=160)  # pipes get full tables
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=400)
 
+VENUE_HELP = (
+    "raydium, raydium_cpmm, raydium_clmm, openbook, jupiter, cex, drift, sim, perp; solana = all on-chain"
+)
 
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+
+def _one_line(message: str) -> int:
+    text = " ".join(str(message).split())  # never more than one line, whatever the source said
+    err.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True, markup=True)
+    return 2
+
+
+def _user_facing(exc: BaseException) -> bool:
+    """A mistake the user can fix. A StorageError can exist only if storage was imported (light start-up)."""
+    if isinstance(exc, UserError):
+        return True
+    storage = sys.modules.get("botnft.storage.errors")
+    return storage is not None and isinstance(exc, storage.StorageError)
+
+
+def _internal(exc: BaseException) -> int:
+    """A bug, not a mistake: one line that says so, the traceback in a file (BOT_DEBUG=1 re-raises)."""
+    if os.environ.get("BOT_DEBUG"):
+        raise exc
+    fd, path = tempfile.mkstemp(prefix="bot-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        traceback.print_exception(exc, file=fh)
+    err.print(
+        f"[bold red]internal error:[/] {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+        f"(traceback in {path}; please report it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 1
+
+
+def run(args: list[str]) -> int:
+    """Run `bot ARGS` and return the exit code: 0 ok, 2 a user's mistake, 1 a bug, 130 interrupted."""
+    try:
+        code = app(args=args or ["--help"], prog_name="bot", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except click.exceptions.NoArgsIsHelpError:  # `bot data` alone: typer has printed its help, as --help does
+        return 0
+    except click.exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "bot"
+        return _one_line(f"{exc.format_message()} (see `{where} --help`)")
+    except click.exceptions.ClickException as exc:
+        return _one_line(exc.format_message())
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("interrupted", highlight=False)
+        return 130
+    except OSError as exc:  # the machine said no: disk full, read-only folder, file name too long
+        if exc.strerror:
+            name = f": {exc.filename}" if exc.filename else ""
+            return _one_line(f"{exc.strerror}{name}")
+        return _internal(exc)
+    except Exception as exc:
+        return _one_line(str(exc)) if _user_facing(exc) else _internal(exc)
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
 
 
 def _params(raw: list[str]) -> dict[str, str]:
@@ -51,11 +114,13 @@ def _decimal(name: str, value: str | None) -> Decimal | None:
     if value is None:
         return None
     try:
-        d = Decimal(value)
+        d = Decimal(value.strip())
     except InvalidOperation:
         raise UserError(f"{name} must be a number, got {value!r}") from None
     if not d.is_finite():
         raise UserError(f"{name} must be a finite number, got {value!r}")
+    if abs(d.adjusted()) > 30:
+        raise UserError(f"{name} {value} is out of range")
     return d
 
 
@@ -69,63 +134,135 @@ def _date(name: str, value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def _venue_list(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    names = tuple(v.strip().lower() for v in raw.split(","))
+    if not names or any(not v for v in names):
+        raise UserError(f"--venues takes venue names separated by commas ({VENUE_HELP}); got {raw!r}")
+    return names
+
+
 @app.command()
 def backtest(
     data: Annotated[
-        str, typer.Option(help="Bundled data set name (see `bot data list`) or a candle file path.")
-    ] = ("sol-spot-1h"),
-    strategy: Annotated[str, typer.Option(help="Strategy name: ema_cross, sma_cross.")] = "ema_cross",
+        str,
+        typer.Option(
+            metavar="NAME|PATH", help="Bundled data set (see `bot data list`) or a candle file path."
+        ),
+    ] = "sol-spot-1h",
+    strategy: Annotated[
+        str, typer.Option(metavar="NAME", help="Strategy: ema_cross or sma_cross (see `bot strategies`).")
+    ] = "ema_cross",
     param: Annotated[
-        list[str] | None, typer.Option("--param", help="Strategy parameter k=v (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--param", metavar="KEY=VALUE", help="Strategy parameter (repeatable), e.g. short=true."
+        ),
     ] = None,
     venue: Annotated[
         str | None,
-        typer.Option(help="sim (spot), drift (SimDrift) or perp (candle perp); default from the data."),
+        typer.Option(
+            metavar="VENUE",
+            help="One venue: sim (candle spot), perp (candle perp) or drift (SimDrift). "
+            "Default: sim for spot data, drift for perp data.",
+        ),
     ] = None,
     venues: Annotated[
-        str | None, typer.Option(help="Route across these venues, comma-separated (e.g. sim,drift).")
+        str | None,
+        typer.Option(
+            metavar="LIST", help=f"Route every order across these venues, comma-separated: {VENUE_HELP}."
+        ),
     ] = None,
-    route: Annotated[str, typer.Option(help="With --venues: split (best split) or single:VENUE.")] = "split",
+    route: Annotated[
+        str | None,
+        typer.Option(
+            metavar="split|single:VENUE",
+            help="With --venues: split each order for the best all-in price (default), or use one venue.",
+        ),
+    ] = None,
     vehicle: Annotated[
-        str, typer.Option(help="With --venues: auto (cheapest all-in), spot or perp.")
-    ] = "auto",
-    fee_bps: Annotated[
-        str | None, typer.Option("--fee-bps", help="Taker fee in bps (default: the venue's).")
+        str | None,
+        typer.Option(
+            metavar="auto|spot|perp", help="With --venues: the vehicle; auto (default) = cheapest all-in."
+        ),
     ] = None,
-    size: Annotated[str | None, typer.Option(help="Fixed order size in base units.")] = None,
+    fee_bps: Annotated[
+        str | None,
+        typer.Option(
+            "--fee-bps",
+            metavar="BPS",
+            help="Flat taker fee of the sim, perp and cex venues (default 10, 3.5, 10); others: their own.",
+        ),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(metavar="QTY", help="Fixed order size in base units, on the instrument's lot grid."),
+    ] = None,
     cash_fraction: Annotated[
-        str | None, typer.Option("--cash-fraction", help="Size by this fraction of equity.")
-    ] = (None),
-    fill: Annotated[str, typer.Option(help="Fill model: next-open (default) or close.")] = "next-open",
-    cash: Annotated[str, typer.Option(help="Starting cash in the quote asset.")] = "100000",
-    start: Annotated[str | None, typer.Option(help="First bar (UTC), e.g. 2024-01-01.")] = None,
-    end: Annotated[str | None, typer.Option(help="End (UTC, exclusive).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same data + seed give the same result.")] = 0,
+        str | None,
+        typer.Option(
+            "--cash-fraction",
+            metavar="F",
+            help="Size each order by this fraction of equity, in (0, 1]; default 0.95 without --size.",
+        ),
+    ] = None,
+    fill: Annotated[
+        str | None,
+        typer.Option(
+            metavar="next-open|close", help="Fill model of the candle venues (sim, perp). Default next-open."
+        ),
+    ] = None,
+    cash: Annotated[str, typer.Option(metavar="AMOUNT", help="Starting cash in the quote asset.")] = "100000",
+    start: Annotated[
+        str | None, typer.Option(metavar="DATE", help="First bar (UTC), e.g. 2024-01-01.")
+    ] = None,
+    end: Annotated[str | None, typer.Option(metavar="DATE", help="End (UTC, exclusive).")] = None,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed: the same data and seed give the same result.")
+    ] = 0,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")
+        bool, typer.Option("--json", help="Print exactly one JSON object on stdout (no chart).")
     ] = False,
     fills_out: Annotated[
-        Path | None, typer.Option("--fills-out", help="Write every fill as CSV here.")
+        Path | None, typer.Option("--fills-out", metavar="FILE", help="Also write every fill as CSV here.")
     ] = None,
     db_url: Annotated[
-        str | None, typer.Option("--db-url", help="Database URL (default SQLite in runs/).")
+        str | None,
+        typer.Option(
+            "--db-url", metavar="URL", help="Database URL (default: SQLite runs/bot.db, or BOT_DATABASE_URL)."
+        ),
     ] = None,
     store: Annotated[bool, typer.Option(help="Store the run and its trades in the database.")] = True,
 ) -> None:
     """Replay history through the trading node with simulated venues; print a summary and chart it."""
-    try:
-        _backtest(locals())
-    except UserError as exc:
-        fail(str(exc))
-    except Exception as exc:
-        from botnft.storage.errors import StorageError
+    _backtest(locals())
 
-        if isinstance(exc, StorageError):
-            fail(str(exc))
-        raise
+
+def _input_files(data: str) -> list[Path]:
+    """Files a run reads, which outputs may never overwrite: every bundled file, and --data."""
+    from botnft.data import bundle
+
+    return [ds.path for ds in bundle.DATASETS.values()] + [Path(data)]
+
+
+def _check_data_exists(data: str) -> None:
+    """Unknown data set or missing file: said at once, before the heavy imports."""
+    from botnft.data import bundle
+
+    if data in bundle.DATASETS:
+        return
+    path = Path(data)
+    if len(path.name.encode()) > 255:
+        raise UserError(f"data file name is longer than 255 bytes: {path.name[:40]}…")
+    if not path.exists():
+        if any(s in data for s in ("/", ".csv", ".parquet")):
+            raise UserError(f"data file not found: {data}")
+        bundle.get(data)  # raises: unknown data set, with the list
 
 
 def _backtest(o: dict[str, Any]) -> None:
+    from botnft.backtest.outputs import check_output_file, check_runs_dir
     from botnft.backtest.spec import BacktestSpec  # light: validate before the heavy imports
 
     spec = BacktestSpec(
@@ -133,34 +270,54 @@ def _backtest(o: dict[str, Any]) -> None:
         strategy=o["strategy"],
         params=_params(o["param"] or []),
         venue=o["venue"],
-        venues=tuple(v.strip().lower() for v in (o["venues"] or "").split(",") if v.strip()),
+        venues=_venue_list(o["venues"]),
         route=o["route"],
         vehicle=o["vehicle"],
         fee_bps=_decimal("--fee-bps", o["fee_bps"]),
         size=_decimal("--size", o["size"]),
         cash_fraction=_decimal("--cash-fraction", o["cash_fraction"]),
-        fill=o["fill"],
+        fill=o["fill"] or "next-open",
         cash=_decimal("--cash", o["cash"]) or Decimal(0),
         start=_date("--start", o["start"]),
         end=_date("--end", o["end"]),
         seed=o["seed"],
     )
     spec.check()
-    from botnft.backtest.runner import run_backtest
-    from botnft.bootstrap import build_backtest
+    _check_data_exists(spec.data)
+    from botnft.strategy.library import build as build_strategy
+
+    build_strategy(
+        spec.strategy, dict(spec.params)
+    )  # a bad strategy or parameter: said before the data loads
+    fills_out = (
+        check_output_file(o["fills_out"], "--fills-out", _input_files(spec.data)) if o["fills_out"] else None
+    )
     from botnft.config import load_settings
 
     settings = load_settings(database_url=o["db_url"])
+    from botnft.backtest.runner import run_backtest
+    from botnft.bootstrap import build_backtest
+    from botnft.risk.sizing import check_fixed_size
+
     spec = dataclasses.replace(spec, liquidity=settings.liquidity.model_dump())
-    store = None
+    session = build_backtest(spec)
+    spec.check_applies(session.venue_names, fill_given=o["fill"] is not None)
+    check_fixed_size(spec.size, session.instrument)
     if o["store"]:
+        from botnft.backtest.persist import preflight
+
+        preflight(
+            spec.strategy, dict(spec.params), session.data.name, session.venue_kind, spec.seed, spec.cash
+        )
+    runs_dir = None if o["json_out"] else check_runs_dir(settings.runs_dir)
+    trade_store = None
+    if o["store"]:  # the database is written only once every input has passed
         from botnft.storage import migrate
         from botnft.storage.db import make_engine
         from botnft.storage.repository import TradeStore
 
         migrate.upgrade(settings.database_url)
-        store = TradeStore(make_engine(settings.database_url))
-    session = build_backtest(spec)
+        trade_store = TradeStore(make_engine(settings.database_url))
     n = len(session.data.bars)
     with Progress(
         TextColumn("[bold]backtest[/] {task.description}"),
@@ -173,33 +330,54 @@ def _backtest(o: dict[str, Any]) -> None:
     ) as bar:
         task = bar.add_task(f"{spec.strategy} on {session.data.name}", total=n)
         result = run_backtest(session, progress=lambda k: bar.advance(task, k))
+    _finish(o, spec, session, result, settings, fills_out, runs_dir, trade_store)
+
+
+def _finish(
+    o: dict[str, Any], spec: Any, session: Any, result: Any, settings: Any, fills_out: Path | None,
+    runs_dir: Path | None, trade_store: Any,
+) -> None:  # fmt: skip
+    """Results first (stdout or the run folder, then --fills-out), the database last: a finished run is never
+    lost because storing it failed."""
+    from botnft.backtest.outputs import new_run_dir, write_atomic
+    from botnft.backtest.report import plot_equity, write_fills_csv
+
     summary = result.summary
-    run_id = None
-    if store is not None:
-        from botnft.backtest.persist import records
-
-        run_id = store.save_backtest(*records(session, result))
-    if o["fills_out"] is not None:
-        from botnft.backtest.report import write_fills_csv
-
-        write_fills_csv(result.fills, o["fills_out"])
+    run_dir = None
     if o["json_out"]:
         sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
-        if run_id is not None:
-            err.print(f"stored as run {run_id} in {settings.database_url}", highlight=False)
-        return
-    from botnft.backtest.report import plot_equity
+        sys.stdout.flush()
+    else:
+        assert runs_dir is not None
+        run_dir = new_run_dir(runs_dir)
+        write_atomic(run_dir / "summary.json", json.dumps(summary, sort_keys=True, indent=2) + "\n")
+        write_fills_csv(result.fills, run_dir / "fills.csv")
+        plot_equity(
+            result.ts_ns, result.equity, run_dir / "equity.png",
+            f"{spec.strategy} · {summary['instrument']}", result.fills,
+        )  # fmt: skip
+    if fills_out is not None:
+        write_fills_csv(result.fills, fills_out)
+    run_id = None
+    if trade_store is not None:
+        from botnft.backtest.persist import records
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = settings.runs_dir / (f"run-{run_id:05d}" if run_id is not None else f"run-{stamp}")
-    chart = plot_equity(
-        result.ts_ns,
-        result.equity,
-        run_dir / "equity.png",
-        f"{spec.strategy} · {summary['instrument']}",
-        result.fills,
-    )
-    (run_dir / "summary.json").write_text(json.dumps(summary, sort_keys=True, indent=2) + "\n")
+        saved = run_dir or fills_out
+        try:
+            run_id = trade_store.save_backtest(*records(session, result))
+        except Exception as exc:
+            if not _user_facing(exc) and not isinstance(exc, OSError):
+                raise
+            kept = f"its results are in {saved}" if saved else "its summary is the JSON above"
+            raise UserError(f"the run finished but was not stored ({exc}); {kept}") from None
+    where = _redacted(settings.database_url)
+    if run_dir is not None and run_id is not None:
+        stored = {**summary, "stored": {"run_id": run_id, "database": where}}
+        write_atomic(run_dir / "summary.json", json.dumps(stored, sort_keys=True, indent=2) + "\n")
+    if o["json_out"]:
+        if run_id is not None:
+            err.print(f"stored as run {run_id} in {where}", highlight=False)
+        return
     _print_summary(summary)
     if "execution" in summary:
         ex = summary["execution"]
@@ -207,7 +385,16 @@ def _backtest(o: dict[str, Any]) -> None:
             f"routed {ex['parents']:,} parent orders as {ex['children']:,} child orders "
             f"({ex['reroutes']:,} re-routes); execution cost {Decimal(ex['cost']):,.2f} (fees + slippage)"
         )
-    out.print(f"chart: {chart}" + (f"   stored as run {run_id} in {settings.database_url}" if run_id else ""))
+    out.print(f"results: {run_dir}" + (f"   stored as run {run_id} in {where}" if run_id else ""))
+
+
+def _redacted(url: str) -> str:
+    """The database URL without its password."""
+    head, at, tail = url.rpartition("@")
+    if not at or "://" not in head:
+        return url
+    scheme, _, userinfo = head.partition("://")
+    return f"{scheme}://{userinfo.split(':')[0]}@{tail}"
 
 
 def _print_summary(s: dict[str, Any]) -> None:
@@ -251,90 +438,69 @@ def _print_summary(s: dict[str, Any]) -> None:
 def data_list() -> None:
     """Show the bundled data sets: name, kind, rows and time span."""
     from botnft.data import bundle
-    from botnft.data.loader import load_candles, load_funding
 
     t = Table(title="Bundled data (real Binance/Drift data; see data/bundled/README.md)")
     for col in ("name", "kind", "market", "symbol", "interval", "rows", "from", "to"):
-        t.add_column(col)
-    for ds in bundle.DATASETS.values():
-        if ds.kind == "candles":
-            b = load_candles(ds.path)
-            rows, ts = len(b), b.ts_ns
-        elif ds.kind == "funding":
-            f = load_funding(ds.path)
-            rows, ts = len(f), f.ts_ns
-        else:
-            import pandas as pd
-
-            frame = pd.read_csv(ds.path)
-            t.add_row(
-                ds.name,
-                ds.kind,
-                ds.market,
-                "SOL/BTC/ETH-PERP",
-                ds.interval,
-                f"{len(frame):,}",
-                str(frame["date"].min()),
-                str(frame["date"].max()),
-            )
-            continue
-        from botnft.backtest.report import iso
-
-        t.add_row(
-            ds.name,
-            ds.kind,
-            ds.market,
-            ds.symbol,
-            ds.interval,
-            f"{rows:,}",
-            iso(int(ts[0]))[:16],
-            iso(int(ts[-1]))[:16],
-        )
+        t.add_column(col, justify="right" if col == "rows" else "left")
+    for info in bundle.listing():
+        ds = info.dataset
+        first, last = (x.replace("T", " ").removesuffix(":00Z") for x in (info.first, info.last))
+        t.add_row(ds.name, ds.kind, ds.market, ds.symbol, ds.interval, f"{info.rows:,}", first, last)
     out.print(t)
 
 
 @db_app.command("upgrade")
 def db_upgrade(
-    db_url: Annotated[str | None, typer.Option("--db-url", help="Database URL (default: settings).")] = None,
+    db_url: Annotated[
+        str | None, typer.Option("--db-url", metavar="URL", help="Database URL (default: settings).")
+    ] = None,
 ) -> None:
     """Apply the database migrations up to the newest."""
     from botnft.config import load_settings
     from botnft.storage import migrate
-    from botnft.storage.errors import StorageError
 
-    try:
-        settings = load_settings(database_url=db_url)
-        migrate.upgrade(settings.database_url)
-        out.print(f"database at revision {migrate.current(settings.database_url)}: {settings.database_url}")
-    except (UserError, StorageError) as exc:
-        fail(str(exc))
+    settings = load_settings(database_url=db_url)
+    migrate.upgrade(settings.database_url)
+    where = _redacted(settings.database_url)
+    out.print(f"database at revision {migrate.current(settings.database_url)}: {where}")
 
 
 @app.command()
 def route(
-    side: Annotated[str, typer.Option(help="buy or sell.")],
-    amount: Annotated[str, typer.Option(help="Size in base units (e.g. SOL).")],
-    base: Annotated[str, typer.Option(help="Base asset.")] = "SOL",
-    quote: Annotated[str, typer.Option(help="Quote asset (USDC or USDT, valued at par).")] = "USDC",
-    horizon: Annotated[str, typer.Option(help="How long the exposure is held: 24h, 90m, 2d.")] = "24h",
-    at: Annotated[str | None, typer.Option(help="Price at this time (UTC) of the bundled data.")] = None,
+    side: Annotated[str, typer.Option(metavar="buy|sell", help="Buy or sell the base asset.")],
+    amount: Annotated[str, typer.Option(metavar="QTY", help="Size in base units (e.g. SOL).")],
+    base: Annotated[str, typer.Option(metavar="ASSET", help="Base asset.")] = "SOL",
+    quote: Annotated[
+        str, typer.Option(metavar="ASSET", help="Quote asset (USDC or USDT, valued at par).")
+    ] = "USDC",
+    horizon: Annotated[
+        str,
+        typer.Option(
+            metavar="DURATION", help="How long the exposure is held: 90m, 24h, 1.5d, 1w or 3600s (≤ 365d)."
+        ),
+    ] = "24h",
+    at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE", help="Quote at the last bar closed by this time (UTC); default: the data's end."
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")
     ] = False,
 ) -> None:
     """Each venue's quote and all-in cost for a trade, the best split, the vehicle, and the saving."""
-    try:
-        amt = _decimal("--amount", amount) or Decimal(0)
-        from botnft.config import load_settings
-        from botnft.route_quote import parse_horizon, quote_route
+    from botnft.route_request import check_request, parse_horizon
 
-        liquidity = load_settings().liquidity.model_dump()
-        result = quote_route(
-            side.lower(), amt, base, quote, parse_horizon(horizon), _date("--at", at), liquidity
-        )
-    except UserError as exc:
-        fail(str(exc))
-        return
+    amt = _decimal("--amount", amount) or Decimal(0)
+    when = _date("--at", at)
+    held = parse_horizon(horizon)
+    check_request(side.lower(), amt, base, quote, held)  # before the router's heavy imports
+    from botnft.config import load_settings
+    from botnft.route_quote import quote_route
+
+    liquidity = load_settings().liquidity.model_dump()
+    result = quote_route(side.lower(), amt, base, quote, held, when, liquidity)
     if json_out:
         sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
         return
@@ -366,12 +532,14 @@ def _print_route(r: dict[str, Any]) -> None:
         )  # fmt: skip
     out.print(t)
     s = r["split"]
-    legs = ", ".join(f"{leg['venue']} {leg['base']:,.3f}" for leg in s["legs"]) or "none"
-    out.print(f"best spot split: {legs}  →  {s['total_bps']:.2f} bps all-in")
-    if s["unfilled_base"] >= 0.001:
-        out.print(f"[yellow]unfilled: {s['unfilled_base']:,.3f} {r['base']} — {s['note']}[/]")
+    # amounts are exact decimal strings: printed whole, never rounded to three places
+    legs = ", ".join(f"{leg['venue']} {Decimal(leg['base']):,}" for leg in s["legs"]) or "none"
+    total = "nothing routed" if s["total_bps"] is None else f"{s['total_bps']:.2f} bps all-in"
+    out.print(f"best spot split: {legs}  →  {total}")
+    if Decimal(s["unfilled_base"]) > 0:
+        out.print(f"[yellow]unfilled: {Decimal(s['unfilled_base']):,} {r['base']} — {s['note']}[/]")
     v = r["vehicle"]
-    out.print(f"vehicle: [bold]{v['choice']}[/] — {v['reason']}")
+    out.print(f"vehicle: [bold]{v['choice'] or 'none'}[/] — {v['reason']}")
     if r["saving_vs_best_single_bps"] is not None:
         out.print(
             f"saving vs the best single venue ({r['best_single_venue']}): "
@@ -386,10 +554,6 @@ def strategies() -> None:
 
     for name, params in describe().items():
         out.print(f"[bold]{name}[/]  " + "  ".join(f"{k}={v}" for k, v in params.items()))
-
-
-def main() -> None:
-    app()
 
 
 if __name__ == "__main__":

@@ -20,30 +20,34 @@ from botnft.domain.errors import UserError
 DEFAULT_RUNS_DIR = Path("runs")
 
 
+STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+"""Every settings model: unknown keys, inf and nan are errors; each number has a realistic range."""
+
+
 class PoolSettings(BaseModel):
     """A simulated pool's size; None keeps the documented default for its kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    tvl_usd: float | None = Field(default=None, gt=0)
+    model_config = STRICT
+    tvl_usd: float | None = Field(default=None, ge=1_000, le=1e12)
 
 
 class BookSettings(BaseModel):
     """A simulated book's depth relative to the default profile (1.0 = calibrated default)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    depth_scale: float = Field(default=1.0, gt=0)
-    taker_fee_bps: float | None = Field(default=None, ge=0)
+    model_config = STRICT
+    depth_scale: float = Field(default=1.0, gt=0, le=1_000)
+    taker_fee_bps: float | None = Field(default=None, ge=0, le=1_000)
 
 
 class DriftSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    mark_basis_bps: float = 0.0
+    model_config = STRICT
+    mark_basis_bps: float = Field(default=0.0, ge=-1_000, le=1_000)
 
 
 class LiquiditySettings(BaseModel):
     """The simulated venues' liquidity model (`[liquidity.*]` in bot.toml); defaults are SOL's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
     raydium: PoolSettings = PoolSettings()
     raydium_cpmm: PoolSettings = PoolSettings()
     raydium_clmm: PoolSettings = PoolSettings()
@@ -53,7 +57,7 @@ class LiquiditySettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOT_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="BOT_", extra="forbid", frozen=True, allow_inf_nan=False)
 
     database_url: str = f"sqlite:///{DEFAULT_RUNS_DIR}/bot.db"
     runs_dir: Path = DEFAULT_RUNS_DIR
@@ -77,6 +81,9 @@ def load_settings(**overrides: Any) -> Settings:
     path = os.environ.get("BOT_CONFIG")
     if path and not Path(path).is_file():
         raise UserError(f"config file not found: {path}")
+    toml_file = Path(path or "bot.toml")
+    if toml_file.exists() and not toml_file.is_file():
+        raise UserError(f"config {toml_file} is not a file")
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -84,4 +91,4 @@ def load_settings(**overrides: Any) -> Settings:
         where = ".".join(str(p) for p in err["loc"]) or "config"
         raise UserError(f"bad setting {where}: {err['msg']}") from None
     except Exception as exc:  # malformed TOML
-        raise UserError(f"cannot read config: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"cannot read config {toml_file}: {str(exc).splitlines()[0]}") from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -20,6 +19,8 @@ from botnft.data.bars import align_mark
 from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
 from botnft.domain.liquidity import AnyLiquidity, PerpLiquidity
+from botnft.domain.money import plain
+from botnft.route_request import BASE, check_request
 from botnft.routing.costs import (
     CostBreakdown,
     CostConfig,
@@ -36,33 +37,10 @@ from botnft.venue_builders import VENUE_BUILDERS, BuildContext, MarketData
 DATA = "sol-perp-1h"
 #: a split whose all-in cost exceeds this is cut back to the size that fits (the rest is reported unfilled)
 MAX_SLIPPAGE_BPS = 1_000.0
-#: more than SOL's total supply (about 600 million) and 10,000 times the bundled venues' spot depth
-MAX_AMOUNT = Decimal(1_000_000_000)
-MAX_HORIZON_S = 365 * 86_400
 #: quote amounts (USDC, USDT) are shown to their 6 on-chain decimals
 QUOTE_UNIT = Decimal("0.000001")
 ROUTE_VENUES = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "cex", "drift")
-_BASE = "SOL"
 _PARTS = ("fee", "impact", "basis", "network", "funding", "capital", "staleness")
-
-_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
-_HORIZON = re.compile(r"(\d+(?:\.\d+)?|\.\d+)([smhdw])")
-HORIZON_FORMS = "90m, 24h, 1.5d, 1w or 3600s (a positive number, then s, m, h, d or w; at most 365d)"
-
-
-def parse_horizon(text: str) -> float:
-    """'90m', '24h', '1.5d', '1w', '3600s' → seconds; anything else, zero or over 365 days: UserError."""
-    m = _HORIZON.fullmatch(text.strip().lower())
-    seconds = Decimal(m[1]) * _UNITS[m[2]] if m else Decimal(0)
-    if not 0 < seconds <= MAX_HORIZON_S:
-        raise UserError(f"--horizon must look like {HORIZON_FORMS}, got {text!r}")
-    return float(seconds)
-
-
-def dec_str(d: Decimal) -> str:
-    """An exact amount as a plain decimal string: '0', not '0E-9'; '20000', not '2E+4'."""
-    return "0" if d == 0 else format(d.normalize(), "f")
-
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -184,7 +162,7 @@ def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Rout
             legs = tuple(_leg_base(leg, lots[leg.instrument]) for leg in trial.legs)
             if sum(legs, Decimal(0)) <= amount:
                 left = amount - sum(legs, Decimal(0))
-                why = f"{left.normalize():,f} {_BASE} is off the lot grids of the venues that could take it"
+                why = f"{left.normalize():,f} {BASE} is off the lot grids of the venues that could take it"
                 return _Routed(trial, legs, left, why, "grid")
     # more than the venues hold within the slippage cap: route the largest size that fits, report the rest
     lo, hi, fit = 0.0, float(amount), None
@@ -200,7 +178,7 @@ def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Rout
         return _Routed(replace(first, legs=()), (), amount, f"cannot be routed: {why}", "none")
     legs = tuple(_leg_base(leg, lots[leg.instrument]) for leg in fit.legs)
     filled = sum(legs, Decimal(0))
-    why = f"only {filled.normalize():,f} {_BASE} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
+    why = f"only {filled.normalize():,f} {BASE} fit within {MAX_SLIPPAGE_BPS:,.0f} bps all-in"
     return _Routed(fit, legs, amount - filled, why, "fit")
 
 
@@ -314,7 +292,7 @@ def _snapshots(data: RouteData, j: int, liquidity: dict[str, Any] | None) -> lis
 def _venue_row(c: VenueCost, amount: Decimal, snap: AnyLiquidity) -> dict[str, Any]:
     """One venue's all-in cost of the whole amount, or why it cannot take it (off its lot grid included)."""
     ok = c.ok and _on_grid(amount, snap)
-    off = f"{dec_str(amount)} SOL is off the venue's lot grid ({dec_str(snap.lot)} SOL lots)"
+    off = f"{plain(amount)} SOL is off the venue's lot grid ({plain(snap.lot)} SOL lots)"
     return {
         "venue": c.instrument.venue,
         "instrument": str(c.instrument),
@@ -336,30 +314,19 @@ def quote_route(
     liquidity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The quote `bot route` prints. Amounts are exact decimal strings; bps and prices are floats."""
-    if side not in ("buy", "sell"):
-        raise UserError(f"--side must be buy or sell, got {side!r}")
-    if not amount.is_finite() or amount <= 0:
-        raise UserError(f"--amount must be a positive number of {base.upper()}, got {amount}")
-    if base.upper() != _BASE:
-        raise UserError(f"the bundled venues trade SOL; no simulated market for {base.upper()}")
-    if quote.upper() not in ("USDC", "USDT"):
-        raise UserError(f"--quote must be USDC or USDT (valued at par), got {quote!r}")
-    if amount > MAX_AMOUNT:
-        raise UserError(f"--amount {amount} SOL is more than SOL's total supply (at most {MAX_AMOUNT:,} SOL)")
-    if not (math.isfinite(horizon_s) and 0 < horizon_s <= MAX_HORIZON_S):
-        raise UserError(f"--horizon must look like {HORIZON_FORMS}, got {horizon_s!r} s")
+    check_request(side, amount, base, quote, horizon_s)
     data = route_data()
     j = _bar_index(data, at)
     snapshots = _snapshots(data, j, liquidity)
     smallest = min(max(s.min_size, s.lot) for s in snapshots)
     if amount < smallest:
-        raise UserError(f"--amount {amount} SOL is below the smallest tradable size {dec_str(smallest)} SOL")
+        raise UserError(f"--amount {amount} SOL is below the smallest tradable size {plain(smallest)} SOL")
     finest = min(s.lot for s in snapshots)
     if finest > 0 and amount % finest != 0:
         names = ", ".join(s.instrument.venue for s in snapshots if s.lot == finest)
         raise UserError(
             f"--amount {amount} SOL is off every venue's lot grid: "
-            f"the finest lot is {dec_str(finest)} SOL ({names})"
+            f"the finest lot is {plain(finest)} SOL ({names})"
         )
     bars = data.md.bars
     ref = float(bars.close[j])
@@ -385,8 +352,8 @@ def quote_route(
     saving = None if best is None or routed.unfilled else round(best.total - split.total, 9)
     return {
         "side": side,
-        "amount": dec_str(amount),
-        "base": _BASE,
+        "amount": plain(amount),
+        "base": BASE,
         "quote": quote.upper(),
         "horizon_s": horizon_s,
         "at": datetime.fromtimestamp(now / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -396,15 +363,15 @@ def quote_route(
             "legs": [
                 {
                     "venue": leg.instrument.venue,
-                    "base": dec_str(b),
-                    "quote": dec_str(Decimal(repr(leg.quote)).quantize(QUOTE_UNIT)),
+                    "base": plain(b),
+                    "quote": plain(Decimal(repr(leg.quote)).quantize(QUOTE_UNIT)),
                 }
                 for leg, b in zip(split.legs, routed.bases, strict=True)
             ],
             "cost_bps": _bps(split.breakdown.as_dict()) if routed.bases else None,
             "total_bps": round(split.breakdown.total, 9) if routed.bases else None,  # of the part filled
-            "filled_base": dec_str(amount - routed.unfilled),
-            "unfilled_base": dec_str(routed.unfilled),
+            "filled_base": plain(amount - routed.unfilled),
+            "unfilled_base": plain(routed.unfilled),
             "note": routed.note,
         },
         "vehicle": _vehicle(routed, perp),

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,11 +87,58 @@ def test_without_json_it_prints_a_summary_table_and_writes_the_chart(tmp_path):
     assert len(charts) == 1 and charts[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_perp_backtests_report_funding_per_venue():
-    r = bot("backtest", "--data", "sol-perp-1h", "--param", "short=true", *SHORT, "--json", "--no-store")
+def _funding_from_fills(fills_csv: Path, hourly: bool) -> float:
+    """Funding the position should have paid, rebuilt independently: the position from the fills CSV, the
+    rates and prices from the bundled files; `hourly` applies the last 8 h rate / 8 every hour (SimDrift),
+    else the rate at each funding time on the mark price (the candle perp). Positive = paid."""
+    import numpy as np
+
+    from botnft.data import bundle
+    from botnft.data.loader import load_candles, load_funding
+
+    def ns(text: str) -> int:
+        return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()) * 10**9
+
+    fills = [(ns(r[0]), float(r[4]) * (1 if r[3] == "buy" else -1)) for r in
+             (line.split(",") for line in fills_csv.read_text().splitlines()[1:])]  # fmt: skip
+    ts = np.array([t for t, _ in fills])
+    cum = np.cumsum([q for _, q in fills])
+
+    def held(t: int) -> float:  # the position held just before t
+        k = int(np.searchsorted(ts, t, "left"))
+        return float(cum[k - 1]) if k else 0.0
+
+    t0, t1 = ns("2025-01-01T00:00:00Z"), ns("2025-04-01T00:00:00Z")
+    rates = load_funding(bundle.get("sol-funding").path)
+    if hourly:
+        bars = load_candles(bundle.get("sol-perp-1h").path)
+        total = 0.0
+        for i, t in enumerate(bars.ts_ns):
+            if t0 < t < t1:
+                k = int(np.searchsorted(rates.ts_ns, t, "right")) - 1
+                total += held(int(t)) * float(bars.open[i]) * float(rates.rate[k]) / 8
+        return total
+    mark = load_candles(bundle.get("sol-perp-mark-1h").path)
+    return sum(
+        held(int(t)) * float(mark.open[np.searchsorted(mark.ts_ns, t)]) * float(r)
+        for t, r in zip(rates.ts_ns, rates.rate, strict=True)
+        if t0 <= t < t1
+    )
+
+
+@pytest.mark.parametrize(("venue", "hourly", "rel"), [("perp", False, 1e-6), ("drift", True, 0.01)])
+def test_perp_backtests_pay_the_funding_their_positions_owe(venue, hourly, rel, tmp_path):
+    fills = tmp_path / "fills.csv"
+    r = bot("backtest", "--data", "sol-perp-1h", "--venue", venue, "--param", "short=true", *SHORT, "--json",
+            "--no-store", "--fills-out", str(fills))  # fmt: skip
     s = json.loads(r.stdout)
-    assert s["venue"] == "drift" and s["per_venue"]["DRIFT"]["fills"] == s["fills"]
-    assert s["funding_paid"] != "0"
+    name = venue.upper()
+    assert s["instrument"] == f"SOL-PERP.{name}" and s["per_venue"][name]["fills"] == s["fills"]
+    expected = _funding_from_fills(fills, hourly)
+    assert abs(expected) > 50  # the window pays real funding
+    paid = float(s["funding_paid"])
+    assert paid == pytest.approx(expected, rel=rel)  # the sign and the size, not merely non-zero
+    assert s["per_venue"][name]["funding"] == s["funding_paid"]
 
 
 def test_data_list_shows_the_bundled_sets():
@@ -159,7 +207,10 @@ def test_route_prices_every_venue_all_in_and_reports_the_split_vehicle_and_savin
                                                    "staleness"))  # fmt: skip
             assert parts == pytest.approx(v["total_bps"])
     assert venues["RAYDIUM_CPMM"]["note"]  # too small for 20,000 SOL: reported, not dropped
-    assert len(q["split"]["legs"]) >= 2 and q["split"]["unfilled_base"] < 0.001  # under one lot
+    assert len(q["split"]["legs"]) >= 2 and q["split"]["unfilled_base"] == "0"  # exact decimal strings
+    assert (
+        sum(Decimal(leg["base"]) for leg in q["split"]["legs"]) == Decimal(q["split"]["filled_base"]) == 20000
+    )
     assert q["saving_vs_best_single_bps"] > 0
     assert q["vehicle"]["choice"] in ("spot", "perp") and q["vehicle"]["reason"]
 
@@ -205,6 +256,7 @@ def test_route_fills_what_fits_and_reports_the_remainder_of_an_order_beyond_all_
     r = bot("route", "--side", "buy", "--amount", "5000000", "--json")
     assert r.returncode == 0, r.stderr
     split = json.loads(r.stdout)["split"]
-    assert 0 < split["filled_base"] < 5_000_000
-    assert split["unfilled_base"] == pytest.approx(5_000_000 - split["filled_base"])
+    filled = Decimal(split["filled_base"])
+    assert 0 < filled < 5_000_000
+    assert Decimal(split["unfilled_base"]) == 5_000_000 - filled  # exact, no float remainder
     assert "fit within" in split["note"] and split["total_bps"] <= 1_000

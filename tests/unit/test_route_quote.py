@@ -11,7 +11,8 @@ import pytest
 from botnft.data import bundle
 from botnft.data.loader import load_candles
 from botnft.domain.errors import UserError
-from botnft.route_quote import parse_horizon, quote_route
+from botnft.route_quote import quote_route
+from botnft.route_request import parse_horizon
 
 DAY = 86_400.0
 #: each spot venue's base lot (venue_builders, venues/sim; every minimum is 0.001 SOL): pools trade lamports

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from botnft.backtest.metrics import drawdown_curve
+from botnft.backtest.outputs import write_atomic
 from botnft.domain.events import OrderFilled
 
 
@@ -18,15 +20,14 @@ def iso(ts_ns: int) -> str:
 
 
 def write_fills_csv(fills: list[OrderFilled], path: Path) -> None:
-    """One row per fill: ts, venue, instrument, side, qty, price, fee (Decimal text, exact)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["ts", "venue", "instrument", "side", "qty", "price", "fee"])
-        for f in fills:
-            w.writerow(
-                [iso(f.ts_ns), f.instrument.venue, str(f.instrument), f.side.value, f.qty, f.price, f.fee]
-            )
+    """One row per fill: ts, venue, instrument, side, qty, price, fee (Decimal text, exact); written
+    atomically, so an existing file is replaced whole or not at all."""
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["ts", "venue", "instrument", "side", "qty", "price", "fee"])
+    for f in fills:
+        w.writerow([iso(f.ts_ns), f.instrument.venue, str(f.instrument), f.side.value, f.qty, f.price, f.fee])
+    write_atomic(path, buf.getvalue())
 
 
 def plot_equity(
@@ -39,7 +40,6 @@ def plot_equity(
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     t = ts_ns.astype("datetime64[ns]")
     fig, (ax1, ax2) = plt.subplots(
         2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}, constrained_layout=True
@@ -65,6 +65,7 @@ def plot_equity(
     ax2.grid(alpha=0.3)
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
     ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
-    return path
+    return write_atomic(path, png.getvalue())
