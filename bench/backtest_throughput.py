@@ -15,8 +15,8 @@ import numpy as np
 
 from botnft.backtest.runner import run_backtest
 from botnft.backtest.spec import BacktestSpec
-from botnft.bootstrap import MarketData, build_backtest
-from botnft.data.bars import BarBatch
+from botnft.bootstrap import build_backtest
+from botnft.data.bars import BarBatch, MarketData
 
 MINUTE_NS = 60_000_000_000
 

@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from botnft.backtest.session import BacktestSession
 from botnft.backtest.spec import BacktestSpec
 from botnft.data import bundle
-from botnft.data.bars import align_mark
+from botnft.data.bars import MarketData, align_mark
 from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
-from botnft.domain.instruments import Instrument
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.node import TradingNode
-from botnft.ports import SimulatedVenue
 from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.sizing import CashFraction, FixedSize, Sizer
 from botnft.strategy.library import build as build_strategy
@@ -30,27 +28,10 @@ from botnft.venue_builders import (
     VENUE_BUILDERS,
     VENUE_PRESETS,
     BuildContext,
-    MarketData,
 )
 from botnft.venues.sim.fill_models import FILL_MODELS
 
 DEFAULT_CASH_FRACTION = Decimal("0.95")
-
-
-@dataclass(slots=True)
-class BacktestSession:
-    spec: BacktestSpec
-    data: MarketData
-    venue_kind: str
-    instrument: Instrument
-    node: TradingNode
-    portfolio: Portfolio
-    fee_bps: Decimal | None  # the flat taker fee the candle venues charge; None: each venue's own
-    #: what the backtest's simulation driver steps: the node's clock and the simulated venues
-    clock: SimClock
-    venues: dict[str, SimulatedVenue]
-    #: the venue builders used (sim, perp, drift, cex, raydium, ...): what the summary says was applied
-    venue_names: tuple[str, ...] = ()
 
 
 def _ns(dt: datetime | None) -> int | None:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from typer import _click as click  # typer >= 0.26 vendors click: its exceptions are these, not click's
@@ -43,8 +44,8 @@ VENUE_HELP = (
 
 
 def _one_line(message: str) -> int:
-    text = " ".join(str(message).split())  # never more than one line, whatever the source said
-    err.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True, markup=True)
+    text = escape(" ".join(str(message).split()))  # one line; brackets from a user's file stay text
+    err.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
     return 2
 
 
@@ -64,7 +65,7 @@ def _internal(exc: BaseException) -> int:
     with os.fdopen(fd, "w") as fh:
         traceback.print_exception(exc, file=fh)
     err.print(
-        f"[bold red]internal error:[/] {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+        f"[bold red]internal error:[/] {type(exc).__name__}: {escape(' '.join(str(exc).split())[:300])} "
         f"(traceback in {path}; please report it)",
         highlight=False,
         soft_wrap=True,

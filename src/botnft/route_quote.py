@@ -15,7 +15,7 @@ import numpy as np
 
 from botnft.backtest.spec import BacktestSpec
 from botnft.data import bundle
-from botnft.data.bars import align_mark
+from botnft.data.bars import MarketData, align_mark
 from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
 from botnft.domain.liquidity import AnyLiquidity, PerpLiquidity
@@ -31,7 +31,7 @@ from botnft.routing.costs import (
     venue_costs,
 )
 from botnft.routing.vehicle import VehicleChoice, choose_vehicle
-from botnft.venue_builders import VENUE_BUILDERS, BuildContext, MarketData
+from botnft.venue_builders import VENUE_BUILDERS, BuildContext
 
 #: the candles (with their mark candles and funding rates) every simulated venue is built from
 DATA = "sol-perp-1h"

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from botnft.backtest.spec import BacktestSpec
-from botnft.data.bars import BarBatch, FundingSeries
+from botnft.data.bars import MarketData
 from botnft.domain.errors import UserError
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Perp, Spot
@@ -24,15 +24,6 @@ from botnft.venues.sim.perp import SimPerp
 from botnft.venues.sim.spot import SimSpot
 
 DEFAULT_FEE_BPS = {"sim": Decimal(10), "perp": Decimal("3.5"), "drift": Decimal("3.5")}
-
-
-@dataclass(frozen=True, slots=True)
-class MarketData:
-    name: str
-    market: str  # spot | perp
-    base: str
-    bars: BarBatch
-    funding: FundingSeries | None
 
 
 def make_instrument(kind: str, base: str) -> Instrument:

@@ -16,7 +16,7 @@ from botnft.storage.records import BacktestRunRecord, TradeRecord
 
 if TYPE_CHECKING:  # type hints only: importing them would load the whole engine
     from botnft.backtest.runner import BacktestResult
-    from botnft.bootstrap import BacktestSession
+    from botnft.backtest.session import BacktestSession
 
 #: How a preflight message names each input: the option a user typed.
 OPTION_NAMES = {

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from botnft.backtest.driver import SimulationDriver
 from botnft.backtest.metrics import max_drawdown, per_venue, sharpe
 from botnft.backtest.report import iso
+from botnft.backtest.session import BacktestSession
 from botnft.backtest.spec import FILL_MODEL_VENUES, FLAT_FEE_VENUES
-from botnft.bootstrap import BacktestSession
 from botnft.domain.events import OrderFilled
 from botnft.domain.money import plain, to_decimal
 

@@ -83,3 +83,14 @@ def align_mark(bars: BarBatch, mark: BarBatch) -> BarBatch:
     mark_open = np.where(hit, mark.open[idx_c], bars.open)
     mark_close = np.where(hit, mark.close[idx_c], bars.close)
     return replace(bars, mark_open=mark_open, mark_close=mark_close)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketData:
+    """One market's history as a run uses it: candles (with mark prices for a perp) and funding rates."""
+
+    name: str
+    market: str  # spot | perp
+    base: str
+    bars: BarBatch
+    funding: FundingSeries | None

@@ -9,8 +9,8 @@ import pytest
 
 from botnft.backtest.driver import SimulationDriver
 from botnft.backtest.spec import BacktestSpec
-from botnft.bootstrap import MarketData, build_backtest, load_market_data
-from botnft.data.bars import BarBatch
+from botnft.bootstrap import build_backtest, load_market_data
+from botnft.data.bars import BarBatch, MarketData
 
 HOUR = 3_600_000_000_000
 

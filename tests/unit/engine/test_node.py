@@ -7,8 +7,8 @@ import pytest
 
 from botnft.backtest.runner import run_backtest
 from botnft.backtest.spec import BacktestSpec
-from botnft.bootstrap import MarketData, build_backtest, load_market_data
-from botnft.data.bars import BarBatch, FundingSeries
+from botnft.bootstrap import build_backtest, load_market_data
+from botnft.data.bars import BarBatch, FundingSeries, MarketData
 
 
 @pytest.fixture(scope="module")
