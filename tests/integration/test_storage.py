@@ -29,7 +29,15 @@ from botnft.storage import (
 from botnft.storage.tables import Base, TradeLog
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-SCHEMA_TABLES = {"trading_pairs", "trade_logs", "backtest_runs"}
+SCHEMA_TABLES = {
+    "trading_pairs",
+    "trade_logs",
+    "backtest_runs",
+    "paper_runs",
+    "journal_entries",
+    "node_snapshots",
+    "paper_venue_states",
+}
 
 
 def a_trade(index: int = 0, **changes: object) -> TradeRecord:
@@ -111,7 +119,7 @@ def test_current_is_none_before_the_first_upgrade_and_the_head_revision_after_it
 
     upgrade(database_url)
 
-    assert current(database_url) == head() == "0003"
+    assert current(database_url) == head() == "0004"
 
 
 def test_the_migrated_schema_matches_the_models_exactly(database_url: str, engine: sa.Engine) -> None:

@@ -1,4 +1,4 @@
-"""The schema as SQLAlchemy 2 declarative models: trading pairs, trade logs, backtest runs.
+"""The schema as SQLAlchemy 2 declarative models: trading pairs, trade logs, backtest runs, paper runs.
 
 The migrations in `migrations/versions/` create exactly this schema (a test compares them); change both
 together. Constraint and index names follow `NAMING_CONVENTION`, so they are the same on every dialect.
@@ -19,9 +19,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -118,3 +120,63 @@ class TradeLog(Base):
     tx_signature: Mapped[str | None] = mapped_column(String(128))
     arrival_price: Mapped[Decimal | None] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+PAPER_STATUSES = ("running", "stopped", "killed", "finished", "crashed")
+
+
+class PaperRun(Base):
+    """One `bot paper` run: its settings (the spec, to resume with), where it is, and the kill flag that
+    `bot kill` sets from another shell."""
+
+    __tablename__ = "paper_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'stopped', 'killed', 'finished', 'crashed')", name="status"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))
+    bars_done: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_event_ts: Mapped[int | None] = mapped_column(BigInteger)
+    kill_requested: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    pid: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class JournalEntry(Base):
+    """The node's journal: every command, event and input of a paper run, in `seq` order. `payload` is a
+    readable rendering; `data` the exact object (pickled by the bot itself) that recovery replays."""
+
+    __tablename__ = "journal_entries"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("paper_runs.run_id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts_ns: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class NodeSnapshot(Base):
+    """The node's state after bar `bar` (journal position `seq`), without its venues."""
+
+    __tablename__ = "node_snapshots"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("paper_runs.run_id"), primary_key=True)
+    bar: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PaperVenueState(Base):
+    """The paper venues' own state (all venues of a run in one blob: they share a wallet and pools),
+    written by the venue side after every change, apart from the node's journal."""
+
+    __tablename__ = "paper_venue_states"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("paper_runs.run_id"), primary_key=True)
+    bar: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
