@@ -13,7 +13,7 @@ import traceback
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.table import Table
 from typer import _click as click  # typer >= 0.26 vendors click: its exceptions are these, not click's
 
 from botnft.domain.errors import UserError
+
+if TYPE_CHECKING:
+    from botnft.backtest.stats import RunStats
 
 app = typer.Typer(
     add_completion=False,
@@ -343,7 +346,8 @@ def _finish(
     from botnft.backtest.outputs import new_run_dir, write_atomic
     from botnft.backtest.report import plot_equity, write_fills_csv
 
-    summary = result.summary
+    stats = result.stats
+    summary = stats.to_json()
     run_dir = None
     if o["json_out"]:
         sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
@@ -355,7 +359,7 @@ def _finish(
         write_fills_csv(result.fills, run_dir / "fills.csv")
         plot_equity(
             result.ts_ns, result.equity, run_dir / "equity.png",
-            f"{spec.strategy} · {summary['instrument']}", result.fills,
+            f"{spec.strategy} · {stats.instrument}", result.fills,
         )  # fmt: skip
     if fills_out is not None:
         write_fills_csv(result.fills, fills_out)
@@ -379,12 +383,11 @@ def _finish(
         if run_id is not None:
             err.print(f"stored as run {run_id} in {where}", highlight=False)
         return
-    _print_summary(summary)
-    if "execution" in summary:
-        ex = summary["execution"]
+    _print_summary(stats)
+    if (ex := stats.execution) is not None:
         out.print(
-            f"routed {ex['parents']:,} parent orders as {ex['children']:,} child orders "
-            f"({ex['reroutes']:,} re-routes); execution cost {Decimal(ex['cost']):,.2f} (fees + slippage)"
+            f"routed {ex.parents:,} parent orders as {ex.children:,} child orders "
+            f"({ex.reroutes:,} re-routes); execution cost {ex.cost:,.2f} (fees + slippage)"
         )
     out.print(f"results: {run_dir}" + (f"   stored as run {run_id} in {where}" if run_id else ""))
 
@@ -398,39 +401,34 @@ def _redacted(url: str) -> str:
     return f"{scheme}://{userinfo.split(':')[0]}@{tail}"
 
 
-def _print_summary(s: dict[str, Any]) -> None:
-    t = Table(title=f"Backtest · {s['strategy']} · {s['instrument']} · {s['start'][:10]} → {s['end'][:10]}")
+def _print_summary(s: RunStats) -> None:
+    t = Table(title=f"Backtest · {s.strategy} · {s.instrument} · {s.start[:10]} → {s.end[:10]}")
     t.add_column("metric")
     t.add_column("value", justify="right")
-    sharpe = s["sharpe"]
     rows = [
-        ("bars", f"{s['bars']:,}"),
-        ("fills / round trips", f"{s['fills']:,} / {s['round_trips']:,}"),
-        ("rejected or canceled orders", f"{s['rejections']:,}"),
-        ("initial cash", f"{Decimal(s['initial_cash']):,.2f}"),
-        ("final equity", f"{Decimal(s['final_equity']):,.2f}"),
-        ("total return", f"{s['total_return'] * 100:,.2f} %"),
-        ("max drawdown", f"{s['max_drawdown'] * 100:.2f} %"),
-        ("sharpe (annualised)", "n/a" if sharpe is None else f"{sharpe:.2f}"),
-        ("fees paid", f"{Decimal(s['fees_paid']):,.2f}"),
-        ("funding paid", f"{Decimal(s['funding_paid']):,.2f}"),
-        ("speed", f"{s['bars_per_s']:,} bars/s ({s['elapsed_s']} s)"),
+        ("bars", f"{s.bars:,}"),
+        ("fills / round trips", f"{s.fills:,} / {s.round_trips:,}"),
+        ("rejected or canceled orders", f"{s.rejections:,}"),
+        ("initial cash", f"{s.initial_cash:,.2f}"),
+        ("final equity", f"{s.final_equity:,.2f}"),
+        ("total return", f"{s.total_return * 100:,.2f} %"),
+        ("max drawdown", f"{s.max_drawdown * 100:.2f} %"),
+        ("sharpe (annualised)", "n/a" if s.sharpe is None else f"{s.sharpe:.2f}"),
+        ("fees paid", f"{s.fees_paid:,.2f}"),
+        ("funding paid", f"{s.funding_paid:,.2f}"),
+        ("speed", f"{s.bars_per_s or 0:,} bars/s ({s.elapsed_s} s)"),
     ]
     for key, value in rows:
         t.add_row(key, value)
     out.print(t)
-    if s["per_venue"]:
+    if s.per_venue:
         v = Table(title="Per venue")
         for col in ("venue", "fills", "volume", "fees", "funding", "slippage bps"):
             v.add_column(col, justify="right" if col != "venue" else "left")
-        for name, row in s["per_venue"].items():
+        for name, row in s.per_venue.items():
+            slip = "n/a" if row.slippage_bps is None else f"{row.slippage_bps:.2f}"
             v.add_row(
-                name,
-                f"{row['fills']:,}",
-                f"{Decimal(row['volume']):,.2f}",
-                f"{Decimal(row['fees']):,.2f}",
-                f"{Decimal(row['funding']):,.2f}",
-                "n/a" if "slippage_bps" not in row else f"{row['slippage_bps']:.2f}",
+                name, f"{row.fills:,}", f"{row.volume:,.2f}", f"{row.fees:,.2f}", f"{row.funding:,.2f}", slip
             )
         out.print(v)
 

@@ -32,10 +32,10 @@ def session():
 
 def test_the_run_trades_both_vehicles_and_reports_every_venue(session):
     session, result = session
-    ex = result.summary["execution"]
+    ex = result.stats.to_json()["execution"]
     assert "DRIFT" in ex["per_venue"]  # shorts can only be perps
     assert any(v.startswith("RAYDIUM") or v == "OPENBOOK" for v in ex["per_venue"])
-    assert result.summary["funding_paid"] != "0"
+    assert result.stats.to_json()["funding_paid"] != "0"
 
 
 def test_the_portfolio_equals_the_shared_solana_wallet(session):

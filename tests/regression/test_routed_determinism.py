@@ -29,7 +29,11 @@ def run(spec: BacktestSpec):
     session = build_backtest(spec)
     result = run_backtest(session)
     fills = [(f.ts_ns, str(f.instrument), f.side, f.qty, f.price, f.fee) for f in result.fills]
-    return {k: v for k, v in result.summary.items() if k not in TIMINGS}, fills, result.equity.tobytes()
+    return (
+        {k: v for k, v in result.stats.to_json().items() if k not in TIMINGS},
+        fills,
+        result.equity.tobytes(),
+    )
 
 
 def test_same_data_and_seed_repeat_bit_for_bit():

@@ -25,7 +25,7 @@ def run(route: str) -> dict:
         cash_fraction=Decimal("0.9"),
         start=datetime(2025, 1, 1, tzinfo=UTC),
     )
-    return run_backtest(build_backtest(spec)).summary
+    return run_backtest(build_backtest(spec)).stats.to_json()
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,6 @@ def test_the_learned_impact_model_predicts_realised_slippage_better_than_the_sta
         start=datetime(2025, 1, 1, tzinfo=UTC),
         end=datetime(2025, 7, 1, tzinfo=UTC),
     )
-    heldout = run_backtest(build_backtest(spec)).summary["execution"]["impact_model_heldout"]
+    heldout = run_backtest(build_backtest(spec)).stats.to_json()["execution"]["impact_model_heldout"]
     assert heldout["fills"] > 300
     assert heldout["learned_mae_bps"] < 0.5 * heldout["static_mae_bps"]

@@ -64,7 +64,7 @@ def _arrival(price: Decimal | None) -> Decimal | None:
 
 
 def records(session: BacktestSession, result: BacktestResult) -> tuple[BacktestRunRecord, list[TradeRecord]]:
-    s = result.summary
+    s = result.stats
     inst = session.instrument
     node = session.node
     arrivals = {**node.record.arrivals, **(node.executor.arrivals if node.executor is not None else {})}
@@ -87,23 +87,23 @@ def records(session: BacktestSession, result: BacktestResult) -> tuple[BacktestR
         for f in result.fills
     ]
     run = BacktestRunRecord(
-        strategy=s["strategy"],
-        params=s["params"],
-        data_source=s["data"],
-        venue=s["venue"],
-        seed=s["seed"],
-        bars=s["bars"],
-        fills=s["fills"],
-        round_trips=s["round_trips"],
-        initial_cash=Decimal(s["initial_cash"]),
-        final_equity=Decimal(s["final_equity"]),
-        total_return=s["total_return"],
-        max_drawdown=s["max_drawdown"],
-        sharpe=s["sharpe"],
+        strategy=s.strategy,
+        params=dict(s.params),
+        data_source=s.data,
+        venue=s.venue,
+        seed=s.seed,
+        bars=s.bars,
+        fills=s.fills,
+        round_trips=s.round_trips,
+        initial_cash=s.initial_cash,
+        final_equity=s.final_equity,
+        total_return=s.total_return,
+        max_drawdown=s.max_drawdown,
+        sharpe=s.sharpe,
         start_ts=_dt(int(result.ts_ns[0])),
         end_ts=_dt(int(result.ts_ns[-1])),
-        fees_paid=Decimal(s["fees_paid"]),
-        funding_paid=Decimal(s["funding_paid"]),
-        summary=s,
+        fees_paid=s.fees_paid,
+        funding_paid=s.funding_paid,
+        summary=s.to_json(),
     )
     return run, trades

@@ -33,7 +33,7 @@ def test_a_batch_of_one_bar_and_a_batch_of_all_bars_give_the_same_fills(spot_dat
     for batch in (1, 7, 3_000):
         s = build_backtest(BacktestSpec(strategy="sma_cross", fill=fill, batch_bars=batch), spot_data)
         r = run_backtest(s)
-        runs.append((fills_of(s), r.summary["final_equity"], r.equity.tobytes()))
+        runs.append((fills_of(s), r.stats.to_json()["final_equity"], r.equity.tobytes()))
     assert runs[0] == runs[1] == runs[2]
     assert len(runs[0][0]) > 20
 
@@ -76,7 +76,7 @@ def test_funding_is_charged_at_each_funding_time_to_the_open_position(perp_data)
     for e in events:
         assert e.ts_ns in times
         assert e.payment == (e.position_qty * e.mark_price * e.rate).quantize(D("1e-8"))
-    assert D(r.summary["funding_paid"]) == sum(e.payment for e in events)
+    assert D(r.stats.to_json()["funding_paid"]) == sum(e.payment for e in events)
     venue = s.node.venues["PERP"]
     assert venue.collateral + venue.fees_collected + venue.counterparty == D(100_000)
 
@@ -91,20 +91,20 @@ def test_funding_is_not_charged_while_flat():
         BacktestSpec(strategy="sma_cross", venue="perp"), MarketData("flat", "perp", "SOL", bars, funding)
     )
     r = run_backtest(s)
-    assert r.summary["fills"] == 0 and r.summary["funding_paid"] == "0"
+    assert r.stats.to_json()["fills"] == 0 and r.stats.to_json()["funding_paid"] == "0"
 
 
 def test_an_order_beyond_the_cash_is_refused_by_the_risk_gate(spot_data):
     s = build_backtest(BacktestSpec(strategy="sma_cross", size=D(1_000_000), fill="close"), spot_data)
     r = run_backtest(s)
-    assert r.summary["fills"] == 0 and r.summary["rejections"] > 0
+    assert r.stats.to_json()["fills"] == 0 and r.stats.to_json()["rejections"] > 0
     assert all(e.reason == "risk_denied" for e in s.node.record.rejections)
-    assert s.node.risk.denied == r.summary["rejections"]
+    assert s.node.risk.denied == r.stats.to_json()["rejections"]
 
 
 def test_perp_orders_above_the_leverage_limit_are_refused(perp_data):
     s = build_backtest(BacktestSpec(strategy="sma_cross", size=D(100_000), cash=D(1_000)), perp_data)
     r = run_backtest(s)
-    assert r.summary["fills"] == 0
+    assert r.stats.to_json()["fills"] == 0
     assert {e.reason for e in s.node.record.rejections} == {"risk_denied"}
     assert "leverage" in s.node.record.rejections[0].message
