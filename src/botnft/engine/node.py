@@ -103,17 +103,21 @@ class TradingNode:
         }
         for kind in self._after:
             sub(kind, self._on_order_event)
-        sub(FundingApplied, portfolio.apply_funding)
-        sub(FundingApplied, rec.funding.append)
-        sub(PositionLiquidated, portfolio.apply_liquidation)
-        sub(PositionLiquidated, rec.liquidations.append)
-        sub(BankruptcyResolved, portfolio.apply_bankruptcy)
+        #: account events a venue may deliver twice: each distinct event is applied once
+        self._account: dict[type, list[Callable[[Any], None]]] = {
+            FundingApplied: [portfolio.apply_funding, rec.funding.append],
+            PositionLiquidated: [portfolio.apply_liquidation, rec.liquidations.append],
+            BankruptcyResolved: [portfolio.apply_bankruptcy],
+        }
+        self._account_seen: set[object] = set()
+        for kind in self._account:
+            sub(kind, self._on_account_event)
 
     def attach_executor(self, executor: Executor) -> None:
         """Route every signal through `executor` (several venues, splits, perp or spot)."""
         self.executor = executor
         self._after[OrderFilled] += [executor.on_fill, self._count_exposure_round_trip]
-        self.bus.subscribe(PositionLiquidated, self._count_exposure_round_trip)
+        self._account[PositionLiquidated].append(self._count_exposure_round_trip)
         for handlers in self._after.values():
             handlers.append(executor.on_order_event)
 
@@ -121,6 +125,15 @@ class TradingNode:
         if self.oms.apply(event):
             for handler in self._after[type(event)]:
                 handler(event)
+
+    def _on_account_event(self, event: Any) -> None:
+        """Funding, a liquidation, an insurance payout: a venue settles each once, so an identical event
+        delivered again (a repeating stream) is the same settlement and changes nothing."""
+        if event in self._account_seen:
+            return
+        self._account_seen.add(event)
+        for handler in self._account[type(event)]:
+            handler(event)
 
     def _count_exposure_round_trip(self, _event: object) -> None:
         """A round trip ends whenever the net exposure returns to zero or flips sign (across venues)."""

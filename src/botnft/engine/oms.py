@@ -28,7 +28,7 @@ from botnft.domain.events import (
     OrderSubmitRefused,
     OrderSubmitted,
 )
-from botnft.domain.orders import Order, OrderStatus
+from botnft.domain.orders import TRANSITIONS, Order, OrderStatus
 from botnft.domain.reports import OrderStatusReport
 from botnft.ports import Clock, Journal, VenueClient, VenueEvent
 
@@ -280,6 +280,8 @@ class OrderManager:
         elif isinstance(event, OrderRejected):
             if status.is_terminal:
                 return False
+            if status is S.PENDING_CANCEL:
+                return self._rejected_while_canceling(order, event)
             to = S.REJECTED
         elif isinstance(event, OrderCanceled):
             if status.is_terminal:
@@ -305,4 +307,15 @@ class OrderManager:
             raise TypeError(f"not an order event: {event!r}")
         self._journal.append(event)
         order.transition(to)
+        return True
+
+    def _rejected_while_canceling(self, order: Order, event: OrderRejected) -> bool:
+        """The venue's late answer to the submission is a rejection, and our cancel crossed it: the order
+        never worked, so it is rejected. (One the venue had accepted cannot be rejected: a stale event.)"""
+        order.cancel_rejected()
+        if S.REJECTED not in TRANSITIONS[order.status]:
+            order.transition(S.PENDING_CANCEL)
+            return False
+        self._journal.append(event)
+        order.transition(S.REJECTED)
         return True

@@ -162,6 +162,37 @@ def test_a_fill_after_the_cancel_request_counts_once_and_the_rest_is_canceled():
     assert [type(e) for e in applied] == [OrderAccepted, OrderFilled, OrderCanceled]
 
 
+def test_a_late_rejection_that_crosses_our_cancel_request_rejects_the_order():
+    bus, oms, _, journal, applied = make()
+    venue = ScriptedVenue(perp())
+    o = new_order()
+    oms.submit(o, venue)  # acknowledged with nothing: the venue's answer comes on the stream
+    oms.cancel(o)
+    assert o.status is S.PENDING_CANCEL
+    reject = OrderRejected(0, "C-1", o.instrument, "insufficient_funds", "no margin")
+    for e in (reject, reject, venue.canceled("C-1")):
+        bus.publish(e)
+    bus.drain()
+    assert o.status is S.REJECTED and o.filled == 0
+    assert applied == [reject] and journal.count(reject) == 1
+
+
+def test_a_rejection_after_the_venue_accepted_the_order_is_stale_and_the_cancel_stays_pending():
+    bus, oms, _, _, applied = make()
+    venue = ScriptedVenue(perp())
+    o = new_order()
+    oms.submit(o, venue)
+    bus.publish(venue.accepted("C-1"))
+    bus.drain()
+    oms.cancel(o)
+    bus.publish(OrderRejected(0, "C-1", o.instrument, "rejected", "out of order"))
+    bus.drain()
+    assert o.status is S.PENDING_CANCEL and [type(e) for e in applied] == [OrderAccepted]
+    bus.publish(venue.canceled("C-1"))
+    bus.drain()
+    assert o.status is S.CANCELED
+
+
 def test_a_refused_cancel_leaves_the_order_working():
     bus, oms, _, _, _ = make()
     venue = ScriptedVenue(perp())
