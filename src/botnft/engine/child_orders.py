@@ -82,5 +82,9 @@ class ChildBook:
         left = child.order.amount - child.filled if child.released else ZERO
         return child, left
 
-    def working_signed(self) -> Decimal:
-        return sum((c.working_signed() for c in self.open.values()), ZERO)
+    def working_signed(self, instrument: object = None) -> Decimal:
+        """Base units the open children still trade (signed), on `instrument` only when given."""
+        return sum(
+            (c.working_signed() for c in self.open.values() if instrument in (None, c.order.instrument)),
+            ZERO,
+        )

@@ -380,6 +380,7 @@ class Executor:
             position, cash = pf.positions[inst_id].qty, equity
         else:
             position, cash = pf.balance(inst_id.venue, inst.base), pf.balance(inst_id.venue, inst.quote)
+        position += self.children.working_signed(inst_id)  # what rests at the venue counts toward limits
         fee_rate = to_decimal(float(self._fee_rates.get(inst_id, ZERO)))
         try:
             self.risk.check(order, inst, RiskContext(self._arrival, position, cash, equity, fee_rate))

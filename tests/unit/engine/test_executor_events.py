@@ -192,3 +192,17 @@ def test_a_child_whose_request_got_no_answer_is_not_rerouted_while_it_may_still_
     assert b.requests == [] and a.cancels == []  # unknown: neither cancelled blindly nor re-routed
     h.stream(a.filled(child, "3", "t1"))  # the stream shows it traded after all
     assert h.position() == D(3) and b.requests == [] and not h.executor.busy
+
+
+def test_the_risk_gate_counts_what_rests_at_the_venue_so_two_parents_cannot_pass_the_position_limit():
+    a = ScriptedVenue(perp("A"))
+    h = Harness(a)
+    h.node.risk.limits = RiskLimits(max_position_notional=D(250))  # 2.5 SOL at 100
+    h.target("2")
+    first = h.order(a)
+    h.stream(a.accepted(first.client_order_id))  # resting, not filled: the parent goes on
+    assert not h.executor.busy
+    h.target("3")  # 1 more on top of the 2 resting would make 3 SOL = 300 > 250
+    assert len(a.requests) == 1 and h.node.risk.denied == 1
+    h.stream(a.filled(first, "2", "t1"))
+    assert h.position() == D(2)
