@@ -1,8 +1,8 @@
 """Builders of the simulated venues for routed backtests and `bot route`, one per venue name.
 
-Each builder takes a `BuildContext` (the data, the spec, the fill model for candle venues, and what the
-venues of one backtest share: the Solana wallet and the Solana venues built so far) and returns the venue,
-the instrument it lists, the ledger account it settles into, and how to fund it.
+Each builder takes a `BuildContext` (the data, the spec, the fill model for candle venues, and the
+`SolanaContext` the on-chain venues of one run share) and returns the venue, built whole by its
+constructor, with the instrument it lists, the ledger account it settles into, and how to fund it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,6 +22,11 @@ from botnft.domain.instruments import Instrument, Perp, Spot
 from botnft.domain.money import ZERO
 from botnft.venues.sim.perp import SimPerp
 from botnft.venues.sim.spot import SimSpot
+from botnft.venues.sim.wallet import SolanaWallet
+
+if TYPE_CHECKING:
+    from botnft.venues.sim.openbook import SimOpenBook
+    from botnft.venues.sim.raydium import SimRaydium
 
 DEFAULT_FEE_BPS = {"sim": Decimal(10), "perp": Decimal("3.5"), "drift": Decimal("3.5")}
 
@@ -50,15 +55,33 @@ def make_instrument(kind: str, base: str) -> Instrument:
     )
 
 
+def _sol_usdc_wallet() -> SolanaWallet:
+    return SolanaWallet(("SOL", "USDC"))
+
+
+@dataclass(slots=True)
+class SolanaContext:
+    """What the on-chain venues of one run share: the one Solana wallet every pool, book and the
+    aggregator trade from (SOL and USDC in native units), and the on-chain venues built so far, in
+    build order (the ones SimJupiter routes over)."""
+
+    wallet: SolanaWallet = field(default_factory=_sol_usdc_wallet)
+    venues: list[SimRaydium | SimOpenBook] = field(default_factory=list)
+
+    def fund(self, amount: Decimal) -> None:
+        """Credit the wallet with `amount` USDC (whole micro-USDC)."""
+        self.wallet.credit("USDC", int(amount * 10**6))
+
+
 @dataclass(slots=True)
 class BuildContext:
     """What every builder gets: the data, the spec (fees, seed, liquidity overrides), the fill model of the
-    candle venues, and the objects one backtest's venues share."""
+    candle venues, and the `SolanaContext` one run's on-chain venues share (one per context)."""
 
     md: MarketData
     spec: BacktestSpec
     fill: Any = None
-    shared: dict[str, Any] = field(default_factory=dict)
+    solana: SolanaContext = field(default_factory=SolanaContext)
 
     @property
     def fee(self) -> Decimal | None:
@@ -133,18 +156,10 @@ def _build_drift(ctx: BuildContext) -> VenueBuild:
     return VenueBuild(venue, market.instrument(), "DRIFT", venue.deposit)
 
 
-def _solana_wallet(shared: dict[str, Any]) -> Any:
-    """The one Solana wallet of this backtest (SOL and USDC in native units)."""
-    from botnft.venues.sim.wallet import SolanaWallet
-
-    wallet: SolanaWallet = shared.setdefault("solana", SolanaWallet(("SOL", "USDC")))
-    return wallet
-
-
 def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder:
     def build(ctx: BuildContext) -> VenueBuild:
         """A Raydium pool at the data's first price, with the default liquidity model for its kind."""
-        md, shared_wallets = ctx.md, ctx.shared
+        md, solana = ctx.md, ctx.solana
         from botnft.venues.sim.raydium import SimRaydium
         from botnft.venues.sim.raydium_config import from_price
 
@@ -154,84 +169,67 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
 
         tvl = ctx.liquidity(name.lower()).get("tvl_usd")
         pool = from_price(Decimal(repr(float(md.bars.close[0]))), tvl, kind=kind)
-        venue = SimRaydium(pool, name=name, solana_fees=SolanaFees())
-        wallet = _solana_wallet(shared_wallets)
-        venue.account = wallet.pair("SOL", "USDC")  # the pool trades from the shared Solana wallet
-        shared_wallets.setdefault("solana_venues", []).append(venue)
-
-        def fund(amount: Decimal) -> None:
-            wallet.credit("USDC", int(amount * 10**6))
-
-        return VenueBuild(venue, venue.instrument, "SOLANA", fund)
+        venue = SimRaydium(pool, name=name, solana_fees=SolanaFees(), wallet=solana.wallet)
+        solana.venues.append(venue)
+        return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)
 
     return build
 
 
-def _book(kind: str) -> VenueBuilder:
-    def build(ctx: BuildContext) -> VenueBuild:
-        """A CEX-style book (`cex`) or OpenBook v2 (`openbook`) quoted around the data's prices from the
-        default depth profile (calibrated on real L2 samples; see venues/sim/book_replay.py)."""
-        md, spec, shared_wallets = ctx.md, ctx.spec, ctx.shared
-        from botnft.venues.sim.book_replay import DepthProfile, SimClob
-        from botnft.venues.sim.openbook import SimOpenBook
+def _build_openbook(ctx: BuildContext) -> VenueBuild:
+    """OpenBook v2 quoted around the data's prices from the default depth profile (calibrated on real L2
+    samples; see venues/sim/book_replay.py), trading from the run's Solana wallet."""
+    md, solana = ctx.md, ctx.solana
+    from botnft.venues.sim.book_replay import DepthProfile
+    from botnft.venues.sim.openbook import SimOpenBook
+    from botnft.venues.sim.solana import SolanaFees
 
-        venue: Any
-        if kind == "openbook":
-            from botnft.venues.sim.solana import SolanaFees
+    cfg = ctx.liquidity("openbook")
+    venue = SimOpenBook(
+        base=md.base,
+        seed=ctx.spec.seed,
+        profile=DepthProfile().scaled(float(cfg.get("depth_scale", 1.0))),
+        solana_fees=SolanaFees(),
+        wallet=solana.wallet,  # the same Solana wallet as Raydium
+    )
+    solana.venues.append(venue)
+    return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)
 
-            cfg = ctx.liquidity("openbook")
-            venue = SimOpenBook(
-                base=md.base,
-                seed=spec.seed,
-                profile=DepthProfile().scaled(float(cfg.get("depth_scale", 1.0))),
-            )
-            venue.solana_fees = SolanaFees()
-            wallet = _solana_wallet(shared_wallets)
-            venue.ledger.account = wallet.mapping((md.base, "USDC"))  # the same Solana wallet as Raydium
-            shared_wallets.setdefault("solana_venues", []).append(venue)
 
-            def fund_wallet(amount: Decimal) -> None:
-                wallet.credit("USDC", int(amount * 10**6))
+def _build_cex(ctx: BuildContext) -> VenueBuild:
+    """A CEX-style book quoted around the data's prices from the default depth profile."""
+    md = ctx.md
+    from botnft.venues.sim.book_replay import DepthProfile, SimClob
 
-            return VenueBuild(venue, venue.instrument, "SOLANA", fund_wallet)
-        else:
-            inst = Spot(
-                InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),
-                Decimal("0.001"),
-            )  # fmt: skip
-            cfg = ctx.liquidity("cex")
-            taker = ctx.fee if ctx.fee is not None else Decimal(repr(cfg.get("taker_fee_bps") or 10))
-            profile = DepthProfile().scaled(float(cfg.get("depth_scale", 1.0)))
-            venue = SimClob(inst, taker_fee_bps=taker, seed=spec.seed, profile=profile)
-        inst_ = venue.instrument
+    inst = Spot(
+        InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),
+        Decimal("0.001"),
+    )  # fmt: skip
+    cfg = ctx.liquidity("cex")
+    taker = ctx.fee if ctx.fee is not None else Decimal(repr(cfg.get("taker_fee_bps") or 10))
+    profile = DepthProfile().scaled(float(cfg.get("depth_scale", 1.0)))
+    venue = SimClob(inst, taker_fee_bps=taker, seed=ctx.spec.seed, profile=profile)
 
-        def fund(amount: Decimal) -> None:
-            venue.deposit(inst_.quote, amount)
+    def fund(amount: Decimal) -> None:
+        venue.deposit(inst.quote, amount)
 
-        return VenueBuild(venue, inst_, inst_.id.venue, fund)
-
-    return build
+    return VenueBuild(venue, inst, inst.id.venue, fund)
 
 
 def _build_jupiter(ctx: BuildContext) -> VenueBuild:
     """SimJupiter over the Solana venues of this backtest (built before it), or over the default Raydium
     pools and OpenBook when none are listed; one shared Solana wallet either way."""
-    md, spec, shared_wallets = ctx.md, ctx.spec, ctx.shared
+    md, spec, solana = ctx.md, ctx.spec, ctx.solana
     from botnft.venues.sim.jupiter import SimJupiter
 
-    underlying = list(shared_wallets.get("solana_venues", ()))
-    if not underlying:
-        private: dict[str, Any] = {"solana": _solana_wallet(shared_wallets)}
+    underlying = list(solana.venues)
+    if not underlying:  # the default pools and book, on the same wallet but not listed as venues
+        private = BuildContext(md, spec, ctx.fill, SolanaContext(wallet=solana.wallet))
         for name in ("raydium", "raydium_cpmm", "raydium_clmm", "openbook"):
-            VENUE_BUILDERS[name](BuildContext(md, spec, ctx.fill, private))
-        underlying = private["solana_venues"]
-    wallet = _solana_wallet(shared_wallets)
-    venue = SimJupiter(underlying, wallet=wallet, seed=spec.seed)
-
-    def fund(amount: Decimal) -> None:
-        wallet.credit("USDC", int(amount * 10**6))
-
-    return VenueBuild(venue, venue.instrument, "SOLANA", fund)
+            VENUE_BUILDERS[name](private)
+        underlying = private.solana.venues
+    venue = SimJupiter(underlying, wallet=solana.wallet, seed=spec.seed)
+    return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)
 
 
 VENUE_PRESETS: dict[str, tuple[str, ...]] = {
@@ -240,8 +238,8 @@ VENUE_PRESETS: dict[str, tuple[str, ...]] = {
 
 VENUE_BUILDERS: dict[str, VenueBuilder] = {
     "jupiter": _build_jupiter,
-    "cex": _book("cex"),
-    "openbook": _book("openbook"),
+    "cex": _build_cex,
+    "openbook": _build_openbook,
     "raydium": _raydium("amm_v4", "RAYDIUM"),
     "raydium_cpmm": _raydium("cpmm", "RAYDIUM_CPMM"),
     "raydium_clmm": _raydium("clmm", "RAYDIUM_CLMM"),

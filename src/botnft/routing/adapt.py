@@ -169,7 +169,7 @@ def depth_base(snapshot: AnyLiquidity, side: Side, band_bps: float = 100.0) -> f
     lam = 1.0 / (m * (1.0 + band)) if s == "buy" else m * (1.0 - band)
     out = 0.0
     taken_in = 0.0
-    for kind, m_start, m_end, a, b, _root, cap, out_cap in src._curves[s].segments:
+    for kind, m_start, m_end, a, b, _root, cap, out_cap in src.segments(s):
         if m_start < lam:
             break
         if m_end >= lam:

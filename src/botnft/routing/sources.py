@@ -210,24 +210,25 @@ class _SourceMixin:
     __slots__ = ()
     _curves: dict[str, Curve]
 
-    def _curve(self, side: str) -> Curve:
+    def curve(self, side: str) -> Curve:
+        """The output curve on ``side`` (``"buy"`` or ``"sell"``): what the split solver reads."""
         return self._curves[_check_side(side)]
 
     def output(self, side: str, amount_in: float) -> float:
         """Output (after fees) this source alone gives for ``amount_in`` of the side's input asset."""
-        return self._curve(side).output(float(amount_in))
+        return self.curve(side).output(float(amount_in))
 
     def marginal(self, side: str, amount_in: float) -> float:
         """Marginal output per unit input (after fees) once ``amount_in`` has been sent here."""
-        return self._curve(side).marginal(float(amount_in))
+        return self.curve(side).marginal(float(amount_in))
 
     def capacity(self, side: str) -> float:
         """Largest useful input on ``side`` (``inf`` for a constant-product pool)."""
-        return self._curve(side).total_in
+        return self.curve(side).total_in
 
     def input_for(self, side: str, amount_out: float) -> float:
         """Input needed to receive ``amount_out``; ``inf`` if out of reach."""
-        return self._curve(side).input_for(float(amount_out))
+        return self.curve(side).input_for(float(amount_out))
 
     def segments(self, side: str) -> tuple[Segment, ...]:
         """The curve on ``side`` in input order: ``(kind, m_start, m_end, a, b, root, cap, out_cap)``.
@@ -235,11 +236,10 @@ class _SourceMixin:
         ``kind`` is ``CURVE`` (``out = a*x/(b+x)`` on ``[0, cap]``, marginal from ``m_start`` down to
         ``m_end``) or ``FLAT`` (rate ``a`` over ``cap``); ``out_cap`` is the segment's whole output.
         """
-        return self._curve(side).segments
+        return self.curve(side).segments
 
-
-def _set_curves(obj: object, buy: Sequence[Segment], sell: Sequence[Segment]) -> None:
-    object.__setattr__(obj, "_curves", {"buy": Curve(buy), "sell": Curve(sell)})
+    def _set_curves(self, buy: Sequence[Segment], sell: Sequence[Segment]) -> None:
+        object.__setattr__(self, "_curves", {"buy": Curve(buy), "sell": Curve(sell)})
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ class CpmmSource(_SourceMixin):
         rq = _positive("quote_reserve", self.quote_reserve)
         g = 1.0 - _fee(self.fee_bps)
         _check_lots(self.lot, self.min_size)
-        _set_curves(self, [curve_segment(rb, rq / g, INF)], [curve_segment(rq, rb / g, INF)])
+        self._set_curves([curve_segment(rb, rq / g, INF)], [curve_segment(rq, rb / g, INF)])
 
     @property
     def price(self) -> float:
@@ -401,7 +401,7 @@ class ClmmSource(_SourceMixin):
             cap = liq_f * (rs - rlo) / (rs * rlo * g)
             out_cap = liq_f * (rs - rlo)
             sell.append((CURVE, g * rs * rs, g * rlo * rlo, a, b, math.sqrt(a * b), cap, out_cap))
-        _set_curves(self, buy, sell)
+        self._set_curves(buy, sell)
 
 
 @dataclass(frozen=True)
@@ -442,7 +442,7 @@ class PerpSource(_SourceMixin):
             if mb < a_buy:
                 cap_buy = b_buy * mb / (a_buy - mb)
             cap_sell = mb
-        _set_curves(self, [curve_segment(a_buy, b_buy, cap_buy)], [curve_segment(a_sell, b_sell, cap_sell)])
+        self._set_curves([curve_segment(a_buy, b_buy, cap_buy)], [curve_segment(a_sell, b_sell, cap_sell)])
 
     @property
     def price(self) -> float:

@@ -483,7 +483,7 @@ def optimal_split(
     for src in sources:
         if type(src) not in _SOURCE_SET and not isinstance(src, SOURCE_TYPES):
             raise ValueError(f"sources[{len(curves)}] is not a liquidity source: {src!r}")
-        curves.append(src._curves[side])
+        curves.append(src.curve(side))
         if src.lot or src.min_size:
             quantized = True
     exact_out = unit != input_asset

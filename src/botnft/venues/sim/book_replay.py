@@ -58,7 +58,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -75,6 +75,8 @@ from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForc
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim.clob import Match, MatchPlan, OrderBook, RestingOrder, SelfTradeMode
 from botnft.venues.sim.intmath import ceil_div
+from botnft.venues.sim.solana import SolanaFees
+from botnft.venues.sim.wallet import MappingView, SolanaWallet
 
 __all__ = [
     "ACCOUNT",
@@ -229,7 +231,8 @@ class Ledger:
 
     def __init__(self, initial: Mapping[str, int]) -> None:
         self.initial = dict(initial)
-        self.account = dict(initial)
+        #: Our balances: a dict of its own, or a view of a shared `SolanaWallet` (`BookVenue.use_wallet`).
+        self.account: MutableMapping[str, int] = dict(initial)
         self.locked = dict.fromkeys(initial, 0)
         self.counterparty = dict.fromkeys(initial, 0)
         self.fee_pool = dict.fromkeys(initial, 0)
@@ -374,8 +377,14 @@ class BookVenue:
         self_trade: SelfTradeMode,
         seed: int,
         max_open_orders: int | None,
+        solana_fees: SolanaFees | None = None,
+        wallet: SolanaWallet | None = None,
     ) -> None:
+        """`solana_fees`: an on-chain book charges each order transaction that takes liquidity this
+        network fee, in quote at the reference price, into the fee pool (None on a CEX); `wallet`: a
+        shared Solana wallet the account trades from (see `use_wallet`)."""
         self.name = name
+        self.solana_fees = solana_fees
         self.instrument = instrument
         self.fees = fees
         self.profile = profile
@@ -403,6 +412,35 @@ class BookVenue:
         self._quoted = True
         self._now = 0
         self._n_orders = 0
+        if wallet is not None:
+            self.use_wallet(wallet)
+
+    # wiring ---------------------------------------------------------------------------------------
+    @property
+    def base_decimals(self) -> int:
+        """Decimals of the base balance (the ledger holds base in units of 10**-base_decimals)."""
+        return self._bd
+
+    @property
+    def quote_decimals(self) -> int:
+        """Decimals of the quote balance."""
+        return self._qd
+
+    @property
+    def wallet(self) -> SolanaWallet | None:
+        """The shared Solana wallet the account is a view of, or None when the venue keeps its own."""
+        acct = self.ledger.account
+        return acct.wallet if isinstance(acct, MappingView) else None
+
+    def use_wallet(self, wallet: SolanaWallet) -> None:
+        """Trade from `wallet` from now on: the balances the account held are credited to it and the
+        account becomes a view of it. Nothing happens when the account already is a view of it."""
+        if self.wallet is wallet:
+            return
+        pair = (self._base, self._quote)
+        for sym in pair:
+            wallet.credit(sym, self.ledger.account.get(sym, 0))
+        self.ledger.account = wallet.mapping(pair)
 
     # ccxt-style surface ---------------------------------------------------------------------------
     def instruments(self) -> Mapping[InstrumentId, Instrument]:
@@ -421,7 +459,7 @@ class BookVenue:
 
     def fetch_order_book(self, limit: int | None = None) -> dict[str, list[tuple[Decimal, Decimal]]]:
         """ccxt's order book structure: bids and asks as [price, amount], best first."""
-        self._ensure_quoted()
+        self.ensure_quoted()
         return {
             key: [(self._price(p), self._qty(q)) for p, q in self.book.depth(is_bid, limit)]
             for key, is_bid in (("bids", True), ("asks", False))
@@ -535,13 +573,9 @@ class BookVenue:
         return events
 
     # orders ---------------------------------------------------------------------------------------
-    #: On-chain books (OpenBook) charge each order transaction the Solana network fee, in quote at the
-    #: reference price, paid from the account into the fee pool's "network" share; None on a CEX.
-    solana_fees: Any = None
-
     def create_order(self, order: Order) -> Sequence[VenueEvent]:
         """Match, rest or reject `order`, then charge the network fee of the transaction if on chain."""
-        events = self._create_order(order)
+        events = self.match_order(order)
         if self.solana_fees is None or self._ref is None:
             return events
         if not any(isinstance(e, OrderFilled) for e in events):
@@ -559,14 +593,16 @@ class BookVenue:
         out[k] = dataclasses.replace(first, fee=first.fee + self._dec(self._quote, n))
         return out
 
-    def _create_order(self, order: Order) -> Sequence[VenueEvent]:
-        """Match, rest or reject `order`; see the module docstring for the events it returns."""
+    def match_order(self, order: Order) -> Sequence[VenueEvent]:
+        """Match, rest or reject `order` without the network fee: `create_order` is this plus the fee,
+        and an aggregator whose transaction carries this order as one instruction pays the fee once
+        itself. See the module docstring for the events it returns."""
         ts = order.ts_ns
         checked = self._validate(order)
         if isinstance(checked, OrderRejected):
             return [checked]
         lots, limit = checked
-        self._ensure_quoted()
+        self.ensure_quoted()
         is_bid = order.side is Side.BUY
 
         def approve(plan: MatchPlan, rest: int) -> str | None:
@@ -759,7 +795,9 @@ class BookVenue:
         del self._own[own.order.client_order_id]
         del self._by_rest[own.resting.order_id]
 
-    def _ensure_quoted(self) -> None:
+    def ensure_quoted(self) -> None:
+        """Re-quote the rest of the book around the reference if it moved since the book was last used
+        (done before every use of the book; an aggregator calls it before it walks the levels)."""
         if self._quoted or self._ref is None:
             return
         bids, asks = self.profile.quotes(self._ref, self._tick_f, self._level_lots)

@@ -43,14 +43,15 @@ arbitraged back to it, books re-quoted around it) before the legs execute, so a 
 threshold. At the last bar of a batch there is no next bar, and no move.
 
 Wallet. The venues trade from one `SolanaWallet` (``wallet.py``): each venue's account is a view of it, as
-``bootstrap`` wires them. A venue built with its own balances is bound to the wallet and its balances are
-added to it. ``fetch_balance`` is the wallet's SOL and USDC. Conservation per token, to the native unit
-(`totals`): wallet + pools (vaults, arbitrageur, LPs) + books (counterparty, fee pool) + network fees.
+``venue_builders`` builds them (``wallet=``). A venue built with its own balances is bound to the wallet
+(its ``use_wallet``) and its balances are added to it. ``fetch_balance`` is the wallet's SOL and USDC.
+Conservation per token, to the native unit (`totals`): wallet + pools (vaults, arbitrageur, LPs) + books
+(counterparty, fee pool) + network fees.
 
-Private access, all within this package: ``SimRaydium._book`` commits a pool leg (the venue's own booking of
-a `SwapQuote`, which also covers the USDC-in swaps its public orders cannot express), ``SimRaydium._catch_up``
-runs its arbitrageurs, ``BookVenue._ensure_quoted`` re-quotes a book before a walk, and ``BookVenue._bd`` /
-``_qd`` give a book's decimals. Book legs are committed through the book's public ``create_order``.
+The legs use their venues' public surface only: ``SimRaydium.fill_quote`` commits a pool leg (a
+`SwapQuote`, which also covers the USDC-in swaps a pool's orders cannot express), ``SimRaydium.catch_up``
+runs its arbitrageurs, ``BookVenue.ensure_quoted`` re-quotes a book before a walk, and
+``BookVenue.match_order`` commits a book leg without the network fee (the swap pays it once).
 """
 
 from __future__ import annotations
@@ -230,18 +231,14 @@ class _PoolLeg(_Leg):
         v = self.venue
         sq = q.plan
         assert isinstance(sq, SwapQuote)
-        before = v.marginal_price()
-        v.engine.apply(sq)
-        side = Side.SELL if sq.sell_base else Side.BUY
         base_amount = sq.amount_in if sq.sell_base else sq.amount_out
-        order = Order(cid, v.instrument.id, side, to_units(base_amount, v.tokens[0]), ts_ns)
-        fill = v._book(order, sq, before)
+        fill = v.fill_quote(sq, cid, ts_ns)
         qd = v.tokens[1].decimals
         assert fill.quote_qty is not None
         return LegFill(base_amount, int(fill.quote_qty.scaleb(qd)), int(fill.fee.scaleb(qd)))
 
     def catch_up(self) -> None:
-        self.venue._catch_up()
+        self.venue.catch_up()
 
     def depth_base(self) -> int:
         return self.venue.engine.reserves()[0]
@@ -267,7 +264,7 @@ class _BookLeg(_Leg):
         return not self.venue.book.orders_of(ACCOUNT)  # our own resting orders would self-trade
 
     def _levels(self, buy: bool) -> list[tuple[int, int]]:
-        self.venue._ensure_quoted()
+        self.venue.ensure_quoted()
         return self.venue.book.depth(not buy)
 
     def _walk(self, levels: list[tuple[int, int]], lots: int) -> tuple[int, int] | None:
@@ -321,7 +318,7 @@ class _BookLeg(_Leg):
         side = Side.SELL if q.sell_base else Side.BUY
         # the leg is one instruction of Jupiter's transaction: the network fee is Jupiter's, once per swap
         order = Order(cid, v.instrument.id, side, lots * v.instrument.lot_size, ts_ns)
-        events = v._create_order(order)
+        events = v.match_order(order)
         fills = [e for e in events if isinstance(e, OrderFilled)]
         bd, qd = self.tokens[0].decimals, self.tokens[1].decimals
         base = sum(int(f.qty.scaleb(bd)) for f in fills)
@@ -336,7 +333,7 @@ class _BookLeg(_Leg):
         return sum(s for _, s in self._levels(True)) * self.lot
 
     def mid(self) -> Fraction | None:
-        self.venue._ensure_quoted()
+        self.venue.ensure_quoted()
         bid, ask = self.venue.book.best_bid(), self.venue.book.best_ask()
         if bid is None or ask is None:
             return None
@@ -472,7 +469,7 @@ class SimJupiter:
         self.venues = tuple(venues)
         self.legs: list[_PoolLeg | _BookLeg] = []
         for v in venues:
-            self._bind(v)
+            v.use_wallet(self.wallet)  # a venue holding its own balances moves them into the wallet
             self.legs.append(_PoolLeg(v) if isinstance(v, SimRaydium) else _BookLeg(v, base, quote))
         if len({leg.name for leg in self.legs}) != len(self.legs):
             raise UserError("SimJupiter's venues need distinct names")
@@ -503,27 +500,13 @@ class SimJupiter:
                 pairs.add(v.tokens)
             elif isinstance(v, BookVenue):
                 inst = v.instrument
-                pairs.add((Token(inst.base, int(v._bd)), Token(inst.quote, int(v._qd))))
+                pairs.add((Token(inst.base, v.base_decimals), Token(inst.quote, v.quote_decimals)))
             else:
                 raise UserError(f"SimJupiter routes over SimRaydium and book venues, not {type(v).__name__}")
         if len(pairs) != 1:
             raise UserError(f"SimJupiter's venues must trade one pair with the same decimals, got {pairs}")
         (pair,) = pairs
         return pair
-
-    def _bind(self, v: Venue) -> None:
-        """Make `v` trade from the shared wallet; balances it held on its own are moved into the wallet."""
-        w = self.wallet
-        b, q = self.base.symbol, self.quote_token.symbol
-        if isinstance(v, SimRaydium):
-            if getattr(v.account, "_wallet", None) is not w:
-                for sym, n in zip((b, q), list(v.account), strict=True):
-                    w.credit(sym, n)
-                v.account = w.pair(b, q)  # type: ignore[assignment]
-        elif getattr(v.ledger.account, "_wallet", None) is not w:
-            for sym in (b, q):
-                w.credit(sym, v.ledger.account.get(sym, 0))
-            v.ledger.account = w.mapping((b, q))  # type: ignore[assignment]
 
     # ccxt-style surface -----------------------------------------------------------------------------
     def instruments(self) -> Mapping[InstrumentId, Instrument]:

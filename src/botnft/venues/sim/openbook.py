@@ -47,6 +47,8 @@ from botnft.venues.sim.openbook_math import (
     maker_rebate_floor,
     taker_fees_ceil,
 )
+from botnft.venues.sim.solana import SolanaFees
+from botnft.venues.sim.wallet import SolanaWallet
 
 __all__ = ["MAX_OPEN_ORDERS", "OpenBookFees", "SimOpenBook"]
 
@@ -110,7 +112,11 @@ class SimOpenBook(BookVenue):
         seed: int = 0,
         max_open_orders: int = MAX_OPEN_ORDERS,
         name: str = "OPENBOOK",
+        solana_fees: SolanaFees | None = None,
+        wallet: SolanaWallet | None = None,
     ) -> None:
+        """`solana_fees`: the network fee of each order transaction that takes liquidity (None: free, the
+        math-only tests); `wallet`: a shared Solana wallet the account trades from."""
         _power_of_ten(base_lot_size, "base_lot_size")
         _power_of_ten(quote_lot_size, "quote_lot_size")
         tick = Fraction(quote_lot_size * 10**base_decimals, base_lot_size * 10**quote_decimals)
@@ -134,6 +140,8 @@ class SimOpenBook(BookVenue):
             self_trade=self_trade,
             seed=seed,
             max_open_orders=max_open_orders,
+            solana_fees=solana_fees,
+            wallet=wallet,
         )
         self.base_lot_size = base_lot_size
         self.quote_lot_size = quote_lot_size

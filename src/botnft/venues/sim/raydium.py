@@ -52,6 +52,7 @@ from botnft.venues.sim.raydium_config import PoolConfig, Token, native_price
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote, make_engine
 from botnft.venues.sim.solana import SolanaFees
+from botnft.venues.sim.wallet import PairView, SolanaWallet
 
 PRICE_STEP = Decimal("0.00000001")
 """Average fill prices are shown rounded to 1e-8; the ledger uses the exact ``quote_qty``."""
@@ -122,7 +123,10 @@ class SimRaydium:
         balances: Mapping[str, Decimal] | None = None,
         min_size: Decimal = Decimal("0.001"),
         solana_fees: SolanaFees | None = None,
+        wallet: SolanaWallet | None = None,
     ) -> None:
+        """`balances`: the account's own opening balances; with a shared `wallet` they are moved into it
+        and the pool trades from the wallet (see `use_wallet`)."""
         self.name = name
         #: The network fee of each direct swap transaction (base + priority), paid in USDC at the reference
         #: price from the account to the validators; None = free (the math-only tests).
@@ -149,7 +153,7 @@ class SimRaydium:
             raise UserError(
                 f"{name} holds only {base.symbol} and {quote.symbol}, not {', '.join(sorted(unknown))}"
             )
-        self.account = [0, 0]
+        self.account: list[int] | PairView = [0, 0]
         for i, tok in enumerate(self.tokens):
             n = to_native(to_decimal(given.get(tok.symbol, Decimal(0))), tok)
             if n is None or n < 0:
@@ -167,7 +171,26 @@ class SimRaydium:
         self.arbitrages = 0
         self.reference: Decimal | None = None
         self._reference_native: Fraction | None = None
+        self._ts_ns = 0
+        if wallet is not None:
+            self.use_wallet(wallet)
         self.initial_totals = self.totals()
+
+    # wiring ---------------------------------------------------------------------------------------
+    @property
+    def wallet(self) -> SolanaWallet | None:
+        """The shared Solana wallet the account is a view of, or None when the pool keeps its own."""
+        return self.account.wallet if isinstance(self.account, PairView) else None
+
+    def use_wallet(self, wallet: SolanaWallet) -> None:
+        """Trade from `wallet` from now on: the balances the account held are credited to it and the
+        account becomes a view of it. Nothing happens when the account already is a view of it."""
+        if self.wallet is wallet:
+            return
+        b, q = (t.symbol for t in self.tokens)
+        for sym, n in zip((b, q), list(self.account), strict=True):
+            wallet.credit(sym, n)
+        self.account = wallet.pair(b, q)
 
     # ccxt-style surface ---------------------------------------------------------------------------
     def instruments(self) -> Mapping[InstrumentId, Instrument]:
@@ -207,7 +230,7 @@ class SimRaydium:
         self.reference = to_decimal(close)
         self._ts_ns = int(bars.ts_ns[j]) + int(bars.interval_ns)
         self._reference_native = native_price(Fraction(self.reference), *self.tokens)
-        self._catch_up()
+        self.catch_up()
 
     def liquidity(self, instrument: InstrumentId) -> CpmmLiquidity | ClmmLiquidity | None:
         """The pool as the router sees it, in base/quote units: reserves for a constant-product pool;
@@ -234,7 +257,7 @@ class SimRaydium:
             mp = self.marginal_price()
             return ClmmLiquidity(
                 instrument=inst.id,
-                ts_ns=getattr(self, "_ts_ns", 0),
+                ts_ns=self._ts_ns,
                 fee_bps=fee_bps,
                 lot=inst.lot_size,
                 min_size=inst.min_size,
@@ -245,7 +268,7 @@ class SimRaydium:
         rb, rq = eng.reserves()
         return CpmmLiquidity(
             instrument=inst.id,
-            ts_ns=getattr(self, "_ts_ns", 0),
+            ts_ns=self._ts_ns,
             fee_bps=fee_bps,
             lot=inst.lot_size,
             min_size=inst.min_size,
@@ -267,7 +290,7 @@ class SimRaydium:
         """Every account that holds the pool's tokens, native units, by token symbol."""
         e = self.engine
         return {
-            "account": self._by_symbol(self.account),
+            "account": self._by_symbol(tuple(self.account)),
             "reserves": self.reserves(),
             "protocol_fees": self._by_symbol(e.protocol_fees),
             "fund_fees": self._by_symbol(e.fund_fees),
@@ -286,8 +309,10 @@ class SimRaydium:
     def _by_symbol(self, pair: Sequence[int]) -> dict[str, int]:
         return {self.tokens[0].symbol: pair[0], self.tokens[1].symbol: pair[1]}
 
-    # internals ------------------------------------------------------------------------------------
-    def _catch_up(self) -> None:
+    # an aggregator's legs ---------------------------------------------------------------------------
+    def catch_up(self) -> None:
+        """Let arbitrageurs trade the pool back to the reference (done before every swap of this venue;
+        an aggregator calls it before it quotes the pool). No-op before the first `set_cursor`."""
         ref = self._reference_native
         if ref is None:
             return
@@ -301,6 +326,20 @@ class SimRaydium:
         out = self.engine.recenter(ref)
         self.liquidity_providers[0] += out[0]
         self.liquidity_providers[1] += out[1]
+
+    def fill_quote(self, quote: SwapQuote, client_order_id: str, ts_ns: int) -> OrderFilled:
+        """Apply `quote` (priced by ``engine.quote_swap`` on the pool as it is now) to the pool and book it
+        on the account, as one leg of a larger transaction: no catch-up, no slippage check and no
+        network fee here (the transaction's payer checks and pays once). It also covers swaps a public
+        order cannot express, such as an exact quote-token input."""
+        before = self.marginal_price()
+        self.engine.apply(quote)
+        side = Side.SELL if quote.sell_base else Side.BUY
+        base_amount = quote.amount_in if quote.sell_base else quote.amount_out
+        order = Order(client_order_id, self.instrument.id, side, to_units(base_amount, self.tokens[0]), ts_ns)
+        return self._book(order, quote, before)
+
+    # internals ------------------------------------------------------------------------------------
 
     def _guard_price(self, order: Order) -> Decimal | None:
         """The worst acceptable average price, if the order sets one."""
@@ -333,7 +372,7 @@ class SimRaydium:
                 f"size {amount} {base.symbol} is not a whole number of native units ({inst.lot_size})",
                 reason="off_lot",
             )
-        self._catch_up()
+        self.catch_up()
         sell = order.side is Side.SELL
         before = self.marginal_price()
         try:

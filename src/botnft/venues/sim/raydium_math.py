@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Any
 
 from botnft.venues.sim.intmath import U64_MAX, U128_MAX, ceil_div
 
@@ -911,6 +912,12 @@ class ClmmPool:
                     f"tick {tick} is not a multiple of tick_spacing {self.tick_spacing}",
                 )
         object.__setattr__(self, "ticks", _frozen_ticks(self.ticks))
+
+    def __reduce__(self) -> tuple[type[ClmmPool], tuple[Any, ...]]:
+        """Pickle (and deep-copy) by the constructor's arguments, ticks as a plain dict: the read-only
+        mapping the pool keeps them in cannot be pickled itself."""
+        args = (dict(self.ticks) if f.name == "ticks" else getattr(self, f.name) for f in fields(self))
+        return (type(self), tuple(args))
 
     def _next_initialized_tick(self, tick: int, zero_for_one: bool, sorted_ticks: list[int]) -> int:
         """The next initialized tick: the greatest ``<= tick`` going down, the least ``> tick`` going up.

@@ -38,6 +38,11 @@ class PairView:
         self._wallet = wallet
         self._symbols = symbols
 
+    @property
+    def wallet(self) -> SolanaWallet:
+        """The wallet this is a view of."""
+        return self._wallet
+
     def __getitem__(self, i: int) -> int:
         return self._wallet.balances[self._symbols[i]]
 
@@ -57,6 +62,11 @@ class MappingView(MutableMapping[str, int]):
     def __init__(self, wallet: SolanaWallet, symbols: tuple[str, ...]) -> None:
         self._wallet = wallet
         self._symbols = symbols
+
+    @property
+    def wallet(self) -> SolanaWallet:
+        """The wallet this is a view of."""
+        return self._wallet
 
     def __getitem__(self, key: str) -> int:
         if key not in self._symbols:
