@@ -1,0 +1,166 @@
+"""Crash test of `bot paper` (the figures in the README): a paper run over the Solana venues is SIGKILLed at
+random moments, some of them exactly between a venue's fill being persisted and the node's journal write
+(the `BOT_CRASH_POINT=venue-fill:n` test hook), and resumed each time until it finishes. Prints the kills,
+resumes, orders lost and sent twice, whether the fills equal an uninterrupted run's and whether the node's
+positions equal the venues' own, and the wall time.
+
+    .venv/bin/python bench/paper_crash.py [--kills 50] [--seed 1] [--db-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RUN = ["--data", "sol-perp-1h", "--venues", "solana", "--param", "short=true",
+       "--start", "2024-03-01", "--end", "2024-03-08"]  # fmt: skip
+SNAPSHOT = ["--snapshot-every", "10"]
+
+
+def _attempt(args: list[str], env: dict[str, str], kill_after: float | None, log: Path) -> int | None:
+    """Run `bot ARGS` in a forked child; SIGKILL it after `kill_after` s. Returns its exit code, or None
+    when it died by SIGKILL (ours or its own crash point)."""
+    from botnft.cli import run
+
+    pid = os.fork()
+    if pid == 0:  # the child: the bot, its output to the log
+        code = 1
+        try:
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.environ.update(env)
+            code = run(args)
+        finally:
+            os._exit(code)
+    deadline = None if kill_after is None else time.monotonic() + kill_after
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            break
+        time.sleep(0.005)
+    if os.WIFSIGNALED(status):
+        return None
+    return os.WEXITSTATUS(status)
+
+
+def _venue_record(store: Any, run_id: str) -> Any:
+    from botnft.backtest.paper.state import loads
+
+    saved = store.load_venues(run_id)
+    return None if saved is None else loads(saved[2])[1]
+
+
+def crash_test(
+    db_url: str, workdir: Path, *, kills: int = 50, seed: int = 1, every: int = 4
+) -> dict[str, Any]:
+    """Kill and resume one run at least `kills` times (every `every`-th death at the crash point)."""
+    from botnft.storage import migrate
+    from botnft.storage.db import make_engine
+    from botnft.storage.journal import PaperStore
+
+    rng = random.Random(seed)
+    migrate.upgrade(db_url)
+    store = PaperStore(make_engine(db_url))
+    log = workdir / "paper.log"
+    db = ["--db-url", db_url]
+    t0 = time.monotonic()
+    ref_csv, crash_csv = workdir / "reference.csv", workdir / "crashed.csv"
+    ref_id, run_id = f"ref-{seed}", f"crash-{seed}"
+    code = _attempt(
+        ["paper", *RUN, *SNAPSHOT, *db, "--run-id", ref_id, "--fills-out", str(ref_csv)], {}, None, log
+    )
+    assert code == 0, f"the uninterrupted run failed ({code}); see {log}"
+    ref_wall = time.monotonic() - t0
+    ref = store.run(ref_id)
+    assert ref is not None and ref["summary"] is not None
+    total = ref["summary"]["bars_total"]
+    rate = total / max(ref["summary"]["elapsed_s"], 1e-3)  # bars per second once running
+    startup = max(ref_wall - ref["summary"]["elapsed_s"], 0.05)
+    t1 = time.monotonic()
+    killed = resumes = points = 0
+    first = True
+    while True:
+        args = ["paper", *RUN, *SNAPSHOT, *db, "--run-id", run_id] if first else \
+            ["paper", "--resume", run_id, *SNAPSHOT, *db]  # fmt: skip
+        args += ["--fills-out", str(crash_csv)]  # written by the life that finishes the run
+        row = store.run(run_id)
+        done = 0 if row is None else row["bars_done"]
+        left = kills - killed
+        env: dict[str, str] = {}
+        kill_after: float | None = None
+        if left > 0:
+            budget = (total - done) / (left + 1) / rate  # seconds of progress this life may make
+            kill_after = rng.uniform(0.02, startup + 2 * budget)
+            if (killed + 1) % every == 0:
+                env["BOT_CRASH_POINT"] = f"venue-fill:{rng.randint(1, 3)}"
+                kill_after = startup + 4 * budget + 1.0  # the crash point should come first
+        code = _attempt(args, env, kill_after, log)
+        resumes += 0 if first else 1
+        first = first and store.run(run_id) is None
+        if code is None:
+            killed += 1
+            points += "BOT_CRASH_POINT" in env
+            continue
+        assert code == 0, f"attempt exited {code}; see {log}"
+        break
+    crash_wall = time.monotonic() - t1
+    code = _attempt(["paper", "--resume", run_id, *db], {}, None, log)  # finished: refused, exit 2
+    final = store.run(run_id)
+    assert final is not None
+    ref_orders = set(_venue_record(store, ref_id).created)
+    rec = _venue_record(store, run_id)
+    sent = set(rec.created)
+    journaled = {p["client_order_id"] for _, _, k, p, _ in store.entries(run_id, kinds=["OrderSubmitted"])}
+    summary = final["summary"] or {}
+    return {
+        "kills": killed,
+        "crash_point_kills": points,
+        "resumes": resumes,
+        "bars": total,
+        "orders": len(sent),
+        "lost": len(ref_orders - sent) + len(journaled - sent),
+        "duplicated": sum(max(n - 1, 0) for n in rec.executions.values()),
+        "extra_orders": len(sent - ref_orders),
+        "fills_equal": ref_csv.read_bytes() == crash_csv.read_bytes(),
+        "fills": summary.get("fills"),
+        "equity_equal": summary.get("final_equity") == ref["summary"]["final_equity"],
+        "positions_equal_venues": summary.get("positions") == summary.get("venue_positions"),
+        "resume_of_finished_exit": code,
+        "wall_s": round(crash_wall, 1),
+        "uninterrupted_s": round(ref_wall, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db-url", default=None, help="default: a fresh SQLite file in a temporary folder")
+    a = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = a.db_url or f"sqlite:///{tmp}/crash.db"
+        figures = crash_test(url, Path(tmp), kills=a.kills, seed=a.seed)
+    print(json.dumps(figures, indent=2))
+    ok = (
+        figures["fills_equal"]
+        and figures["equity_equal"]
+        and not (figures["lost"] or figures["duplicated"] or figures["extra_orders"])
+    )
+    sys.exit(0 if ok and figures["positions_equal_venues"] else 1)
+
+
+if __name__ == "__main__":
+    main()

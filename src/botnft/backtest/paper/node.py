@@ -1,0 +1,100 @@
+"""The node of a paper run: the backtest session's node rebuilt around the paper venues and the journal,
+and its snapshots (the node's whole state, without its venues) and their restore.
+
+A snapshot holds the orders, positions, balances, the strategy's state, the feed's position (the bar), the
+executor's state, the impact model and the random generators. The venues, the journal and the vehicle
+chooser (a closure over the impact model) are written as references and bound to the rebuilt ones; the
+impact model's state is written beside the node and loaded into the rebuilt model the chooser reads.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from botnft.backtest.paper.journal import JournaledVenue, NodeJournal
+from botnft.backtest.paper.state import dumps, loads
+from botnft.backtest.session import BacktestSession
+from botnft.engine.executor import Executor
+from botnft.engine.node import TradingNode
+from botnft.ports import VenueClient
+
+
+def paper_node(
+    session: BacktestSession, venues: Mapping[str, VenueClient], journal: NodeJournal, risk: Any
+) -> TradingNode:
+    """The session's node, built again with `venues`, `journal` and `risk` (nothing has run on it yet)."""
+    old = session.node
+    node = TradingNode(
+        clock=old.clock,
+        strategy=old.strategy,
+        instrument=old.instrument,
+        venues=venues,
+        portfolio=old.portfolio,
+        sizer=old.sizer,
+        risk=risk,
+        fee_rate=old.fee_rate,
+        journal=journal,
+        rng=random.Random(session.spec.seed),  # as the backtest seeds its retry jitter
+    )
+    ex = old.executor
+    if ex is not None:
+        node.attach_executor(
+            Executor(
+                base=ex.base,
+                venues=venues,
+                instruments=ex.instruments,
+                portfolio=node.portfolio,
+                oms=node.oms,
+                risk=node.risk,
+                drain=node.bus.drain,
+                ids=node.ids,
+                to_source=ex.to_source,
+                config=ex.config,
+                chooser=ex.chooser,
+                impact_model=ex.impact_model,
+                clock=ex.clock,
+            )
+        )
+    return node
+
+
+def _refs(node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal) -> dict[str, Any]:
+    refs: dict[str, Any] = {f"venue:{name}": v for name, v in venues.items()}
+    refs["journal"] = journal
+    ex = node.executor
+    if ex is not None:
+        if ex.chooser is not None:
+            refs["chooser"] = ex.chooser
+        if ex.impact_model is not None:
+            refs["impact"] = ex.impact_model
+    return refs
+
+
+def compact(node: TradingNode) -> None:
+    """One array each for the equity curve so far (a paper run appends one per bar)."""
+    rec = node.record
+    if len(rec.ts_ns) > 1:
+        rec.ts_ns[:] = [np.concatenate(rec.ts_ns)]
+        rec.equity[:] = [np.concatenate(rec.equity)]
+
+
+def snapshot(node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal) -> bytes:
+    compact(node)
+    ex = node.executor
+    impact = None if ex is None or ex.impact_model is None else dict(vars(ex.impact_model))
+    return dumps((node, impact), _refs(node, venues, journal))
+
+
+def restore(
+    blob: bytes, fresh: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal
+) -> TradingNode:
+    """The node a snapshot holds, bound to `fresh`'s venues, journal, chooser and impact model."""
+    node, impact = loads(blob, _refs(fresh, venues, journal))
+    assert isinstance(node, TradingNode)
+    if impact is not None and node.executor is not None and node.executor.impact_model is not None:
+        vars(node.executor.impact_model).update(impact)
+    return node

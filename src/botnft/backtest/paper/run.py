@@ -1,0 +1,255 @@
+"""A paper run: the node on replayed history released at a real-time pace (`speed` times faster than the
+bars' own interval; None: no waiting), deciding on the bars' own timestamps, so that at full speed it
+makes exactly the backtest's fills.
+
+Each bar: the kill flag is polled, the bar is journaled and driven through the node and the paper venues,
+the journal is flushed with the run's progress, and every `snapshot_every` bars the node is snapshotted.
+On resume the venues take their own persisted state, the node its latest snapshot; the bars after it are
+driven again (the venues answer from their record, the journal supplies the inputs), then reconciliation
+checks the node against the venues' reports. `bot kill` cancels, flattens and halts; SIGINT/SIGTERM stop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from botnft.backtest.driver import SimulationDriver
+from botnft.backtest.paper.journal import JournaledVenue, NodeJournal
+from botnft.backtest.paper.node import paper_node, restore, snapshot
+from botnft.backtest.paper.reconcile import HaltingRiskGate, Reconciled, positions, reconcile
+from botnft.backtest.paper.venues import PaperVenues
+from botnft.backtest.session import BacktestSession
+from botnft.domain.money import plain, to_decimal
+from botnft.storage.errors import StorageError
+from botnft.storage.journal import PaperStore
+
+
+@dataclass(frozen=True, slots=True)
+class PaperSettings:
+    speed: float | None = None  # None: as fast as it goes
+    snapshot_every: int = 50
+    unknown_orders: str = "cancel"  # or adopt
+    poll_s: float = 0.2
+    db_retry_s: float = 30.0
+
+
+class PaperRun:
+    def __init__(
+        self,
+        session: BacktestSession,
+        store: PaperStore,
+        run_id: str,
+        settings: PaperSettings,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.session = session
+        self.store = store
+        self.run_id = run_id
+        self.settings = settings
+        self.log = log
+        self.bars = session.data.bars
+        self.side = PaperVenues(session.venues, lambda bar, v, blob: store.save_venues(run_id, bar, v, blob))
+        self.journal = NodeJournal(store, run_id, session.clock, log=log, retry_s=settings.db_retry_s)
+        self.venues = {n: JournaledVenue(a, self.journal) for n, a in self.side.adapters.items()}
+        self.gate = HaltingRiskGate(session.node.risk)
+        self.node = paper_node(session, self.venues, self.journal, self.gate)
+        self.next_bar = 0
+        self.catch_up_ts = -1
+        self.resumed = False
+        self.reconciled: Reconciled | None = None
+        self.stop: str | None = None  # "signal" | "kill"
+        self.bars_here = 0
+        self.elapsed = 0.0
+
+    # recovery -----------------------------------------------------------------------------------------
+    def resume(self) -> None:
+        """Rebuild from the venues' own state, the node's latest snapshot and the journal after it."""
+        self.resumed = True
+        saved = self.store.load_venues(self.run_id)
+        if saved is not None:
+            self.side.restore(saved[2], saved[1])
+        seq = 0
+        snap = self.store.latest_snapshot(self.run_id)
+        if snap is not None:
+            bar, seq, blob = snap
+            self.node = restore(blob, self.node, self.venues, self.journal)
+            self.journal.clock = self.node.clock
+            self.journal.seq = seq
+            assert isinstance(self.node.risk, HaltingRiskGate)
+            self.gate = self.node.risk
+            self.next_bar = bar + 1
+        self.journal.expected = deque(self.store.entries(self.run_id, seq))
+        self.journal.bars_done = self.next_bar
+        self.catch_up_ts = max(self.side.record.last_bar_ts.values(), default=-1)
+        self.log(
+            f"run {self.run_id}: resuming after bar {self.next_bar - 1} "
+            f"({len(self.journal.expected)} journal entries to replay)"
+        )
+
+    def _reconcile(self, ts_ns: int) -> None:
+        self.reconciled = reconcile(
+            self.node, self.side.adapters, self.gate, ts_ns, unknown=self.settings.unknown_orders
+        )
+        for line in self.reconciled.actions or ["nothing to reconcile: the node agrees with every venue"]:
+            self.journal.record("reconcile", ts_ns, line, {"action": line})
+            self.log(f"reconcile: {line}")
+        self.journal.flush()
+
+    # the run --------------------------------------------------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        self.stop = self.stop or reason
+
+    def _kill_requested(self) -> bool:
+        try:
+            if self.store.kill_requested(self.run_id):
+                self.request_stop("kill")
+        except StorageError:
+            pass  # the flush after the bar waits for the database and says so
+        return self.stop is not None
+
+    def _wait(self, until: float) -> bool:
+        """Sleep until `until` (monotonic), polling the kill flag at least every `poll_s`; True to stop."""
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(self.settings.poll_s, left))
+            if self._kill_requested():
+                return True
+        return False
+
+    def run(self, progress: Callable[[int], None] | None = None) -> str:
+        """Drive the bars left; returns the final status: finished, killed or stopped."""
+        bars, n = self.bars, len(self.bars)
+        driver = SimulationDriver(self.node, self.node.clock, self.side.adapters)  # type: ignore[arg-type]
+        step = None if self.settings.speed is None else bars.interval_ns / 1e9 / self.settings.speed
+        if (
+            self.resumed
+            and not self.journal.replaying
+            and int(bars.ts_ns[self.next_bar - 1]) >= self.catch_up_ts
+        ):
+            self._reconcile(int(bars.ts_ns[max(self.next_bar - 1, 0)]))
+        t0 = time.perf_counter()
+        release = time.monotonic()
+        j = self.next_bar
+        while j < n:
+            ts = int(bars.ts_ns[j])
+            live = not self.journal.replaying and ts > self.catch_up_ts
+            if (step is not None and live and self._wait(release)) or self._kill_requested():
+                break
+            self.journal.record("bar", ts, j, {"bar": j})
+            self.side.bar = max(self.side.bar, j)
+            driver.on_batch(bars.slice(j, j + 1))
+            j += 1
+            self.journal.bars_done = j
+            self.journal.flush()
+            if (
+                self.resumed
+                and self.reconciled is None
+                and not self.journal.replaying
+                and ts >= self.catch_up_ts
+            ):
+                self._reconcile(ts)
+            if j % self.settings.snapshot_every == 0:
+                self._snapshot(j - 1)
+            self.bars_here += 1
+            if progress is not None:
+                progress(j)
+            if live and step is not None:
+                release = max(release + step, time.monotonic() - step)
+        self.elapsed = time.perf_counter() - t0
+        self.next_bar = j
+        if self.stop == "kill":
+            self._kill(j - 1)
+            return self._end("killed")
+        if self.stop is not None:
+            self._cancel_open("stop")
+            return self._end("stopped")
+        return self._end("finished")
+
+    def _snapshot(self, bar: int) -> None:
+        ex = self.node.executor
+        if ex is not None and ex.busy:
+            return  # a parent order waits for its children: snapshot at a bar where none does
+        self.journal.flush()
+        try:
+            self.side.flush(force=True)
+            self.store.save_snapshot(
+                self.run_id, bar, self.journal.seq, snapshot(self.node, self.venues, self.journal)
+            )
+        except StorageError as exc:
+            self.log(f"snapshot after bar {bar} not written ({exc}); the journal still has every entry")
+
+    def _cancel_open(self, reason: str) -> None:
+        for order in self.node.oms.open_orders():
+            self.node.oms.cancel(order, reason)
+        self.node.bus.drain()
+
+    def _kill(self, last: int) -> None:
+        """Cancel every order, flatten through the same risk gate and routing, halt."""
+        node, bars = self.node, self.bars
+        self._cancel_open("kill")
+        if last >= 0:
+            node.on_signal(bars.slice(last, last + 1), 0, 0.0)
+            if node.oms.open_orders() and last + 1 < len(bars):  # filled at the next bar's open
+                nxt = bars.slice(last + 1, last + 2)
+                for venue in self.side.adapters.values():
+                    for event in venue.process(nxt, 0):
+                        node.bus.publish(event)
+                node.bus.drain()
+            self._cancel_open("kill")
+        self.journal.record("kill", node.clock.now_ns(), "kill", {"flat": str(self._exposure())})
+        self.log(f"run {self.run_id}: killed; orders cancelled, position {plain(self._exposure())}")
+
+    def _exposure(self) -> Decimal:
+        return self.node.portfolio.exposure_in(self.node.instrument.base)
+
+    def _end(self, status: str) -> str:
+        self.journal.flush()
+        self._snapshot(self.next_bar - 1)
+        self.store.set_status(self.run_id, status, summary=self.summary(status))
+        return status
+
+    # what it did ------------------------------------------------------------------------------------------
+    def summary(self, status: str) -> dict[str, Any]:
+        node, spec, bars = self.node, self.session.spec, self.bars
+        last = to_decimal(float(bars.close[max(self.next_bar - 1, 0)]))
+        pf = node.portfolio
+        held = positions(node, self.side.adapters)
+        rec = self.reconciled
+        return {
+            "run_id": self.run_id,
+            "status": status,
+            "strategy": spec.strategy,
+            "params": dict(spec.params),
+            "data": self.session.data.name,
+            "venue_names": list(self.session.venue_names),
+            "seed": spec.seed,
+            "speed": "max" if self.settings.speed is None else self.settings.speed,
+            "bars": self.next_bar,
+            "bars_total": len(bars),
+            "fills": len(node.record.fills),
+            "orders": len(node.oms.orders()),
+            "open_orders": len(node.oms.open_orders()),
+            "final_equity": plain(pf.equity({i: last for i in pf.positions}).quantize(Decimal("0.00000001"))),
+            "final_position": plain(self._exposure()),
+            "positions": {v: _plain(mine) for v, (mine, _) in held.items()},
+            "venue_positions": {v: _plain(theirs) for v, (_, theirs) in held.items()},
+            "resumed": self.resumed,
+            "replayed_entries": self.journal.replayed,
+            "divergences": list(self.journal.divergences),
+            "reconciliation": None if rec is None else {
+                "actions": rec.actions, "missed_fills": rec.missed_fills, "resolved": rec.resolved,
+                "canceled": rec.canceled, "adopted": rec.adopted, "mismatches": rec.mismatches,
+            },
+            "halted": {str(i): why for i, why in self.gate.halted.items()},
+            "db_outages": self.journal.outages,
+            "elapsed_s": round(self.elapsed, 4),
+            "bars_per_s": round(self.bars_here / self.elapsed) if self.elapsed > 0 else None,
+        }  # fmt: skip
+
+
+def _plain(amounts: dict[Any, Decimal]) -> dict[str, str]:
+    return {str(k): plain(q) for k, q in amounts.items()}
