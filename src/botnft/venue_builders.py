@@ -178,9 +178,9 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
 
 def _build_openbook(ctx: BuildContext) -> VenueBuild:
     """OpenBook v2 quoted around the data's prices from the default depth profile (calibrated on real L2
-    samples; see venues/sim/book_replay.py), trading from the run's Solana wallet."""
+    samples; see venues/sim/book_market.py), trading from the run's Solana wallet."""
     md, solana = ctx.md, ctx.solana
-    from botnft.venues.sim.book_replay import DepthProfile
+    from botnft.venues.sim.book_market import DepthProfile
     from botnft.venues.sim.openbook import SimOpenBook
     from botnft.venues.sim.solana import SolanaFees
 
@@ -199,7 +199,8 @@ def _build_openbook(ctx: BuildContext) -> VenueBuild:
 def _build_cex(ctx: BuildContext) -> VenueBuild:
     """A CEX-style book quoted around the data's prices from the default depth profile."""
     md = ctx.md
-    from botnft.venues.sim.book_replay import DepthProfile, SimClob
+    from botnft.venues.sim.book_market import DepthProfile
+    from botnft.venues.sim.book_replay import SimClob
 
     inst = Spot(
         InstrumentId(f"{md.base}/USDT", "CEX"), md.base, "USDT", Decimal("0.0001"), Decimal("0.001"),

@@ -32,38 +32,17 @@ Events of `create_order`
   rests and locks its funds (a bid: quote at its price plus any maker fee; an ask: base).
   An order must be funded for everything it would execute or post, else "insufficient_funds".
 
-Depth profile (defaults for SOL, per side):
-  cumulative depth within d bps of the reference = ``depth_1pct * (d / 100) ** shape``.
-* ``shape = 1.18`` is the log-log slope of cumulative depth against distance, fitted on the one wide real
-  book we have, Bybit ``orderbook.500.XRPUSDT`` (2024-12-01, ±2.5 %, in ``shared/data/microstructure``):
-  1.183 over 2-200 bps, 1.179 over 5-100 bps; depth(100 bps) / depth(5 bps) = 35.0.
-* ``depth_1pct = 45_000`` SOL: the two Binance BTCUSDT-perp books hold, per side, 4.1e-4 (snapshot of
-  2022-11-01, 129 BTC within 5 bps, 24 h volume 314,676 BTC) and 3.9e-4 (Tardis snapshot of 2020-09-01,
-  16.9 BTC within 1.94 bps scaled to 5 bps with the slope above, 24 h volume 136,546 BTC) of a day's
-  volume within 5 bps: about 4.0e-4. Times 35 gives 1.4 % of daily volume within 1 %. Binance spot
-  SOLUSDT traded a median 3.19 M SOL a day over its last 365 days (bundled 1 h candles), so
-  0.014 x 3.19 M ≈ 44,700 SOL, rounded to 45,000 SOL per side within ±1 %.
-* ``spread_bps = 1``: the XRP book's spread is 0.51 bps and Binance's SOLUSDT tick (0.01) is 0.7 bps at
-  $143; one basis point is the cautious round figure.
-* ``levels = 200`` at ``level_spacing_bps = 1`` reach ±2 % (about 101,700 SOL per side); an order that
-  needs more finds the book empty beyond that.
-* On this profile a market buy pays, against the reference: 100 SOL 0.64 bps, 1,000 SOL 2.66 bps,
-  10,000 SOL 15.6 bps (0.0001 tick; half-spread included).
-Sizes are in base units, so the book's dollar depth moves with the price. OpenBook v2's real SOL/USDC book
-is thinner than a CEX's; pass ``DepthProfile().scaled(f)`` to model it.
+The rest of the market (the depth profile, the bar path) is in `book_market`, the ledger and fee schedules
+in `book_ledger`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
-
-import numpy as np
 
 from botnft.domain.errors import UserError
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderFilled, OrderRejected
@@ -73,8 +52,9 @@ from botnft.domain.liquidity import BookLiquidity
 from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
+from botnft.venues.sim.book_ledger import BpsFees, FeeSchedule, Ledger
+from botnft.venues.sim.book_market import DepthProfile, bar_ticks, cumulative_depth, first_reach, fit_shape
 from botnft.venues.sim.clob import Match, MatchPlan, OrderBook, RestingOrder, SelfTradeMode
-from botnft.venues.sim.intmath import ceil_div
 from botnft.venues.sim.solana import SolanaFees
 from botnft.venues.sim.wallet import MappingView, SolanaWallet
 
@@ -93,169 +73,6 @@ __all__ = [
     "fit_shape",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class DepthProfile:
-    """How much the rest of the market quotes around the reference price (see the module docstring)."""
-
-    spread_bps: float = 1.0
-    levels: int = 200
-    level_spacing_bps: float = 1.0
-    depth_1pct: float = 45_000.0
-    shape: float = 1.18
-
-    def __post_init__(self) -> None:
-        if not (self.spread_bps > 0 and self.level_spacing_bps > 0 and self.depth_1pct >= 0):
-            raise UserError(f"depth profile needs positive spread, spacing and depth: {self}")
-        if self.levels < 1 or self.shape <= 0:
-            raise UserError(f"depth profile needs at least one level and a positive shape: {self}")
-
-    def distance_bps(self, k: int) -> float:
-        """Distance of level `k` (0 = the touch) from the reference, in bps."""
-        return self.spread_bps / 2 + k * self.level_spacing_bps
-
-    def cumulative(self, distance_bps: float) -> float:
-        """Base units quoted on one side within `distance_bps` of the reference."""
-        return float(self.depth_1pct * (distance_bps / 100.0) ** self.shape)
-
-    def level_lots(self, lot_size: Decimal) -> tuple[int, ...]:
-        """Lots per level, from the cumulative curve floored to whole lots (so they sum exactly)."""
-        lot = float(lot_size)
-        out: list[int] = []
-        prev = 0
-        for k in range(self.levels):
-            cum = math.floor(self.cumulative(self.distance_bps(k)) / lot + 1e-9)
-            out.append(cum - prev)
-            prev = cum
-        return tuple(out)
-
-    def quotes(
-        self, reference: float, tick: float, lots: Sequence[int]
-    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """(price in ticks, lots) levels around `reference`, best first: bids rounded down, asks up, levels
-        that land on the same tick merged, and asks kept at least one tick above the best bid."""
-        bids: list[tuple[int, int]] = []
-        asks: list[tuple[int, int]] = []
-        for k, q in enumerate(lots):
-            if q <= 0:
-                continue
-            d = self.distance_bps(k) / 1e4
-            b = math.floor(reference * (1 - d) / tick + 1e-9)
-            a = math.ceil(reference * (1 + d) / tick - 1e-9)
-            if b > 0:
-                _merge(bids, b, q)
-            _merge(asks, a, q)
-        if bids and asks and asks[0][0] <= bids[0][0]:
-            floor_ = bids[0][0] + 1
-            moved = sum(q for p, q in asks if p <= floor_)
-            asks = [(floor_, moved)] + [(p, q) for p, q in asks if p > floor_]
-        return bids, asks
-
-    def scaled(self, factor: float) -> DepthProfile:
-        """The same shape with `factor` times the depth."""
-        return replace(self, depth_1pct=self.depth_1pct * factor)
-
-
-def _merge(levels: list[tuple[int, int]], price: int, qty: int) -> None:
-    if levels and levels[-1][0] == price:
-        levels[-1] = (price, levels[-1][1] + qty)
-    else:
-        levels.append((price, qty))
-
-
-# --------------------------------------------------------------------------------------------------
-# Calibration helpers (used to derive and test the defaults against real L2 samples)
-# --------------------------------------------------------------------------------------------------
-
-
-def cumulative_depth(
-    levels: Iterable[tuple[float, float]], mid: float, distances_bps: Sequence[float]
-) -> list[float]:
-    """Size quoted on one side within each distance (bps) of `mid`; `levels` are (price, size)."""
-    dist = [(abs(p - mid) / mid * 1e4, q) for p, q in levels]
-    return [sum(q for x, q in dist if x <= d) for d in distances_bps]
-
-
-def fit_shape(distances_bps: Sequence[float], cumulative: Sequence[float]) -> tuple[float, float]:
-    """Least-squares fit of ``cum = depth_1pct * (d/100) ** shape`` in log-log: (shape, depth_1pct)."""
-    x = np.log(np.asarray(distances_bps, dtype=np.float64) / 100.0)
-    y = np.log(np.asarray(cumulative, dtype=np.float64))
-    slope, intercept = np.polyfit(x, y, 1)
-    return float(slope), float(np.exp(intercept))
-
-
-# --------------------------------------------------------------------------------------------------
-# The bar path
-# --------------------------------------------------------------------------------------------------
-
-
-def bar_ticks(bars: BarArrays, lo: int, hi: int, tick: float) -> tuple[Any, Any]:
-    """Bar lows and highs of [lo, hi) on the tick grid (nearest tick; candle prices sit on the grid)."""
-    low = np.rint(np.asarray(bars.low[lo:hi], dtype=np.float64) / tick)
-    high = np.rint(np.asarray(bars.high[lo:hi], dtype=np.float64) / tick)
-    return low, high
-
-
-def first_reach(
-    bars: BarArrays, lo: int, hi: int, tick: float, orders: Iterable[tuple[bool, int, int]]
-) -> int:
-    """First bar in [lo, hi) whose low reaches a bid or whose high reaches an ask, among `orders` given as
-    (is_bid, price in ticks, active from ts_ns); bars that open before an order's time do not count."""
-    orders = list(orders)
-    if not orders or lo >= hi:
-        return hi
-    ts = np.asarray(bars.ts_ns[lo:hi])
-    low, high = bar_ticks(bars, lo, hi, tick)
-    best = hi - lo
-    for is_bid, price, since in orders:
-        start = int(np.searchsorted(ts, since, "left"))
-        if start >= best:
-            continue
-        seg = low[start:best] <= price if is_bid else high[start:best] >= price
-        hit = np.flatnonzero(seg)
-        if hit.size:
-            best = start + int(hit[0])
-    return lo + best
-
-
-# --------------------------------------------------------------------------------------------------
-# The ledger
-# --------------------------------------------------------------------------------------------------
-
-
-class Ledger:
-    """Integer balances (smallest units) of the account, the counterparty (the rest of the book) and the
-    venue's fee pool. Every trade moves units between them, so their sum per asset never changes."""
-
-    __slots__ = ("account", "counterparty", "fee_pool", "initial", "locked")
-
-    def __init__(self, initial: Mapping[str, int]) -> None:
-        self.initial = dict(initial)
-        #: Our balances: a dict of its own, or a view of a shared `SolanaWallet` (`BookVenue.use_wallet`).
-        self.account: MutableMapping[str, int] = dict(initial)
-        self.locked = dict.fromkeys(initial, 0)
-        self.counterparty = dict.fromkeys(initial, 0)
-        self.fee_pool = dict.fromkeys(initial, 0)
-
-    def free(self, asset: str) -> int:
-        return self.account[asset] - self.locked[asset]
-
-    def trade(self, asset: str, account: int, counterparty: int, fee_pool: int = 0) -> None:
-        """Move `account`/`counterparty`/`fee_pool` units of `asset`; the three must sum to zero."""
-        if account + counterparty + fee_pool != 0:
-            raise AssertionError(f"unbalanced transfer of {asset}: {account} {counterparty} {fee_pool}")
-        self.account[asset] += account
-        self.counterparty[asset] += counterparty
-        self.fee_pool[asset] += fee_pool
-
-    def residual(self) -> dict[str, int]:
-        """account + counterparty + fee pool - initial, per asset: all zero when conserved."""
-        return {
-            a: self.account[a] + self.counterparty[a] + self.fee_pool[a] - self.initial[a]
-            for a in self.initial
-        }
-
-
 # ==================================================================================================
 # The venue
 # ==================================================================================================
@@ -266,58 +83,6 @@ PARTICIPANTS = "market"
 """Owner of the simulated rest of the book, re-quoted around the reference price."""
 TAPE = "tape"
 """The bar's price path, acting as the taker that reaches our resting orders."""
-PPM = 1_000_000
-
-
-class FeeSchedule(Protocol):
-    """A venue's fees on quote amounts in the quote's smallest unit."""
-
-    def taker_fees(self, quotes: Sequence[int]) -> list[int]:
-        """Taker fee of each fill of one order (the quotes of its fills, in order)."""
-        ...
-
-    def maker_fee(self, quote: int) -> int:
-        """Maker fee of one fill: positive is paid by the maker, negative is a rebate to it."""
-        ...
-
-    def bid_lock(self, quote: int) -> int:
-        """Fee locked on top of the quote of a resting bid."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class BpsFees:
-    """CEX fees in basis points of the quote notional, each fill rounded in the venue's favour: taker fee
-    and locks up, a positive maker fee and a rebate (negative `maker_bps`) down."""
-
-    taker_bps: Decimal
-    maker_bps: Decimal
-
-    def __post_init__(self) -> None:
-        for v in (self.taker_bps, self.maker_bps):
-            if (v * 100) % 1 != 0:
-                raise UserError(f"fees are in steps of 0.01 bps, got {v}")
-        if self.taker_bps < 0:
-            raise UserError(f"taker fee must be >= 0 bps, got {self.taker_bps}")
-
-    @property
-    def taker_ppm(self) -> int:
-        return int(self.taker_bps * 100)
-
-    @property
-    def maker_ppm(self) -> int:
-        return int(self.maker_bps * 100)
-
-    def taker_fees(self, quotes: Sequence[int]) -> list[int]:
-        return [ceil_div(q * self.taker_ppm, PPM) for q in quotes]
-
-    def maker_fee(self, quote: int) -> int:
-        m = self.maker_ppm
-        return quote * m // PPM if m >= 0 else -(quote * -m // PPM)
-
-    def bid_lock(self, quote: int) -> int:
-        m = self.maker_ppm
-        return ceil_div(quote * m, PPM) if m > 0 else 0
 
 
 @dataclass(slots=True, eq=False)

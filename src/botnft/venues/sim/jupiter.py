@@ -48,15 +48,16 @@ Wallet. The venues trade from one `SolanaWallet` (``wallet.py``): each venue's a
 Conservation per token, to the native unit (`totals`): wallet + pools (vaults, arbitrageur, LPs) + books
 (counterparty, fee pool) + network fees.
 
-The legs use their venues' public surface only: ``SimRaydium.fill_quote`` commits a pool leg (a
-`SwapQuote`, which also covers the USDC-in swaps a pool's orders cannot express), ``SimRaydium.catch_up``
-runs its arbitrageurs, ``BookVenue.ensure_quoted`` re-quotes a book before a walk, and
-``BookVenue.match_order`` commits a book leg without the network fee (the swap pays it once).
+Modules: `jupiter_api` (mints, errors, the swap's summary), `jupiter_legs` (one venue per leg),
+`jupiter_split` (the split search); this one is the venue. The legs use their venues' public surface
+only: ``SimRaydium.fill_quote`` commits a pool leg (a `SwapQuote`, which also covers the USDC-in swaps a
+pool's orders cannot express), ``SimRaydium.catch_up`` runs its arbitrageurs, ``BookVenue.ensure_quoted``
+re-quotes a book before a walk, and ``BookVenue.match_order`` commits a book leg without the network fee
+(the swap pays it once).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localc
 from fractions import Fraction
 from numbers import Integral
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from botnft.domain.errors import InvalidOrder, Rejected, UserError
 from botnft.domain.events import OrderFilled, OrderRejected
@@ -74,12 +75,22 @@ from botnft.domain.liquidity import BookLiquidity
 from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
-from botnft.venues.sim.book_replay import ACCOUNT, BookVenue
-from botnft.venues.sim.openbook import SimOpenBook
+from botnft.venues.sim.book_replay import BookVenue
+from botnft.venues.sim.jupiter_api import (
+    BPS,
+    GENESIS_NS,
+    MINTS,
+    JupiterError,
+    JupiterQuoteError,
+    JupiterSwapError,
+    SwapMode,
+    SwapResult,
+    percents,
+)
+from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote, PoolLeg
+from botnft.venues.sim.jupiter_split import best_route
 from botnft.venues.sim.raydium import SimRaydium, to_native, to_units
 from botnft.venues.sim.raydium_config import Token
-from botnft.venues.sim.raydium_math import RaydiumMathError
-from botnft.venues.sim.raydium_pools import SwapQuote
 from botnft.venues.sim.solana import LatencyModel, SolanaFees
 from botnft.venues.sim.wallet import SolanaWallet
 
@@ -92,259 +103,8 @@ __all__ = [
     "SwapResult",
 ]
 
-SwapMode = Literal["ExactIn", "ExactOut"]
 Venue = SimRaydium | BookVenue
-
-MINTS: Mapping[str, str] = {
-    "SOL": "So11111111111111111111111111111111111111112",
-    "USDC": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
-}
-"""Mainnet mints of the symbols the simulated venues trade (wrapped SOL and USDC)."""
-
-#: Jupiter's dex labels (its ``dexes=`` query values) by Raydium pool kind.
-POOL_LABELS = {"amm_v4": "Raydium", "cpmm": "Raydium CP", "clmm": "Raydium CLMM"}
 PRICE_STEP = Decimal("0.00000001")
-GENESIS_NS = 1_584_368_940 * 10**9
-"""Solana mainnet-beta genesis, 2020-03-16T14:29:00Z: `contextSlot` counts 400 ms slots from it."""
-_BPS = 10_000
-
-
-class JupiterError(Rejected):
-    """A refusal by the aggregator: `code` is the API's ``errorCode`` or the program's error number."""
-
-    def __init__(self, message: str, *, code: str | int, name: str, reason: str) -> None:
-        super().__init__(f"{name}: {message}", reason=reason)
-        self.code = code
-        self.name = name
-
-
-class JupiterQuoteError(JupiterError):
-    """The quote API refused (``COULD_NOT_FIND_ANY_ROUTE``, ``TOKEN_NOT_TRADABLE``, ...)."""
-
-    def __init__(self, message: str, *, code: str, reason: str = "no_route") -> None:
-        super().__init__(message, code=code, name=code, reason=reason)
-
-
-class JupiterSwapError(JupiterError):
-    """The swap transaction failed on chain (a Jupiter program error, e.g. 6001, or a leg's DEX error)."""
-
-    SLIPPAGE = (6001, "SlippageToleranceExceeded", "slippage")
-    INVALID_ROUTE_PLAN = (6010, "InvalidRoutePlan", "invalid_route")
-    INSUFFICIENT_FUNDS = (6024, "InsufficientFunds", "insufficient_funds")
-
-    def __init__(self, kind: tuple[int, str, str], message: str) -> None:
-        code, name, reason = kind
-        super().__init__(message, code=code, name=name, reason=reason)
-
-    @property
-    def hex(self) -> str:
-        """The custom program error as the logs show it (6001 → ``0x1771``)."""
-        return hex(int(self.code))
-
-
-# ==================================================================================================
-# Legs: one underlying venue each, quoted without touching state and committed on demand
-# ==================================================================================================
-
-
-@dataclass(frozen=True, slots=True)
-class LegQuote:
-    """One venue's part of a route in native units. ``fee_amount`` is in ``fee_symbol``; ``plan`` is what
-    commits it (a `SwapQuote` for a pool, base lots for a book)."""
-
-    leg: _Leg
-    sell_base: bool
-    amount_in: int
-    amount_out: int
-    fee_amount: int
-    fee_symbol: str
-    plan: SwapQuote | int
-
-
-@dataclass(frozen=True, slots=True)
-class LegFill:
-    """A committed leg: base moved (unsigned), the exact quote amount before fees, the fee in quote units."""
-
-    base: int
-    quote_qty: int
-    fee_quote: int
-
-
-class _Leg:
-    name: str
-    label: str
-    amm_key: str
-    is_book: bool
-
-    def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
-        raise NotImplementedError
-
-    def commit(self, q: LegQuote, cid: str, ts_ns: int) -> LegFill:
-        raise NotImplementedError
-
-    def usable(self) -> bool:
-        return True
-
-    def depth_base(self) -> int:
-        raise NotImplementedError
-
-    def mid(self) -> Fraction | None:
-        raise NotImplementedError
-
-
-def _amm_key(label: str, name: str) -> str:
-    """A pubkey-shaped (base58, 32 bytes) stand-in for the pool address, stable per venue name."""
-    digest = hashlib.sha256(f"botnft-sim:{label}:{name}".encode()).digest()
-    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-    n, out = int.from_bytes(digest, "big"), ""
-    while n:
-        n, r = divmod(n, 58)
-        out = alphabet[r] + out
-    return "1" * (len(digest) - len(digest.lstrip(b"\0"))) + out
-
-
-class _PoolLeg(_Leg):
-    is_book = False
-
-    def __init__(self, venue: SimRaydium) -> None:
-        self.venue = venue
-        self.name = venue.name
-        self.label = POOL_LABELS[venue.config.kind]
-        self.amm_key = _amm_key(self.label, venue.name)
-
-    def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
-        eng = self.venue.engine
-        try:
-            q = eng.quote_swap(amount, sell_base=sell_base, exact_in=exact_in)
-        except RaydiumMathError:
-            return None
-        if q.amount_in <= 0 or q.amount_out <= 0 or q.amount_out > eng.reserves()[1 if sell_base else 0]:
-            return None
-        # Jupiter's (deprecated) feeAmount/feeMint: the input token's fee, unless it is all on the output
-        i_in = 0 if sell_base else 1
-        i_fee = i_in if q.fee[i_in] or not q.fee[1 - i_in] else 1 - i_in
-        return LegQuote(
-            self, sell_base, q.amount_in, q.amount_out, q.fee[i_fee], self.venue.tokens[i_fee].symbol, q
-        )
-
-    def commit(self, q: LegQuote, cid: str, ts_ns: int) -> LegFill:
-        v = self.venue
-        sq = q.plan
-        assert isinstance(sq, SwapQuote)
-        base_amount = sq.amount_in if sq.sell_base else sq.amount_out
-        fill = v.fill_quote(sq, cid, ts_ns)
-        qd = v.tokens[1].decimals
-        assert fill.quote_qty is not None
-        return LegFill(base_amount, int(fill.quote_qty.scaleb(qd)), int(fill.fee.scaleb(qd)))
-
-    def catch_up(self) -> None:
-        self.venue.catch_up()
-
-    def depth_base(self) -> int:
-        return self.venue.engine.reserves()[0]
-
-    def mid(self) -> Fraction:
-        return self.venue.marginal_price()
-
-
-class _BookLeg(_Leg):
-    is_book = True
-
-    def __init__(self, venue: BookVenue, base: Token, quote: Token) -> None:
-        self.venue = venue
-        self.name = venue.name
-        self.label = "OpenBook V2" if isinstance(venue, SimOpenBook) else venue.name
-        self.amm_key = _amm_key(self.label, venue.name)
-        inst = venue.instrument
-        self.lot = _exact(inst.lot_size.scaleb(base.decimals), f"{venue.name} lot")
-        self.qpl = _exact((inst.lot_size * inst.tick_size).scaleb(quote.decimals), f"{venue.name} lot x tick")
-        self.tokens = (base, quote)
-
-    def usable(self) -> bool:
-        return not self.venue.book.orders_of(ACCOUNT)  # our own resting orders would self-trade
-
-    def _levels(self, buy: bool) -> list[tuple[int, int]]:
-        self.venue.ensure_quoted()
-        return self.venue.book.depth(not buy)
-
-    def _walk(self, levels: list[tuple[int, int]], lots: int) -> tuple[int, int] | None:
-        """(quote moved, taker fee) to take `lots`, or None when the side is too thin."""
-        left, quotes = lots, []
-        for price, size in levels:
-            take = min(left, size)
-            quotes.append(take * price * self.qpl)
-            left -= take
-            if left == 0:
-                break
-        if left:
-            return None
-        return sum(quotes), sum(self.venue.fees.taker_fees(quotes))
-
-    def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
-        buy = not sell_base
-        if sell_base and not exact_in:
-            return None  # an exact quote-token output is not on the lot grid
-        levels = self._levels(buy)
-        # ExactIn of the quote token: the most lots `amount` pays for; otherwise whole lots of base
-        lots = self._affordable(levels, amount) if buy and exact_in else amount // self.lot
-        if lots <= 0:
-            return None
-        walked = self._walk(levels, lots)
-        if walked is None:
-            return None
-        q, fee = walked
-        base = lots * self.lot
-        if buy:
-            return LegQuote(self, False, q + fee, base, fee, self.tokens[1].symbol, lots)
-        if q - fee <= 0:
-            return None
-        return LegQuote(self, True, base, q - fee, fee, self.tokens[1].symbol, lots)
-
-    def _affordable(self, levels: list[tuple[int, int]], budget: int) -> int:
-        lo, hi = 0, sum(s for _, s in levels)
-        while lo < hi:  # largest lots whose cost (quote + fee) fits the budget
-            mid = (lo + hi + 1) // 2
-            w = self._walk(levels, mid)
-            if w is not None and w[0] + w[1] <= budget:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
-
-    def commit(self, q: LegQuote, cid: str, ts_ns: int) -> LegFill:
-        lots = q.plan
-        assert isinstance(lots, int)
-        v = self.venue
-        side = Side.SELL if q.sell_base else Side.BUY
-        # the leg is one instruction of Jupiter's transaction: the network fee is Jupiter's, once per swap
-        order = Order(cid, v.instrument.id, side, lots * v.instrument.lot_size, ts_ns)
-        events = v.match_order(order)
-        fills = [e for e in events if isinstance(e, OrderFilled)]
-        bd, qd = self.tokens[0].decimals, self.tokens[1].decimals
-        base = sum(int(f.qty.scaleb(bd)) for f in fills)
-        quote_qty = sum(int((f.qty * f.price).scaleb(qd)) for f in fills)
-        fee = sum(int(f.fee.scaleb(qd)) for f in fills)
-        moved = quote_qty + fee if side is Side.BUY else quote_qty - fee
-        if base != lots * self.lot or moved != (q.amount_in if side is Side.BUY else q.amount_out):
-            raise AssertionError(f"{v.name} executed {events} where the simulation said {q}")
-        return LegFill(base, quote_qty, fee)
-
-    def depth_base(self) -> int:
-        return sum(s for _, s in self._levels(True)) * self.lot
-
-    def mid(self) -> Fraction | None:
-        self.venue.ensure_quoted()
-        bid, ask = self.venue.book.best_bid(), self.venue.book.best_ask()
-        if bid is None or ask is None:
-            return None
-        tick = Fraction(self.venue.instrument.tick_size)
-        return (bid + ask) * tick / 2
-
-
-def _exact(value: Decimal, what: str) -> int:
-    if value != value.to_integral_value() or value <= 0:
-        raise UserError(f"{what} must be a positive whole number of native units, got {value}")
-    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,53 +126,6 @@ class _OneBar:
 
     def __len__(self) -> int:
         return 1
-
-
-@dataclass(slots=True)
-class SwapResult:
-    """An executed swap: the legs as committed, totals in native units, the network fee (lamports and its
-    quote-token charge), the slot it landed in and the execution reference price."""
-
-    signature: str
-    swap_mode: str
-    sell_base: bool
-    legs: list[tuple[LegQuote, LegFill]]
-    in_amount: int
-    out_amount: int
-    fee_lamports: int
-    fee_quote: int
-    slot: int
-    latency_slots: int
-    price: Decimal | None
-    ts_ns: int
-    fee_mint: str
-    user: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The confirmed transaction as a JSON-able summary, amounts as native-integer strings."""
-        fills = self.legs
-        return {
-            "signature": self.signature,
-            "slot": self.slot,
-            "swapMode": self.swap_mode,
-            "inAmount": str(self.in_amount),
-            "outAmount": str(self.out_amount),
-            "networkFeeLamports": self.fee_lamports,
-            "networkFeeCharged": str(self.fee_quote),
-            "networkFeeMint": self.fee_mint,
-            "userPublicKey": self.user,
-            "latencySlots": self.latency_slots,
-            "legs": [
-                {
-                    "ammKey": q.leg.amm_key,
-                    "label": q.leg.label,
-                    "inAmount": str(q.amount_in),
-                    "outAmount": str(q.amount_out),
-                    "feeAmount": str(q.fee_amount),
-                }
-                for q, _ in fills
-            ],
-        }
 
 
 # ==================================================================================================
@@ -453,7 +166,7 @@ class SimJupiter:
             raise UserError(
                 f"max_split >= 1 and a split step dividing 100 needed, got {max_split}, {split_step_pct}"
             )
-        if not 0 <= default_slippage_bps <= _BPS:
+        if not 0 <= default_slippage_bps <= BPS:
             raise UserError(f"slippage must be in [0, 10000] bps, got {default_slippage_bps}")
         self.name = name
         self.fees = fees if fees is not None else SolanaFees()
@@ -467,10 +180,10 @@ class SimJupiter:
         self.mints = {self._mint(t): t for t in (base, quote)}
         self.wallet = wallet if wallet is not None else SolanaWallet((base.symbol, quote.symbol))
         self.venues = tuple(venues)
-        self.legs: list[_PoolLeg | _BookLeg] = []
+        self.legs: list[PoolLeg | BookLeg] = []
         for v in venues:
             v.use_wallet(self.wallet)  # a venue holding its own balances moves them into the wallet
-            self.legs.append(_PoolLeg(v) if isinstance(v, SimRaydium) else _BookLeg(v, base, quote))
+            self.legs.append(PoolLeg(v) if isinstance(v, SimRaydium) else BookLeg(v, base, quote))
         if len({leg.name for leg in self.legs}) != len(self.legs):
             raise UserError("SimJupiter's venues need distinct names")
         self._by_key = {leg.amm_key: leg for leg in self.legs}
@@ -572,7 +285,7 @@ class SimJupiter:
             raise JupiterQuoteError(
                 f"amount must be a positive integer, got {amount!r}", code="INVALID_AMOUNT"
             )
-        if not 0 <= slippage_bps <= _BPS:
+        if not 0 <= slippage_bps <= BPS:
             raise JupiterQuoteError(f"slippageBps {slippage_bps} not in [0, 10000]", code="INVALID_SLIPPAGE")
         if swap_mode not in ("ExactIn", "ExactOut"):
             raise JupiterQuoteError(f"unknown swapMode {swap_mode!r}", code="INVALID_SWAP_MODE")
@@ -582,9 +295,9 @@ class SimJupiter:
         total_in = sum(q.amount_in for q in legs)
         total_out = sum(q.amount_out for q in legs)
         if exact_in:
-            threshold = total_out * (_BPS - slippage_bps) // _BPS
+            threshold = total_out * (BPS - slippage_bps) // BPS
         else:
-            threshold = total_in * (_BPS + slippage_bps) // _BPS
+            threshold = total_in * (BPS + slippage_bps) // BPS
         given = [q.amount_in if exact_in else q.amount_out for q in legs]
         return {
             "inputMint": self._mint(tin),
@@ -610,7 +323,7 @@ class SimJupiter:
                     },
                     "percent": pct,
                 }
-                for q, pct in zip(legs, _percents(given), strict=True)
+                for q, pct in zip(legs, percents(given), strict=True)
             ],
             "contextSlot": self._slot(self._now),
             "timeTaken": 0.0,
@@ -674,13 +387,13 @@ class SimJupiter:
             ts_ns + delay, self._mint(self.quote_token),
         )  # fmt: skip
 
-    def _parse(self, quote: Mapping[str, Any]) -> tuple[bool, bool, list[tuple[_Leg, int, int]], int]:
+    def _parse(self, quote: Mapping[str, Any]) -> tuple[bool, bool, list[tuple[Leg, int, int]], int]:
         bad = JupiterSwapError.INVALID_ROUTE_PLAN
         try:
             tin, tout = self._token(quote["inputMint"]), self._token(quote["outputMint"])
             mode = quote["swapMode"]
             threshold = int(quote["otherAmountThreshold"])
-            steps: list[tuple[_Leg, int, int]] = []
+            steps: list[tuple[Leg, int, int]] = []
             percent = 0
             for step in quote["routePlan"]:
                 info = step["swapInfo"]
@@ -771,7 +484,7 @@ class SimJupiter:
             return None
         self._catch_up()
         usable = [leg for leg in self.legs if leg.usable()]
-        grid = max([leg.lot for leg in usable if isinstance(leg, _BookLeg)], default=1)
+        grid = max([leg.lot for leg in usable if isinstance(leg, BookLeg)], default=1)
         lo = to_native(Decimal("0.01"), self.base) or 1
         hi = sum(leg.depth_base() for leg in usable) // 2 // grid * grid
         if hi <= lo:
@@ -836,111 +549,21 @@ class SimJupiter:
 
     # internals ----------------------------------------------------------------------------------------
     def _route(self, amount: int, *, sell_base: bool, exact_in: bool) -> list[LegQuote]:
-        """The greedy split (module docstring), compared with each venue alone; raises when none fills."""
+        """The greedy split over the usable legs (`jupiter_split.best_route`)."""
         legs = [leg for leg in self.legs if leg.usable()]
-        n = 100 // self.split_step_pct
-        memo: dict[tuple[int, int], LegQuote | None] = {}
-
-        def at(i: int, k: int) -> LegQuote | None:
-            if (i, k) not in memo:
-                memo[i, k] = (
-                    legs[i].quote(amount * k // n, sell_base=sell_base, exact_in=exact_in) if k else None
-                )
-            return memo[i, k]
-
-        def value(q: LegQuote | None) -> int:
-            return 0 if q is None else (q.amount_out if exact_in else q.amount_in)
-
-        steps = [0] * len(legs)
-        for _ in range(n):
-            best: tuple[int, int] | None = None
-            used = sum(1 for k in steps if k)
-            for i in range(len(legs)):
-                if not steps[i] and used >= self.max_split:
-                    continue
-                nxt = at(i, steps[i] + 1)
-                if nxt is None:
-                    continue
-                gain = value(nxt) - value(at(i, steps[i]))
-                score = gain if exact_in else -gain  # more out, or less in
-                if best is None or score > best[0]:
-                    best = (score, i)
-            if best is None:
-                break
-            steps[best[1]] += 1
-        candidates = [dict(enumerate(steps))] if sum(steps) == n else []
-        candidates += [{i: n} for i in range(len(legs))]
-        chosen: list[LegQuote] | None = None
-        for alloc in candidates:
-            route = self._assemble(legs, alloc, n, amount, sell_base=sell_base, exact_in=exact_in)
-            if route is not None and (chosen is None or self._better(route, chosen, amount, exact_in)):
-                chosen = route
-        if chosen is None:
-            raise JupiterQuoteError(
-                f"no venue can {'sell' if sell_base else 'buy'} {amount} native units "
-                f"({'exact in' if exact_in else 'exact out'})",
-                code="COULD_NOT_FIND_ANY_ROUTE",
-            )
-        return sorted(chosen, key=lambda q: -(q.amount_in if exact_in else q.amount_out))
-
-    @staticmethod
-    def _better(a: list[LegQuote], b: list[LegQuote], amount: int, exact_in: bool) -> bool:
-        if exact_in:
-            key_a = (sum(q.amount_in for q in a) == amount, sum(q.amount_out for q in a))
-            key_b = (sum(q.amount_in for q in b) == amount, sum(q.amount_out for q in b))
-            return key_a > key_b
-        return sum(q.amount_in for q in a) < sum(q.amount_in for q in b)
-
-    def _assemble(
-        self,
-        legs: Sequence[_Leg],
-        alloc: Mapping[int, int],
-        n: int,
-        amount: int,
-        *,
-        sell_base: bool,
-        exact_in: bool,
-    ) -> list[LegQuote] | None:
-        """Native amounts from chunk counts. Books trade whole lots: what a book leaves goes to the largest
-        pool leg, or to the pool that prices it best as one more leg (within ``max_split``)."""
-        share = {i: amount * k // n for i, k in alloc.items() if k}
-        if not share:
-            return None
-        first = max(share, key=lambda i: (not legs[i].is_book, share[i]))
-        share[first] += amount - sum(share.values())
-        quotes: dict[int, LegQuote] = {}
-        residue = 0
-        for i in [i for i in share if legs[i].is_book]:
-            q = legs[i].quote(share[i], sell_base=sell_base, exact_in=exact_in)
-            used = 0 if q is None else (q.amount_in if exact_in else q.amount_out)
-            residue += share[i] - used
-            if q is not None:
-                quotes[i] = q
-        pools = [i for i in share if not legs[i].is_book]
-        if residue and pools:
-            share[max(pools, key=lambda i: share[i])] += residue
-        elif residue and len(quotes) < self.max_split:
-            extra = [
-                (i, legs[i].quote(residue, sell_base=sell_base, exact_in=exact_in)) for i in range(len(legs))
-            ]
-            fits = [(i, q) for i, q in extra if q is not None and not legs[i].is_book]
-            if fits:
-                i, q = max(fits, key=lambda iq: iq[1].amount_out if exact_in else -iq[1].amount_in)
-                quotes[i] = q
-                residue = 0
-        if residue and not pools and not exact_in:
-            return None
-        for i in pools:
-            q = legs[i].quote(share[i], sell_base=sell_base, exact_in=exact_in)
-            if q is None:
-                return None
-            quotes[i] = q
-        return list(quotes.values()) or None
+        return best_route(
+            legs,
+            amount,
+            sell_base=sell_base,
+            exact_in=exact_in,
+            max_split=self.max_split,
+            split_step_pct=self.split_step_pct,
+        )
 
     def _catch_up(self) -> None:
         """Arbitrageurs bring each pool back to its reference (what `SimRaydium` does before any swap)."""
         for leg in self.legs:
-            if isinstance(leg, _PoolLeg):
+            if isinstance(leg, PoolLeg):
                 leg.catch_up()
 
     def _move_market(self, slots: int) -> Decimal | None:
@@ -1018,22 +641,6 @@ class SimJupiter:
         raise UserError(
             f"{self.name} holds only {self.base.symbol} and {self.quote_token.symbol}, not {symbol}"
         )
-
-
-def _percents(amounts: Sequence[int]) -> list[int]:
-    """Whole percents of `amounts` summing to 100 (largest remainder), at least 1 for a non-zero leg."""
-    total = sum(amounts)
-    raw = [Fraction(100 * a, total) for a in amounts]
-    out = [max(1, math.floor(r)) if a else 0 for r, a in zip(raw, amounts, strict=True)]
-    order = sorted(range(len(amounts)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
-    k = 0
-    while sum(out) < 100:
-        out[order[k % len(order)]] += 1
-        k += 1
-    while sum(out) > 100:
-        i = max(range(len(out)), key=lambda i: out[i])
-        out[i] -= 1
-    return out
 
 
 def _pool_adjacent(steps: Sequence[tuple[Fraction, int]], *, rising: bool) -> list[tuple[Fraction, int]]:

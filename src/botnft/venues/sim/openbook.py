@@ -37,7 +37,8 @@ from fractions import Fraction
 from botnft.domain.errors import UserError
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Spot
-from botnft.venues.sim.book_replay import BookVenue, DepthProfile
+from botnft.venues.sim.book_market import DepthProfile
+from botnft.venues.sim.book_replay import BookVenue
 from botnft.venues.sim.clob import SelfTradeMode
 from botnft.venues.sim.openbook_math import (
     OpenBookMathError,
