@@ -1,8 +1,10 @@
-"""A routed parent's child orders as the executor tracks them: what fill events said, and when a child
-is settled enough for its leg to go on (closed, or resting at the venue with no deadline to wait for)."""
+"""The executor's bookkeeping: a parent's child orders (what fill events said, and when a child is settled
+enough for its leg to go on: closed, or resting at the venue with no deadline to wait for), and what
+trading on each venue cost."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from botnft.domain.money import ZERO
@@ -88,3 +90,57 @@ class ChildBook:
             (c.working_signed() for c in self.open.values() if instrument in (None, c.order.instrument)),
             ZERO,
         )
+
+
+@dataclass(slots=True)
+class VenueExecution:
+    """Running totals of what trading on one venue cost, in quote."""
+
+    fills: int = 0
+    qty: Decimal = ZERO
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    shortfall: Decimal = ZERO  # side-signed (price - arrival mid) x qty: > 0 means we paid away
+
+    def as_dict(self) -> dict[str, object]:  # Decimals stay Decimals: the summary renders them
+        bps = float(self.shortfall / self.notional * 10_000) if self.notional else 0.0
+        return {
+            "fills": self.fills,
+            "qty": self.qty,
+            "notional": self.notional,
+            "fees": self.fees,
+            "slippage": self.shortfall.quantize(Decimal("0.00000001")),
+            "slippage_bps": round(bps, 4),
+        }
+
+
+@dataclass(slots=True)
+class ExecutionStats:
+    per_venue: dict[str, VenueExecution] = field(default_factory=dict)
+    parents: int = 0
+    children: int = 0
+    reroutes: int = 0
+    unfilled: Decimal = ZERO
+    #: per routed fill: (venue, static impact bps, learned prediction bps, realised bps)
+    impact_log: list[tuple[str, float, float, float]] = field(default_factory=list)
+
+    def impact_errors(self, warmup: int = 50) -> dict[str, float]:
+        """Mean absolute error (bps) of the static and the learned impact estimates on fills after each
+        venue's first `warmup` fills; every prediction was made before its fill was learned from."""
+        seen: dict[str, int] = {}
+        static_err: list[float] = []
+        learned_err: list[float] = []
+        for venue, static, predicted, realised in self.impact_log:
+            seen[venue] = seen.get(venue, 0) + 1
+            if seen[venue] > warmup:
+                static_err.append(abs(static - realised))
+                learned_err.append(abs(predicted - realised))
+        n = len(static_err)
+        return {
+            "fills": n,
+            "static_mae_bps": sum(static_err) / n if n else float("nan"),
+            "learned_mae_bps": sum(learned_err) / n if n else float("nan"),
+        }
+
+    def total_cost(self) -> Decimal:
+        return sum((v.fees + v.shortfall for v in self.per_venue.values()), ZERO)

@@ -10,12 +10,14 @@ Execution is event-driven (DESIGN §3b): a child counts only what its fill event
 its children to settle (close, or rest at the venue), re-routes what did not fill, and cancels a child
 past its deadline (`child_timeout_ns`), re-routing its remainder only once the venue confirms the cancel.
 With a simulated venue all of this resolves at once; with a live one the parent resumes on each event.
+A single-venue node runs this same executor in direct mode (`RouteConfig.direct`): one instrument, each
+change of exposure one market order, no planner (DESIGN §3b: one code path).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from botnft.domain.errors import Rejected
@@ -26,12 +28,13 @@ from botnft.domain.liquidity import AnyLiquidity
 from botnft.domain.money import ZERO, to_decimal
 from botnft.domain.orders import Order, OrderStatus, Side
 from botnft.domain.portfolio import Portfolio
-from botnft.engine.child_orders import ChildBook, ChildOrder
+from botnft.engine.child_orders import ChildBook, ChildOrder, ExecutionStats, VenueExecution
 from botnft.engine.oms import OrderManager
 from botnft.ports import BarArrays, Clock
 from botnft.risk.gate import RiskContext, RiskGate
 from botnft.routing.impact import ImpactFeatures, ImpactModel, static_impact
 from botnft.routing.planner import RoutePlan, ToSource, plan_route
+from botnft.routing.select import venue_for
 
 #: (spot snapshots, perp snapshots, side, qty) -> "spot" | "perp"
 VehicleChooser = Callable[[Sequence[AnyLiquidity], Sequence[AnyLiquidity], str, Decimal], str]
@@ -50,60 +53,9 @@ class RouteConfig:
     #: a child still open this long after it was sent is cancelled and its remainder re-routed (None: a
     #: resting child is left to work, as a simulated venue always settles it)
     child_timeout_ns: int | None = None
-
-
-@dataclass(slots=True)
-class VenueExecution:
-    """Running totals of what trading on one venue cost, in quote."""
-
-    fills: int = 0
-    qty: Decimal = ZERO
-    notional: Decimal = ZERO
-    fees: Decimal = ZERO
-    shortfall: Decimal = ZERO  # side-signed (price - arrival mid) x qty: > 0 means we paid away
-
-    def as_dict(self) -> dict[str, object]:  # Decimals stay Decimals: the summary renders them
-        bps = float(self.shortfall / self.notional * 10_000) if self.notional else 0.0
-        return {
-            "fills": self.fills,
-            "qty": self.qty,
-            "notional": self.notional,
-            "fees": self.fees,
-            "slippage": self.shortfall.quantize(Decimal("0.00000001")),
-            "slippage_bps": round(bps, 4),
-        }
-
-
-@dataclass(slots=True)
-class ExecutionStats:
-    per_venue: dict[str, VenueExecution] = field(default_factory=dict)
-    parents: int = 0
-    children: int = 0
-    reroutes: int = 0
-    unfilled: Decimal = ZERO
-    #: per routed fill: (venue, static impact bps, learned prediction bps, realised bps)
-    impact_log: list[tuple[str, float, float, float]] = field(default_factory=list)
-
-    def impact_errors(self, warmup: int = 50) -> dict[str, float]:
-        """Mean absolute error (bps) of the static and the learned impact estimates on fills after each
-        venue's first `warmup` fills; every prediction was made before its fill was learned from."""
-        seen: dict[str, int] = {}
-        static_err: list[float] = []
-        learned_err: list[float] = []
-        for venue, static, predicted, realised in self.impact_log:
-            seen[venue] = seen.get(venue, 0) + 1
-            if seen[venue] > warmup:
-                static_err.append(abs(static - realised))
-                learned_err.append(abs(predicted - realised))
-        n = len(static_err)
-        return {
-            "fills": n,
-            "static_mae_bps": sum(static_err) / n if n else float("nan"),
-            "learned_mae_bps": sum(learned_err) / n if n else float("nan"),
-        }
-
-    def total_cost(self) -> Decimal:
-        return sum((v.fees + v.shortfall for v in self.per_venue.values()), ZERO)
+    #: one instrument, sized by the strategy (a single-venue backtest): each change of exposure is one
+    #: market order for all of it, closing and opening in one, with no planner or slippage guard
+    direct: bool = False
 
 
 class Executor:
@@ -123,7 +75,11 @@ class Executor:
         chooser: VehicleChooser | None = None,
         impact_model: ImpactModel | None = None,
         clock: Clock | None = None,
+        fee_rates: Mapping[InstrumentId, Decimal] | None = None,
+        arrivals: dict[str, Decimal] | None = None,
     ) -> None:
+        """`fee_rates` (what the risk gate assumes; default each venue's `fee_rate`) and `arrivals` (where
+        each child's arrival mid is recorded) may be given by a caller that keeps its own."""
         self.base = base
         self.clock = clock
         self.venues = dict(venues)
@@ -140,11 +96,12 @@ class Executor:
         self.impact_model = impact_model
         self._expected: dict[str, tuple[str, ImpactFeatures, float]] = {}  # coid -> (venue, features, mid)
         self.stats = ExecutionStats()
-        self.arrivals: dict[str, Decimal] = {}  # client order id -> arrival mid
+        self.arrivals: dict[str, Decimal] = {} if arrivals is None else arrivals  # client order id -> mid
         #: every child lands on the coarsest lot of the book's instruments (sizes stay round and storable)
         self.grid = max((inst.lot_size for inst in self.instruments.values()), default=None)
         self._arrival = ZERO
-        self._fee_rates = {i: getattr(self.venues[i.venue], "fee_rate", ZERO) for i in self.instruments}
+        rates = fee_rates or {i: getattr(self.venues[i.venue], "fee_rate", ZERO) for i in self.instruments}
+        self._fee_rates = {i: to_decimal(float(r)) for i, r in rates.items()}
         self.children = ChildBook()
         self._parent: Generator[None, None, None] | None = None
         self._waiting: list[ChildOrder] = []
@@ -152,6 +109,8 @@ class Executor:
         self._queued: tuple[Decimal, int, Decimal] | None = None  # (arrival, ts_ns, desired)
         if config.child_timeout_ns is not None and clock is None:
             raise ValueError("a child timeout needs a clock")
+        if config.direct and len(self.instruments) != 1:
+            raise ValueError("direct execution trades exactly one instrument")
 
     # fills feed the analytics -----------------------------------------------------------------------
     def on_fill(self, fill: OrderFilled) -> None:
@@ -244,6 +203,9 @@ class Executor:
         if delta == ZERO:
             return
         self.stats.parents += 1
+        if self.config.direct:
+            yield from self._direct(ts_ns, current, desired, delta)
+            return
         perps = [i for i, inst in self.instruments.items() if inst.is_perp]
         spots = [i for i, inst in self.instruments.items() if not inst.is_perp]
         perp_pos = sum((self.portfolio.positions[i].qty for i in perps), ZERO)
@@ -271,6 +233,26 @@ class Executor:
         else:
             remaining -= yield from self._leg(perps, side, remaining, ts_ns)
         self.stats.unfilled += max(remaining, ZERO)
+
+    def _direct(
+        self, ts_ns: int, current: Decimal, desired: Decimal, delta: Decimal
+    ) -> Generator[None, None, None]:
+        """The whole change as one market order, reduce-only when it only shrinks the position."""
+        (inst_id,) = self.instruments
+        side = Side.BUY if delta > ZERO else Side.SELL
+        shrinks = abs(desired) < abs(current) and (desired > ZERO) == (current > ZERO)
+        order = Order(
+            self.ids.next(), inst_id, side, abs(delta), ts_ns, reduce_only=desired == ZERO or shrinks
+        )
+        child = self._submit(order)
+        if child is None:
+            return
+        self._waiting = [child]
+        while not child.settled:
+            yield
+        self._waiting = []
+        child.released = not child.order.status.is_terminal
+        self.stats.unfilled += max(abs(delta) - child.committed(), ZERO)
 
     def _affordable(self, spots: Sequence[InstrumentId]) -> Decimal:
         """Base the spot wallets can buy at the arrival price with a fee and slippage buffer."""
@@ -371,17 +353,24 @@ class Executor:
         worst = self._arrival * (1 + guard if side is Side.BUY else 1 - guard)
         worst = (worst / inst.tick_size).to_integral_value() * inst.tick_size
         order = Order(self.ids.next(), inst_id, side, qty, ts_ns, price=worst)
-        self.arrivals[order.client_order_id] = self._arrival
         if expectation is not None:
             self._expected[order.client_order_id] = expectation
+        return self._submit(order)
+
+    def _submit(self, order: Order) -> ChildOrder | None:
+        """Pass `order` through the risk gate and the order manager as a child of the running parent."""
+        inst_id = order.instrument
+        inst = self.instruments[inst_id]
+        self.arrivals[order.client_order_id] = self._arrival
         pf = self.portfolio
         equity = pf.equity({i: self._arrival for i in pf.positions})
         if inst.is_perp:
             position, cash = pf.positions[inst_id].qty, equity
         else:
             position, cash = pf.balance(inst_id.venue, inst.base), pf.balance(inst_id.venue, inst.quote)
-        position += self.children.working_signed(inst_id)  # what rests at the venue counts toward limits
-        fee_rate = to_decimal(float(self._fee_rates.get(inst_id, ZERO)))
+        if self.children.open:  # what still rests at a venue counts toward the limits
+            position += self.children.working_signed(inst_id)
+        fee_rate = self._fee_rates.get(inst_id, ZERO)
         try:
             self.risk.check(order, inst, RiskContext(self._arrival, position, cash, equity, fee_rate))
         except Rejected as exc:
@@ -391,9 +380,9 @@ class Executor:
         self.stats.children += 1
         timeout = self.config.child_timeout_ns
         deadline = None if timeout is None or self.clock is None else self.clock.now_ns() + timeout
-        child = ChildOrder(order, qty, deadline)
+        child = ChildOrder(order, order.amount, deadline)
         self.children.add(child)
-        self.oms.submit(order, self.venues[inst_id.venue])  # type: ignore[arg-type]
+        self.oms.submit(order, venue_for(inst_id, self.venues))  # type: ignore[arg-type]
         self.drain()
         self.children.sent(child)
         if deadline is not None and self.clock is not None and order.status.is_open:

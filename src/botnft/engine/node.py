@@ -3,6 +3,8 @@
 The same node runs backtests, paper and live; they differ only in clock, feed and venues, which it knows
 through ports alone (DESIGN §3b). Whoever feeds it (a backtest's simulation driver, a paper or live loop)
 asks it for a batch's signals, publishes the venues' events on its bus and calls `on_signal` at each one.
+Every signal goes through an executor: the routed one a composition root attaches, or the node's own in
+direct mode (one venue, one order per change of exposure), so both wait for the venue's events alike.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from botnft.domain.errors import Rejected
 from botnft.domain.events import (
     BankruptcyResolved,
     FundingApplied,
@@ -31,15 +32,13 @@ from botnft.domain.events import (
 from botnft.domain.ids import ClientOrderIdFactory
 from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO, to_decimal
-from botnft.domain.orders import Order, Side
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.bus import EventBus
-from botnft.engine.executor import Executor
+from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.oms import OrderManager
 from botnft.ports import BarArrays, Clock, Journal, VenueClient
-from botnft.risk.gate import RiskContext, RiskGate
+from botnft.risk.gate import RiskGate
 from botnft.risk.sizing import Sizer
-from botnft.routing.select import venue_for
 from botnft.strategy.base import Strategy
 
 
@@ -87,9 +86,9 @@ class TradingNode:
         self.oms = OrderManager(self.bus.publish, journal, clock=clock, rng=rng)
         self.ids = ClientOrderIdFactory("O")
         self.record = NodeRecord()
+        #: the routed executor a composition root attached (several venues, splits, a chosen vehicle)
         self.executor: Executor | None = None
         self._exposure_sign = 0
-        self._venue = self.venues.get(instrument.id.venue)
         rec = self.record
         sub = self.bus.subscribe
         #: an order event reaches these only once the order manager has applied it (not a duplicate)
@@ -112,14 +111,46 @@ class TradingNode:
         self._account_seen: set[object] = set()
         for kind in self._account:
             sub(kind, self._on_account_event)
+        #: without a routed executor, signals go through this one: one venue, one order per change
+        self._direct = self._direct_executor(fee_rate)
+        self._running = self._direct
+        self._wire(self._direct)
+
+    def _direct_executor(self, fee_rate: Decimal) -> Executor:
+        inst = self.instrument
+        return Executor(
+            base=inst.base,
+            venues=self.venues,
+            instruments={inst.id: inst},
+            portfolio=self.portfolio,
+            oms=self.oms,
+            risk=self.risk,
+            drain=self.bus.drain,
+            ids=self.ids,
+            to_source=_no_planner,
+            config=RouteConfig(mode="single", single_venue=inst.id.venue, direct=True),
+            clock=self.clock,
+            fee_rates={inst.id: fee_rate},
+            arrivals=self.record.arrivals,
+        )
+
+    def _wire(self, executor: Executor) -> None:
+        self._after[OrderFilled].append(executor.on_fill)
+        for handlers in self._after.values():
+            handlers.append(executor.on_order_event)
+
+    def _unwire(self, executor: Executor) -> None:
+        self._after[OrderFilled].remove(executor.on_fill)
+        for handlers in self._after.values():
+            handlers.remove(executor.on_order_event)
 
     def attach_executor(self, executor: Executor) -> None:
         """Route every signal through `executor` (several venues, splits, perp or spot)."""
-        self.executor = executor
-        self._after[OrderFilled] += [executor.on_fill, self._count_exposure_round_trip]
+        self._unwire(self._running)
+        self.executor = self._running = executor
+        self._after[OrderFilled].append(self._count_exposure_round_trip)
         self._account[PositionLiquidated].append(self._count_exposure_round_trip)
-        for handlers in self._after.values():
-            handlers.append(executor.on_order_event)
+        self._wire(executor)
 
     def _on_order_event(self, event: Any) -> None:
         if self.oms.apply(event):
@@ -148,48 +179,17 @@ class TradingNode:
         return self.strategy.on_bars(bars)
 
     def on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
-        """Act on a signal at bar `j`'s close (the clock reads that time; venues have seen the bar)."""
-        if self.executor is not None:
-            self._on_routed_signal(bars, j, exposure)
-            return
-        inst = self.instrument
-        portfolio = self.portfolio
-        price = to_decimal(float(bars.close[j]))
-        position = portfolio.positions[inst.id].qty
-        equity = portfolio.equity({inst.id: price})
-        desired = self.sizer.target(exposure, price, equity, self.fee_rate, inst)
-        delta = desired - position
-        if delta == ZERO:
-            return
-        ts = self.clock.now_ns()
-        side = Side.BUY if delta > ZERO else Side.SELL
-        reduce_only = desired == ZERO or (
-            abs(desired) < abs(position) and (desired > ZERO) == (position > ZERO)
-        )
-        order = Order(self.ids.next(), inst.id, side, abs(delta), ts, reduce_only=reduce_only)
-        self.record.arrivals[order.client_order_id] = price
-        cash = portfolio.balance(inst.id.venue, inst.quote) if not inst.is_perp else equity
-        try:
-            self.risk.check(order, inst, RiskContext(price, position, cash, equity, self.fee_rate))
-        except Rejected as exc:
-            self.oms.reject(order, exc.reason, str(exc))
-            self.bus.drain()
-            return
-        venue = self._venue
-        if venue is None:
-            venue = venue_for(inst.id, self.venues)  # raises: no venue lists the instrument
-        self.oms.submit(order, venue)
-        self.bus.drain()
-
-    def _on_routed_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
-        """Size against the whole book, then let the executor route the change of exposure."""
-        executor = self.executor
-        assert executor is not None
+        """Act on a signal at bar `j`'s close (the clock reads that time; venues have seen the bar): size
+        against the whole book, then let the executor move the exposure there."""
         pf = self.portfolio
         price = to_decimal(float(bars.close[j]))
         equity = pf.equity({i: price for i in pf.positions})
         desired = self.sizer.target(exposure, price, equity, self.fee_rate, self.instrument)
-        executor.execute(bars, j, self.clock.now_ns(), desired)
+        self._running.execute(bars, j, self.clock.now_ns(), desired)
 
     def final_prices(self, bars: BarArrays) -> dict[object, Decimal]:
         return {self.instrument.id: to_decimal(float(bars.close[len(bars) - 1]))}
+
+
+def _no_planner(snapshot: Any, side: str) -> Any:
+    raise AssertionError("direct execution never plans a route")
