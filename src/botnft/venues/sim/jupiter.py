@@ -61,7 +61,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from numbers import Integral
 from types import MappingProxyType
@@ -80,6 +80,7 @@ from botnft.venues.sim.jupiter_api import (
     BPS,
     GENESIS_NS,
     MINTS,
+    PRICE_STEP,
     JupiterError,
     JupiterQuoteError,
     JupiterSwapError,
@@ -88,7 +89,7 @@ from botnft.venues.sim.jupiter_api import (
     percents,
 )
 from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote, PoolLeg
-from botnft.venues.sim.jupiter_split import best_route
+from botnft.venues.sim.jupiter_split import best_route, ladder
 from botnft.venues.sim.raydium import SimRaydium, to_native, to_units
 from botnft.venues.sim.raydium_config import Token
 from botnft.venues.sim.solana import LatencyModel, SolanaFees
@@ -104,7 +105,6 @@ __all__ = [
 ]
 
 Venue = SimRaydium | BookVenue
-PRICE_STEP = Decimal("0.00000001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,52 +484,23 @@ class SimJupiter:
             return None
         self._catch_up()
         usable = [leg for leg in self.legs if leg.usable()]
-        grid = max([leg.lot for leg in usable if isinstance(leg, BookLeg)], default=1)
-        lo = to_native(Decimal("0.01"), self.base) or 1
-        hi = sum(leg.depth_base() for leg in usable) // 2 // grid * grid
-        if hi <= lo:
+        sides = ladder(
+            usable,
+            self.base,
+            self.quote_token,
+            sizes=sizes,
+            max_split=self.max_split,
+            split_step_pct=self.split_step_pct,
+        )
+        if sides is None:
             return None
-        ratio = (hi / lo) ** (1 / (sizes - 1))
-        points = sorted({max(grid, int(lo * ratio**k) // grid * grid) for k in range(sizes - 1)} | {hi})
-        sides: dict[bool, tuple[tuple[Decimal, Decimal], ...]] = {}
-        for buy in (True, False):
-            prev_size = prev_amount = 0
-            steps: list[tuple[Fraction, int]] = []  # (price in quote native per base native, base native)
-            for s in points:
-                try:
-                    legs = self._route(s, sell_base=not buy, exact_in=not buy)
-                except JupiterQuoteError:
-                    break
-                if not buy and sum(q.amount_in for q in legs) != s:
-                    break
-                amount = sum(q.amount_in if buy else q.amount_out for q in legs)
-                steps.append((Fraction(amount - prev_amount, s - prev_size), s - prev_size))
-                prev_size, prev_amount = s, amount
-            levels: list[tuple[Decimal, Decimal]] = []
-            for p, n in _pool_adjacent(steps, rising=buy):
-                px, size = self._level(p, n, buy)
-                if levels and levels[-1][0] == px:  # equal after rounding: one level
-                    size += levels.pop()[1]
-                levels.append((px, size))
-            sides[buy] = tuple(levels)
-        if not sides[True] or not sides[False]:
-            return None
+        bids, asks = sides
         ref = self.reference if self.reference is not None else self._spot()
         network = Decimal(0) if ref is None else to_units(self._network_fee_native(ref), self.quote_token)
         return BookLiquidity(
             instrument=self.instrument.id, ts_ns=self._now, fee_bps=Decimal(0), lot=self.instrument.lot_size,
-            min_size=self.instrument.min_size, network_fee=network, bids=sides[False], asks=sides[True],
+            min_size=self.instrument.min_size, network_fee=network, bids=bids, asks=asks,
         )  # fmt: skip
-
-    def _level(self, price: Fraction, size: int, buy: bool) -> tuple[Decimal, Decimal]:
-        """A ladder level in units: price (quote per base) rounded against the taker, size in base."""
-        human = price * Fraction(10**self.base.decimals, 10**self.quote_token.decimals)
-        with localcontext() as ctx:
-            ctx.prec = 40
-            px = (Decimal(human.numerator) / Decimal(human.denominator)).quantize(
-                PRICE_STEP, rounding=ROUND_CEILING if buy else ROUND_FLOOR
-            )
-        return px, to_units(size, self.base)
 
     # accounting ---------------------------------------------------------------------------------------
     def totals(self) -> dict[str, int]:
@@ -641,15 +612,3 @@ class SimJupiter:
         raise UserError(
             f"{self.name} holds only {self.base.symbol} and {self.quote_token.symbol}, not {symbol}"
         )
-
-
-def _pool_adjacent(steps: Sequence[tuple[Fraction, int]], *, rising: bool) -> list[tuple[Fraction, int]]:
-    """Pool adjacent (price, size) levels that break the order (prices rising, or falling) into their
-    size-weighted average: the isotonic fit that keeps the total value at every remaining boundary."""
-    out: list[tuple[Fraction, int]] = []
-    for p, n in steps:
-        out.append((p, n))
-        while len(out) > 1 and ((out[-1][0] < out[-2][0]) if rising else (out[-1][0] > out[-2][0])):
-            (p2, n2), (p1, n1) = out.pop(), out.pop()
-            out.append(((p1 * n1 + p2 * n2) / (n1 + n2), n1 + n2))
-    return out
