@@ -127,19 +127,27 @@ class Executor:
             predicted = self.impact_model.predict(venue, features)
             self.stats.impact_log.append((venue, features.static_bps, predicted, realised))
             self.impact_model.update(venue, features, realised)
-        row = self.stats.per_venue.setdefault(fill.instrument.venue, VenueExecution())
-        sign = 1 if fill.side is Side.BUY else -1
+        per_venue = self.stats.per_venue
+        row = per_venue.get(fill.instrument.venue)
+        if row is None:
+            row = per_venue[fill.instrument.venue] = VenueExecution()
+        notional = fill.notional
         row.fills += 1
         row.qty += fill.qty
-        row.notional += fill.notional
+        row.notional += notional
         row.fees += fill.fee
-        row.shortfall += sign * (fill.notional - fill.qty * self._arrival)
+        paid = notional - fill.qty * self._arrival
+        row.shortfall += paid if fill.side is Side.BUY else -paid
 
     # the parent order ---------------------------------------------------------------------------------
-    def execute(self, bars: BarArrays, j: int, ts_ns: int, desired: Decimal) -> None:
-        """Move the exposure to `desired` base units at bar `j` (decision at its close). While an earlier
-        parent still waits for its children, the newest target waits for it."""
-        arrival = to_decimal(float(bars.close[j]))
+    def execute(
+        self, bars: BarArrays, j: int, ts_ns: int, desired: Decimal, arrival: Decimal | None = None
+    ) -> None:
+        """Move the exposure to `desired` base units at bar `j` (decision at its close; `arrival` is that
+        close as a Decimal, when the caller has it). While an earlier parent still waits for its children,
+        the newest target waits for it."""
+        if arrival is None:
+            arrival = to_decimal(float(bars.close[j]))
         if self._parent is not None:
             self._queued = (arrival, ts_ns, desired)
             return
@@ -199,7 +207,9 @@ class Executor:
 
     def _run_parent(self, ts_ns: int, desired: Decimal) -> Generator[None, None, None]:
         current = self.portfolio.exposure_in(self.base)
-        delta = desired - current - self.children.working_signed()  # what rests at a venue is on its way
+        delta = desired - current
+        if self.children.open:  # what rests at a venue is on its way
+            delta -= self.children.working_signed()
         if delta == ZERO:
             return
         self.stats.parents += 1

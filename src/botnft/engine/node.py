@@ -185,7 +185,7 @@ class TradingNode:
         price = to_decimal(float(bars.close[j]))
         equity = pf.equity({i: price for i in pf.positions})
         desired = self.sizer.target(exposure, price, equity, self.fee_rate, self.instrument)
-        self._running.execute(bars, j, self.clock.now_ns(), desired)
+        self._running.execute(bars, j, self.clock.now_ns(), desired, price)
 
     def final_prices(self, bars: BarArrays) -> dict[object, Decimal]:
         return {self.instrument.id: to_decimal(float(bars.close[len(bars) - 1]))}
