@@ -69,8 +69,11 @@ class SolanaContext:
     venues: list[SimRaydium | SimOpenBook] = field(default_factory=list)
 
     def fund(self, amount: Decimal) -> None:
-        """Credit the wallet with `amount` USDC (whole micro-USDC)."""
-        self.wallet.credit("USDC", int(amount * 10**6))
+        """Credit the wallet with `amount` USDC, a whole number of micro-USDC (never rounded)."""
+        micro = amount.scaleb(6)
+        if not micro.is_finite() or micro != micro.to_integral_value() or micro < 0:
+            raise UserError(f"a Solana wallet is funded in whole micro-USDC, not {amount} USDC")
+        self.wallet.credit("USDC", int(micro))
 
 
 @dataclass(slots=True)

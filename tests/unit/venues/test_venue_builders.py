@@ -12,6 +12,7 @@ import pytest
 
 from botnft.backtest.spec import BacktestSpec
 from botnft.data.bars import BarBatch, MarketData
+from botnft.domain.errors import UserError
 from botnft.venue_builders import VENUE_BUILDERS, BuildContext, SolanaContext
 from botnft.venues.sim.jupiter import SimJupiter
 from botnft.venues.sim.openbook import SimOpenBook
@@ -50,6 +51,14 @@ def test_funding_any_onchain_venue_credits_the_shared_wallet_in_micro_usdc() -> 
     book.fund(D("0.000001"))
     assert ctx.solana.wallet.balances == {"SOL": 0, "USDC": 12_500_001}
     assert pool.venue.fetch_balance()["USDC"] == book.venue.fetch_balance()["USDC"] == D("12.500001")
+
+
+@pytest.mark.parametrize("amount", [D("0.0000005"), D("-1"), D("NaN")])
+def test_funding_the_wallet_off_the_micro_usdc_grid_is_an_error_not_a_rounding(amount: D) -> None:
+    ctx = context()
+    with pytest.raises(UserError, match="whole micro-USDC"):
+        ctx.solana.fund(amount)
+    assert ctx.solana.wallet.balances["USDC"] == 0
 
 
 def test_the_onchain_venues_pay_the_solana_network_fee_from_their_constructor() -> None:
