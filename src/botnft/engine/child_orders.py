@@ -84,10 +84,14 @@ class ChildBook:
         left = child.order.amount - child.filled if child.released else ZERO
         return child, left
 
-    def working_signed(self, instrument: object = None) -> Decimal:
-        """Base units the open children still trade (signed), on `instrument` only when given."""
+    def working_signed(self, instrument: object = None, side: object = None) -> Decimal:
+        """Base units the open children still trade (signed), on `instrument` and `side` when given."""
         return sum(
-            (c.working_signed() for c in self.open.values() if instrument in (None, c.order.instrument)),
+            (
+                c.working_signed()
+                for c in self.open.values()
+                if instrument in (None, c.order.instrument) and side in (None, c.order.side)
+            ),
             ZERO,
         )
 

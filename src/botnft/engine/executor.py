@@ -378,8 +378,8 @@ class Executor:
             position, cash = pf.positions[inst_id].qty, equity
         else:
             position, cash = pf.balance(inst_id.venue, inst.base), pf.balance(inst_id.venue, inst.quote)
-        if self.children.open:  # what still rests at a venue counts toward the limits
-            position += self.children.working_signed(inst_id)
+        if self.children.open:  # the worst case: what rests on this side fills, the other side does not
+            position += self.children.working_signed(inst_id, order.side)
         fee_rate = self._fee_rates.get(inst_id, ZERO)
         try:
             self.risk.check(order, inst, RiskContext(self._arrival, position, cash, equity, fee_rate))

@@ -206,3 +206,16 @@ def test_the_risk_gate_counts_what_rests_at_the_venue_so_two_parents_cannot_pass
     assert len(a.requests) == 1 and h.node.risk.denied == 1
     h.stream(a.filled(first, "2", "t1"))
     assert h.position() == D(2)
+
+
+def test_a_resting_sell_is_not_credited_to_a_buy_as_if_it_had_already_filled():
+    a = ScriptedVenue(perp("A"))
+    h = Harness(a)
+    h.node.risk.limits = RiskLimits(max_position_notional=D(250))  # 2.5 SOL at 100
+    h.target("2")
+    h.stream(a.filled(h.order(a), "2", "t1"))
+    h.target("1")
+    sell = h.order(a, 1)
+    h.stream(a.accepted(sell.client_order_id))  # resting: the position is still 2
+    h.target("2")  # a buy of 1 now could make 3 SOL if it fills before the sell
+    assert len(a.requests) == 2 and h.node.risk.denied == 1
