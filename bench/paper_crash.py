@@ -17,17 +17,29 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 RUN = ["--data", "sol-perp-1h", "--venues", "solana", "--param", "short=true",
        "--start", "2024-03-01", "--end", "2024-03-08"]  # fmt: skip
 SNAPSHOT = ["--snapshot-every", "10"]
+PACE = ["--speed", "360000"]  # the crashed run's bars at most every 10 ms (the reference runs at max)
 
 
-def _attempt(args: list[str], env: dict[str, str], kill_after: float | None, log: Path) -> int | None:
-    """Run `bot ARGS` in a forked child; SIGKILL it after `kill_after` s. Returns its exit code, or None
-    when it died by SIGKILL (ours or its own crash point)."""
+def _attempt(
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    *,
+    kill_after: float | None = None,
+    kill_at_bar: int | None = None,
+    progress: Callable[[], int] | None = None,
+    rng: random.Random | None = None,
+) -> int | None:
+    """Run `bot ARGS` in a forked child; SIGKILL it after `kill_after` s, or at a random moment (0-10 ms)
+    once `progress()` (the run's stored bar count) reaches `kill_at_bar`. Returns its exit code, None
+    when we killed it, -1 when it killed itself (its crash point)."""
     from botnft.cli import run
 
     pid = os.fork()
@@ -42,17 +54,23 @@ def _attempt(args: list[str], env: dict[str, str], kill_after: float | None, log
         finally:
             os._exit(code)
     deadline = None if kill_after is None else time.monotonic() + kill_after
+    ours = False
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        if deadline is not None and time.monotonic() >= deadline:
+        due = deadline is not None and time.monotonic() >= deadline
+        if not due and kill_at_bar is not None and progress is not None and progress() >= kill_at_bar:
+            time.sleep((rng or random.Random()).uniform(0.0, 0.01))  # somewhere inside the next bar
+            due = True
+        if due:
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
+            ours = True
             break
         time.sleep(0.005)
     if os.WIFSIGNALED(status):
-        return None
+        return None if ours else -1
     return os.WEXITSTATUS(status)
 
 
@@ -66,7 +84,8 @@ def _venue_record(store: Any, run_id: str) -> Any:
 def crash_test(
     db_url: str, workdir: Path, *, kills: int = 50, seed: int = 1, every: int = 4
 ) -> dict[str, Any]:
-    """Kill and resume one run at least `kills` times (every `every`-th death at the crash point)."""
+    """Kill and resume one run at least `kills` times: every `every`-th life dies at the crash point, about a
+    third while starting, restoring or replaying, the rest at a random moment inside a bar."""
     from botnft.storage import migrate
     from botnft.storage.db import make_engine
     from botnft.storage.journal import PaperStore
@@ -76,59 +95,73 @@ def crash_test(
     store = PaperStore(make_engine(db_url))
     log = workdir / "paper.log"
     db = ["--db-url", db_url]
-    t0 = time.monotonic()
     ref_csv, crash_csv = workdir / "reference.csv", workdir / "crashed.csv"
     ref_id, run_id = f"ref-{seed}", f"crash-{seed}"
-    code = _attempt(
-        ["paper", *RUN, *SNAPSHOT, *db, "--run-id", ref_id, "--fills-out", str(ref_csv)], {}, None, log
-    )
+    t0 = time.monotonic()
+    code = _attempt(["paper", *RUN, *SNAPSHOT, *db, "--run-id", ref_id, "--fills-out", str(ref_csv)], {}, log)
     assert code == 0, f"the uninterrupted run failed ({code}); see {log}"
     ref_wall = time.monotonic() - t0
     ref = store.run(ref_id)
     assert ref is not None and ref["summary"] is not None
-    total = ref["summary"]["bars_total"]
-    rate = total / max(ref["summary"]["elapsed_s"], 1e-3)  # bars per second once running
-    startup = max(ref_wall - ref["summary"]["elapsed_s"], 0.05)
+    total = int(ref["summary"]["bars_total"])
+
+    def progress() -> int:
+        try:
+            row = store.run(run_id)
+        except Exception:  # the database is busy: ask again
+            return -1
+        return -1 if row is None else int(row["bars_done"])
+
     t1 = time.monotonic()
-    killed = resumes = points = 0
+    killed = resumes = starts = points = 0
     first = True
     while True:
         args = ["paper", *RUN, *SNAPSHOT, *db, "--run-id", run_id] if first else \
             ["paper", "--resume", run_id, *SNAPSHOT, *db]  # fmt: skip
-        args += ["--fills-out", str(crash_csv)]  # written by the life that finishes the run
-        row = store.run(run_id)
-        done = 0 if row is None else row["bars_done"]
+        args += [*PACE, "--fills-out", str(crash_csv)]  # written by the life that finishes the run
+        done = max(progress(), 0)
         left = kills - killed
         env: dict[str, str] = {}
         kill_after: float | None = None
-        if left > 0:
-            budget = (total - done) / (left + 1) / rate  # seconds of progress this life may make
-            kill_after = rng.uniform(0.02, startup + 2 * budget)
-            if (killed + 1) % every == 0:
-                env["BOT_CRASH_POINT"] = f"venue-fill:{rng.randint(1, 3)}"
-                kill_after = startup + 4 * budget + 1.0  # the crash point should come first
-        code = _attempt(args, env, kill_after, log)
+        kill_at_bar: int | None = None
+        if left > 0:  # this life dies before the end, within about twice its share of the bars left
+            share = max(1, (total - done) // (left + 1))
+            kill_at_bar = min(done + rng.randint(1, 2 * share), total - 1)
+            if (killed + 1) % every == 0:  # its first or second fill; bars enough to reach it
+                env["BOT_CRASH_POINT"] = f"venue-fill:{rng.randint(1, 2)}"
+                kill_at_bar = min(done + 2 * share + 15, total - 1)
+            elif rng.random() < 0.35:
+                kill_after = rng.uniform(0.02, 1.0)
+        code = _attempt(
+            args, env, log, kill_after=kill_after, kill_at_bar=kill_at_bar, progress=progress, rng=rng
+        )
+        with log.open("a") as fh:
+            fh.write(
+                f"harness: life from bar {done}: {env} kill at bar {kill_at_bar} or {kill_after} s: {code}\n"
+            )
         resumes += 0 if first else 1
+        starts += 1 if first else 0  # a life killed before it stored the run starts it again
         first = first and store.run(run_id) is None
-        if code is None:
+        if code is None or code == -1:
             killed += 1
-            points += "BOT_CRASH_POINT" in env
+            points += code == -1
             continue
-        assert code == 0, f"attempt exited {code}; see {log}"
+        assert code == 0, f"a life exited {code}; see {log}"
         break
     crash_wall = time.monotonic() - t1
-    code = _attempt(["paper", "--resume", run_id, *db], {}, None, log)  # finished: refused, exit 2
+    code = _attempt(["paper", "--resume", run_id, *db], {}, log)  # finished: refused, exit 2
     final = store.run(run_id)
     assert final is not None
     ref_orders = set(_venue_record(store, ref_id).created)
     rec = _venue_record(store, run_id)
     sent = set(rec.created)
-    journaled = {p["client_order_id"] for _, _, k, p, _ in store.entries(run_id, kinds=["OrderSubmitted"])}
+    journaled = {p["client_order_id"] for _, _, _, p, _ in store.entries(run_id, kinds=["OrderSubmitted"])}
     summary = final["summary"] or {}
     return {
         "kills": killed,
         "crash_point_kills": points,
         "resumes": resumes,
+        "starts": starts,
         "bars": total,
         "orders": len(sent),
         "lost": len(ref_orders - sent) + len(journaled - sent),

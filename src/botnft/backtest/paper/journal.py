@@ -132,6 +132,8 @@ class NodeJournal:
     def flush(self) -> None:
         """Write the buffered entries and the run's progress; while the database is away, halt (nothing is
         sent meanwhile), retry with backoff and say so; past `retry_s` raise `StorageError`."""
+        if not self.buffer and self.expected:
+            return  # replaying: nothing new, and the run's progress stays where it was
         deadline = time.monotonic() + self.retry_s
         delay = 0.05
         while True:
