@@ -162,10 +162,7 @@ class JournaledVenue:
         self.venue = venue
         self.journal = journal
         self.name: str = venue.name
-
-    @property
-    def has(self) -> Mapping[str, bool]:
-        return self.venue.has  # type: ignore[no-any-return]
+        self.has: Mapping[str, bool] = venue.has
 
     @property
     def fee_rate(self) -> Decimal:

@@ -154,7 +154,7 @@ class PaperVenue:
 
     @property
     def fee_rate(self) -> Decimal:
-        return getattr(self.raw, "fee_rate", ZERO)  # type: ignore[no-any-return]
+        return getattr(self.raw, "fee_rate", ZERO)
 
     def instruments(self) -> Mapping[InstrumentId, Instrument]:
         return self.raw.instruments()  # type: ignore[no-any-return]
