@@ -570,6 +570,8 @@ def _paper(o: dict[str, Any]) -> None:
             raise UserError(
                 f"paper run {run_id} is running (pid {row['pid']}); stop it first: bot kill {run_id}"
             )
+        if o["fills_out"]:  # the run's own data file is an input too
+            fills_out = check_output_file(o["fills_out"], "--fills-out", _input_files(row["spec"]["data"]))
         from botnft.bootstrap import build_backtest
 
         session = build_backtest(spec_from_json(row["spec"]))
@@ -585,6 +587,7 @@ def _run_paper(
     o: dict[str, Any], store: Any, run_id: str, session: Any, speed: float | None, fills_out: Any
 ) -> None:
     import signal
+    import time
 
     from botnft.backtest.paper.run import PaperRun, PaperSettings
     from botnft.backtest.report import write_fills_csv
@@ -605,7 +608,15 @@ def _run_paper(
         console=err, transient=True, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         task = bar.add_task(f"{run_id}", total=n, completed=run.next_bar)
-        status = run.run(progress=lambda j: bar.update(task, completed=j))
+        said = [time.monotonic()]
+
+        def progress(j: int) -> None:
+            bar.update(task, completed=j)
+            if not err.is_terminal and time.monotonic() - said[0] >= 30:  # a log, not a bar, when piped
+                said[0] = time.monotonic()
+                err.print(f"run {run_id}: bar {j:,} of {n:,}", highlight=False)
+
+        status = run.run(progress=progress)
     summary = run.summary(status)
     if fills_out is not None:
         write_fills_csv(run.node.record.fills, fills_out)

@@ -74,6 +74,11 @@ class PaperStore:
             values["kill_requested"] = False
         self._do(lambda c: c.execute(update(RUNS).where(RUNS.c.run_id == run_id).values(**values)))
 
+    def save_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """What a running run holds now (positions, open orders), for `bot status`."""
+        query = update(RUNS).where(RUNS.c.run_id == run_id).values(summary=summary)
+        self._do(lambda c: c.execute(query))
+
     def request_kill(self, run_id: str) -> None:
         query = update(RUNS).where(RUNS.c.run_id == run_id).values(kill_requested=True)
         self._do(lambda c: c.execute(query))

@@ -179,6 +179,7 @@ class PaperRun:
             self.store.save_snapshot(
                 self.run_id, bar, self.journal.seq, snapshot(self.node, self.venues, self.journal)
             )
+            self.store.save_summary(self.run_id, self.summary("running"))
         except StorageError as exc:
             self.log(f"snapshot after bar {bar} not written ({exc}); the journal still has every entry")
 
