@@ -16,6 +16,7 @@ import numpy as np
 
 from botnft.backtest.spec import BacktestSpec
 from botnft.data.bars import MarketData
+from botnft.domain.drift_margin import perp_market
 from botnft.domain.errors import UserError
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Perp, Spot
@@ -35,15 +36,16 @@ def make_instrument(kind: str, base: str) -> Instrument:
     """The candle venues' instruments: `sim` spot (SOL/USDT.SIM) or the `perp` candle perp (SOL-PERP.PERP,
     its own name: it is not Drift, whose instrument SimDrift lists)."""
     if kind == "perp":
+        spec = perp_market(f"{base}-PERP")  # Drift's table: the same grids and margin ratios as SimDrift
         return Perp(
             InstrumentId(f"{base}-PERP", "PERP"),
             base,
             "USDC",
-            tick_size=Decimal("0.0001"),
-            lot_size=Decimal("0.01"),
-            min_size=Decimal("0.01"),
-            initial_margin=Decimal("0.1"),
-            maintenance_margin=Decimal("0.05"),
+            tick_size=Decimal(spec.order_tick_size) / 10**6,
+            lot_size=Decimal(spec.order_step_size) / 10**9,
+            min_size=Decimal(spec.min_order_size) / 10**9,
+            initial_margin=Decimal(spec.margin_ratio_initial) / 10**4,
+            maintenance_margin=Decimal(spec.margin_ratio_maintenance) / 10**4,
         )
     return Spot(
         InstrumentId(f"{base}/USDT", "SIM"),

@@ -55,14 +55,15 @@ GOLDEN = {
         "fees_paid": "36846.67542868",
         "funding_paid": "9335.64070651",
     },
-    # SimDrift: auctions filled by JIT makers, the data's rate applied hourly, Drift's own fee tier
+    # SimDrift: taker orders fill on its finite curve (capped JIT makers, resting orders, vAMM), the
+    # data's rate applied hourly, Drift's own fee tier
     ("--data", "sol-perp-1h", "--param", "short=true"): {
         "bars": 20_795,
         "fills": 555,
         "round_trips": 554,
-        "final_equity": "28791.737701",
-        "fees_paid": "29456.348502",
-        "funding_paid": "7473.07723",
+        "final_equity": "28329.644439",
+        "fees_paid": "29326.699411",
+        "funding_paid": "7444.588865",
     },
 }
 

@@ -60,9 +60,10 @@ def test_the_impact_model_learns_from_every_routed_fill(split):
     assert all(n > 0 for n in learned.values())
 
 
-def test_the_learned_impact_model_predicts_realised_slippage_better_than_the_static_model():
-    """Prequential hold-out: every fill is predicted before the model learns from it. Drift's auction fills
-    land a few bps through the oracle, which the static snapshot does not know and the model learns."""
+def test_the_learned_impact_model_predicts_realised_slippage_no_worse_than_the_static_model():
+    """Prequential hold-out: every fill is predicted before the model learns from it. SimDrift now
+    publishes the curve it fills on, so the static snapshot already predicts Drift's fills (it no longer
+    leaves a constant auction step for the model to learn); the learned model must not do worse."""
     spec = BacktestSpec(
         data="sol-perp-1h",
         params={"short": "true"},
@@ -72,4 +73,4 @@ def test_the_learned_impact_model_predicts_realised_slippage_better_than_the_sta
     )
     heldout = run_backtest(build_backtest(spec)).stats.to_json()["execution"]["impact_model_heldout"]
     assert heldout["fills"] > 300
-    assert heldout["learned_mae_bps"] < 0.5 * heldout["static_mae_bps"]
+    assert heldout["learned_mae_bps"] <= heldout["static_mae_bps"]

@@ -18,6 +18,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
+from botnft.domain.drift_margin import PERP_MARKETS
 from botnft.domain.liquidity import AnyLiquidity, PerpLiquidity
 from botnft.routing.adapt import check_side, mid
 from botnft.routing.costs import (
@@ -103,8 +104,14 @@ def _check_perp(
     oracle = float(snap.oracle_price)
     notional = vc.filled_base * oracle
     lev = notional / equity
-    im = float(snap.initial_margin)
-    mmr = im / 2.0 if maintenance_margin is None else maintenance_margin
+    spec = PERP_MARKETS.get(snap.instrument.symbol)
+    if spec is not None:  # Drift's own ratios at this size, size premium included (one margin model)
+        im = spec.margin_fraction(vc.filled_base, "initial")
+        mmr_default = spec.margin_fraction(vc.filled_base, "maintenance")
+    else:
+        im = float(snap.initial_margin)
+        mmr_default = im / 2.0
+    mmr = mmr_default if maintenance_margin is None else maintenance_margin
     # The entry leaves the position marked at the oracle: fees and impact are an immediate loss.
     entry_loss = vc.quote - notional if side == "buy" else notional - vc.quote
     eq = equity - entry_loss
@@ -144,8 +151,10 @@ def choose_vehicle(
 ) -> VehicleChoice:
     """Spot (best split over the spot snapshots) or the best eligible perp, by all-in cost.
 
-    ``equity`` is the quote collateral backing the perp position; ``maintenance_margin`` defaults to
-    half each perp's initial margin (Drift's docs: maintenance is "typically ~half of initial").
+    ``equity`` is the quote collateral backing the perp position. A Drift market (a symbol in
+    ``domain.drift_margin``'s table) uses Drift's initial and maintenance ratios at the position's size,
+    size premium included, the function SimDrift uses; another perp its snapshot's initial margin and
+    half of it as maintenance. ``maintenance_margin`` overrides the maintenance ratio.
     Raises ``ValueError`` on bad input (as :func:`~botnft.routing.costs.venue_costs`, plus
     non-positive ``max_leverage``/``equity`` or a negative ``min_liquidation_distance``).
     """

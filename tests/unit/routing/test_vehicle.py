@@ -45,7 +45,8 @@ def jupiter(fee: int = 2, size: int = 5_000) -> BookLiquidity:
 
 
 def drift(rate: str = "0.00001", im: str = "0.05", fee: str = "3.5") -> PerpLiquidity:
-    """A deep vAMM perp at the reference price: 1,000 SOL moves it ~1 bp."""
+    """A deep vAMM perp at the reference price: 1,000 SOL moves it ~1 bp. SOL-PERP's margin ratios come
+    from Drift's market table (size premium included), not from the snapshot."""
     return PerpLiquidity(
         instrument=InstrumentId("SOL-PERP", "DRIFT"),
         ts_ns=NOW,
@@ -101,29 +102,33 @@ def test_a_perp_beyond_the_leverage_cap_is_refused_and_spot_is_chosen() -> None:
     assert "no eligible perp" in choice.reason
 
 
-def test_a_perp_beyond_the_venues_own_leverage_is_refused() -> None:
-    choice = choose_vehicle(
-        [raydium(), drift(im="0.2")], "buy", 1_000, DAY, REF, max_leverage=10.0, equity=20_000.0
-    )
+def test_a_perp_beyond_the_venues_own_leverage_at_its_size_is_refused() -> None:
+    # SOL-PERP's initial ratio at 1,000 SOL is Drift's size premium, not the snapshot's 5 %:
+    # 500 − 500/5 + isqrt(1e12·10 + 1)·1000 // 1e7 = 400 + 316 = 716 (7.16 %, at most 13.9665x);
+    # 150,000 of notional on 10,000 of equity is 15x
+    choice = choose_vehicle([raydium(), drift()], "buy", 1_000, DAY, REF, max_leverage=20.0, equity=10_000.0)
     assert choice.vehicle == "spot"
-    assert "exceeds the venue's 5x" in choice.perps[0].reason
+    assert "exceeds the venue's 13.9665x (initial margin 7.16%)" in choice.perps[0].reason
 
 
 def test_a_perp_too_close_to_liquidation_is_refused() -> None:
-    # equity 50k on 150k notional: (E'/N − mmr)/(1 − mmr) with mmr = 5 %/2, E' = E − entry costs ≈ 31.6 %
+    # equity 50k on 150k notional: (E'/N − mmr)/(1 − mmr), E' = E − entry costs. SOL-PERP's maintenance
+    # ratio at 1,000 SOL is Drift's size premium: 300 − 300/5 + isqrt(1e12·10 + 1)·1000 / 1e7
+    # = 240 + 3,162,277·1000 // 10,000,000 = 240 + 316 = 556 (5.56 %), so the distance is ≈ 29.4 %
     kw = {"max_leverage": 10.0, "equity": 50_000.0}
-    ok = choose_vehicle([raydium(), drift()], "buy", 1_000, DAY, REF, min_liquidation_distance=0.30, **kw)
+    ok = choose_vehicle([raydium(), drift()], "buy", 1_000, DAY, REF, min_liquidation_distance=0.28, **kw)
     assert ok.vehicle == "perp"
     assert ok.perp is not None
     vc = ok.perp.cost
     entry_loss = vc.quote - vc.filled_base * 150
     n = vc.filled_base * 150
-    assert ok.perp.liquidation_distance == pytest.approx(((50_000 - entry_loss) / n - 0.025) / 0.975)
+    assert ok.perp.liquidation_distance == pytest.approx(((50_000 - entry_loss) / n - 0.0556) / 0.9444)
     refused = choose_vehicle(
-        [raydium(), drift()], "buy", 1_000, DAY, REF, min_liquidation_distance=0.35, **kw
+        [raydium(), drift()], "buy", 1_000, DAY, REF, min_liquidation_distance=0.30, **kw
     )
     assert refused.vehicle == "spot"
-    assert "liquidation" in refused.perps[0].reason and "below the minimum 35.00%" in refused.perps[0].reason
+    assert "maintenance margin 5.56%" in refused.perps[0].reason
+    assert "below the minimum 30.00%" in refused.perps[0].reason
 
 
 def test_a_shorts_liquidation_distance_uses_one_plus_the_maintenance_margin() -> None:

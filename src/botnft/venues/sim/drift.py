@@ -33,7 +33,7 @@ from botnft.domain.events import OrderAccepted, OrderCanceled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument
 from botnft.domain.liquidity import PerpLiquidity
-from botnft.domain.orders import Order, OrderType, TimeInForce
+from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_account import DriftAccount, MarginCalc, MarketQuote, position_margin_ratio
@@ -49,11 +49,14 @@ from botnft.venues.sim.drift_orders import (
     is_risk_increasing,
     start_auction,
     static_check,
+    taker_fill,
     to_native,
 )
 from botnft.venues.sim.drift_params import SOL_PERP, VENUE, DriftMarketParams, DriftStateParams
 
 _P = dm.PRICE_PRECISION
+# a market order used only to derive the published curve (its auction prices and limit)
+_PROBE = Order("probe", InstrumentId("SOL-PERP", VENUE), Side.BUY, Decimal(1), 0)
 
 
 class SimDrift:
@@ -191,17 +194,26 @@ class SimDrift:
         self._ref_ts = int(bars.ts_ns[j]) + int(bars.interval_ns)
 
     def liquidity(self, instrument: InstrumentId) -> PerpLiquidity | None:
-        """What a taker meets: JIT makers quoting the oracle ± ``jit_spread_bps`` (ample size), the tier-1
-        taker fee, the last hourly funding rate as a fraction of the oracle TWAP, and initial margin."""
-        idx = self.core.index.get(instrument)
-        ref = getattr(self, "_ref", None)
-        if idx is None or ref is None:
+        """Exactly what a market order placed now meets: the taker curve of each side from the oracle
+        ``create_order`` would read (``drift_curve``: JIT, resting orders, vAMM bands, up to the auction
+        end), the tier's taker fee, the last hourly funding rate as a fraction of the oracle TWAP, and
+        the market's initial margin ratio at zero size (the size premium is ``drift_margin``'s)."""
+        core = self.core
+        idx = core.index.get(instrument)
+        if idx is None or getattr(self, "_ref", None) is None:
             return None
-        params = self.core.params[idx]
-        inst = self.core.instruments[instrument]
-        st = self.core.markets[idx]
-        half = ref * Decimal(self.core.state.jit_spread_bps) / 10_000
-        size = Decimal(10) ** 9
+        params = core.params[idx]
+        st = core.markets[idx]
+        t = self._ref_ts  # the close the node decides at: where create_order reads the oracle
+        s = core.tapes[idx].sample(t)
+        if s is None:
+            return None
+        sides = {}
+        for direction in (1, -1):
+            rec = DriftOrder(_PROBE, "", idx, direction, 0)
+            start_auction(rec, s.price, t, params, core.state)
+            _, levels = taker_fill(rec, s.price, params, core.state)
+            sides[direction] = tuple((dec(p, 6), dec(b, 9)) for p, b, _ in levels)
         rate = Decimal(0)
         if st.oracle_twap > 0:
             rate = (
@@ -209,17 +221,18 @@ class SimDrift:
                 / dm.FUNDING_RATE_PRECISION
                 / (Decimal(st.oracle_twap) / dm.PRICE_PRECISION)
             )
+        inst = core.instruments[instrument]
         return PerpLiquidity(
             instrument=instrument,
-            ts_ns=self._ref_ts,
-            fee_bps=Decimal("3.5"),
+            ts_ns=t,
+            fee_bps=Decimal(core.state.fee_tier.fee_numerator * 10_000) / core.state.fee_tier.fee_denominator,
             lot=inst.lot_size,
             min_size=inst.min_size,
-            oracle_price=ref,
+            oracle_price=dec(s.price, 6),
             funding_rate_hourly=rate,
             initial_margin=Decimal(params.margin_ratio_initial) / dm.MARGIN_PRECISION,
-            bids=(((ref - half).quantize(inst.tick_size), size),),
-            asks=(((ref + half).quantize(inst.tick_size), size),),
+            bids=sides[-1],
+            asks=sides[1],
         )
 
     def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:

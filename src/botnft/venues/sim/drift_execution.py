@@ -3,7 +3,7 @@
 ``run_bar`` walks [start, close] of a bar: at each instant it replays the markets (``goto``: TWAPs,
 funding), then does what is due there (a trigger fires and starts an auction, a taker's auction fill,
 a resting limit filled as the oracle trades through it), then checks liquidation. The fill model
-(JIT auction, vAMM fallback, bar-range bound, participation cap) is described in ``drift_orders``.
+(the finite taker curve, participation cap) is described in ``drift_orders`` and ``drift_curve``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_account import MarketQuote
 from botnft.venues.sim.drift_core import QUOTE, DriftCore, dec
+from botnft.venues.sim.drift_curve import Level, take
 from botnft.venues.sim.drift_liquidation import check_liquidation, liquidation_scan
 from botnft.venues.sim.drift_orders import DriftOrder, crosses, quote_for_fill, start_auction, taker_fill
 from botnft.venues.sim.drift_params import SLOT_NS
@@ -34,8 +35,7 @@ class Timeline:
         "open": 0,
         "check": 0,
         "trigger": 1,
-        "taker_jit": 2,
-        "taker_amm": 2,
+        "taker": 2,
         "maker": 2,
         "taker_fail": 3,
     }
@@ -109,12 +109,11 @@ def schedule(core: DriftCore, line: Timeline, rec: DriftOrder, start: int, end: 
     """Put ``rec``'s next step on the timeline: its auction fill, its trigger or its crossing."""
     tape = core.tapes[rec.market_index]
     if rec.taker:
-        fill = taker_fill(rec, rec.auction_oracle, core.params[rec.market_index], core.state)
-        if fill is None:
+        k, levels = taker_fill(rec, rec.auction_oracle, core.params[rec.market_index], core.state)
+        if not levels:
             line.push(rec.placed_ns + core.state.auction_duration * SLOT_NS, "taker_fail", rec)
         else:
-            k, price, source = fill
-            line.push(rec.placed_ns + k * SLOT_NS, "taker_" + source, rec, price)
+            line.push(rec.placed_ns + k * SLOT_NS, "taker", rec)
     elif rec.is_trigger and not rec.triggered:
         hit = tape.first_cross(start, end, rec.trigger_price, rec.trigger_below)
         if hit is not None:
@@ -150,9 +149,8 @@ def _handle(
         return fill(core, rec, rec.price, t, taker=False, action="fill_match", at_open=at_open)
     out: list[VenueEvent] = []
     if kind != "taker_fail" and (rec.expires_ns is None or t <= rec.expires_ns):
-        out = fill(
-            core, rec, price, t, taker=True, action="fill_match" if kind == "taker_jit" else "fill_amm"
-        )
+        _, levels = taker_fill(rec, rec.auction_oracle, core.params[idx], core.state)
+        out = fill_taker(core, rec, levels, t)
     if core.orders.get(rec.order.client_order_id) is rec:
         out.extend(unfilled(core, rec, t))
     return out
@@ -175,7 +173,28 @@ def unfilled(core: DriftCore, rec: DriftOrder, t: int) -> list[VenueEvent]:
 def fill(
     core: DriftCore, rec: DriftOrder, price: int, t: int, *, taker: bool, action: str, at_open: bool = False
 ) -> list[VenueEvent]:
-    """Fill as much of ``rec`` as the oracle, the bar, the participation cap and margin allow."""
+    """A resting limit (maker, ``taker=False``) or one price level: fill at ``price``."""
+    return _fill_levels(
+        core, rec, [(price, rec.remaining, "dlob")], t, taker=taker, action=action, at_open=at_open
+    )
+
+
+def fill_taker(core: DriftCore, rec: DriftOrder, levels: list[Level], t: int) -> list[VenueEvent]:
+    """Fill a taker on its curve's ``levels`` (best first), one ``OrderFilled`` per level taken."""
+    return _fill_levels(core, rec, levels, t, taker=True, action="fill_match")
+
+
+def _fill_levels(
+    core: DriftCore,
+    rec: DriftOrder,
+    levels: list[Level],
+    t: int,
+    *,
+    taker: bool,
+    action: str,
+    at_open: bool = False,
+) -> list[VenueEvent]:
+    """Fill as much of ``rec`` as ``levels``, the oracle, the participation cap and margin allow."""
     idx = rec.market_index
     m = core.markets[idx]
     account = core.account
@@ -184,13 +203,8 @@ def fill(
     quotes = core.quotes(t, core.held() | {idx}, action="margin", at_open=at_open) if ok else None
     if s is None or quotes is None:
         return []  # blocked: a taker then ends unfilled, a maker waits for the next crossing
-    rng = core.tapes[idx].bar_range(t)
-    if rng is not None and taker:
-        _, low, high, _ = rng
-        clamped = min(max(price, low), high)
-        if rec.price and clamped * rec.direction > rec.price * rec.direction:
-            return []
-        price = clamped
+    if any(src == "amm" for _, _, src in levels) and not m.oracle_valid(t, "fill_amm", at_open=at_open)[1]:
+        levels = [lv for lv in levels if lv[2] != "amm"]  # the vAMM needs a fully valid, fresh oracle
     size = rec.remaining
     pos = account.position(idx)
     if rec.order.reduce_only:
@@ -201,37 +215,47 @@ def fill(
     cap = _capacity(core, idx, t)
     if cap is not None:
         size = min(size, cap)
+    taken = take(levels, size)
+    size = sum(b for _, b, _ in taken)
     if size == 0 or (rec.order.tif is TimeInForce.FOK and size < rec.remaining):
         return []
-    quote = quote_for_fill(size, price, rec.direction, taker)
-    taker_fee, rebate = dm.tier_fees(quote, core.state.fee_tier)
-    fee = taker_fee if taker else -rebate
+    parts = []
+    for price, base, _ in taken:
+        quote = quote_for_fill(base, price, rec.direction, taker)
+        taker_fee, rebate = dm.tier_fees(quote, core.state.fee_tier)
+        parts.append((price, base, quote, taker_fee if taker else -rebate))
     old = pos.base_asset_amount
     new = old + rec.direction * size
     risk_up = abs(new) > abs(old) or (new != 0 and old != 0 and (new > 0) != (old > 0))
-    if risk_up and not _fill_margin_ok(core, rec, size, quote, fee, quotes):
+    total_quote = sum(p[2] for p in parts)
+    total_fee = sum(p[3] for p in parts)
+    if risk_up and not _fill_margin_ok(core, rec, size, total_quote, total_fee, quotes):
         core.close(rec)
         return [OrderCanceled(t, coid, "insufficient_collateral")]
-    _apply(core, rec, size, quote, fee)
-    account.settle_pnl()
+    out: list[VenueEvent] = []
+    for price, base, quote, fee in parts:
+        _apply(core, rec, base, quote, fee)
+        account.settle_pnl()
+        out.append(
+            OrderFilled(
+                t,
+                coid,
+                core.params[idx].instrument_id,
+                Side.BUY if rec.direction > 0 else Side.SELL,
+                dec(base, 9),
+                dec(price, 6),
+                dec(fee, 6),
+                QUOTE,
+                "taker" if taker else "maker",
+                dec(s.price, 6),
+            )
+        )
     if cap is not None:
         key = (idx, core.tapes[idx].bar_open(t))
         core.volume_used[key] = core.volume_used.get(key, 0) + size
-    event = OrderFilled(
-        t,
-        coid,
-        core.params[idx].instrument_id,
-        Side.BUY if rec.direction > 0 else Side.SELL,
-        dec(size, 9),
-        dec(price, 6),
-        dec(fee, 6),
-        QUOTE,
-        "taker" if taker else "maker",
-        dec(s.price, 6),
-    )
     if rec.remaining == 0:
         core.close(rec)
-    return [event]
+    return out
 
 
 def _apply(core: DriftCore, rec: DriftOrder, size: int, quote: int, fee: int) -> None:

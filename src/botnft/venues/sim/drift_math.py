@@ -13,11 +13,18 @@ The simulator-facing notes are in ``/work/shared/venues.md`` section 1.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Final
 
+from botnft.domain import drift_margin as _margin
 from botnft.venues.sim.intmath import U64_MAX, ceil_div, clamp, tdiv
+
+# The one margin model (router, executor, simulators) lives in the domain; re-exported here.
+get_proportion = _margin.get_proportion
+hlm_initial_margin_ratio_from_size = _margin.hlm_initial_margin_ratio_from_size
+margin_ratio = _margin.margin_ratio
+size_discount_asset_weight = _margin.size_discount_asset_weight
+size_premium_liability_weight = _margin.size_premium_liability_weight
 
 # --------------------------------------------------------------------------------------------------
 # Precision constants (math/constants.rs)
@@ -145,26 +152,6 @@ def _direction(direction: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------
-def get_proportion(value: int, numerator: int, denominator: int) -> int:
-    """``value * numerator / denominator`` for unsigned operands, rounded down.
-
-    Mirrors ``math/helpers.rs::get_proportion_u128``, including its "ceil of the complement" branch
-    (used when ``denominator/2 < numerator < denominator``), which yields the same floor result.
-    """
-    if value < 0 or numerator < 0 or denominator <= 0:
-        raise ValueError("get_proportion takes value, numerator >= 0 and denominator > 0")
-    if numerator == denominator:
-        return value
-    if value >= U64_MAX or numerator >= U64_MAX:
-        return value * numerator // denominator
-    if denominator // 2 < numerator < denominator:
-        product = value * (denominator - numerator)
-        remainder = product % denominator
-        std_value = product - remainder
-        return value - std_value // denominator - (1 if remainder else 0)
-    return value * numerator // denominator
-
-
 # --------------------------------------------------------------------------------------------------
 # Funding
 # --------------------------------------------------------------------------------------------------
@@ -344,105 +331,6 @@ def time_until_funding_update(now: int, last_update_ts: int, period: int) -> int
 # --------------------------------------------------------------------------------------------------
 # Margin
 # --------------------------------------------------------------------------------------------------
-def size_premium_liability_weight(
-    size: int,
-    imf_factor: int,
-    liability_weight: int,
-    precision: int = MARGIN_PRECISION,
-    *,
-    bounded: bool = True,
-) -> int:
-    """Size-scaled margin ratio or liability weight (IMF).
-
-    ``math/margin.rs::calculate_size_premium_liability_weight``.
-
-    ``size`` in AMM_RESERVE_PRECISION (1e9), ``imf_factor`` in 1e6::
-
-        premium = w - w/5 + isqrt(size*10 + 1) * imf_factor / (100_000 * 1e6 / precision)
-
-    ``bounded`` returns ``max(w, premium)``; unbounded returns ``premium`` (used for HLM).
-    """
-    if imf_factor == 0:
-        return liability_weight
-    size_sqrt = math.isqrt(size * 10 + 1)  # 1e9 -> 1e10 -> 1e5
-    numerator = liability_weight - liability_weight // 5
-    premium = numerator + size_sqrt * imf_factor // (100_000 * SPOT_IMF_PRECISION // precision)
-    return max(liability_weight, premium) if bounded else premium
-
-
-def size_discount_asset_weight(size: int, imf_factor: int, asset_weight: int) -> int:
-    """Size-discounted asset weight, ``math/margin.rs::calculate_size_discount_asset_weight``.
-
-    ``min(w, 1.1e6 * 1e4 / (1e6 + isqrt(size*10+1) * imf_factor / 100_000))``, size in 1e9.
-    """
-    if imf_factor == 0:
-        return asset_weight
-    size_sqrt = math.isqrt(size * 10 + 1)
-    imf_numerator = SPOT_IMF_PRECISION + SPOT_IMF_PRECISION // 10
-    discounted = (
-        imf_numerator * SPOT_WEIGHT_PRECISION // (SPOT_IMF_PRECISION + size_sqrt * imf_factor // 100_000)
-    )
-    return min(asset_weight, discounted)
-
-
-def hlm_initial_margin_ratio_from_size(
-    pre_size_adj_margin_ratio: int, size_adj_margin_ratio: int, default_margin_ratio: int
-) -> int:
-    """High-leverage-mode ratio, ``math/margin.rs::calc_high_leverage_mode_initial_margin_ratio_from_size``.
-
-    While the (unbounded) size premium of the normal ratio is still below it, the HLM ratio climbs from
-    its default toward the normal ratio in proportion; above it, the size-adjusted ratio applies.
-    """
-    if size_adj_margin_ratio < pre_size_adj_margin_ratio:
-        size_pct_discount_factor = max(
-            0,
-            PERCENTAGE_PRECISION
-            - (pre_size_adj_margin_ratio - size_adj_margin_ratio)
-            * PERCENTAGE_PRECISION
-            // (pre_size_adj_margin_ratio // 5),
-        )
-        hlm_margin_delta = max(1, pre_size_adj_margin_ratio - default_margin_ratio)  # saturating_sub, max(1)
-        proportion = get_proportion(hlm_margin_delta, size_pct_discount_factor, PERCENTAGE_PRECISION)
-        return proportion + default_margin_ratio
-    if size_adj_margin_ratio == pre_size_adj_margin_ratio:
-        return default_margin_ratio
-    return size_adj_margin_ratio
-
-
-def margin_ratio(
-    size: int,
-    *,
-    imr: int,
-    mmr: int,
-    imf_factor: int = 0,
-    hlm_imr: int = 0,
-    hlm_mmr: int = 0,
-    kind: str = "initial",
-    high_leverage: bool = False,
-) -> int:
-    """Perp market margin ratio at ``size`` (|base|, 1e9), in MARGIN_PRECISION.
-
-    ``state/perp_market.rs::PerpMarket::get_margin_ratio`` (settlement status not modelled). ``kind``
-    is ``"initial"``, ``"maintenance"`` or ``"fill"`` (``(initial+maintenance)/2``). High leverage
-    applies only if ``high_leverage`` and both ``hlm_imr`` and ``hlm_mmr`` are set. The program then
-    takes ``max(user custom margin ratio, this)``; that step is the caller's.
-    """
-    k = _kind(kind)
-    is_hlm = high_leverage and hlm_imr > 0 and hlm_mmr > 0
-    initial, maintenance = (hlm_imr, hlm_mmr) if is_hlm else (imr, mmr)
-    default = {"initial": initial, "fill": (initial + maintenance) // 2, "maintenance": maintenance}[k]
-
-    if is_hlm and k != "maintenance":
-        # size premium is computed on the normal-mode initial/fill ratio
-        pre_size_adj = imr if k == "initial" else (imr + mmr) // 2
-        size_adj = size_premium_liability_weight(
-            size, imf_factor, pre_size_adj, MARGIN_PRECISION, bounded=False
-        )
-        return hlm_initial_margin_ratio_from_size(pre_size_adj, size_adj, default)
-    size_adj = size_premium_liability_weight(size, imf_factor, default, MARGIN_PRECISION, bounded=True)
-    return max(default, size_adj)
-
-
 def perp_liquidation_price(
     oracle_price: int, free_collateral: int, base_asset_amount: int, maintenance_margin_ratio: int
 ) -> int:

@@ -1,15 +1,14 @@
 """SimDrift orders: the venue's record of an order, its static checks, and the taker fill model.
 
 Taker fill model (market orders, marketable limits, IOC/FOK, triggered stops). The order starts a
-Dutch auction (``auction_prices`` from the oracle when it starts, over ``auction_duration`` slots).
-Liquidity is quoted around the oracle at ``jit_spread_bps``: a JIT maker takes the order at the first
-slot whose auction price (``auction_price``, tick-snapped) reaches that quote, at the auction price.
-If none does, the vAMM fills at the end of the auction at its quote if that is within the order's limit
-(for a market order, the auction end price). The fill price is then kept inside the range of the bar in
-which it happens. A resting limit order is a maker: it fills at its own price when the oracle path
-trades through it (strictly), and earns the maker rebate. A marketable limit left with size after its
-auction (participation cap, blocked oracle) starts a new auction at the next bar's open if it is still
-marketable there, else it rests.
+Dutch auction (``auction_prices`` from the oracle when it starts, over ``auction_duration`` slots) and
+fills on the market's finite taker curve (``drift_curve``: capped JIT makers at the first auction slot
+reaching oracle ± ``jit_spread_bps``, resting orders, the vAMM's bands), best price first, up to its limit
+(a market order's: the auction end). What the curve cannot take is left: a market order expires, an IOC
+is cancelled, a limit rests. A resting limit order is a maker: it fills at its own price when the oracle
+path trades through it (strictly), and earns the maker rebate. A marketable limit left with size after
+its auction (participation cap, blocked oracle) starts a new auction at the next bar's open if it is
+still marketable there, else it rests.
 
 At the fill instant the oracle must allow the fill (a JIT or maker fill is a match: not non-positive,
 too volatile or too uncertain; the vAMM needs a fully valid oracle, at most 10 slots old) and margin
@@ -25,6 +24,7 @@ from decimal import Decimal
 
 from botnft.domain.orders import Order, OrderType, TimeInForce
 from botnft.venues.sim import drift_math as dm
+from botnft.venues.sim.drift_curve import Level, taker_curve
 from botnft.venues.sim.drift_math import BASE_PRECISION, MARGIN_PRECISION, PRICE_PRECISION
 from botnft.venues.sim.drift_params import DriftMarketParams, DriftStateParams
 
@@ -153,31 +153,22 @@ def start_auction(
 
 def taker_fill(
     rec: DriftOrder, oracle: int, params: DriftMarketParams, state: DriftStateParams
-) -> tuple[int, int, str] | None:
-    """``(slots after the auction start, price, liquidity source)`` of a taker fill, or None when
-    neither a JIT maker nor the vAMM would fill it. ``oracle`` is the oracle at the auction start."""
-    side = rec.side
-    spread = oracle * state.jit_spread_bps // 10_000
-    quote = oracle + spread if rec.direction > 0 else oracle - spread
-    dur = state.auction_duration
-    tick = params.order_tick_size
-    for k in range(dur + 1):
-        p = dm.auction_price(
-            side,
-            start_price=rec.auction_start,
-            end_price=rec.auction_end,
-            order_slot=0,
-            slot=k,
-            duration=dur,
-            tick_size=tick,
-        )
-        if (rec.direction > 0 and p >= quote) or (rec.direction < 0 and p <= quote):
-            return k, p, "jit"
+) -> tuple[int, list[Level]]:
+    """``(slots after the auction start, levels best first)`` of a taker on its market's curve
+    (``drift_curve.taker_curve``; no levels: nothing fills); ``oracle``: the oracle at the auction start."""
     limit = rec.price if rec.price else rec.auction_end
-    amm = dm.standardize_price(quote, tick, "short" if rec.direction > 0 else "long")  # round against taker
-    if (rec.direction > 0 and amm <= limit) or (rec.direction < 0 and amm >= limit):
-        return dur, amm, "amm"
-    return None
+    return taker_curve(
+        rec.direction,
+        oracle,
+        start=rec.auction_start,
+        end=rec.auction_end,
+        limit=limit,
+        duration=state.auction_duration,
+        jit_spread_bps=state.jit_spread_bps,
+        liq=params.taker_liquidity,
+        tick=params.order_tick_size,
+        step=params.order_step_size,
+    )
 
 
 def quote_for_fill(base: int, price: int, account_direction: int, account_is_taker: bool) -> int:

@@ -1,9 +1,8 @@
 """SimDrift configuration: per-market Drift parameters in native units, and the state-level knobs.
 
 Native units as the program stores them: base 1e9, price and quote 1e6, margin ratios 1e4, fees and
-liquidation fees 1e6. Mainnet values are not in the program's repository (they live in the on-chain
-``PerpMarketAccount`` / ``State`` accounts), so every default below says where it comes from; refresh
-them from ``https://mainnet-beta.api.drift.trade/stats/perpMarketAccounts`` when online.
+liquidation fees 1e6. The markets' margin, fee and grid values come from the one table in
+``domain.drift_margin`` (each with its source); the taker-liquidity model below is an assumption.
 """
 
 from __future__ import annotations
@@ -12,11 +11,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
+from botnft.domain.drift_margin import FIELDS as MARGIN_FIELDS
+from botnft.domain.drift_margin import perp_market
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Perp
+from botnft.venues.sim.drift_curve import DriftLiquidityParams
 from botnft.venues.sim.drift_math import (
     BASE_PRECISION,
-    LIQUIDATION_FEE_PRECISION,
     MAINNET_PERP_FEE_TIERS,
     MARGIN_PRECISION,
     PRICE_PRECISION,
@@ -58,6 +59,7 @@ class DriftMarketParams:
     funding_period: int = 3_600
     background_open_interest: int = 100_000 * BASE_PRECISION
     amm_fee_pool: int = 1_000_000 * QUOTE_PRECISION
+    liquidity: DriftLiquidityParams | None = None  # None: DEFAULT_LIQUIDITY[symbol]
 
     def __post_init__(self) -> None:
         if not self.symbol.endswith("-PERP"):
@@ -71,6 +73,15 @@ class DriftMarketParams:
             # base * price / 1e9 must be a whole quote unit for every fill on the grid, so the Decimal
             # events (qty * price) equal the integer ledger exactly.
             raise ValueError(f"{self.symbol}: step * tick must be a multiple of 1e9")
+
+    @property
+    def taker_liquidity(self) -> DriftLiquidityParams:
+        """The taker curve's model: this market's own, else the default for its symbol."""
+        if self.liquidity is not None:
+            return self.liquidity
+        if self.symbol not in DEFAULT_LIQUIDITY:
+            raise ValueError(f"{self.symbol}: no default taker liquidity, pass liquidity=")
+        return DEFAULT_LIQUIDITY[self.symbol]
 
     @property
     def base(self) -> str:
@@ -95,64 +106,42 @@ class DriftMarketParams:
         )
 
 
-# Defaults. Sources:
-# * tiers: docs market-specs.mdx (A = BTC-PERP; B = SOL-PERP, ETH-PERP) via venues.md §1.3;
-# * margin: venues.md §1.3 "for the simulator": SOL IMR 500 / MMR 250-300 (we take 300, the docs'
-#   liquidation text), BTC IMR 500 / MMR 250 ("5% for BTC-PERP = 20x", "2.5% maintenance"); ETH is set
-#   like BTC (approximation, same docs sentence);
-# * imf_factor 1000 and liquidator / IF fees of 1% (LIQUIDATION_FEE_PRECISION / 100): the markets used by
-#   upstream ``controller/liquidation/tests.rs`` (placeholders, not mainnet facts);
-# * high-leverage ratios 100 / 50 (1% / 0.5%): "High Leverage Mode gives up to 101x on SOL/BTC/ETH"
-#   (docs protocol/index.mdx), maintenance at half, approximation;
-# * step / tick / min size: the grids Drift's UI shows (0.01 SOL, 0.0001 BTC, 0.001 ETH; $0.0001,
-#   $0.1, $0.01), chosen so that step * tick is a multiple of 1e9 (approximation).
-SOL_PERP: Final = DriftMarketParams(
-    symbol="SOL-PERP",
-    market_index=0,
-    contract_tier="B",
-    margin_ratio_initial=500,
-    margin_ratio_maintenance=300,
-    imf_factor=1_000,
-    high_leverage_margin_ratio_initial=100,
-    high_leverage_margin_ratio_maintenance=50,
-    order_step_size=BASE_PRECISION // 100,
-    order_tick_size=100,
-    min_order_size=BASE_PRECISION // 100,
-    liquidator_fee=LIQUIDATION_FEE_PRECISION // 100,
-    if_liquidation_fee=LIQUIDATION_FEE_PRECISION // 100,
-)
-BTC_PERP: Final = DriftMarketParams(
-    symbol="BTC-PERP",
-    market_index=1,
-    contract_tier="A",
-    margin_ratio_initial=500,
-    margin_ratio_maintenance=250,
-    imf_factor=1_000,
-    high_leverage_margin_ratio_initial=100,
-    high_leverage_margin_ratio_maintenance=50,
-    order_step_size=BASE_PRECISION // 10_000,
-    order_tick_size=100_000,
-    min_order_size=BASE_PRECISION // 10_000,
-    liquidator_fee=LIQUIDATION_FEE_PRECISION // 100,
-    if_liquidation_fee=LIQUIDATION_FEE_PRECISION // 100,
-    background_open_interest=1_000 * BASE_PRECISION,
-)
-ETH_PERP: Final = DriftMarketParams(
-    symbol="ETH-PERP",
-    market_index=2,
-    contract_tier="B",
-    margin_ratio_initial=500,
-    margin_ratio_maintenance=250,
-    imf_factor=1_000,
-    high_leverage_margin_ratio_initial=100,
-    high_leverage_margin_ratio_maintenance=50,
-    order_step_size=BASE_PRECISION // 1_000,
-    order_tick_size=10_000,
-    min_order_size=BASE_PRECISION // 1_000,
-    liquidator_fee=LIQUIDATION_FEE_PRECISION // 100,
-    if_liquidation_fee=LIQUIDATION_FEE_PRECISION // 100,
-    background_open_interest=20_000 * BASE_PRECISION,
-)
+# Taker liquidity (drift_curve): assumptions, not measured. venues.md §1.8 says JIT makers and the DLOB
+# are the main liquidity and the vAMM the backstop; the sizes put roughly $2-3M within Drift's 0.5 %
+# auction band on SOL-PERP (JIT 2,000 SOL, resting 16,000 SOL at 10/20/35 bps, vAMM 1M SOL balanced
+# reserves ≈ 2,200 SOL between its 5 bps spread and the band's end) and proportionally less on BTC/ETH.
+_B = BASE_PRECISION
+DEFAULT_LIQUIDITY: Final = {
+    "SOL-PERP": DriftLiquidityParams(
+        jit_max_base=2_000 * _B,
+        dlob_levels=((10, 3_000 * _B), (20, 5_000 * _B), (35, 8_000 * _B)),
+        amm_base_reserve=1_000_000 * _B,
+    ),
+    "BTC-PERP": DriftLiquidityParams(
+        jit_max_base=3 * _B,
+        dlob_levels=((10, 5 * _B), (20, 8 * _B), (35, 12 * _B)),
+        amm_base_reserve=1_500 * _B,
+    ),
+    "ETH-PERP": DriftLiquidityParams(
+        jit_max_base=80 * _B,
+        dlob_levels=((10, 120 * _B), (20, 200 * _B), (35, 320 * _B)),
+        amm_base_reserve=40_000 * _B,
+    ),
+}
+
+
+def from_table(symbol: str, **overrides: object) -> DriftMarketParams:
+    """A market's parameters from the one table (``domain.drift_margin.PERP_MARKET_TABLE``, with the
+    source of each value); an unknown symbol is a ``UserError``."""
+    spec = perp_market(symbol)
+    fields_ = {f: getattr(spec, f) for f in MARGIN_FIELDS}
+    fields_.update(overrides)
+    return DriftMarketParams(symbol=symbol, contract_tier=spec.contract_tier, **fields_)
+
+
+SOL_PERP: Final = from_table("SOL-PERP")
+BTC_PERP: Final = from_table("BTC-PERP", background_open_interest=1_000 * BASE_PRECISION)
+ETH_PERP: Final = from_table("ETH-PERP", background_open_interest=20_000 * BASE_PRECISION)
 DEFAULT_MARKETS: Final = {m.symbol: m for m in (SOL_PERP, BTC_PERP, ETH_PERP)}
 
 

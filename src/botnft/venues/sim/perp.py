@@ -3,8 +3,9 @@ funding from a rate series applied to the open position at each funding time.
 
 Funding at time f is charged at the open of the bar that contains f, before any order fills at that open:
 payment = position × mark × rate (rounded half-even to 1e-8), paid by longs when the rate is positive.
-Mark is the bar's mark-price open when mark candles are attached, else its open. Liquidation and Drift's
-own margin math come with the Drift simulator; this venue refuses orders that would breach initial margin.
+Mark is the bar's mark-price open when mark candles are attached, else its open. Margin is Drift's (the
+one table and size-premium function in ``domain.drift_margin``); this venue refuses orders that would
+breach initial margin and has no liquidation engine (SimDrift has).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from botnft.domain.drift_margin import BASE_PRECISION, MARGIN_PRECISION, PERP_MARKETS
 from botnft.domain.errors import InsufficientFunds
 from botnft.domain.events import FundingApplied, OrderFilled
 from botnft.domain.ids import InstrumentId
@@ -50,6 +52,15 @@ class SimPerp(SimVenueBase):
         self.fees_collected = ZERO
         #: Quote the rest of the market paid out (negative) or took in: realized PnL and funding.
         self.counterparty = ZERO
+        self._spec = PERP_MARKETS.get(instrument.id.symbol)
+
+    def initial_margin_at(self, size: Decimal) -> Decimal:
+        """The initial margin fraction for a position of ``size``: Drift's ratio with its size premium
+        (``domain.drift_margin``) for a market in Drift's table, else the instrument's flat fraction."""
+        if self._spec is None:
+            return self.perp.initial_margin
+        native = int(size * BASE_PRECISION)
+        return Decimal(self._spec.margin_ratio(native, "initial")) / MARGIN_PRECISION
 
     def fetch_balance(self) -> Mapping[str, Decimal]:
         return {self.perp.quote: self.collateral}
@@ -139,7 +150,7 @@ class SimPerp(SimVenueBase):
         fee = self.taker_fee(qty * price)
         if abs(new) > abs(old) or ((new > ZERO) != (old > ZERO) and new != ZERO):
             equity = self.collateral + pos.unrealized_pnl(price)
-            required = abs(new) * price * perp.initial_margin
+            required = abs(new) * price * self.initial_margin_at(abs(new))
             if equity - fee < required:
                 raise InsufficientFunds(
                     f"insufficient collateral: {abs(new)} {perp.base} at {price} needs {required} "

@@ -6,6 +6,7 @@ documented fill model, never read back from the venue.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -26,6 +27,7 @@ from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift import SimDrift
+from botnft.venues.sim.drift_curve import DriftLiquidityParams
 from botnft.venues.sim.drift_market import ExternalFunding
 from botnft.venues.sim.drift_oracle import OracleInjection
 from botnft.venues.sim.drift_params import BTC_PERP, SLOT_NS, SOL_PERP, DriftStateParams
@@ -213,10 +215,14 @@ def test_a_market_order_fills_in_the_next_bar_at_the_auction_price_a_jit_maker_t
 
 
 def test_a_market_order_expires_when_no_liquidity_takes_it_within_its_limit() -> None:
-    # a 2-bps JIT quote that the auction (0.5% over 10 slots) always reaches; make it unreachable
+    # a 2-bps JIT quote that the auction (0.5% over 10 slots) always reaches; make it unreachable, and
+    # give the market no resting orders and no vAMM
     state = DriftStateParams(jit_spread_bps=80)
     bars = bars_from([100.0] * 4)
-    venue = SimDrift([SOL_PERP], collateral=Decimal(1_000), state=state)
+    empty = replace(
+        SOL_PERP, liquidity=DriftLiquidityParams(jit_max_base=0, dlob_levels=(), amm_base_reserve=0)
+    )
+    venue = SimDrift([empty], collateral=Decimal(1_000), state=state)
     place(venue, bars, 1, order(Side.BUY, "1"))
     events = drive(venue, bars, 2)
     assert of(events, OrderFilled) == []
@@ -539,17 +545,22 @@ def test_a_market_order_expires_unfilled_while_the_oracle_is_stale() -> None:
 
 @pytest.mark.parametrize(("delay", "fills"), [(0, 1), (11, 0)])
 def test_the_vamm_fills_only_with_an_oracle_fresh_for_the_amm(delay: int, fills: int) -> None:
-    # JIT makers quote 80 bps through the oracle: beyond the auction's 50 bps, so only the vAMM (at the
-    # same quote, inside the order's 1% limit) can fill, and it needs an oracle at most 10 slots old
+    # JIT makers quote 80 bps through the oracle: beyond the auction's 50 bps; no resting orders. Only
+    # the vAMM (1M SOL reserves, 5 bps half spread) can fill, and it needs an oracle at most 10 slots old
     state = DriftStateParams(jit_spread_bps=80, oracle_delay_slots=delay)
-    bars = bars_from([100.0] * 4, highs={2: 101.0})  # the fill is bounded by its bar's range
-    venue = SimDrift([SOL_PERP], collateral=Decimal(1_000), state=state)
+    bars = bars_from([100.0] * 4, highs={2: 101.0})
+    amm_only = replace(
+        SOL_PERP, liquidity=DriftLiquidityParams(jit_max_base=0, dlob_levels=(), amm_base_reserve=10**15)
+    )
+    venue = SimDrift([amm_only], collateral=Decimal(1_000), state=state)
     assert of(place(venue, bars, 1, order(Side.BUY, "1", kind=OrderType.LIMIT, price="101")), OrderAccepted)
     events = drive(venue, bars, 2, 3)
     assert len(of(events, OrderFilled)) == fills
     if fills:
         (fill,) = of(events, OrderFilled)
-        assert fill.price == Decimal("100.80")  # the vAMM's quote, rounded against the taker
+        # first 5-bps band of x·y=k from the peg 100.05: it ends where (B/(B-x))² = 1.0005, x ≈ 249.91
+        # SOL (floored to 0.01); its average price 100.05·B/(B-x) = 100.075006…, rounded up to the tick
+        assert fill.price == Decimal("100.0751")
         assert fill.ts_ns == T0 + 2 * HOUR + state.auction_duration * SLOT_NS
     else:
         assert [o.client_order_id for o in venue.fetch_open_orders()] == ["O-1"]  # it rests

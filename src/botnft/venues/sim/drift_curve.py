@@ -1,0 +1,159 @@
+"""SimDrift's taker liquidity: one finite curve that both fills orders and is published to the router.
+
+A taker meets, in price order (best first; at equal prices JIT, then resting orders, then the vAMM):
+
+* **JIT makers** (``math/amm_jit.rs``; venues.md §1.7): they take the order at the first auction slot
+  whose price reaches oracle ± ``jit_spread_bps``, at that auction price, for at most ``jit_max_base``.
+* **resting orders** (the DLOB): ``dlob_levels`` of ``(offset_bps, base)`` around the oracle, each at
+  its own price (the maker's price), snapped to the tick against the taker.
+* **the vAMM** (``math/amm.rs``; venues.md §1.8): ``x·y = k`` with balanced reserves ``amm_base_reserve``
+  and a peg at the oracle moved out by ``amm_half_spread_bps`` on each side (Drift's long/short spread).
+  Its curve is cut into bands ``amm_band_bps`` wide in marginal price; a band fills at the vAMM's exact
+  average price over the band (``peg·B²/((B∓x0)(B∓x1))``) snapped to the tick against the taker.
+
+Everything stops at the order's limit: its own limit price, or for a market order the auction's end
+price (oracle ± 0.5 %, ``calculate_auction_prices``). An order larger than the curve is partly filled,
+as on chain. Sizes are on the market's step and prices on its tick, so every fill's ``base · price``
+is a whole quote unit and the router, reading the same levels, predicts the average price exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import isqrt
+
+from botnft.venues.sim import drift_math as dm
+
+Level = tuple[int, int, str]  # (price 1e6, base 1e9, source "jit" | "dlob" | "amm")
+
+
+@dataclass(frozen=True, slots=True)
+class DriftLiquidityParams:
+    """One market's taker liquidity model (native units; assumptions, see ``drift_params``)."""
+
+    jit_max_base: int
+    dlob_levels: tuple[tuple[int, int], ...]
+    amm_base_reserve: int
+    amm_half_spread_bps: int = 5
+    amm_band_bps: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("jit_max_base", "amm_base_reserve", "amm_half_spread_bps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"liquidity {name} must be >= 0")
+        if self.amm_band_bps <= 0:
+            raise ValueError("liquidity amm_band_bps must be > 0")
+        for off, base in self.dlob_levels:
+            if off < 0 or base < 0:
+                raise ValueError("liquidity dlob_levels need offsets and sizes >= 0")
+
+
+def jit_slot(
+    direction: int, oracle: int, start: int, end: int, duration: int, tick: int, spread_bps: int
+) -> tuple[int, int] | None:
+    """``(slot, price)``: the first auction slot whose price reaches oracle ± ``spread_bps``, or None."""
+    side = "long" if direction > 0 else "short"
+    spread = oracle * spread_bps // 10_000
+    quote = oracle + spread if direction > 0 else oracle - spread
+    for k in range(duration + 1):
+        p = dm.auction_price(
+            side, start_price=start, end_price=end, order_slot=0, slot=k, duration=duration, tick_size=tick
+        )
+        if (direction > 0 and p >= quote) or (direction < 0 and p <= quote):
+            return k, p
+    return None
+
+
+def _snap(price: int, tick: int, direction: int) -> int:
+    """Snap against the taker: up for a buy, down for a sell."""
+    return dm.standardize_price(price, tick, "short" if direction > 0 else "long")
+
+
+def _floor(x: int, step: int) -> int:
+    return x // step * step
+
+
+def amm_levels(
+    direction: int, oracle: int, limit: int, liq: DriftLiquidityParams, tick: int, step: int
+) -> list[Level]:
+    """The vAMM's bands up to ``limit`` (see the module docstring)."""
+    big_b = liq.amm_base_reserve
+    if big_b <= 0:
+        return []
+    half = oracle * liq.amm_half_spread_bps // 10_000
+    peg = oracle + half if direction > 0 else oracle - half
+    if peg <= 0 or (direction > 0 and peg >= limit) or (direction < 0 and peg <= limit):
+        return []
+    out: list[Level] = []
+    x0 = 0
+    i = 1
+    while True:
+        edge = peg * (10_000 + direction * i * liq.amm_band_bps) // 10_000
+        last = (direction > 0 and edge >= limit) or (direction < 0 and (edge <= limit or edge <= 0))
+        if last:
+            edge = limit
+        # base traded when the marginal price peg·(B/(B∓x))² reaches the edge
+        root = isqrt(big_b * big_b * peg // edge)
+        x1 = _floor(big_b - root if direction > 0 else root - big_b, step)
+        if direction > 0:
+            x1 = min(x1, _floor(big_b - 1, step))
+        if x1 > x0:
+            if direction > 0:
+                num, den = peg * big_b * big_b, (big_b - x0) * (big_b - x1)
+                price = _snap(-(-num // den), tick, direction)
+            else:
+                num, den = peg * big_b * big_b, (big_b + x0) * (big_b + x1)
+                price = _snap(num // den, tick, direction)
+            if (direction > 0 and price <= limit) or (direction < 0 and 0 < price >= limit):
+                out.append((price, x1 - x0, "amm"))
+            x0 = x1
+        if last:
+            return out
+        i += 1
+
+
+def taker_curve(
+    direction: int,
+    oracle: int,
+    *,
+    start: int,
+    end: int,
+    limit: int,
+    duration: int,
+    jit_spread_bps: int,
+    liq: DriftLiquidityParams,
+    tick: int,
+    step: int,
+) -> tuple[int, list[Level]]:
+    """``(slot of the fill, levels best first)`` for a taker whose auction runs ``start`` → ``end``."""
+    levels: list[Level] = []
+    hit = jit_slot(direction, oracle, start, end, duration, tick, jit_spread_bps)
+    slot = duration
+    if hit is not None:
+        slot, jit_price = hit
+        jit_base = _floor(liq.jit_max_base, step)
+        if jit_base > 0:
+            levels.append((jit_price, jit_base, "jit"))
+    for off, base in liq.dlob_levels:
+        price = _snap(oracle + direction * oracle * off // 10_000, tick, direction)
+        size = _floor(base, step)
+        if size > 0 and price > 0:
+            levels.append((price, size, "dlob"))
+    levels.extend(amm_levels(direction, oracle, limit, liq, tick, step))
+    rank = {"jit": 0, "dlob": 1, "amm": 2}
+    levels = [lv for lv in levels if (lv[0] <= limit if direction > 0 else lv[0] >= limit)]
+    levels.sort(key=lambda lv: (direction * lv[0], rank[lv[2]]))
+    return slot, levels
+
+
+def take(levels: list[Level], size: int) -> list[Level]:
+    """The part of ``levels`` a taker of ``size`` (base) fills, best first."""
+    out: list[Level] = []
+    left = size
+    for price, base, source in levels:
+        if left <= 0:
+            break
+        b = min(base, left)
+        out.append((price, b, source))
+        left -= b
+    return out
