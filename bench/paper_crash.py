@@ -2,7 +2,7 @@
 random moments, some of them exactly between a venue's fill being persisted and the node's journal write
 (the `BOT_CRASH_POINT=venue-fill:n` test hook), and resumed each time until it finishes. Prints the kills,
 resumes, orders lost and sent twice, whether the fills equal an uninterrupted run's and whether the node's
-positions equal the venues' own, and the wall time.
+positions equal the venues' own, the wall time, and how long `bot kill` takes to halt a run.
 
     .venv/bin/python bench/paper_crash.py [--kills 50] [--seed 1] [--db-url URL]
 """
@@ -177,6 +177,31 @@ def crash_test(
     }
 
 
+def kill_latency(db_url: str, workdir: Path) -> float:
+    """Seconds from `bot kill`'s flag in the database to a paced paper run's exit (orders cancelled, the
+    position flattened, status killed)."""
+    import subprocess
+
+    from botnft.storage import migrate
+    from botnft.storage.db import make_engine
+    from botnft.storage.journal import PaperStore
+
+    migrate.upgrade(db_url)
+    store = PaperStore(make_engine(db_url))
+    args = ["paper", *RUN, "--run-id", "killed", "--speed", "36000", "--db-url", db_url]
+    proc = subprocess.Popen([sys.executable, "-m", "botnft.cli", *args], cwd=workdir,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    while (row := store.run("killed")) is None or row["bars_done"] < 60:
+        time.sleep(0.02)
+    t0 = time.monotonic()
+    store.request_kill("killed")
+    proc.wait(timeout=30)
+    latency = time.monotonic() - t0
+    row = store.run("killed")
+    assert row is not None and row["status"] == "killed" and row["summary"]["open_orders"] == 0
+    return round(latency, 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=50)
@@ -186,6 +211,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = a.db_url or f"sqlite:///{tmp}/crash.db"
         figures = crash_test(url, Path(tmp), kills=a.kills, seed=a.seed)
+        figures["kill_latency_s"] = kill_latency(f"sqlite:///{tmp}/kill.db", Path(tmp))
     print(json.dumps(figures, indent=2))
     ok = (
         figures["fills_equal"]

@@ -34,7 +34,7 @@ def test_fifty_kills_and_resumes_end_with_the_uninterrupted_fills_and_nothing_lo
     assert figures["resumes"] + figures["starts"] == figures["kills"] + 1  # every kill is followed by a life
     assert figures["resumes"] >= 40
     assert figures["fills_equal"] and figures["equity_equal"]
-    assert figures["fills"] > 50  # the window trades on every venue: nothing trivially equal
+    assert figures["fills"] > 30  # the window trades on every venue: nothing trivially equal
     assert figures["lost"] == 0
     assert figures["duplicated"] == 0 and figures["extra_orders"] == 0
     assert figures["positions_equal_venues"]

@@ -28,6 +28,11 @@ from botnft.domain.money import plain, to_decimal
 from botnft.storage.errors import StorageError
 from botnft.storage.journal import PaperStore
 
+#: at full speed the journal is written at least this often between orders (paced: every bar)
+FLUSH_S = 0.05
+#: at full speed a snapshot (which grows with the run) is taken at most this often
+SNAP_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class PaperSettings:
@@ -132,7 +137,7 @@ class PaperRun:
         ):
             self._reconcile(int(bars.ts_ns[max(self.next_bar - 1, 0)]))
         t0 = time.perf_counter()
-        release = time.monotonic()
+        release = flushed = snapped = time.monotonic()
         j = self.next_bar
         while j < n:
             ts = int(bars.ts_ns[j])
@@ -144,7 +149,9 @@ class PaperRun:
             driver.on_batch(bars.slice(j, j + 1))
             j += 1
             self.journal.bars_done = j
-            self.journal.flush()
+            if step is not None or time.monotonic() >= flushed + FLUSH_S or j == n:
+                self.journal.flush()  # (before any order or cancel it is flushed anyway)
+                flushed = time.monotonic()
             if (
                 self.resumed
                 and self.reconciled is None
@@ -152,8 +159,11 @@ class PaperRun:
                 and ts >= self.catch_up_ts
             ):
                 self._reconcile(ts)
-            if j % self.settings.snapshot_every == 0:
+            if j % self.settings.snapshot_every == 0 and (
+                step is not None or time.monotonic() >= snapped + SNAP_S
+            ):
                 self._snapshot(j - 1)
+                snapped = time.monotonic()
             self.bars_here += 1
             if progress is not None:
                 progress(j)
