@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from botnft.backtest.spec import BacktestSpec
 from botnft.data.bars import MarketData
 from botnft.domain.drift_margin import perp_market
@@ -143,21 +141,33 @@ def _build_candle_perp(ctx: BuildContext) -> VenueBuild:
 
 
 def _build_drift(ctx: BuildContext) -> VenueBuild:
-    """SimDrift: Drift v2's own margin, funding, auction and liquidation math (funding from the data's
-    rate series when it has one, scaled to Drift's hourly period)."""
+    """SimDrift: Drift v2's own margin, funding, auction and liquidation math. Funding: Drift's own daily
+    series where it covers the time, else Drift's formula on a mark basis fitted on the overlap and
+    driven by the data's funding series (`data.drift_funding`); `[liquidity.drift] mark_basis_bps`
+    replaces the fitted basis by a constant."""
     md = ctx.md
+    from botnft.data.drift_funding import sim_funding
     from botnft.venues.sim.drift import SimDrift
     from botnft.venues.sim.drift_market import ExternalFunding
+    from botnft.venues.sim.drift_oracle import MarkBasis
     from botnft.venues.sim.drift_params import DEFAULT_MARKETS
 
     market = DEFAULT_MARKETS.get(f"{md.base}-PERP")
     if market is None:
         raise UserError(f"SimDrift has no {md.base}-PERP market; known: {', '.join(DEFAULT_MARKETS)}")
     f = md.funding
-    period = int(np.median(np.diff(f.ts_ns)) // 1_000_000_000) if f is not None and len(f) > 1 else 3600
-    external = None if f is None else {market.symbol: ExternalFunding(f.ts_ns, f.rate, period)}
-    basis = float(ctx.liquidity("drift").get("mark_basis_bps", 0.0))
-    venue = SimDrift([market], collateral=ZERO, external_funding=external, mark_basis_bps=basis)
+    sim = sim_funding(market.symbol, None if f is None else (f.ts_ns, f.rate))
+    cfg = ctx.liquidity("drift")
+    external, marks = None, None
+    if sim is not None:
+        series = ExternalFunding(sim.ts_ns, sim.rate, 3_600, sim.end_ns, "drift-funding-daily")
+        external = {market.symbol: series}
+        if "mark_basis_bps" not in cfg:
+            marks = {market.symbol: MarkBasis(sim.basis_ts_ns, sim.basis, sim.basis_before)}
+    basis = float(cfg.get("mark_basis_bps", 0.0))
+    venue = SimDrift(
+        [market], collateral=ZERO, external_funding=external, mark_basis_bps=basis, mark_basis=marks
+    )
     return VenueBuild(venue, market.instrument(), "DRIFT", venue.deposit)
 
 

@@ -55,15 +55,16 @@ GOLDEN = {
         "fees_paid": "36846.67542868",
         "funding_paid": "9335.64070651",
     },
-    # SimDrift: taker orders fill on its finite curve (capped JIT makers, resting orders, vAMM), the
-    # data's rate applied hourly, Drift's own fee tier
+    # SimDrift: taker orders fill on its finite curve (capped JIT makers, resting orders, vAMM); funding
+    # is Drift's own series where it covers the time, else Drift's formula on the fitted mark basis;
+    # Drift's own fee tier
     ("--data", "sol-perp-1h", "--param", "short=true"): {
         "bars": 20_795,
         "fills": 555,
         "round_trips": 554,
-        "final_equity": "28329.644439",
-        "fees_paid": "29326.699411",
-        "funding_paid": "7444.588865",
+        "final_equity": "30679.285922",
+        "fees_paid": "30479.360355",
+        "funding_paid": "687.991806",
     },
 }
 

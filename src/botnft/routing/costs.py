@@ -48,6 +48,19 @@ DEFAULT_SOLANA_VENUES = frozenset(
 )
 
 
+DRIFT_FUNDING_FITS: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        # (long-run hourly rate, half-life h): AR(1) by least squares on the bundled Drift series
+        # (drift-funding-daily, 73 days 2026-01-10 → 03-23; data.drift_funding.fit_mean_reversion):
+        # r[d+1] − m = φ (r[d] − m), half-life = 24 ln 2 / −ln φ. SOL φ = 0.523 (m = −11.7 %/yr),
+        # BTC φ = 0.263, ETH φ = −0.027 (no persistence: reverts within the first hour).
+        "SOL-PERP": (-1.3306033e-05, 25.648317),
+        "BTC-PERP": (2.0577851e-06, 12.452880),
+        "ETH-PERP": (-8.1799108e-07, 1e-09),
+    }
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class CostConfig:
     """What the cost model assumes. Defaults, and where they come from:
@@ -68,9 +81,11 @@ class CostConfig:
       SOL the ``reference_mid`` is used).
     * ``withdrawal_fee_quote`` — per CEX venue, the quote cost of withdrawing the bought asset; empty by
       default (CEX fees change often and are not in the shared notes: configure them).
-    * ``funding_half_life_h = None`` — funding is taken to persist over the horizon; set a half-life
-      (e.g. 24 h: the bundled Drift SOL-PERP daily funding has lag-1 autocorrelation ≈ 0.5) to let it
-      revert toward ``funding_long_run_hourly``.
+    * ``funding_fits = DRIFT_FUNDING_FITS`` — per perp symbol, ``(long-run hourly rate, half-life in
+      hours)`` fitted on Drift's own daily series: funding reverts from the current print toward the
+      long-run rate (see :data:`DRIFT_FUNDING_FITS`). A symbol not listed holds its current rate.
+    * ``funding_half_life_h = None`` — set it (with ``funding_long_run_hourly``) to use one half-life and
+      long-run rate for every perp instead of the fits.
     """
 
     capital_rate_annual: float = 0.05
@@ -86,6 +101,7 @@ class CostConfig:
     withdrawal_fee_quote: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     funding_half_life_h: float | None = None
     funding_long_run_hourly: float = 0.0
+    funding_fits: Mapping[str, tuple[float, float]] = field(default_factory=lambda: DRIFT_FUNDING_FITS)
     round_trip: bool = False
 
     def __post_init__(self) -> None:
@@ -261,9 +277,10 @@ def expected_funding(perp: PerpLiquidity, horizon_s: float, config: CostConfig) 
     """Expected funding per unit notional over the horizon, as paid by a **long** (fraction).
 
     The predicted rate, when published, applies to the first hour (the next funding period); after it
-    the rate is the mean of current and predicted (just the current one without a prediction), and,
-    with ``funding_half_life_h``, reverts exponentially toward ``funding_long_run_hourly``. A short
-    pays the negative of this. 24 h at 0.001 %/h ⇒ 2.4e-4 (2.4 bps).
+    the rate is the mean of current and predicted (just the current one without a prediction) and
+    reverts exponentially toward the long-run rate with the half-life fitted for the symbol
+    (``funding_fits``) or configured (``funding_half_life_h``); a symbol with neither holds it. A short
+    pays the negative of this. 24 h held at 0.001 %/h ⇒ 2.4e-4 (2.4 bps).
     """
     hours = horizon_s / 3600.0
     cur = float(perp.funding_rate_hourly)
@@ -276,10 +293,13 @@ def expected_funding(perp: PerpLiquidity, horizon_s: float, config: CostConfig) 
     rest = hours - h1
     if rest <= 0.0:
         return first * h1
-    if config.funding_half_life_h is None:
+    if config.funding_half_life_h is not None:
+        lr, half_life = config.funding_long_run_hourly, config.funding_half_life_h
+    elif perp.instrument.symbol in config.funding_fits:
+        lr, half_life = config.funding_fits[perp.instrument.symbol]
+    else:
         return first * h1 + later * rest
-    lr = config.funding_long_run_hourly
-    k = math.log(2.0) / config.funding_half_life_h
+    k = math.log(2.0) / half_life
     return first * h1 + lr * rest + (later - lr) * -math.expm1(-k * rest) / k
 
 

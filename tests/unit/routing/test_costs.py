@@ -27,6 +27,7 @@ NOW = 1_700_000_000_000_000_000
 DAY = 86_400.0
 BTC = InstrumentId("BTC/USDC", "RAYDIUM")
 NO_NET = CostConfig(solana_venues=frozenset())  # network cost 0 unless a snapshot publishes one
+HOLD = CostConfig(solana_venues=frozenset(), funding_fits={})  # funding held at its print (no reversion)
 
 
 def cpmm(
@@ -174,27 +175,37 @@ def test_impact_is_measured_against_the_venue_mid_and_the_basis_against_the_refe
 
 
 def test_funding_over_24_hours_at_0_001_percent_an_hour_costs_a_long_2_4_bps() -> None:
-    b = one(perp(rate="0.00001"), "buy", 1, horizon=DAY).breakdown
+    b = one(perp(rate="0.00001"), "buy", 1, horizon=DAY, config=HOLD).breakdown
     assert b is not None
     assert b.funding == pytest.approx(2.4, rel=1e-9)
 
 
 def test_a_short_receives_positive_funding() -> None:
-    b = one(perp(rate="0.00001"), "sell", 1, horizon=DAY).breakdown
+    b = one(perp(rate="0.00001"), "sell", 1, horizon=DAY, config=HOLD).breakdown
     assert b is not None
     assert b.funding == pytest.approx(-2.4, rel=1e-9)
 
 
 def test_a_long_receives_negative_funding() -> None:
-    b = one(perp(rate="-0.00002"), "buy", 1, horizon=DAY).breakdown
+    b = one(perp(rate="-0.00002"), "buy", 1, horizon=DAY, config=HOLD).breakdown
     assert b is not None
     assert b.funding == pytest.approx(-4.8, rel=1e-9)
 
 
 def test_the_predicted_rate_applies_to_the_first_hour_then_the_mean_of_current_and_predicted() -> None:
     p = perp(rate="0.00001", predicted_funding_rate_hourly=D("0.00003"))
-    assert expected_funding(p, DAY, NO_NET) == pytest.approx(3e-5 + 23 * 2e-5)
-    assert expected_funding(p, 1800.0, NO_NET) == pytest.approx(1.5e-5)
+    assert expected_funding(p, DAY, HOLD) == pytest.approx(3e-5 + 23 * 2e-5)
+    assert expected_funding(p, 1800.0, HOLD) == pytest.approx(1.5e-5)
+
+
+def test_by_default_sol_perp_funding_reverts_to_drifts_fitted_mean_with_the_fitted_half_life() -> None:
+    # first hour at the print 1e-5, then 23 h reverting toward m = −1.3306033e-5 with a 25.648317 h
+    # half-life: m·23 + (r0 − m)(1 − e^(−k·23))/k, k = ln 2 / 25.648317
+    p = perp(rate="0.00001")
+    m, k = -1.3306033e-05, math.log(2) / 25.648317
+    expected = 1e-5 + m * 23 + (1e-5 - m) * (1 - math.exp(-k * 23)) / k
+    assert expected_funding(p, DAY, NO_NET) == pytest.approx(expected, rel=1e-9)
+    assert expected_funding(p, DAY, NO_NET) < expected_funding(p, DAY, HOLD)  # not the print held flat
 
 
 def test_funding_can_revert_toward_a_long_run_rate_with_a_half_life() -> None:

@@ -63,6 +63,9 @@ def drift(rate: str = "0.00001", im: str = "0.05", fee: str = "3.5") -> PerpLiqu
 
 
 RICH = {"max_leverage": 5.0, "equity": 10_000_000.0}
+HOLD = CostConfig(
+    funding_fits={}
+)  # funding held at its print: these tests are about the choice, not the projection
 
 
 def test_a_small_trade_goes_to_spot_and_a_large_one_flips_to_the_perp_when_spot_impact_is_large() -> None:
@@ -77,8 +80,10 @@ def test_a_small_trade_goes_to_spot_and_a_large_one_flips_to_the_perp_when_spot_
 
 
 def test_expensive_funding_flips_the_choice_back_to_spot() -> None:
-    cheap = choose_vehicle([raydium(), drift(rate="0.00001")], "buy", 200, DAY, REF, **RICH)
-    dear = choose_vehicle([raydium(), drift(rate="0.0005")], "buy", 200, DAY, REF, **RICH)  # 120 bps/day
+    cheap = choose_vehicle([raydium(), drift(rate="0.00001")], "buy", 200, DAY, REF, HOLD, **RICH)
+    dear = choose_vehicle(
+        [raydium(), drift(rate="0.0005")], "buy", 200, DAY, REF, HOLD, **RICH
+    )  # 120 bps/day
     assert cheap.vehicle == "perp"
     assert dear.vehicle == "spot"
     assert dear.perp is not None and dear.perp.cost.breakdown is not None
@@ -86,7 +91,7 @@ def test_expensive_funding_flips_the_choice_back_to_spot() -> None:
 
 
 def test_a_short_is_paid_the_same_expensive_funding_and_keeps_the_perp() -> None:
-    short = choose_vehicle([raydium(), drift(rate="0.0005")], "sell", 200, DAY, REF, **RICH)
+    short = choose_vehicle([raydium(), drift(rate="0.0005")], "sell", 200, DAY, REF, HOLD, **RICH)
     assert short.vehicle == "perp"
     assert short.breakdown is not None and short.breakdown.funding == pytest.approx(-120.0)
 
@@ -214,13 +219,13 @@ def test_the_full_model_disagrees_with_the_whitepaper_when_a_long_would_pay_posi
     market: list[object] = [jupiter(), raydium(), drift(rate="0.0001")]
     costs = _spot_costs(market, "buy", 100)
     assert whitepaper_rule(0.0001, costs["JUPITER"], costs["RAYDIUM"]) == "DRIFT"
-    long = choose_vehicle(market, "buy", 100, DAY, REF, **RICH)  # type: ignore[arg-type]
+    long = choose_vehicle(market, "buy", 100, DAY, REF, HOLD, **RICH)  # type: ignore[arg-type]
     assert long.vehicle == "spot"
     assert long.spot is not None and long.spot.legs[0].instrument.venue == "JUPITER"
     assert long.spot.legs[0].base > 90  # the split takes a sliver of the 1 bp pool too
     assert long.perp is not None and long.perp.cost.breakdown is not None
     assert long.perp.cost.breakdown.funding == pytest.approx(24.0)
-    short = choose_vehicle(market, "sell", 100, DAY, REF, **RICH)  # type: ignore[arg-type]
+    short = choose_vehicle(market, "sell", 100, DAY, REF, HOLD, **RICH)  # type: ignore[arg-type]
     assert short.vehicle == "perp"
 
 

@@ -11,7 +11,9 @@ equals it exactly (native / 10**precision). The parts:
 
 * ``drift_params``  market and state parameters (mainnet-like defaults, with sources);
 * ``drift_oracle``  the oracle path inside a bar, staleness, Drift's oracle validity rules;
-* ``drift_market``  TWAPs and hourly funding (``funding_rate``, ``funding_rate_long_short``);
+* ``drift_market``  TWAPs and hourly funding (``funding_rate``, ``funding_rate_long_short``): an
+  external series where it covers the time, else Drift's formula on the tape's (modelled) mark;
+* ``drift_curve``   the finite taker curve that fills orders and that ``liquidity()`` publishes;
 * ``drift_account`` positions, margin (IMF size premium), funding settlement, the ledger;
 * ``drift_orders``  order checks and the auction/JIT/vAMM fill model;
 * ``drift_execution`` the timeline inside a bar; ``drift_liquidation`` the liquidation engine.
@@ -41,7 +43,7 @@ from botnft.venues.sim.drift_core import QUOTE, DriftCore, dec
 from botnft.venues.sim.drift_execution import run_bar
 from botnft.venues.sim.drift_liquidation import Liquidation, liquidation_scan
 from botnft.venues.sim.drift_market import ExternalFunding, MarketState
-from botnft.venues.sim.drift_oracle import OracleInjection
+from botnft.venues.sim.drift_oracle import MarkBasis, OracleInjection
 from botnft.venues.sim.drift_orders import (
     DriftOrder,
     breaches_oracle_band,
@@ -89,6 +91,7 @@ class SimDrift:
         external_funding: Mapping[str, ExternalFunding] | None = None,
         oracle_injections: Mapping[str, Sequence[OracleInjection]] | None = None,
         high_leverage: bool = False,
+        mark_basis: Mapping[str, MarkBasis] | None = None,
     ) -> None:
         self.name = VENUE
         self.core = DriftCore(
@@ -101,6 +104,7 @@ class SimDrift:
             external_funding=external_funding,
             oracle_injections=oracle_injections,
             high_leverage=high_leverage,
+            mark_basis=mark_basis,
         )
 
     # state, for inspection -------------------------------------------------------------------------
@@ -111,6 +115,11 @@ class SimDrift:
     @property
     def markets(self) -> Mapping[int, MarketState]:
         return self.core.markets
+
+    def funding_sources(self) -> dict[str, dict[str, int]]:
+        """Per market, how many hourly funding updates each source made (for reports): the external
+        series (e.g. ``drift-funding-daily``) where it covered the time, else ``drift formula``."""
+        return {self.core.params[i].symbol: dict(m.funding_sources) for i, m in self.core.markets.items()}
 
     @property
     def liquidations(self) -> Sequence[Liquidation]:

@@ -20,7 +20,7 @@ from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_account import DriftAccount, MarketQuote
 from botnft.venues.sim.drift_market import ExternalFunding, FundingUpdate, MarketState
-from botnft.venues.sim.drift_oracle import OracleInjection, PriceTape, valid_for
+from botnft.venues.sim.drift_oracle import MarkBasis, OracleInjection, PriceTape, valid_for
 from botnft.venues.sim.drift_orders import DriftOrder, to_native
 from botnft.venues.sim.drift_params import DriftMarketParams, DriftStateParams
 
@@ -50,6 +50,7 @@ class DriftCore:
         external_funding: Mapping[str, ExternalFunding] | None,
         oracle_injections: Mapping[str, Sequence[OracleInjection]] | None,
         high_leverage: bool,
+        mark_basis: Mapping[str, MarkBasis] | None = None,
     ) -> None:
         if not markets:
             raise ValueError("SimDrift needs at least one market")
@@ -74,6 +75,7 @@ class DriftCore:
                 mark_basis_bps=mark_basis_bps,
                 injections=tuple(injections.get(m.symbol, ())),
                 delay_slots=self.state.oracle_delay_slots,
+                mark_basis=(mark_basis or {}).get(m.symbol),
             )
             self.tapes[m.market_index] = tape
             self.markets[m.market_index] = MarketState(m, tape, self.state.guard_rails, funding.get(m.symbol))

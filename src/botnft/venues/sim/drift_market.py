@@ -6,9 +6,10 @@ each crank feeds the oracle and mark TWAPs (``new_twap`` with the tier's sanitiz
 when ``time_until_funding_update`` allows it and the oracle is valid for funding (else it retries at
 the next crank, so a late update shifts the schedule exactly as ``on_the_hour_update`` does).
 
-Funding comes from the TWAPs (``funding_rate``, Drift's formula with the 1/5000 offset and tier cap) or
-from an external series (``ExternalFunding``: e.g. Binance 8 h rates, scaled to the market's period,
-using the last rate published at or before the update: no look-ahead). Either way the rate then goes
+Funding comes from an external series where it covers the time (``ExternalFunding``: Drift's own daily
+series, or e.g. Binance 8 h rates, scaled to the market's period, using the last rate published at or
+before the update), else from the TWAPs (``funding_rate``, Drift's formula with the 1/5000 offset and
+tier cap, on the tape's mark: see ``drift_oracle.MarkBasis``). Either way the rate then goes
 through ``funding_rate_long_short`` (capped symmetric funding against the AMM's fee pool) into the
 cumulative long/short rates that positions settle against.
 
@@ -32,18 +33,24 @@ from botnft.venues.sim.drift_params import DriftMarketParams, OracleGuardRails
 NS = 1_000_000_000
 FIVE_MINUTES = 300
 MARK_ORACLE_MAX_DIVERGENCE = 100_000  # 10% in 1e6 (OracleGuardRails.price_divergence default)
+FORMULA = "drift formula"
 
 
 @dataclass(frozen=True, slots=True)
 class ExternalFunding:
     """Funding rates from data: ``rate[k]`` (fraction of notional per ``interval_s``, longs pay when
-    positive) published at ``ts_ns[k]``."""
+    positive) published at ``ts_ns[k]``, valid until ``end_ns`` (None: open-ended). Outside it the
+    market computes its own rate (Drift's formula on its TWAPs). ``source`` names it in reports."""
 
     ts_ns: NDArray[np.int64]
     rate: NDArray[np.float64]
     interval_s: int = 8 * 3600
+    end_ns: int | None = None
+    source: str = "external"
 
     def rate_at(self, ts_ns: int) -> float | None:
+        if self.end_ns is not None and ts_ns >= self.end_ns:
+            return None
         k = int(np.searchsorted(self.ts_ns, ts_ns, "right")) - 1
         return None if k < 0 else float(self.rate[k])
 
@@ -101,6 +108,7 @@ class MarketState:
         self.total_fee_minus_distributions = params.amm_fee_pool
         self.total_exchange_fee = params.amm_fee_pool
         self.funding_history: list[FundingUpdate] = []
+        self.funding_sources: dict[str, int] = {}  # updates made from each source
         self._retry = False
 
     # oracle ----------------------------------------------------------------------------------------
@@ -185,15 +193,14 @@ class MarketState:
         twap5 = self.oracle_twap_5min
         return twap5 <= 0 or abs(s.mark - twap5) * 1_000_000 // twap5 > MARK_ORACLE_MAX_DIVERGENCE
 
-    def _rate(self, ts_ns: int) -> int:
+    def _rate(self, ts_ns: int) -> tuple[int, str]:
         p = self.params
-        if self.external is None:
-            return dm.funding_rate(
+        frac = None if self.external is None else self.external.rate_at(ts_ns)
+        if self.external is None or frac is None:
+            rate = dm.funding_rate(
                 self.mark_twap, self.oracle_twap, period=p.funding_period, tier=p.contract_tier
             )
-        frac = self.external.rate_at(ts_ns)
-        if frac is None:
-            return 0
+            return rate, FORMULA
         exact = (
             Fraction(frac)
             * self.oracle_twap
@@ -201,7 +208,7 @@ class MarketState:
             * p.funding_period
             / self.external.interval_s
         )
-        return round(exact)
+        return round(exact), self.external.source
 
     def _update_funding(self, s: OracleSample, account_base: int, out: list[FundingUpdate]) -> None:
         p = self.params
@@ -212,7 +219,7 @@ class MarketState:
         if self._blocked(s):
             self._retry = True
             return
-        rate = self._rate(s.ts_ns)
+        rate, source = self._rate(s.ts_ns)
         base_long = p.background_open_interest + max(account_base, 0)
         base_short = -p.background_open_interest + min(account_base, 0)
         try:
@@ -228,6 +235,7 @@ class MarketState:
             self._retry = True
             return
         self._retry = False
+        self.funding_sources[source] = self.funding_sources.get(source, 0) + 1
         self.total_fee_minus_distributions = total
         self.cumulative_funding_rate_long += long_rate
         self.cumulative_funding_rate_short += short_rate

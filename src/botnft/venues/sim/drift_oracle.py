@@ -118,8 +118,25 @@ class _Chunk:
         return int(self.ts[-1]) + self.interval
 
 
+@dataclass(frozen=True, slots=True)
+class MarkBasis:
+    """A modelled mark basis over the oracle: ``basis[k]`` (fraction, mark/oracle − 1) from ``ts_ns[k]``
+    on, ``before`` earlier. Each bar's marks are its oracle path points times ``1 + basis`` at its open."""
+
+    ts_ns: NDArray[np.int64]
+    basis: NDArray[np.float64]
+    before: float = 0.0
+
+    def ppm_at(self, ts: NDArray[np.int64]) -> NDArray[np.int64]:
+        k = np.searchsorted(self.ts_ns, ts, "right") - 1
+        b = np.where(k >= 0, np.asarray(self.basis, dtype=np.float64)[np.maximum(k, 0)], self.before)
+        out: NDArray[np.int64] = np.rint(b * 1_000_000).astype(np.int64)
+        return out
+
+
 class PriceTape:
-    """One market's oracle and mark path, from candles appended in time order (chunks)."""
+    """One market's oracle and mark path, from candles appended in time order (chunks). The mark is, in
+    order of precedence: a modelled ``MarkBasis``, the bars' mark candles, a constant ``mark_basis_bps``."""
 
     def __init__(
         self,
@@ -129,7 +146,9 @@ class PriceTape:
         mark_basis_bps: float = 0.0,
         injections: tuple[OracleInjection, ...] = (),
         delay_slots: int = 0,
+        mark_basis: MarkBasis | None = None,
     ) -> None:
+        self.mark_basis = mark_basis
         self.tick = tick
         self.conf_bps = conf_bps
         self.delay_slots = delay_slots
@@ -155,7 +174,10 @@ class PriceTape:
         pts = np.stack([o, np.where(up, lo_, h), np.where(up, h, lo_), c], axis=1)
         mark_open = getattr(bars, "mark_open", None)
         mark_close = getattr(bars, "mark_close", None)
-        if mark_open is not None and mark_close is not None:
+        if self.mark_basis is not None:
+            scaled = pts * self.mark_basis.ppm_at(ts[lo:])[:, None]
+            marks = pts + np.sign(scaled) * (np.abs(scaled) // 1_000_000)
+        elif mark_open is not None and mark_close is not None:
             b_o = q(np.asarray(mark_open)[lo:]) - o
             b_c = q(np.asarray(mark_close)[lo:]) - c
             num = (b_c - b_o)[:, None] * np.arange(4, dtype=np.int64)[None, :]
