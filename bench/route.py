@@ -1,4 +1,5 @@
-"""Split-solver benchmark: solve time, and what splitting saves on a SOL/USDC-like market.
+"""Split-solver benchmark: solve time, end-to-end time (venue snapshots → solver sources → split), and what
+splitting saves on a SOL/USDC-like market.
 
 Run: ``.venv/bin/python bench/route.py``. Prints figures; asserts nothing.
 
@@ -33,10 +34,14 @@ import os
 import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from botnft.domain.ids import InstrumentId
+from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity
 from botnft.routing import BookSource, CpmmSource, optimal_split
+from botnft.routing.adapt import SOURCE_CACHE, to_source
 
 # The reference (numpy/scipy) runs single-threaded, like the solver: BLAS threads only add noise here.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -70,6 +75,53 @@ def build(mkt: list[tuple[str, Any]]) -> list[Any]:
         else:
             sources.append(BookSource(asks=p[0], bids=p[1], fee_bps=p[2]))
     return sources
+
+
+def snapshots(mkt: list[tuple[str, Any]]) -> list[Any]:
+    """The same market as the venues publish it: Decimal liquidity snapshots (no lot grid, as `build`)."""
+    out: list[Any] = []
+    zero = Decimal(0)
+    for k, (kind, p) in enumerate(mkt):
+        common = {"ts_ns": 0, "fee_bps": Decimal(repr(p[-1])), "lot": zero, "min_size": zero}
+        if kind == "cpmm":
+            inst = InstrumentId("SOL/USDC", f"P{k + 1}")
+            out.append(
+                CpmmLiquidity(
+                    instrument=inst,
+                    base_reserve=Decimal(repr(p[0])),
+                    quote_reserve=Decimal(repr(p[1])),
+                    **common,
+                )
+            )
+        else:
+            levels = [tuple((Decimal(repr(px)), Decimal(repr(q))) for px, q in side) for side in p[:2]]
+            inst = InstrumentId("SOL/USDC", "BOOK")
+            out.append(BookLiquidity(instrument=inst, asks=levels[0], bids=levels[1], **common))
+    return out
+
+
+def time_end_to_end(
+    mkt: list[tuple[str, Any]], *, cold: bool
+) -> dict[tuple[str, float], tuple[float, float]]:
+    """Each sample converts every snapshot (``to_source``) and solves. ``cold``: the conversion cache is
+    emptied before each sample (outside the timing), so every source is built from its snapshot; warm: the
+    snapshots are the objects a decision already converted (the router converts each several times)."""
+    snaps = snapshots(mkt)
+    results = {}
+    gc.collect()
+    for side in ("buy", "sell"):
+        for fraction in FRACTIONS:
+            amount = order_size(side, fraction)
+            samples = []
+            for i in range(200 + SOLVES):
+                if cold:
+                    SOURCE_CACHE.clear()
+                t0 = time.perf_counter_ns()
+                optimal_split([to_source(s, side) for s in snaps], side, amount)  # type: ignore[arg-type]
+                if i >= 200:  # after the warm-up
+                    samples.append(time.perf_counter_ns() - t0)
+            results[(side, fraction)] = percentiles(samples)
+    return results
 
 
 def order_size(side: str, fraction: float) -> float:
@@ -132,6 +184,19 @@ def main() -> None:
         print(f" {bmed:>11.1f} {bp99:>7.1f}")
     all_med = statistics.median(m for m, _ in solve.values())
     print(f"all {len(solve) * SOLVES} solves: median of row medians {all_med:.1f} µs")
+    print()
+    print("end to end: the venues' Decimal snapshots → solver sources (routing.adapt.to_source) → split")
+    print(f"{'side':<5} {'size':>6} {'warm med µs':>12} {'p99':>7} {'cold med µs':>12} {'p99':>7}")
+    warm = time_end_to_end(mkt, cold=False)
+    cold = time_end_to_end(mkt, cold=True)
+    for key, (wmed, wp99) in warm.items():
+        cmed, cp99 = cold[key]
+        print(f"{key[0]:<5} {key[1]:>6.1%} {wmed:>12.1f} {wp99:>7.1f} {cmed:>12.1f} {cp99:>7.1f}")
+    print(
+        f"end-to-end median of row medians: warm {statistics.median(m for m, _ in warm.values()):.1f} µs "
+        f"(sources cached per snapshot), cold {statistics.median(m for m, _ in cold.values()):.1f} µs "
+        "(every source built from its snapshot)"
+    )
     print()
     for title, srcs in (("pools + book", sources), ("pools only", sources[: len(POOLS)])):
         print(f"saving of the optimal split vs the best single source (bp of output), {title}")

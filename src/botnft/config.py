@@ -32,16 +32,41 @@ class PoolSettings(BaseModel):
 
 
 class BookSettings(BaseModel):
-    """A simulated book's depth relative to the default profile (1.0 = calibrated default)."""
+    """A simulated book's depth profile and fees; None keeps the venue's own (see venues/sim/book_market.py:
+    OpenBook's and the CEX's profiles differ). ``depth_scale`` multiplies the depth."""
 
     model_config = STRICT
     depth_scale: float = Field(default=1.0, gt=0, le=1_000)
+    depth_1pct: float | None = Field(default=None, gt=0, le=1e9)
+    spread_bps: float | None = Field(default=None, gt=0, le=1_000)
     taker_fee_bps: float | None = Field(default=None, ge=0, le=1_000)
+    maker_fee_bps: float | None = Field(default=None, ge=-1_000, le=1_000)
 
 
 class DriftSettings(BaseModel):
     model_config = STRICT
     mark_basis_bps: float = Field(default=0.0, ge=-1_000, le=1_000)
+
+
+class SolanaSettings(BaseModel):
+    """How the simulated on-chain venues' transactions land (`[liquidity.solana]`): the ONE Solana fee
+    (base fee per signature + one priority price × compute units, also what the router charges per
+    transaction), the slots between decision and landing, sandwiching and the Jito-bundle alternative, and
+    the CEX fee arbitrageurs pay to keep pools at the market. Defaults and their sources:
+    `botnft.venues.sim.solana` (`SolanaFees`, `SolanaExecution`, `MevModel`, `ArbitrageTerms`)."""
+
+    model_config = STRICT
+    base_fee_lamports: int = Field(default=5_000, ge=0, le=1_000_000)
+    compute_unit_price_micro_lamports: int = Field(default=50_000, ge=0, le=1_000_000_000)
+    compute_units: int = Field(default=200_000, ge=1, le=1_400_000)
+    latency_slots: int = Field(default=2, ge=0, le=150)
+    jitter_slots: int = Field(default=2, ge=0, le=150)
+    mev: bool = True
+    sandwich_max_probability: float = Field(default=0.2, ge=0, le=1)
+    sandwich_half_ratio: float = Field(default=0.01, gt=0, le=1)
+    default_tolerance_bps: float = Field(default=50.0, ge=0, le=10_000)
+    jito_tip_lamports: int = Field(default=0, ge=0, le=1_000_000_000)
+    arbitrage_cex_fee_bps: float = Field(default=10.0, ge=0, le=1_000)
 
 
 class LiquiditySettings(BaseModel):
@@ -54,6 +79,7 @@ class LiquiditySettings(BaseModel):
     openbook: BookSettings = BookSettings()
     cex: BookSettings = BookSettings()
     drift: DriftSettings = DriftSettings()
+    solana: SolanaSettings = SolanaSettings()
 
 
 class Settings(BaseSettings):

@@ -182,6 +182,13 @@ def _route_split(spots: list[AnyLiquidity], amount: Decimal, cost: Any) -> _Rout
     return _Routed(fit, legs, amount - filled, why, "fit")
 
 
+def _better(a: _Routed, b: _Routed) -> bool:
+    """`a` fills more than `b`, or as much for less."""
+    if a.unfilled != b.unfilled:
+        return a.unfilled < b.unfilled
+    return bool(a.bases) and (not b.bases or a.split.total < b.split.total)
+
+
 def _exact_alternatives(
     spots: list[AnyLiquidity], lots: dict[Any, AnyLiquidity], amount: Decimal, cost: Any
 ) -> list[_Routed]:
@@ -293,6 +300,10 @@ def _venue_row(c: VenueCost, amount: Decimal, snap: AnyLiquidity) -> dict[str, A
     """One venue's all-in cost of the whole amount, or why it cannot take it (off its lot grid included)."""
     ok = c.ok and _on_grid(amount, snap)
     off = f"{plain(amount)} SOL is off the venue's lot grid ({plain(snap.lot)} SOL lots)"
+    note = off if c.ok and not ok else c.reason
+    within = ok and c.total <= MAX_SLIPPAGE_BPS
+    if ok and not within:
+        note = f"{c.total:,.0f} bps all-in is beyond the {MAX_SLIPPAGE_BPS:,.0f} bps slippage guard"
     return {
         "venue": c.instrument.venue,
         "instrument": str(c.instrument),
@@ -300,7 +311,8 @@ def _venue_row(c: VenueCost, amount: Decimal, snap: AnyLiquidity) -> dict[str, A
         "avg_price": round(c.avg_price, 9) if ok else None,
         "cost_bps": _bps(c.breakdown.as_dict()) if ok and c.breakdown else None,
         "total_bps": round(c.total, 9) if ok else None,
-        "note": off if c.ok and not ok else c.reason,
+        "within_guard": within,
+        "note": note,
     }
 
 
@@ -331,7 +343,8 @@ def quote_route(
     bars = data.md.bars
     ref = float(bars.close[j])
     now = int(bars.ts_ns[j]) + int(bars.interval_ns)
-    cfg = CostConfig(sol_price=ref)
+    # a horizon means the position is closed at its end: the exit's fee, impact and network are counted too
+    cfg = CostConfig(sol_price=ref, round_trip=horizon_s > 0)
     qty = float(amount)
     sd: Literal["buy", "sell"] = "buy" if side == "buy" else "sell"
     args = (sd, qty, horizon_s, ref, cfg)
@@ -342,12 +355,28 @@ def quote_route(
     def cost(snaps: list[AnyLiquidity], q: float) -> SplitCost:
         return split_cost(snaps, sd, q, horizon_s, ref, cfg, now_ns=now)
 
-    routed = _route_split([s for s in snapshots if not s.is_perp], amount, cost)
+    spots = [s for s in snapshots if not s.is_perp]
+    routed = _route_split(spots, amount, cost)
+    onchain = [s for s in spots if s.instrument.venue not in cfg.cex_venues]
+    if onchain and len(onchain) < len(spots):
+        # the solver sees fee + impact, not a CEX leg's fixed withdrawal: the split without it may be cheaper
+        alt = _route_split(onchain, amount, cost)
+        if _better(alt, routed):
+            routed = alt
     perps = [s for s in snapshots if s.is_perp and grid[s.instrument]]
     perp = choose_vehicle(perps, *args, max_leverage=10.0, equity=qty * ref, now_ns=now) if perps else None
     rows = [_venue_row(c, amount, lots[c.instrument]) for c in per_venue]
-    singles = [c for c in per_venue if c.ok and grid[c.instrument] and not c.is_perp]
+    # the saving is measured against venues that fill the whole order within the slippage guard, as the split
+    singles = [
+        c for c in per_venue if c.ok and grid[c.instrument] and not c.is_perp and c.total <= MAX_SLIPPAGE_BPS
+    ]
     best = min(singles, key=lambda c: c.total) if singles else None
+    if best is not None and (routed.kind != "exact" or best.total < routed.split.total):
+        # the solver minimises the entry's fee + impact; with the exit and each leg's network fee counted,
+        # one venue can be cheaper than its split: then the route is that venue alone
+        alone = _exact(cost([lots[best.instrument]], qty), lots, amount, cost)
+        if alone is not None and (routed.kind != "exact" or alone[0].total <= routed.split.total):
+            routed = _Routed(*alone, Decimal(0), None, "exact")
     split = routed.split
     saving = None if best is None or routed.unfilled else round(best.total - split.total, 9)
     return {
@@ -356,6 +385,7 @@ def quote_route(
         "base": BASE,
         "quote": quote.upper(),
         "horizon_s": horizon_s,
+        "exit_included": cfg.round_trip,
         "at": datetime.fromtimestamp(now / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "reference_price": ref,
         "venues": rows,

@@ -26,6 +26,7 @@ from botnft.venues.sim.wallet import SolanaWallet
 if TYPE_CHECKING:
     from botnft.venues.sim.openbook import SimOpenBook
     from botnft.venues.sim.raydium import SimRaydium
+    from botnft.venues.sim.solana import SolanaExecution
 
 DEFAULT_FEE_BPS = {"sim": Decimal(10), "perp": Decimal("3.5"), "drift": Decimal("3.5")}
 
@@ -67,6 +68,7 @@ class SolanaContext:
 
     wallet: SolanaWallet = field(default_factory=_sol_usdc_wallet)
     venues: list[SimRaydium | SimOpenBook] = field(default_factory=list)
+    execution: SolanaExecution | None = None
 
     def fund(self, amount: Decimal) -> None:
         """Credit the wallet with `amount` USDC, a whole number of micro-USDC (never rounded)."""
@@ -92,6 +94,41 @@ class BuildContext:
 
     def liquidity(self, venue: str) -> dict[str, Any]:
         return dict(self.spec.liquidity.get(venue, {}))
+
+    def execution(self) -> SolanaExecution:
+        """The run's one Solana execution model (`[liquidity.solana]`), built once and shared."""
+        if self.solana.execution is None:
+            self.solana.execution = solana_execution(self.liquidity("solana"), self.spec.seed)
+        return self.solana.execution
+
+
+def solana_execution(cfg: dict[str, Any], seed: int) -> SolanaExecution:
+    """`[liquidity.solana]` as a `SolanaExecution` (absent keys keep its documented defaults)."""
+    from botnft.venues.sim.solana import ArbitrageTerms, MevModel, SolanaExecution, SolanaFees
+
+    d = SolanaExecution()
+    fees = SolanaFees(
+        base_fee_lamports=int(cfg.get("base_fee_lamports", d.fees.base_fee_lamports)),
+        compute_unit_price_micro_lamports=int(
+            cfg.get("compute_unit_price_micro_lamports", d.fees.compute_unit_price_micro_lamports)
+        ),
+        compute_units=int(cfg.get("compute_units", d.fees.compute_units)),
+    )
+    mev = MevModel(
+        enabled=bool(cfg.get("mev", d.mev.enabled)),
+        max_probability=float(cfg.get("sandwich_max_probability", d.mev.max_probability)),
+        half_ratio=float(cfg.get("sandwich_half_ratio", d.mev.half_ratio)),
+        default_tolerance_bps=float(cfg.get("default_tolerance_bps", d.mev.default_tolerance_bps)),
+        jito_tip_lamports=int(cfg.get("jito_tip_lamports", d.mev.jito_tip_lamports)),
+    )
+    return SolanaExecution(
+        fees=fees,
+        latency_slots=int(cfg.get("latency_slots", d.latency_slots)),
+        jitter_slots=int(cfg.get("jitter_slots", d.jitter_slots)),
+        mev=mev,
+        arbitrage=ArbitrageTerms(float(cfg.get("arbitrage_cex_fee_bps", d.arbitrage.cex_fee_bps))),
+        seed=seed,
+    )
 
 
 @dataclass(slots=True)
@@ -180,31 +217,53 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
 
         if md.base != "SOL":
             raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
-        from botnft.venues.sim.solana import SolanaFees
-
         tvl = ctx.liquidity(name.lower()).get("tvl_usd")
         pool = from_price(Decimal(repr(float(md.bars.close[0]))), tvl, kind=kind)
-        venue = SimRaydium(pool, name=name, solana_fees=SolanaFees(), wallet=solana.wallet)
+        venue = SimRaydium(pool, name=name, wallet=solana.wallet, execution=ctx.execution())
         solana.venues.append(venue)
         return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)
 
     return build
 
 
+def _profile(base: Any, cfg: dict[str, Any]) -> Any:
+    """A venue's depth profile: its own default, with `[liquidity.<venue>]` depth_1pct, spread_bps and
+    depth_scale applied."""
+    from dataclasses import replace
+
+    p = replace(
+        base,
+        depth_1pct=float(cfg.get("depth_1pct") or base.depth_1pct),
+        spread_bps=float(cfg.get("spread_bps") or base.spread_bps),
+    )
+    return p.scaled(float(cfg.get("depth_scale", 1.0)))
+
+
+def _ppm(bps: Any, default: int) -> int:
+    """A fee in bps as OpenBook's millionths, exact (a fee off the 0.01 bp grid is refused)."""
+    if bps is None:
+        return default
+    x = Decimal(repr(float(bps))) * 100
+    if x != x.to_integral_value():
+        raise UserError(f"an OpenBook fee is a whole number of millionths (0.01 bps), got {bps} bps")
+    return int(x)
+
+
 def _build_openbook(ctx: BuildContext) -> VenueBuild:
-    """OpenBook v2 quoted around the data's prices from the default depth profile (calibrated on real L2
-    samples; see venues/sim/book_market.py), trading from the run's Solana wallet."""
+    """OpenBook v2 SOL/USDC with its own thin depth profile and the market's fee terms (see
+    venues/sim/book_market.py and venues/sim/openbook.py), trading from the run's Solana wallet."""
     md, solana = ctx.md, ctx.solana
-    from botnft.venues.sim.book_market import DepthProfile
-    from botnft.venues.sim.openbook import SimOpenBook
-    from botnft.venues.sim.solana import SolanaFees
+    from botnft.venues.sim.book_market import OPENBOOK_PROFILE
+    from botnft.venues.sim.openbook import SOL_USDC_FEES, SimOpenBook
 
     cfg = ctx.liquidity("openbook")
     venue = SimOpenBook(
         base=md.base,
         seed=ctx.spec.seed,
-        profile=DepthProfile().scaled(float(cfg.get("depth_scale", 1.0))),
-        solana_fees=SolanaFees(),
+        profile=_profile(OPENBOOK_PROFILE, cfg),
+        taker_fee=_ppm(cfg.get("taker_fee_bps"), SOL_USDC_FEES.taker_rate),
+        maker_fee=_ppm(cfg.get("maker_fee_bps"), SOL_USDC_FEES.maker_rate),
+        solana_fees=ctx.execution().fees,
         wallet=solana.wallet,  # the same Solana wallet as Raydium
     )
     solana.venues.append(venue)
@@ -212,9 +271,10 @@ def _build_openbook(ctx: BuildContext) -> VenueBuild:
 
 
 def _build_cex(ctx: BuildContext) -> VenueBuild:
-    """A CEX-style book quoted around the data's prices from the default depth profile."""
+    """A CEX-style book quoted around the data's prices from the CEX depth profile (calibrated on real L2
+    samples; venues/sim/book_market.py)."""
     md = ctx.md
-    from botnft.venues.sim.book_market import DepthProfile
+    from botnft.venues.sim.book_market import CEX_PROFILE
     from botnft.venues.sim.book_replay import SimClob
 
     inst = Spot(
@@ -223,8 +283,9 @@ def _build_cex(ctx: BuildContext) -> VenueBuild:
     )  # fmt: skip
     cfg = ctx.liquidity("cex")
     taker = ctx.fee if ctx.fee is not None else Decimal(repr(cfg.get("taker_fee_bps") or 10))
-    profile = DepthProfile().scaled(float(cfg.get("depth_scale", 1.0)))
-    venue = SimClob(inst, taker_fee_bps=taker, seed=ctx.spec.seed, profile=profile)
+    profile = _profile(CEX_PROFILE, cfg)
+    # its own book: its own profile and its own draws (not OpenBook's under the same seed)
+    venue = SimClob(inst, taker_fee_bps=taker, seed=ctx.spec.seed + 1, profile=profile)
 
     def fund(amount: Decimal) -> None:
         venue.deposit(inst.quote, amount)
@@ -240,11 +301,15 @@ def _build_jupiter(ctx: BuildContext) -> VenueBuild:
 
     underlying = list(solana.venues)
     if not underlying:  # the default pools and book, on the same wallet but not listed as venues
-        private = BuildContext(md, spec, ctx.fill, SolanaContext(wallet=solana.wallet))
+        private = BuildContext(
+            md, spec, ctx.fill, SolanaContext(wallet=solana.wallet, execution=ctx.execution())
+        )
         for name in ("raydium", "raydium_cpmm", "raydium_clmm", "openbook"):
             VENUE_BUILDERS[name](private)
         underlying = private.solana.venues
-    venue = SimJupiter(underlying, wallet=solana.wallet, seed=spec.seed)
+    # the one Solana fee; no latency: SimJupiter's move reads the next bar, which a run fed one bar at a
+    # time (paper, live) does not have
+    venue = SimJupiter(underlying, wallet=solana.wallet, seed=spec.seed, fees=ctx.execution().fees)
     return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)
 
 

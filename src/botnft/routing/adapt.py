@@ -23,6 +23,7 @@ liquidity in sqrt-price units, as :class:`~botnft.routing.sources.ClmmSource` ex
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -103,8 +104,51 @@ def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str) -> Source:
     raise ValueError(f"{snap.instrument}: the perp snapshot publishes neither a book nor vAMM reserves")
 
 
+class _SourceCache:
+    """Sources already built, by snapshot *identity* (snapshots are frozen, so an object always converts to
+    the same source). One routing decision converts each snapshot several times (the venue costs, the
+    split, the fee-free curve, a size search); the first conversion pays the Decimal → float build, the
+    rest are a dict lookup. Holds the newest ``size`` snapshots (each with its sources) and keeps a
+    reference to each, so an id is never reused while cached."""
+
+    __slots__ = ("_entries", "hits", "misses", "size")
+
+    def __init__(self, size: int = 256) -> None:
+        self._entries: dict[int, tuple[AnyLiquidity, dict[tuple[str, float | None], Source]]] = {}
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, snap: AnyLiquidity, key: tuple[str, float | None]) -> Source | None:
+        entry = self._entries.get(id(snap))
+        if entry is None or entry[0] is not snap:
+            return None
+        src = entry[1].get(key)
+        if src is not None:
+            self.hits += 1
+        return src
+
+    def put(self, snap: AnyLiquidity, key: tuple[str, float | None], src: Source) -> None:
+        self.misses += 1
+        entry = self._entries.get(id(snap))
+        if entry is None or entry[0] is not snap:
+            if len(self._entries) >= self.size:
+                del self._entries[next(iter(self._entries))]  # the oldest
+            entry = (snap, {})
+            self._entries[id(snap)] = entry
+        entry[1][key] = src
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+SOURCE_CACHE = _SourceCache()
+"""The process's conversion cache (see `_SourceCache`); `SOURCE_CACHE.clear()` empties it."""
+
+
 def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = None) -> Source:
-    """The solver source for routing ``side`` on this venue; ``name`` is the instrument id.
+    """The solver source for routing ``side`` on this venue; ``name`` is the instrument id (built once per
+    snapshot object, side and fee: see `SOURCE_CACHE`).
 
     ``lot``/``min_size`` are in the order's input units: passed through on a sell (base); on a buy the
     lot is dropped and ``min_size`` becomes the quote needed for ``min_size`` base (see the module
@@ -112,8 +156,16 @@ def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = Non
     fee (``0`` gives the fee-free curve the cost model uses to separate fee from impact).
     Raises ``ValueError`` on an unknown side or snapshot, or liquidity the solver rejects.
     """
-    snap = _check_snapshot(snapshot)
-    s = check_side(side)
+    key = (side, None if fee_bps is None else float(fee_bps))
+    cached = SOURCE_CACHE.get(snapshot, key)
+    if cached is not None:
+        return cached
+    src = _build_source(_check_snapshot(snapshot), check_side(side), fee_bps)
+    SOURCE_CACHE.put(snapshot, key, src)
+    return src
+
+
+def _build_source(snap: AnyLiquidity, s: Side, fee_bps: float | None) -> Source:
     fee = float(snap.fee_bps) if fee_bps is None else float(fee_bps)
     name = str(snap.instrument)
     raw = _raw_source(snap, fee, name)
@@ -132,24 +184,16 @@ def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = Non
 
 
 def _with_lots(src: Source, lot: float | None, min_size: float | None) -> Source:
-    if isinstance(src, CpmmSource):
-        return CpmmSource(
-            src.base_reserve, src.quote_reserve, src.fee_bps, lot=lot, min_size=min_size, name=src.name
-        )
-    if isinstance(src, ClmmSource):
-        return ClmmSource(src.price, src.ranges, src.fee_bps, lot=lot, min_size=min_size, name=src.name)
-    if isinstance(src, BookSource):
-        return BookSource(src.asks, src.bids, src.fee_bps, lot=lot, min_size=min_size, name=src.name)
-    return PerpSource(
-        src.base_reserve,
-        src.quote_reserve,
-        src.fee_bps,
-        peg=src.peg,
-        max_base=src.max_base,
-        lot=lot,
-        min_size=min_size,
-        name=src.name,
-    )
+    """`src` with a lot and minimum (checked as the sources check them), sharing its curves: they do not
+    depend on the grid, so the curves are not built a second time."""
+    if lot is not None and not (0.0 < lot < math.inf):
+        raise ValueError(f"lot must be positive and finite, got {lot!r}")
+    if min_size is not None and not (0.0 <= min_size < math.inf):
+        raise ValueError(f"min_size must be >= 0 and finite, got {min_size!r}")
+    out = copy.copy(src)
+    object.__setattr__(out, "lot", lot)
+    object.__setattr__(out, "min_size", min_size)
+    return out
 
 
 def depth_base(snapshot: AnyLiquidity, side: Side, band_bps: float = 100.0) -> float:
@@ -223,7 +267,8 @@ def snap_buy_to_lots(
 
 def _floor_grid(x: float, lot: float, min_size: float) -> float:
     if lot > 0.0:
-        x = math.floor(x / lot + 1e-9) * lot
+        q = math.floor(x / lot + 1e-9) * lot
+        x = q - lot if q > x * (1.0 + 1e-12) else q  # never above x: x may be the venue's whole depth
     return x if x >= min_size * (1.0 - 1e-12) and x > 0.0 else 0.0
 
 

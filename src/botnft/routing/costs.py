@@ -9,8 +9,10 @@
 * ``basis`` — the venue's mid against the common ``reference_mid`` (buying where the mid is above the
   reference costs); ``impact_vs_reference = impact + basis``;
 * ``network`` — one transaction per venue used: the snapshot's ``network_fee`` when it publishes one,
-  else, on a Solana venue, ``(5000 lamports × signatures + µ-lamports/CU × CU / 1e6) × SOL price``, or on
-  a CEX the configured withdrawal cost;
+  else, on a Solana venue, ``(5000 lamports × signatures + µ-lamports/CU × CU / 1e6) × SOL price``; a
+  spot leg on a CEX (``cex_venues``) also pays the withdrawal that brings the asset on chain
+  (``withdrawal_fee_quote`` or ``cex_withdrawal_fee_quote``) and the price risk of its transfer delay
+  (``stale_vol_bps_per_sqrt_s × √cex_transfer_delay_s``, one standard deviation, as for staleness);
 * ``funding`` — perps only: expected funding over the horizon (see :func:`expected_funding`), signed: a
   long pays a positive rate, a short receives it;
 * ``capital`` — the capital the position ties up for the horizon at ``capital_rate_annual``: a spot buy
@@ -75,12 +77,18 @@ class CostConfig:
       fee (shared/venues.md, "Solana fees").
     * ``solana_compute_units = 200_000`` — Solana's default per-instruction compute limit, in the range
       of a single-pool swap or a Drift order (a multi-hop Jupiter route takes more).
-    * ``solana_priority_micro_lamports_per_cu = 100_000`` — a "medium" priority price in calm markets
-      (an assumption; raise it under congestion). With the defaults one tx costs 25,000 lamports.
+    * ``solana_priority_micro_lamports_per_cu = 50_000`` — the one priority price of the simulated Solana
+      venues (``venues.sim.solana.SolanaFees``, ``[liquidity.solana]``; an assumption, raise it under
+      congestion). With the defaults one tx costs 15,000 lamports. The simulated venues publish their
+      own fee in each snapshot's ``network_fee``, which takes precedence.
     * ``sol_price = 150.0`` — converts lamports to quote when the traded base asset is not SOL (for
       SOL the ``reference_mid`` is used).
-    * ``withdrawal_fee_quote`` — per CEX venue, the quote cost of withdrawing the bought asset; empty by
-      default (CEX fees change often and are not in the shared notes: configure them).
+    * ``withdrawal_fee_quote`` — per venue, the quote cost of withdrawing the bought asset; a CEX in
+      ``cex_venues`` (the simulated ``CEX``) not listed pays ``cex_withdrawal_fee_quote = 1.0`` (about
+      one USDT: a third-party guide to Binance's withdrawal fees gives "approximately 1 USDT" on the
+      Solana network; they change often, configure).
+    * ``cex_transfer_delay_s = 60`` — time for a CEX withdrawal to arrive on chain (the same guide: "under
+      1 minute" on Solana), priced as one standard deviation of the price over that time.
     * ``funding_fits = DRIFT_FUNDING_FITS`` — per perp symbol, ``(long-run hourly rate, half-life in
       hours)`` fitted on Drift's own daily series: funding reverts from the current print toward the
       long-run rate (see :data:`DRIFT_FUNDING_FITS`). A symbol not listed holds its current rate.
@@ -95,17 +103,27 @@ class CostConfig:
     solana_base_fee_lamports: int = 5_000
     solana_signatures: int = 1
     solana_compute_units: int = 200_000
-    solana_priority_micro_lamports_per_cu: int = 100_000
+    solana_priority_micro_lamports_per_cu: int = 50_000
     sol_price: float = 150.0
     solana_venues: frozenset[str] = DEFAULT_SOLANA_VENUES
     withdrawal_fee_quote: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    cex_venues: frozenset[str] = frozenset({"CEX"})
+    cex_withdrawal_fee_quote: float = 1.0
+    cex_transfer_delay_s: float = 60.0
     funding_half_life_h: float | None = None
     funding_long_run_hourly: float = 0.0
     funding_fits: Mapping[str, tuple[float, float]] = field(default_factory=lambda: DRIFT_FUNDING_FITS)
     round_trip: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("capital_rate_annual", "stale_after_s", "stale_vol_bps_per_sqrt_s", "sol_price"):
+        for name in (
+            "capital_rate_annual",
+            "stale_after_s",
+            "stale_vol_bps_per_sqrt_s",
+            "sol_price",
+            "cex_withdrawal_fee_quote",
+            "cex_transfer_delay_s",
+        ):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0.0):
                 raise ValueError(f"CostConfig.{name} must be finite and >= 0, got {v!r}")
@@ -303,11 +321,17 @@ def expected_funding(perp: PerpLiquidity, horizon_s: float, config: CostConfig) 
     return first * h1 + lr * rest + (later - lr) * -math.expm1(-k * rest) / k
 
 
-def _network_quote(snap: AnyLiquidity, ref: float, config: CostConfig) -> float:
+def _network_quote(snap: AnyLiquidity, ref: float, config: CostConfig, notional: float = 0.0) -> float:
+    """One transaction's cost in quote; a spot leg on a CEX (``cex_venues``) adds the withdrawal that
+    brings the asset on chain and the price risk of its transfer delay."""
+    venue = snap.instrument.venue
     published = float(snap.network_fee)
+    if venue in config.cex_venues and not snap.is_perp:
+        withdrawal = float(config.withdrawal_fee_quote.get(venue, config.cex_withdrawal_fee_quote))
+        delay_bps = config.stale_vol_bps_per_sqrt_s * math.sqrt(config.cex_transfer_delay_s)
+        return published + withdrawal + delay_bps * notional / 1e4
     if published > 0.0:
         return published
-    venue = snap.instrument.venue
     if venue in config.solana_venues:
         sol_price = ref if snap.instrument.base == "SOL" else config.sol_price
         return config.solana_tx_lamports / LAMPORTS_PER_SOL * sol_price
@@ -398,7 +422,7 @@ def _leg_quote_costs(
         "fee": legs * fee,
         "impact": legs * impact,
         "basis": basis,
-        "network": legs * _network_quote(p.snap, ref, config),
+        "network": legs * _network_quote(p.snap, ref, config, notional),
         "funding": funding,
         "capital": capital,
         "staleness": staleness_bps(p.age_s, config) * notional / 1e4,
@@ -420,9 +444,15 @@ def _route(preps: Sequence[_Prepared], side: Side, qty: float) -> tuple[list[flo
         bases = snap_buy_to_lots(
             sources, split.outputs, [p.lot for p in preps], [p.min_size for p in preps], qty
         )
-        quotes = [p.source.input_for("buy", b) for p, b in zip(preps, bases, strict=True)]
+        quotes = [p.source.input_for("buy", _within(p.source, b)) for p, b in zip(preps, bases, strict=True)]
     filled = math.fsum(bases)
     return bases, quotes, max(qty - filled, 0.0)
+
+
+def _within(src: Source, base: float) -> float:
+    """``base``, or the venue's whole depth when it exceeds it by float noise only (a whole book taken)."""
+    cap = src.curve("buy").total_out
+    return cap if cap < base <= cap * (1.0 + 1e-12) else base
 
 
 def _unfilled_ok(unfilled: float, qty: float, preps: Sequence[_Prepared]) -> bool:

@@ -279,8 +279,10 @@ def _check_amount(amount: object) -> float:
 def _valid_floor(x: float, lot: float, min_size: float) -> float:
     """Largest size <= x that a venue with this lot / min size accepts (0 is always valid)."""
     if lot > 0.0:
-        q = math.floor(x / lot) * lot
-        if q > x:  # float noise in the division
+        # x may be a capacity summed in floats a hair below a whole number of lots: that lot is there
+        k = x / lot
+        q = math.floor(k + max(1e-9, 1e-12 * k)) * lot
+        if q > x + 1e-12 * max(x, lot):  # float noise in the division, beyond the summing error
             q -= lot
         return q if q >= min_size and q > 0.0 else 0.0
     return x if x >= min_size else 0.0

@@ -240,12 +240,25 @@ def test_selling_spot_releases_capital_while_a_perp_short_still_ties_margin() ->
 
 
 def test_a_solana_venue_pays_base_plus_priority_fee_converted_at_the_sol_price() -> None:
-    cfg = CostConfig()  # 5000 + 100,000 µlamports/CU × 200,000 CU / 1e6 = 25,000 lamports
-    assert cfg.solana_tx_lamports == 25_000
+    cfg = CostConfig()  # 5000 + 50,000 µlamports/CU × 200,000 CU / 1e6 = 15,000 lamports
+    assert cfg.solana_tx_lamports == 15_000
     b = one(book(venue="OPENBOOK"), "buy", 1, ref=100.0, config=cfg).breakdown
     assert b is not None
-    # base is SOL, so lamports convert at the reference mid: 25,000e-9 × 100 quote on a 100 notional
-    assert b.network == pytest.approx(25_000e-9 * 100 / 100 * 1e4)
+    # base is SOL, so lamports convert at the reference mid: 15,000e-9 × 100 quote on a 100 notional
+    assert b.network == pytest.approx(15_000e-9 * 100 / 100 * 1e4)
+
+
+def test_the_router_and_the_simulated_venues_price_a_solana_transaction_with_one_fee() -> None:
+    from botnft.venues.sim.solana import SolanaFees
+
+    assert CostConfig().solana_tx_lamports == SolanaFees().lamports() == 15_000
+
+
+def test_a_cex_leg_pays_its_withdrawal_and_the_price_risk_of_the_transfer_delay() -> None:
+    b = one(book(venue="CEX"), "buy", 10, ref=100.0, config=CostConfig()).breakdown
+    assert b is not None
+    # $1 withdrawal on a $1,000 notional = 10 bps, plus 1.5 bp/√s × √60 s = 11.62 bps of delay risk
+    assert b.network == pytest.approx(1.0 / 1000 * 1e4 + 1.5 * 60**0.5)
 
 
 def test_a_published_network_fee_is_used_as_is() -> None:

@@ -19,8 +19,16 @@ Depth profile (defaults for SOL, per side):
   needs more finds the book empty beyond that.
 * On this profile a market buy pays, against the reference: 100 SOL 0.64 bps, 1,000 SOL 2.66 bps,
   10,000 SOL 15.6 bps (0.0001 tick; half-spread included).
-Sizes are in base units, so the book's dollar depth moves with the price. OpenBook v2's real SOL/USDC book
-is thinner than a CEX's; pass ``DepthProfile().scaled(f)`` to model it."""
+Sizes are in base units, so the book's dollar depth moves with the price. This default is the CEX's book
+(`CEX_PROFILE`); OpenBook gets its own, `OPENBOOK_PROFILE`.
+
+OpenBook v2 SOL/USDC (`OPENBOOK_PROFILE`): ``depth_1pct = 1_500`` SOL per side within ±1 % (1/30 of the
+CEX's) and ``spread_bps = 5``, same shape and spacing. These are assumptions, not measurements: neither the
+shared notes nor the bundled data hold an OpenBook depth figure; venues.md §4 says only "Liquidity on
+OpenBook v2 is thin. In practice it reaches Jupiter routes more than it serves direct quoting." Configure
+them in ``[liquidity.openbook]`` (``depth_1pct``, ``spread_bps``, ``depth_scale``). On this profile a
+market buy of 100 SOL pays 6.1 bps, 1,000 SOL 38.9 bps against the reference, before the taker fee, on a
+0.000001 USDC tick (the book holds 3,429 SOL a side within ±2 %; the CEX's: 0.67 / 2.69 bps, 101,659 SOL)."""
 
 from __future__ import annotations
 
@@ -35,7 +43,15 @@ import numpy as np
 from botnft.domain.errors import UserError
 from botnft.ports import BarArrays
 
-__all__ = ["DepthProfile", "bar_ticks", "cumulative_depth", "first_reach", "fit_shape"]
+__all__ = [
+    "CEX_PROFILE",
+    "OPENBOOK_PROFILE",
+    "DepthProfile",
+    "bar_ticks",
+    "cumulative_depth",
+    "first_reach",
+    "fit_shape",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +114,13 @@ class DepthProfile:
     def scaled(self, factor: float) -> DepthProfile:
         """The same shape with `factor` times the depth."""
         return replace(self, depth_1pct=self.depth_1pct * factor)
+
+
+CEX_PROFILE = DepthProfile()
+"""A CEX's SOL book: the Binance-calibrated defaults (module docstring)."""
+
+OPENBOOK_PROFILE = DepthProfile(spread_bps=5.0, depth_1pct=1_500.0)
+"""OpenBook v2's SOL/USDC book: thin next to a CEX (assumed figures; module docstring)."""
 
 
 def _merge(levels: list[tuple[int, int]], price: int, qty: int) -> None:

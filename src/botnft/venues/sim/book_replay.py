@@ -230,20 +230,27 @@ class BookVenue:
             for key, is_bid in (("bids", True), ("asks", False))
         }
 
-    def liquidity(self, instrument: InstrumentId, levels: int = 60) -> BookLiquidity | None:
-        """The book as the router sees it: the best `levels` price levels a side and the taker fee."""
+    def liquidity(self, instrument: InstrumentId, levels: int | None = None) -> BookLiquidity | None:
+        """The book as the router sees it: every price level a side (or the best `levels`), the taker
+        fee, and, on chain, the network fee of one order transaction at the reference price: a market
+        order walks exactly these levels, so the router's price for any size is the fill's."""
         if instrument != self.instrument.id:
             return None
         book = self.fetch_order_book(levels)
         if not book["bids"] or not book["asks"]:
             return None
         ppm = int(getattr(self.fees, "taker_ppm", 0) or getattr(self.fees, "taker_rate", 0) or 0)
+        network = Decimal(0)
+        if self.solana_fees is not None and self._ref is not None:
+            n = int(self.solana_fees.in_quote_native(Decimal(repr(self._ref)), self._qd))
+            network = self._dec(self._quote, n)
         return BookLiquidity(
             instrument=instrument,
             ts_ns=self._now,
             fee_bps=Decimal(ppm) / 100,
             lot=self.instrument.lot_size,
             min_size=self.instrument.min_size,
+            network_fee=network,
             bids=tuple(book["bids"]),
             asks=tuple(book["asks"]),
         )

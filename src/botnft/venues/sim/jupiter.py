@@ -37,10 +37,10 @@ asset) equal to the wallet to the unit. A failed swap is modeled as caught by pr
 no fee (a failed transaction that lands pays its fee on chain).
 
 Latency. The quote is taken at the cursor (bar j's close). With a `LatencyModel` the swap lands k slots
-later, at the price the bar path reaches after ``k × slot_ms``: linear from close[j] to close[j+1] over
-bar j+1 (close[j] → open[j+1] is no move on continuous candles); all venues are re-referenced to it (pools
-arbitraged back to it, books re-quoted around it) before the legs execute, so a stale quote can fail its
-threshold. At the last bar of a batch there is no next bar, and no move.
+later, at the price the next bar's intra-bar path reaches after ``k × slot_ms`` (`solana.path_price`:
+open → low → high → close, or open → high → low → close for a falling bar); all venues are
+re-referenced to it (pools arbitraged back to it, books re-quoted around it) before the legs execute, so a
+stale quote can fail its threshold. At the last bar of a batch there is no next bar, and no move.
 
 Wallet. The venues trade from one `SolanaWallet` (``wallet.py``): each venue's account is a view of it, as
 ``venue_builders`` builds them (``wallet=``). A venue built with its own balances is bound to the wallet
@@ -92,7 +92,7 @@ from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote, PoolLeg
 from botnft.venues.sim.jupiter_split import best_route, ladder
 from botnft.venues.sim.raydium import SimRaydium, to_native, to_units
 from botnft.venues.sim.raydium_config import Token
-from botnft.venues.sim.solana import LatencyModel, SolanaFees
+from botnft.venues.sim.solana import LatencyModel, SolanaFees, path_price
 from botnft.venues.sim.wallet import SolanaWallet
 
 __all__ = [
@@ -543,9 +543,7 @@ class SimJupiter:
         bars, j = self._bars, self._j
         if slots and bars is not None and self.latency is not None and j + 1 < len(bars):
             interval = int(bars.interval_ns)
-            frac = min(1.0, self.latency.delay_ns(slots) / interval)
-            c0, c1 = float(bars.close[j]), float(bars.close[j + 1])
-            price = c0 + (c1 - c0) * frac
+            price = path_price(bars, j + 1, self.latency.delay_ns(slots))
             moved = _OneBar.at(price, self._now + self.latency.delay_ns(slots), interval)
             for v in self.venues:
                 v.set_cursor(moved, 0)

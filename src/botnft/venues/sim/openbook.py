@@ -23,8 +23,12 @@ where the program silently skips posting; a fill-or-kill that cannot fill is ``O
 ("fok_unfillable")`` where the program aborts the transaction with ``WouldExecutePartially``; a bid's
 quote budget is the exact amount it needs (the order is refused with "insufficient_funds" rather than
 partly filled when the account cannot pay); a cancelled bid frees all of its locked maker fee.
-Defaults: fees 0 / 0 as most mainnet markets (``venues.md`` §4); 0.001 SOL lots and a 0.001 USDC tick are
-an assumption, not read from the live SOL/USDC market account: pass the real lot sizes to match one.
+Defaults: fees 0 / 0 (``venues.md`` §4: "mainnet markets commonly use 0 / 0"); 0.001 SOL lots and a
+0.000001 USDC tick (``base_lot_size`` 1,000,000, ``quote_lot_size`` 1). The SOL/USDC market the bot routes to
+(``CFSMrBssNG8Ud1edW59jNLnq2cwrQ9uY5cM3wXmqRJj3``) is built with `SOL_USDC_FEES` by `venue_builders`: its
+``create_market`` terms as a public OpenBook v2 client test reproduces them ("imitates wsol/usdc market
+CFSMrBss…": ``base_lot_size 1_000_000, quote_lot_size 1, maker_fee 1000, taker_fee 1000``), i.e. 10 bps
+taker and 10 bps maker; not read from the live account: configure ``[liquidity.openbook]`` to change them.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from botnft.venues.sim.openbook_math import (
 from botnft.venues.sim.solana import SolanaFees
 from botnft.venues.sim.wallet import SolanaWallet
 
-__all__ = ["MAX_OPEN_ORDERS", "OpenBookFees", "SimOpenBook"]
+__all__ = ["MAX_OPEN_ORDERS", "SOL_USDC_FEES", "OpenBookFees", "SimOpenBook"]
 
 MAX_OPEN_ORDERS = 24
 """``state/open_orders_account.rs``: orders one OpenOrdersAccount can hold (``OpenOrdersFull`` beyond)."""
@@ -86,6 +90,10 @@ class OpenBookFees:
 
     def bid_lock(self, quote: int) -> int:
         return maker_fees_ceil(quote, self.maker_rate)
+
+
+SOL_USDC_FEES = OpenBookFees(taker_rate=1_000, maker_rate=1_000)
+"""OpenBook v2 SOL/USDC's fee terms in millionths (10 bps taker, 10 bps maker; module docstring)."""
 
 
 def _power_of_ten(n: int, what: str) -> None:

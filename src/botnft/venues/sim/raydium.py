@@ -25,8 +25,19 @@ For a constant-product pool the reserves after catching up depend only on the fi
 fees. A CLMM can also re-center its LP bands (see `raydium_pools.ClmmEngine.recenter`); the tokens LPs
 take out or put in are in `liquidity_providers`.
 
-Conservation, per token and to the native unit: account + vault + arbitrageur + liquidity_providers ==
-the opening totals, where vault = reserves + protocol + fund + creator fees (`SimRaydium.totals`).
+Execution on chain (`SolanaExecution`, on when the venue is built with one, as `venue_builders` does). A
+swap is simulated at the decision (a preflight: a swap whose quote misses its price limit is refused and
+pays nothing), then lands a few slots later (`LatencyModel`): arbitrageurs first move the pool to where
+the price has gone by then (`solana.latency_price`: a seeded draw of the decision bar's own intra-bar
+volatility over the wait; nothing after the decision is read), and a swap that now
+misses its limit fails on chain and still pays its network fee (`failed`, `failed_fees`). A landed public
+swap may be sandwiched (`MevModel`): it then executes exactly at its limit and the attacker keeps the
+difference (`sandwichers`, `sandwiches`). Arbitrageurs act only when it pays the pool fee, the CEX fee of
+their hedge and their transaction (`ArbitrageTerms`).
+
+Conservation, per token and to the native unit: account + vault + arbitrageur + liquidity_providers +
+validators + sandwichers == the opening totals, where vault = reserves + protocol + fund + creator fees
+(`SimRaydium.totals`).
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ from botnft.venues.sim.intmath import ceil_div
 from botnft.venues.sim.raydium_config import PoolConfig, Token, native_price
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote, make_engine
-from botnft.venues.sim.solana import SolanaFees
+from botnft.venues.sim.solana import SolanaExecution, SolanaFees, lamports_in_quote_native, latency_price
 from botnft.venues.sim.wallet import PairView, SolanaWallet
 
 PRICE_STEP = Decimal("0.00000001")
@@ -75,10 +86,12 @@ class SwapRecord:
     fee_quote: int
     fee_reported: int
     marginal_before: Fraction
+    #: quote native a sandwich took from this swap (already in quote_delta)
+    sandwiched: int = 0
 
 
-#: What one swap transaction costs on Solana, in USD: 5,000 lamports base fee plus a priority fee of
-#: 50,000 µlamports/CU × 200,000 CU = 10,000 lamports; 15,000 lamports ≈ $0.002 at $150/SOL.
+#: What one swap transaction costs on Solana, in USD, when the pool has no `SolanaFees` to price it with:
+#: `SolanaFees()` (15,000 lamports) at $150/SOL.
 SOLANA_SWAP_FEE_USD = Decimal("0.00225")
 
 
@@ -124,14 +137,30 @@ class SimRaydium:
         min_size: Decimal = Decimal("0.001"),
         solana_fees: SolanaFees | None = None,
         wallet: SolanaWallet | None = None,
+        execution: SolanaExecution | None = None,
     ) -> None:
         """`balances`: the account's own opening balances; with a shared `wallet` they are moved into it
-        and the pool trades from the wallet (see `use_wallet`)."""
+        and the pool trades from the wallet (see `use_wallet`). `execution`: latency, failed transactions,
+        sandwiching and arbitrage costs (its fees replace `solana_fees`); None lands every swap at the
+        decision price, unsandwiched."""
         self.name = name
         #: The network fee of each direct swap transaction (base + priority), paid in USDC at the reference
         #: price from the account to the validators; None = free (the math-only tests).
-        self.solana_fees = solana_fees
+        self.solana_fees = execution.fees if execution is not None else solana_fees
+        self.execution = execution
+        self.latency = execution.latency(name) if execution is not None and execution.moves else None
+        self._rng = execution.rng(name) if execution is not None else None
+        self._move_rng = execution.rng(name, "move") if execution is not None else None
         self.validators = [0, 0]
+        #: what sandwich attackers took from the account, per token
+        self.sandwichers = [0, 0]
+        self.sandwiches = 0
+        #: swaps that passed the preflight but missed their limit when they landed, and the fees they paid
+        self.failed = 0
+        self.failed_fees = 0
+        self.landed = 0
+        self._bars: BarArrays | None = None
+        self._cursor = -1
         self.config = pool
         self.engine: PoolEngine = make_engine(pool)
         self.tokens: tuple[Token, Token] = (pool.base, pool.quote)
@@ -230,6 +259,7 @@ class SimRaydium:
         self.reference = to_decimal(close)
         self._ts_ns = int(bars.ts_ns[j]) + int(bars.interval_ns)
         self._reference_native = native_price(Fraction(self.reference), *self.tokens)
+        self._bars, self._cursor = bars, j
         self.catch_up()
 
     def liquidity(self, instrument: InstrumentId) -> CpmmLiquidity | ClmmLiquidity | None:
@@ -238,6 +268,7 @@ class SimRaydium:
         a CLMM. The fee is the pool's trade fee."""
         if instrument != self.instrument.id:
             return None
+        self.catch_up()  # the pool as the next swap meets it: arbitrageurs act between blocks
         base, quote = self.tokens
         eng = self.engine
         ff = eng.fee_factor
@@ -261,7 +292,7 @@ class SimRaydium:
                 fee_bps=fee_bps,
                 lot=inst.lot_size,
                 min_size=inst.min_size,
-                network_fee=SOLANA_SWAP_FEE_USD,
+                network_fee=self._network_fee_units(),
                 price=Decimal(mp.numerator) / Decimal(mp.denominator),
                 ranges=ranges,
             )
@@ -272,7 +303,7 @@ class SimRaydium:
             fee_bps=fee_bps,
             lot=inst.lot_size,
             min_size=inst.min_size,
-            network_fee=SOLANA_SWAP_FEE_USD,
+            network_fee=self._network_fee_units(),
             base_reserve=to_units(rb, base),
             quote_reserve=to_units(rq, quote),
         )
@@ -299,24 +330,46 @@ class SimRaydium:
             "liquidity_providers": self._by_symbol(self.liquidity_providers),
             "lp_fees_earned": self._by_symbol(e.lp_fees),
             "account_fees": self._by_symbol(self.account_fees),
+            "validators": self._by_symbol(self.validators),
+            "sandwichers": self._by_symbol(self.sandwichers),
         }
 
     def totals(self) -> dict[str, int]:
         """Per token: account + vault + arbitrageur + liquidity providers (constant: conservation)."""
-        parts = (self.account, self.engine.vault, self.arbitrageur, self.liquidity_providers, self.validators)
+        parts = (
+            self.account,
+            self.engine.vault,
+            self.arbitrageur,
+            self.liquidity_providers,
+            self.validators,
+            self.sandwichers,
+        )
         return self._by_symbol([sum(p[i] for p in parts) for i in (0, 1)])
 
     def _by_symbol(self, pair: Sequence[int]) -> dict[str, int]:
         return {self.tokens[0].symbol: pair[0], self.tokens[1].symbol: pair[1]}
 
     # an aggregator's legs ---------------------------------------------------------------------------
-    def catch_up(self) -> None:
+    def catch_up(self, reference: Fraction | None = None) -> None:
         """Let arbitrageurs trade the pool back to the reference (done before every swap of this venue;
-        an aggregator calls it before it quotes the pool). No-op before the first `set_cursor`."""
-        ref = self._reference_native
+        an aggregator calls it before it quotes the pool), or to `reference` (native) when given. With
+        `ArbitrageTerms`, only while the trade pays the CEX hedge's fee and one transaction. No-op before
+        the first `set_cursor`."""
+        ref = self._reference_native if reference is None else reference
         if ref is None:
             return
-        q = self.engine.arbitrage(ref)
+        hedge = Fraction(1)
+        if self.execution is not None:
+            hedge = 1 - Fraction(Decimal(repr(self.execution.arbitrage.cex_fee_bps))) / 10_000
+        q = self.engine.arbitrage(ref, hedge)
+        if q is not None and self.execution is not None:
+            # what the arbitrageur's CEX leg makes of the trade, less what it paid, against one transaction
+            if q.sell_base:  # base bought on the CEX at ref / hedge, sold to the pool
+                gain = q.amount_out - Fraction(q.amount_in) * ref / hedge
+            else:  # base bought from the pool, sold on the CEX at ref · hedge
+                gain = Fraction(q.amount_out) * ref * hedge - q.amount_in
+            if gain <= self._network_native():
+                q = None
         if q is not None:
             self.engine.apply(q)
             i_in, i_out = (0, 1) if q.sell_base else (1, 0)
@@ -374,21 +427,23 @@ class SimRaydium:
             )
         self.catch_up()
         sell = order.side is Side.SELL
-        before = self.marginal_price()
-        try:
-            q = self.engine.quote_swap(native, sell_base=sell, exact_in=sell)
-        except RaydiumMathError as exc:
-            raise InvalidOrder(
-                f"the pool cannot {order.side.value} {amount} {base.symbol}: {exc}", reason=_reason(exc, sell)
-            ) from None
-        if guard is not None:
+        q = self._quote(native, sell, order, amount)
+        if guard is not None:  # the preflight: refused before it is sent, nothing paid
             self._check_slippage(q, guard, amount)
+        network = self._network_native()
+        if self._land():
+            q = self._quote(native, sell, order, amount)
+            if guard is not None:
+                try:
+                    self._check_slippage(q, guard, amount)
+                except InvalidOrder:
+                    self._fail(network)
+                    raise
+        before = self.marginal_price()
+        extra = self._sandwich(q, guard, native, network)
         i_in = 0 if sell else 1
-        network = 0
-        if self.solana_fees is not None and self.reference is not None:
-            network = self.solana_fees.in_quote_native(self.reference, self.tokens[1].decimals)
-        need_in = q.amount_in + (0 if sell else network)
-        if need_in > self.account[i_in] or (sell and network > self.account[1] + q.amount_out):
+        need_in = q.amount_in + (0 if sell else network + extra)
+        if need_in > self.account[i_in] or (sell and network > self.account[1] + q.amount_out - extra):
             tok = self.tokens[i_in]
             need, have = to_units(need_in, tok), to_units(self.account[i_in], tok)
             raise InsufficientFunds(
@@ -399,12 +454,100 @@ class SimRaydium:
             self.engine.apply(q)
         except RaydiumMathError as exc:
             raise InvalidOrder(str(exc), reason="exceeds_reserves") from None
-        fill = self._book(order, q, before)
+        fill = self._book(order, q, before, extra)
+        self.sandwiches += extra > 0
         if not network:
             return fill
         self.account[1] -= network
         self.validators[1] += network
         return dataclasses.replace(fill, fee=fill.fee + to_units(network, self.tokens[1]))
+
+    def _quote(self, native: int, sell: bool, order: Order, amount: Decimal) -> SwapQuote:
+        try:
+            return self.engine.quote_swap(native, sell_base=sell, exact_in=sell)
+        except RaydiumMathError as exc:
+            raise InvalidOrder(
+                f"the pool cannot {order.side.value} {amount} {self.tokens[0].symbol}: {exc}",
+                reason=_reason(exc, sell),
+            ) from None
+
+    def _network_native(self) -> int:
+        """One transaction's fee (and Jito tip) in native quote at the reference; 0 without fees."""
+        if self.reference is None:
+            return 0
+        if self.execution is not None:
+            return lamports_in_quote_native(
+                self.execution.tx_lamports(), self.reference, self.tokens[1].decimals
+            )
+        if self.solana_fees is None:
+            return 0
+        return self.solana_fees.in_quote_native(self.reference, self.tokens[1].decimals)
+
+    def _network_fee_units(self) -> Decimal:
+        """The network fee the router is shown: this pool's own, or the documented default before a price."""
+        if self.reference is None or (self.execution is None and self.solana_fees is None):
+            return SOLANA_SWAP_FEE_USD
+        return to_units(self._network_native(), self.tokens[1])
+
+    def _land(self) -> bool:
+        """Wait the latency's slots and let arbitrageurs move the pool to where the price has gone by then
+        (`solana.latency_price`); False when nothing moves (no latency, no cursor yet)."""
+        if self.latency is None or self._bars is None or self._move_rng is None:
+            return False
+        slots = self.latency.next_slots()
+        z = self._move_rng.gauss(0.0, 1.0)
+        self.landed += 1
+        if slots == 0:
+            return False
+        price = latency_price(self._bars, self._cursor, self.latency.delay_ns(slots), z)
+        if not (math.isfinite(price) and price > 0):
+            return False
+        self.catch_up(native_price(Fraction(Decimal(repr(price))), *self.tokens))
+        return True
+
+    def _fail(self, network: int) -> None:
+        """A landed swap missed its limit: the transaction fails and pays its fee (not as a bundle)."""
+        self.failed += 1
+        if self.execution is not None and self.execution.mev.jito:
+            return  # a bundle that would fail is dropped, never lands
+        fee = min(network, self.account[1])
+        self.account[1] -= fee
+        self.validators[1] += fee
+        self.failed_fees += fee
+
+    def _sandwich(self, q: SwapQuote, guard: Decimal | None, native: int, network: int) -> int:
+        """Quote native a sandwich takes from this swap (0 when it is not sandwiched): the whole room to
+        the order's limit (or to the default tolerance), when that pays the attacker's pool fees and two
+        transactions."""
+        if self.execution is None or self._rng is None:
+            return 0
+        mev = self.execution.mev
+        p = mev.probability(native / self._depth_native())
+        if p <= 0.0 or self._rng.random() >= p:
+            return 0
+        dec = 10 ** self.tokens[1].decimals
+        if guard is not None:
+            bound = Fraction(guard) * Fraction(to_units(native, self.tokens[0])) * dec
+            room = q.amount_out - math.ceil(bound) if q.sell_base else math.floor(bound) - q.amount_in
+        else:
+            tol = Fraction(Decimal(repr(mev.default_tolerance_bps))) / 10_000
+            room = math.floor((q.amount_out if q.sell_base else q.amount_in) * tol)
+        if room <= 0:
+            return 0
+        # the attacker pushes the price by about the tolerance t through the pool's (virtual) depth and back,
+        # paying the pool fee both ways: about fee × t × depth; it only attacks when what it takes pays that
+        # and its two transactions
+        victim = q.amount_out if q.sell_base else q.amount_in
+        depth_quote = Fraction(self._depth_native()) * self.engine.price()
+        attacker_cost = (1 - self.engine.fee_factor) * Fraction(room, max(victim, 1)) * depth_quote
+        return room if room > 2 * network + attacker_cost else 0
+
+    def _depth_native(self) -> int:
+        """The pool's (virtual) base reserve: the reserve of a constant-product pool, L/√P of a CLMM."""
+        eng = self.engine
+        if isinstance(eng, ClmmEngine):
+            return max(eng.pool.liquidity * 2**64 // eng.pool.sqrt_price_x64, 1)
+        return max(eng.reserves()[0], 1)
 
     def _check_slippage(self, q: SwapQuote, guard: Decimal, amount: Decimal) -> None:
         quote = self.tokens[1]
@@ -424,24 +567,33 @@ class SimRaydium:
                 reason="slippage",
             )
 
-    def _book(self, order: Order, q: SwapQuote, before: Fraction) -> OrderFilled:
+    def _book(self, order: Order, q: SwapQuote, before: Fraction, sandwiched: int = 0) -> OrderFilled:
         base, quote = self.tokens
         fee_b, fee_q = q.fee
         curve_b, curve_q = q.curve
         reported = fee_q + (ceil_div(fee_b * curve_q, curve_b) if fee_b else 0)
         if q.sell_base:
-            base_delta, quote_delta = -q.amount_in, q.amount_out
-            quote_qty = q.amount_out + reported
+            base_delta, quote_delta = -q.amount_in, q.amount_out - sandwiched
+            quote_qty = q.amount_out - sandwiched + reported
         else:
-            base_delta, quote_delta = q.amount_out, -q.amount_in
-            quote_qty = q.amount_in - reported
+            base_delta, quote_delta = q.amount_out, -q.amount_in - sandwiched
+            quote_qty = q.amount_in + sandwiched - reported
+        self.sandwichers[1] += sandwiched
         self.account[0] += base_delta
         self.account[1] += quote_delta
         self.account_fees[0] += fee_b
         self.account_fees[1] += fee_q
         self.swaps.append(
             SwapRecord(
-                order.client_order_id, order.side, base_delta, quote_delta, fee_b, fee_q, reported, before
+                order.client_order_id,
+                order.side,
+                base_delta,
+                quote_delta,
+                fee_b,
+                fee_q,
+                reported,
+                before,
+                sandwiched,
             )
         )
         qty = to_units(abs(base_delta), base)

@@ -123,11 +123,12 @@ class PoolEngine:
             acct[0] += fee[0]
             acct[1] += fee[1]
 
-    def arbitrage(self, reference: Fraction) -> SwapQuote | None:
+    def arbitrage(self, reference: Fraction, hedge: Fraction = Fraction(1)) -> SwapQuote | None:
         """The exact-in swap an arbitrageur makes to bring the price into the fee band around
-        `reference` (quote native per base native), or None when it is already there."""
+        `reference` (quote native per base native), or None when it is already there. `hedge` is the
+        share a hedge elsewhere leaves (1 − a CEX fee): it widens the band by that fee."""
         price = self.price()
-        gamma = self.fee_factor
+        gamma = self.fee_factor * hedge
         if price < reference * gamma:
             return self._arb(buy_base=True, target=reference * gamma)
         if price > reference / gamma:

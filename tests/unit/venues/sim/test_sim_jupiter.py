@@ -41,8 +41,11 @@ LAMPORTS, MICRO = 10**9, 10**6
 
 
 def bars_of(*closes: float, interval: int = HOUR) -> BarBatch:
+    """Continuous candles: each bar opens at the previous close and moves straight to its own close."""
     c = np.array(closes, dtype=np.float64)
-    return BarBatch(T0 + np.arange(len(c), dtype=np.int64) * interval, c, c, c, c, np.ones(len(c)), interval)
+    o = np.concatenate([c[:1], c[:-1]])
+    hi, lo = np.maximum(o, c), np.minimum(o, c)
+    return BarBatch(T0 + np.arange(len(c), dtype=np.int64) * interval, o, hi, lo, c, np.ones(len(c)), interval)
 
 
 def venues(price: float = 150.0, *, book: bool = True) -> list[SimRaydium | SimOpenBook]:
