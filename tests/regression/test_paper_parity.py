@@ -1,9 +1,10 @@
 """Parity: `bot paper --speed max` decides on the bars' own timestamps through the same node, so it writes
-the same `--fills-out` file as `bot backtest` with the same data, strategy, venues and seed: for the candle
-venue and for the whole Solana stack shorting the perp."""
+the same `--fills-out` file and statistics as `bot backtest` with the same data, strategy, venues and seed:
+for the candle venue and for the whole Solana stack shorting the perp."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -27,11 +28,16 @@ def bot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_paper_at_full_speed_writes_the_backtests_fills(case: str, tmp_path: Path) -> None:
     args = CASES[case]
-    bot("backtest", *args, "--fills-out", "backtest.csv", "--json", "--no-store", cwd=tmp_path)
+    ran = bot("backtest", *args, "--fills-out", "backtest.csv", "--json", "--no-store", cwd=tmp_path)
     db = f"sqlite:///{tmp_path / 'bot.db'}"
-    bot("paper", *args, "--speed", "max", "--fills-out", "paper.csv", "--db-url", db, cwd=tmp_path)
+    traded = bot(
+        "paper", *args, "--speed", "max", "--fills-out", "paper.csv", "--json", "--db-url", db, cwd=tmp_path
+    )
 
     backtest = (tmp_path / "backtest.csv").read_text()
     paper = (tmp_path / "paper.csv").read_text()
     assert len(backtest.splitlines()) > 8  # the window trades: the comparison is not between two empty files
     assert paper == backtest
+    timing = {"elapsed_s", "bars_per_s"}
+    stats = {k: v for k, v in json.loads(traded.stdout)["stats"].items() if k not in timing}
+    assert stats == {k: v for k, v in json.loads(ran.stdout).items() if k not in timing}

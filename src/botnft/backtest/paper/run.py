@@ -11,6 +11,7 @@ checks the node against the venues' reports. `bot kill` cancels, flattens and ha
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,12 +19,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from botnft.backtest.driver import SimulationDriver
 from botnft.backtest.paper.journal import JournaledVenue, NodeJournal
 from botnft.backtest.paper.node import paper_node, restore, snapshot
 from botnft.backtest.paper.reconcile import HaltingRiskGate, Reconciled, positions, reconcile
 from botnft.backtest.paper.venues import PaperVenues
 from botnft.backtest.session import BacktestSession
+from botnft.backtest.stats import summarize
 from botnft.domain.money import plain, to_decimal
 from botnft.storage.errors import StorageError
 from botnft.storage.journal import PaperStore
@@ -223,6 +227,9 @@ class PaperRun:
         self.store.set_status(self.run_id, status, summary=self.summary(status))
         return status
 
+    def _stats(self) -> dict[str, Any] | None:
+        return _stats_of(self)
+
     # what it did ------------------------------------------------------------------------------------------
     def summary(self, status: str) -> dict[str, Any]:
         node, spec, bars = self.node, self.session.spec, self.bars
@@ -257,9 +264,22 @@ class PaperRun:
             },
             "halted": {str(i): why for i, why in self.gate.halted.items()},
             "db_outages": self.journal.outages,
+            "stats": self._stats(),
             "elapsed_s": round(self.elapsed, 4),
             "bars_per_s": round(self.bars_here / self.elapsed) if self.elapsed > 0 else None,
         }  # fmt: skip
+
+
+def _stats_of(run: PaperRun) -> dict[str, Any] | None:
+    """The backtest's statistics (`summarize`) over the bars this run has done."""
+    rec, done = run.node.record, run.next_bar
+    if done < 2 or not rec.ts_ns:
+        return None
+    ts, equity = np.concatenate(rec.ts_ns), np.concatenate(rec.equity)
+    s = run.session
+    data = dataclasses.replace(s.data, bars=s.data.bars.slice(0, done))
+    ran = dataclasses.replace(s, node=run.node, portfolio=run.node.portfolio, data=data)
+    return summarize(ran, ts, equity, run.elapsed).to_json()
 
 
 def _plain(amounts: dict[Any, Decimal]) -> dict[str, str]:
