@@ -1,5 +1,6 @@
-"""Reconciliation against the paper venues' own reports: a fill the node missed is applied once, an order
-the node never knew is cancelled (or adopted), and a position that still disagrees halts new risk."""
+"""Reconciliation against the paper venues' own reports: an unknown order is resolved by its client id, a
+fill the node missed is applied once, an order the node never knew is cancelled (or adopted), and a
+position that still disagrees halts new risk."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from botnft.backtest.paper.reconcile import reconcile
 from botnft.backtest.paper.run import PaperRun, PaperSettings
 from botnft.backtest.spec import BacktestSpec
 from botnft.bootstrap import build_backtest
-from botnft.domain.errors import RiskDenied
+from botnft.domain.errors import Retryable, RiskDenied
 from botnft.domain.orders import Order, OrderStatus, Side
 from botnft.risk.gate import RiskContext
 from botnft.storage import make_engine, upgrade
@@ -103,3 +105,32 @@ def test_a_position_that_still_disagrees_is_recorded_and_halts_new_risk_on_that_
         run.gate.check(order(run, "O-9", "1"), inst, ctx)
     held = RiskContext(D(100), D(2), CASH, CASH, D("0.001"))
     run.gate.check(order(run, "O-10", "1", Side.SELL), inst, held)  # reducing risk stays allowed
+
+
+class LostAnswer:
+    """The paper venue behind a link that loses the answer to every order and to the first query."""
+
+    def __init__(self, venue: Any) -> None:
+        self.venue, self.name, self.has, self.asked = venue, venue.name, venue.has, 0
+
+    def create_order(self, order: Order) -> Any:
+        self.venue.create_order(order)
+        raise Retryable("timed out")
+
+    def fetch_order(self, client_order_id: str) -> Any:
+        self.asked += 1
+        raise Retryable("timed out")
+
+
+def test_an_order_left_unknown_is_resolved_by_its_client_id_and_never_sent_again(run: PaperRun) -> None:
+    venue = run.side.adapters["SIM"]
+    venue.set_cursor(run.bars, 0)
+    run.node.oms.submit(order(run, "O-1", "1"), LostAnswer(venue))  # type: ignore[arg-type]
+    run.node.bus.drain()
+    assert run.node.oms.get("O-1").status is OrderStatus.UNKNOWN  # type: ignore[union-attr]
+
+    done = reconcile(run.node, run.side.adapters, run.gate, 0)
+
+    assert done.resolved == 1
+    assert run.node.oms.get("O-1").status is OrderStatus.ACCEPTED  # type: ignore[union-attr]
+    assert run.side.sends("O-1") == 1

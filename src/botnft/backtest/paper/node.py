@@ -18,6 +18,7 @@ import numpy as np
 from botnft.backtest.paper.journal import JournaledVenue, NodeJournal
 from botnft.backtest.paper.state import dumps, loads
 from botnft.backtest.session import BacktestSession
+from botnft.domain.events import BankruptcyResolved, FundingApplied, PositionLiquidated
 from botnft.engine.executor import Executor
 from botnft.engine.node import TradingNode
 from botnft.ports import VenueClient
@@ -40,6 +41,8 @@ def paper_node(
         journal=journal,
         rng=random.Random(session.spec.seed),  # as the backtest seeds its retry jitter
     )
+    for kind in (FundingApplied, PositionLiquidated, BankruptcyResolved):  # account events: journaled too
+        node.bus.subscribe(kind, journal.append)
     ex = old.executor
     if ex is not None:
         node.attach_executor(
