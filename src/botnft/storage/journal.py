@@ -1,9 +1,5 @@
-"""`PaperStore`: paper runs, the node's journal and snapshots, and the paper venues' own state.
-
-The node side (`append`, `save_snapshot`) and the venue side (`save_venues`) write in separate
-transactions, as a node and a real venue would. State blobs are pickles the bot wrote itself and reads
-back only from its own database. Every method raises `StorageError` (or `StorageUnavailable`) on purpose.
-"""
+"""`PaperStore`: paper runs, the node's journal and snapshots, and the paper venues' own state, written by
+the node and the venue side in separate transactions. State blobs are pickles the bot wrote itself."""
 
 from __future__ import annotations
 

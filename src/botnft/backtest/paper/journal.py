@@ -1,11 +1,5 @@
-"""The node's journal for a paper run (the `Journal` port): every command, event and input, in order.
-
-Entries are buffered and written before the node acts on a venue (`JournaledVenue` flushes before every
-order and cancel) and at the end of each bar, so what a venue was sent was journaled first. A venue's
-answers that steer decisions (its liquidity snapshot) are inputs: journaled when read, and on recovery read
-back from the journal, so the node replays from its snapshot to exactly the decisions it made before.
-While replaying, entries the node produces again are checked against the journal, not written twice.
-"""
+"""The node's journal for a paper run (the `Journal` port): every command, event and input, in order,
+written before the node acts on a venue, and read back to replay a run from its snapshot."""
 
 from __future__ import annotations
 
@@ -50,7 +44,14 @@ def render(obj: Any) -> dict[str, Any]:
 
 
 class NodeJournal:
-    """`append` journals an order event (the order manager calls it before the event takes effect)."""
+    """Entries are buffered and written before the node acts on a venue (`JournaledVenue` flushes before
+    every order and cancel) and with the run's progress. A venue's answers that steer decisions (its
+    liquidity) are inputs: journaled when read and, on recovery, read back from the journal, so the node
+    replays from its snapshot to exactly the decisions it made; what it produces again is checked
+    against the journal, not written twice. `append` journals an order event (the order manager calls it
+    before the event takes effect).
+
+    `append` journals an order event (the order manager calls it before the event takes effect)."""
 
     def __init__(
         self,

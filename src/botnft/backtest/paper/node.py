@@ -1,11 +1,5 @@
 """The node of a paper run: the backtest session's node rebuilt around the paper venues and the journal,
-and its snapshots (the node's whole state, without its venues) and their restore.
-
-A snapshot holds the orders, positions, balances, the strategy's state, the feed's position (the bar), the
-executor's state, the impact model and the random generators. The venues, the journal and the vehicle
-chooser (a closure over the impact model) are written as references and bound to the rebuilt ones; the
-impact model's state is written beside the node and loaded into the rebuilt model the chooser reads.
-"""
+and its snapshots (the node's whole state, without its venues) and their restore."""
 
 from __future__ import annotations
 
@@ -86,6 +80,10 @@ def compact(node: TradingNode) -> None:
 
 
 def snapshot(node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal) -> bytes:
+    """The node's whole state: orders, positions, balances, the strategy's state, the executor's and the
+    clock's, the random generators, the record. The venues, the journal and the vehicle chooser (a
+    closure over the impact model) are written as references and bound to the rebuilt ones on restore;
+    the impact model's state is written beside the node and loaded into the rebuilt model."""
     compact(node)
     ex = node.executor
     impact = None if ex is None or ex.impact_model is None else dict(vars(ex.impact_model))

@@ -1,10 +1,5 @@
-"""Reconciliation after a restart: the node's rebuilt state against each venue's own reports.
-
-Unknown orders are resolved by client order id; fills the node missed are applied (the venue's own fill
-events, so an AMM swap's exact quote amount is kept); orders the venue has and the node does not know are
-cancelled (default) or adopted; a position that still disagrees is recorded and new risk on that
-instrument is halted (`HaltingRiskGate`). Every action is returned as one line for the run's log.
-"""
+"""Reconciliation after a restart: the node's rebuilt state against each venue's own reports; what it did
+is returned line by line for the run's log and summary."""
 
 from __future__ import annotations
 
@@ -59,7 +54,11 @@ def reconcile(
     *,
     unknown: str = "cancel",
 ) -> Reconciled:
-    """Bring `node` in line with `venues` (paper venue adapters answering the report queries)."""
+    """Bring `node` in line with `venues` (paper venue adapters answering the report queries): unknown
+    orders are resolved by client order id; fills the node missed are applied (the venue's own fill
+    events, so an AMM swap's exact quote amount is kept); orders the venue has and the node does not know
+    are cancelled (default) or adopted; a position that still disagrees is recorded and new risk on that
+    instrument is halted."""
     out = Reconciled()
     oms, bus = node.oms, node.bus
     # 1. orders the node sent without an answer: the venue says what became of them

@@ -1,13 +1,5 @@
-"""A paper run: the node on replayed history released at a real-time pace (`speed` times faster than the
-bars' own interval; None: no waiting), deciding on the bars' own timestamps, so that at full speed it
-makes exactly the backtest's fills.
-
-Each bar: the kill flag is polled, the bar is journaled and driven through the node and the paper venues,
-the journal is flushed with the run's progress, and every `snapshot_every` bars the node is snapshotted.
-On resume the venues take their own persisted state, the node its latest snapshot; the bars after it are
-driven again (the venues answer from their record, the journal supplies the inputs), then reconciliation
-checks the node against the venues' reports. `bot kill` cancels, flattens and halts; SIGINT/SIGTERM stop.
-"""
+"""A paper run: the node on replayed history released at a real-time pace, deciding on the bars' own
+timestamps (so at full speed it makes the backtest's fills), journaled, resumable, killable."""
 
 from __future__ import annotations
 
@@ -48,6 +40,14 @@ class PaperSettings:
 
 
 class PaperRun:
+    """Each bar: the kill flag is polled, the bar is journaled and driven through the node and the paper
+    venues, the journal is flushed with the run's progress, and every `snapshot_every` bars the node is
+    snapshotted. `speed` releases the bars that many times faster than their own interval (None: no
+    waiting). On resume the venues take their own persisted state, the node its latest snapshot; the
+    bars after it are driven again (the venues answer from their record, the journal supplies the
+    inputs), then reconciliation checks the node against the venues' reports. `bot kill` cancels,
+    flattens and halts; SIGINT/SIGTERM cancel and stop."""
+
     def __init__(
         self,
         session: BacktestSession,

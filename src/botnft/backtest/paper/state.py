@@ -1,10 +1,5 @@
-"""Snapshots as pickles that the bot writes and reads back itself, from its own database only (never from
-anyone else: unpickling runs code). The node is pickled without its venues: objects the restore rebuilds
-(the venues, the journal, closures) are written as references and bound to the rebuilt objects.
-
-`crash_point` is a test hook: `BOT_CRASH_POINT=name:n` makes the process SIGKILL itself the n-th time it
-passes the point `name` (e.g. `venue-fill`: a venue's fill is persisted, the node has not journaled it).
-"""
+"""Snapshots as pickles that the bot writes and reads back itself, from its own database only (unpickling
+runs code: never read one from anyone else), and the `crash_point` test hook."""
 
 from __future__ import annotations
 
@@ -70,7 +65,9 @@ _passes: dict[str, int] = {}
 
 
 def crash_point(name: str) -> None:
-    """Test hook (see the module docstring): SIGKILL this process on the n-th pass of `name`."""
+    """Test hook: with `BOT_CRASH_POINT=name:n` in the environment, the process SIGKILLs itself the n-th
+    time it passes the point `name` (`venue-fill`: a venue's fill is persisted and the node has not
+    journaled it yet). Without the variable it does nothing."""
     wanted = os.environ.get("BOT_CRASH_POINT")
     if not wanted:
         return

@@ -1,12 +1,5 @@
-"""Paper venues: the simulated venues behind a thin adapter that behaves like a real venue towards the node.
-
-The venue side keeps its own state and record and persists both (all venues of a run together: the Solana
-venues share a wallet and pools) right after every change, apart from the node's journal. A second
-`create_order` with a known client order id returns the order already made, never a second one; a bar the
-venue has processed is never processed again (when the node replays from an older snapshot it gets the
-events the venue sent then, as a real venue's trade history would give them). The adapter also answers
-the reconciliation queries the simulated venues lack: `fetch_order`, `fetch_my_trades`, `mass_status`.
-"""
+"""Paper venues: the simulated venues behind a thin adapter that behaves like a real venue towards the
+node, keeping and persisting their own state apart from the node's journal."""
 
 from __future__ import annotations
 
@@ -95,8 +88,15 @@ class VenueRecord:
 
 class PaperVenues:
     """The venue side of one paper run: every simulated venue, its record, and their persistence.
-    `save(bar, version, blob)` stores the state (it may fail: the venue goes on and saves at its next
-    change, as a venue whose database hiccups would)."""
+
+    It persists its state and record (all venues of a run together: the Solana venues share a wallet and
+    pools) right after an order, a cancel or a fill; `save(bar, version, blob)` may fail, and the venue
+    goes on and saves at its next change, as a venue whose database hiccups would. A second
+    `create_order` with a known client order id returns the order already made, never a second one; a
+    bar the venue has processed is never processed again (a node replaying from an older snapshot gets
+    the events the venue sent then, as a real venue's trade history gives them). The adapters also answer
+    the reconciliation queries the simulated venues lack: `fetch_order`, `fetch_my_trades`, `mass_status`.
+    """
 
     def __init__(self, venues: Mapping[str, SimulatedVenue], save: Callable[[int, int, bytes], None]) -> None:
         self.venues = dict(venues)
