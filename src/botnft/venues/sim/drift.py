@@ -94,6 +94,7 @@ class SimDrift:
         mark_basis: Mapping[str, MarkBasis] | None = None,
     ) -> None:
         self.name = VENUE
+        self._liquidity_cache: dict[InstrumentId, tuple[tuple[int, ...], PerpLiquidity]] = {}
         self.core = DriftCore(
             markets,
             collateral=collateral,
@@ -217,6 +218,10 @@ class SimDrift:
         s = core.tapes[idx].sample(t)
         if s is None:
             return None
+        key = (idx, t, s.price, st.last_funding_rate, st.oracle_twap)
+        cached = self._liquidity_cache.get(instrument)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         sides = {}
         for direction in (1, -1):
             rec = DriftOrder(_PROBE, "", idx, direction, 0)
@@ -231,7 +236,7 @@ class SimDrift:
                 / (Decimal(st.oracle_twap) / dm.PRICE_PRECISION)
             )
         inst = core.instruments[instrument]
-        return PerpLiquidity(
+        snap = PerpLiquidity(
             instrument=instrument,
             ts_ns=t,
             fee_bps=Decimal(core.state.fee_tier.fee_numerator * 10_000) / core.state.fee_tier.fee_denominator,
@@ -243,6 +248,8 @@ class SimDrift:
             bids=sides[-1],
             asks=sides[1],
         )
+        self._liquidity_cache[instrument] = (key, snap)  # the curve is a pure function of the key
+        return snap
 
     def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:
         core = self.core

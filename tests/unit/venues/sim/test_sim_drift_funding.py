@@ -67,6 +67,7 @@ def test_a_one_sol_short_held_over_the_drift_series_receives_what_the_series_pay
     ts, rate = series.hourly()
     price = bars.open[np.searchsorted(bars.ts_ns, ts)]
     expected = float(np.sum(rate * price))
+    print(f"1 SOL short over {len(ts)} h: received {received:.6f}, series pays {expected:.6f} USDC")
     assert abs(received / expected - 1.0) < 0.01
     assert venue.funding_sources()["SOL-PERP"]["drift-funding-daily"] == len(ts)
 
