@@ -666,6 +666,8 @@ def status_cmd(
     row = store.run(run_id)
     if row is None:
         raise UserError(f"no paper run {run_id!r} in {where}")
+    if row["status"] == "running" and row["pid"] and not _alive(row["pid"]) and Path("/proc").is_dir():
+        row["status"] = "crashed"  # its process is gone: what `bot kill` would record
     s = row["summary"] or {}
     view = {
         "run_id": run_id, "status": row["status"], "bars": row["bars_done"],
@@ -695,6 +697,12 @@ def kill_cmd(
         raise UserError(f"no paper run {run_id!r} in {where}")
     if row["status"] != "running":
         raise UserError(f"paper run {run_id} is {row['status']}, not running")
+    if row["pid"] and not _alive(row["pid"]) and Path("/proc").is_dir():
+        store.set_status(run_id, "crashed")
+        raise UserError(
+            f"paper run {run_id} is not running: its process {row['pid']} is gone (it crashed); "
+            f"resume it with bot paper --resume {run_id}"
+        )
     store.request_kill(run_id)
     deadline = time.monotonic() + max(wait, 0.0)
     while time.monotonic() < deadline:

@@ -171,3 +171,20 @@ def test_a_database_that_goes_away_mid_run_halts_retries_says_so_and_loses_nothi
     assert (tmp_path / "p.csv").read_text() == (tmp_path / "b.csv").read_text()
     row = PaperStore(make_engine(url)).run("db1")
     assert row is not None and row["status"] == "finished" and row["summary"]["db_outages"] > 0
+
+
+def test_a_run_whose_process_died_is_marked_crashed_by_bot_kill_and_resumes(tmp_path: Path, db: str) -> None:
+    proc = start("paper", "--run-id", "c1", "--speed", "72000", "--db-url", db, *SPOT, cwd=tmp_path)
+    store = PaperStore(make_engine(db))
+    wait_for_bars(store, "c1", 20)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    killed = bot("kill", "c1", "--db-url", db, cwd=tmp_path)
+    one_line_error(killed, "paper run c1 is not running: its process")
+    row = store.run("c1")
+    assert row is not None and row["status"] == "crashed"
+    resumed = bot("paper", "--resume", "c1", "--json", "--db-url", db, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert (summary["status"], summary["fills"], summary["resumed"]) == ("finished", 9, True)
