@@ -133,3 +133,11 @@ def test_help_names_the_types_and_the_values_each_option_takes(tmp_path):
     assert "<str>" not in text and "<int>" not in text
     for needle in ("raydium_clmm", "single:VENUE", "auto|spot|perp", "default 0.95", "next-open|close"):
         assert needle in text, needle
+
+
+def test_the_summary_says_where_simdrifts_funding_came_from(tmp_path):
+    # 2026-01-01 -> 04-01 is 90 days of hourly funding; the bundled Drift series covers 2026-01-10 -> 03-24 (73 days)
+    r = bot("backtest", "--data", "sol-perp-1h", "--param", "short=true", "--start", "2026-01-01", "--end",
+            "2026-04-01", "--no-store", "--json", cwd=tmp_path)  # fmt: skip
+    sources = json.loads(r.stdout)["per_venue"]["DRIFT"]["funding_source"]
+    assert sources == {"drift-funding-daily": 73 * 24, "drift formula": (90 - 73) * 24}

@@ -31,6 +31,9 @@ class VenueRow:
     fees: Decimal
     funding: Decimal
     slippage_bps: float | None = None
+    #: where the venue's funding came from, in hourly updates per source (SimDrift: the Drift series or
+    #: Drift's formula); None for venues that do not say
+    funding_source: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +123,14 @@ class RunStats:
 
 
 def _row(r: VenueRow) -> dict[str, Any]:
-    row = {"fills": r.fills, "volume": plain(r.volume), "fees": plain(r.fees), "funding": plain(r.funding)}
-    return row if r.slippage_bps is None else {**row, "slippage_bps": r.slippage_bps}
+    row: dict[str, Any] = {
+        "fills": r.fills, "volume": plain(r.volume), "fees": plain(r.fees), "funding": plain(r.funding),
+    }  # fmt: skip
+    if r.slippage_bps is not None:
+        row["slippage_bps"] = r.slippage_bps
+    if r.funding_source is not None:
+        row["funding_source"] = dict(r.funding_source)
+    return row
 
 
 def _execution(e: ExecutionReport) -> dict[str, Any]:
@@ -171,6 +180,9 @@ def summarize(
     rows = per_venue(rec.fills, funding_by_venue)
     for v in slippage:
         rows.setdefault(v, {"fills": 0, "volume": Decimal(0), "fees": Decimal(0), "funding": Decimal(0)})
+    sources = _funding_sources(session)
+    for v in sources:
+        rows.setdefault(v, {"fills": 0, "volume": Decimal(0), "fees": Decimal(0), "funding": Decimal(0)})
     names = set(session.venue_names)
     return RunStats(
         strategy=spec.strategy,
@@ -198,13 +210,30 @@ def summarize(
         fees_paid=pf.fees_paid,
         funding_paid=pf.funding_paid,
         final_position=pf.exposure_in(session.instrument.base),
-        per_venue={v: VenueRow(**row, slippage_bps=slippage.get(v)) for v, row in rows.items()},
+        per_venue={
+            v: VenueRow(**row, slippage_bps=slippage.get(v), funding_source=sources.get(v))
+            for v, row in rows.items()
+        },
         elapsed_s=round(elapsed, 4),
         bars_per_s=round(rec.bars / elapsed) if elapsed > 0 else None,
         venues=tuple(spec.venues) if executor is not None else None,
         route=spec.route_mode if executor is not None else None,
         execution=execution,
     )
+
+
+def _funding_sources(session: BacktestSession) -> dict[str, dict[str, int]]:
+    """Per venue, hourly funding updates by source, from venues that report it (`funding_sources()`)."""
+    out: dict[str, dict[str, int]] = {}
+    for name, venue in session.venues.items():
+        report = getattr(venue, "funding_sources", None)
+        if callable(report):
+            merged: dict[str, int] = {}
+            for per_market in report().values():
+                for source, n in per_market.items():
+                    merged[source] = merged.get(source, 0) + n
+            out[name] = merged
+    return out
 
 
 def _execution_report(executor: Any) -> ExecutionReport:
