@@ -263,7 +263,7 @@ def _build_openbook(ctx: BuildContext) -> VenueBuild:
         profile=_profile(OPENBOOK_PROFILE, cfg),
         taker_fee=_ppm(cfg.get("taker_fee_bps"), SOL_USDC_FEES.taker_rate),
         maker_fee=_ppm(cfg.get("maker_fee_bps"), SOL_USDC_FEES.maker_rate),
-        solana_fees=ctx.execution().fees,
+        execution=ctx.execution(),  # the one fee, and latency
         wallet=solana.wallet,  # the same Solana wallet as Raydium
     )
     solana.venues.append(venue)

@@ -55,7 +55,7 @@ from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim.book_ledger import BpsFees, FeeSchedule, Ledger
 from botnft.venues.sim.book_market import DepthProfile, bar_ticks, cumulative_depth, first_reach, fit_shape
 from botnft.venues.sim.clob import Match, MatchPlan, OrderBook, RestingOrder, SelfTradeMode
-from botnft.venues.sim.solana import SolanaFees
+from botnft.venues.sim.solana import SolanaExecution, SolanaFees, latency_price
 from botnft.venues.sim.wallet import MappingView, SolanaWallet
 
 __all__ = [
@@ -144,12 +144,21 @@ class BookVenue:
         max_open_orders: int | None,
         solana_fees: SolanaFees | None = None,
         wallet: SolanaWallet | None = None,
+        execution: SolanaExecution | None = None,
     ) -> None:
         """`solana_fees`: an on-chain book charges each order transaction that takes liquidity this
         network fee, in quote at the reference price, into the fee pool (None on a CEX); `wallet`: a
-        shared Solana wallet the account trades from (see `use_wallet`)."""
+        shared Solana wallet the account trades from (see `use_wallet`); `execution`: an on-chain book's
+        orders land after the latency's slots, on the book re-quoted around where the price has gone by
+        then (`solana.latency_price`; its fees replace `solana_fees`)."""
         self.name = name
-        self.solana_fees = solana_fees
+        self.solana_fees = execution.fees if execution is not None else solana_fees
+        self.execution = execution
+        moves = execution is not None and execution.moves
+        self.latency = execution.latency(name) if moves and execution is not None else None
+        self._move_rng = execution.rng(name, "move") if moves and execution is not None else None
+        self._bars: BarArrays | None = None
+        self._cursor = -1
         self.instrument = instrument
         self.fees = fees
         self.profile = profile
@@ -293,6 +302,7 @@ class BookVenue:
         """At bar `j`'s close: the reference price becomes that close."""
         ts = int(bars.ts_ns[j])
         self._now = ts + int(bars.interval_ns)
+        self._bars, self._cursor = bars, j
         self.set_reference(float(bars.close[j]), ts)
 
     def set_reference(self, price: float, ts_ns: int) -> None:
@@ -346,7 +356,9 @@ class BookVenue:
 
     # orders ---------------------------------------------------------------------------------------
     def create_order(self, order: Order) -> Sequence[VenueEvent]:
-        """Match, rest or reject `order`, then charge the network fee of the transaction if on chain."""
+        """Match, rest or reject `order`, then charge the network fee of the transaction if on chain.
+        With latency, the order meets the book re-quoted where the price has gone while it waited."""
+        self._land()
         events = self.match_order(order)
         if self.solana_fees is None or self._ref is None:
             return events
@@ -566,6 +578,15 @@ class BookVenue:
         own.lock_quote = own.lock_fee = own.lock_base = 0
         del self._own[own.order.client_order_id]
         del self._by_rest[own.resting.order_id]
+
+    def _land(self) -> None:
+        if self.latency is None or self._move_rng is None or self._bars is None or self._ref_key is None:
+            return
+        slots = self.latency.next_slots()
+        z = self._move_rng.gauss(0.0, 1.0)
+        if slots:
+            price = latency_price(self._bars, self._cursor, self.latency.delay_ns(slots), z)
+            self.set_reference(price, self._ref_key[0])
 
     def ensure_quoted(self) -> None:
         """Re-quote the rest of the book around the reference if it moved since the book was last used

@@ -52,7 +52,7 @@ from botnft.venues.sim.openbook_math import (
     maker_rebate_floor,
     taker_fees_ceil,
 )
-from botnft.venues.sim.solana import SolanaFees
+from botnft.venues.sim.solana import SolanaExecution, SolanaFees
 from botnft.venues.sim.wallet import SolanaWallet
 
 __all__ = ["MAX_OPEN_ORDERS", "SOL_USDC_FEES", "OpenBookFees", "SimOpenBook"]
@@ -123,9 +123,11 @@ class SimOpenBook(BookVenue):
         name: str = "OPENBOOK",
         solana_fees: SolanaFees | None = None,
         wallet: SolanaWallet | None = None,
+        execution: SolanaExecution | None = None,
     ) -> None:
         """`solana_fees`: the network fee of each order transaction that takes liquidity (None: free, the
-        math-only tests); `wallet`: a shared Solana wallet the account trades from."""
+        math-only tests); `wallet`: a shared Solana wallet the account trades from; `execution`: the
+        latency its orders land after (and the fee, replacing `solana_fees`)."""
         _power_of_ten(base_lot_size, "base_lot_size")
         _power_of_ten(quote_lot_size, "quote_lot_size")
         tick = Fraction(quote_lot_size * 10**base_decimals, base_lot_size * 10**quote_decimals)
@@ -151,6 +153,7 @@ class SimOpenBook(BookVenue):
             max_open_orders=max_open_orders,
             solana_fees=solana_fees,
             wallet=wallet,
+            execution=execution,
         )
         self.base_lot_size = base_lot_size
         self.quote_lot_size = quote_lot_size

@@ -302,3 +302,37 @@ def test_any_sequence_conserves_lamports_and_micro_usdc_to_the_unit(steps, stp):
         v.create_order(order(v, side, n_lots, p, cid=f"o{n}", tif=tif, ts=ts))
         native(v)
         assert v.ledger.free("SOL") >= 0 and v.ledger.free("USDC") >= 0
+
+
+# --- latency on chain ----------------------------------------------------------------------------------
+
+
+class _Draw:
+    """The venue's seeded normal draws, pinned to `z`."""
+
+    def __init__(self, z: float) -> None:
+        self.z = z
+
+    def gauss(self, mu: float, sigma: float) -> float:
+        return mu + sigma * self.z
+
+
+def test_an_order_lands_late_on_the_book_requoted_where_the_price_has_gone():
+    from botnft.venues.sim.solana import MevModel, SolanaExecution, latency_price
+
+    second = 1_000_000_000
+    volatile = BarBatch(
+        np.array([0], dtype=np.int64), *(np.array([x]) for x in (100.0, 110.0, 100.0, 100.0)),
+        np.ones(1), second,
+    )  # fmt: skip
+    fills = {}
+    for slots in (0, 2):
+        exe = SolanaExecution(latency_slots=slots, jitter_slots=0, mev=MevModel(enabled=False))
+        v = SimOpenBook(execution=exe, balances={"USDC": D(10_000)})
+        v.set_cursor(volatile, 0)
+        v._move_rng = _Draw(2.0)  # type: ignore[assignment]
+        ev = v.create_order(Order("C", v.instrument.id, Side.BUY, D("1"), 0))
+        fills[slots] = next(e for e in ev if isinstance(e, OrderFilled)).price
+    moved = latency_price(volatile, 0, 2 * 400_000_000, 2.0)  # 2 slots of a 1 s bar, a 2-sigma rise
+    assert fills[0] < D("100.1") < moved  # no latency: the touch around the close
+    assert float(fills[2]) >= moved  # late: the asks were re-quoted around the moved price
