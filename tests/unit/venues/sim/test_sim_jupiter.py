@@ -45,7 +45,9 @@ def bars_of(*closes: float, interval: int = HOUR) -> BarBatch:
     c = np.array(closes, dtype=np.float64)
     o = np.concatenate([c[:1], c[:-1]])
     hi, lo = np.maximum(o, c), np.minimum(o, c)
-    return BarBatch(T0 + np.arange(len(c), dtype=np.int64) * interval, o, hi, lo, c, np.ones(len(c)), interval)
+    return BarBatch(
+        T0 + np.arange(len(c), dtype=np.int64) * interval, o, hi, lo, c, np.ones(len(c)), interval
+    )
 
 
 def venues(price: float = 150.0, *, book: bool = True) -> list[SimRaydium | SimOpenBook]:
