@@ -11,7 +11,7 @@ export UV_PYTHON := $(PYTHON)
 # these machines set PYTHONDONTWRITEBYTECODE: compile at install, or every `bot` start compiles from source
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test install install-dev lint types contracts unit bench lock clean
+.PHONY: demo test install install-dev system-tools lint types contracts unit bench lock clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,8 +29,15 @@ install-dev: $(UV)
 demo: install
 	$(BIN)/bot backtest
 
-## test: install dev dependencies, then lint, types, import contracts and the whole suite
-test: install-dev lint types contracts unit
+## test: install dev dependencies and the system tools the tests drive, then lint, types, contracts, the suite
+test: install-dev system-tools lint types contracts unit
+
+# Debian's prometheus (promtool) and chromium, for the observability tests; installed only when missing
+system-tools:
+	@if ! command -v promtool > /dev/null || ! command -v prometheus > /dev/null || ! command -v chromium > /dev/null; then \
+		apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends prometheus chromium chromium-driver > /dev/null; \
+	fi
 
 lint:
 	$(BIN)/ruff check src tests bench

@@ -164,6 +164,7 @@ class JournaledVenue:
         self.journal = journal
         self.name: str = venue.name
         self.has: Mapping[str, bool] = venue.has
+        self.on_submit: Callable[[Order], None] | None = None  # an observer's tap (botnft.obs)
 
     @property
     def fee_rate(self) -> Decimal:
@@ -177,6 +178,8 @@ class JournaledVenue:
         return self.journal.read("liquidity", lambda: self.venue.liquidity(instrument), payload)
 
     def create_order(self, order: Order) -> Sequence[VenueEvent]:
+        if self.on_submit is not None:
+            self.on_submit(order)
         self.journal.flush()
         return self.venue.create_order(order)  # type: ignore[no-any-return]
 

@@ -59,9 +59,24 @@ def paper_node(
     return node
 
 
-def _refs(node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal) -> dict[str, Any]:
+class Detached:
+    """Stands in a restored node's bus for an observer of an earlier life (the live one attaches afresh)."""
+
+    def on_event(self, _event: Any) -> None:
+        pass
+
+
+DETACHED = Detached()
+
+
+def _refs(
+    node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal, observer: Any = None
+) -> dict[str, Any]:
     refs: dict[str, Any] = {f"venue:{name}": v for name, v in venues.items()}
     refs["journal"] = journal
+    refs["observer:detached"] = DETACHED
+    if observer is not None:
+        refs["observer"] = observer
     ex = node.executor
     if ex is not None:
         if ex.chooser is not None:
@@ -79,22 +94,25 @@ def compact(node: TradingNode) -> None:
         rec.equity[:] = [np.concatenate(rec.equity)]
 
 
-def snapshot(node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal) -> bytes:
+def snapshot(
+    node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal, observer: Any = None
+) -> bytes:
     """The node's whole state: orders, positions, balances, the strategy's state, the executor's and the
     clock's, the random generators, the record. The venues, the journal and the vehicle chooser (a
     closure over the impact model) are written as references and bound to the rebuilt ones on restore;
-    the impact model's state is written beside the node and loaded into the rebuilt model."""
+    the impact model's state is written beside the node and loaded into the rebuilt model. An `observer`
+    subscribed to the bus is written as a reference too and restored detached."""
     compact(node)
     ex = node.executor
     impact = None if ex is None or ex.impact_model is None else dict(vars(ex.impact_model))
-    return dumps((node, impact), _refs(node, venues, journal))
+    return dumps((node, impact), _refs(node, venues, journal, observer))
 
 
 def restore(
     blob: bytes, fresh: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal
 ) -> TradingNode:
     """The node a snapshot holds, bound to `fresh`'s venues, journal, chooser and impact model."""
-    node, impact = loads(blob, _refs(fresh, venues, journal))
+    node, impact = loads(blob, {**_refs(fresh, venues, journal), "observer": DETACHED})
     assert isinstance(node, TradingNode)
     if impact is not None and node.executor is not None and node.executor.impact_model is not None:
         vars(node.executor.impact_model).update(impact)

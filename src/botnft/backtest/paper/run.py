@@ -74,6 +74,14 @@ class PaperRun:
         self.stop: str | None = None  # "signal" | "kill"
         self.bars_here = 0
         self.elapsed = 0.0
+        self.observer: Any = None
+
+    def attach(self, observer: Any) -> None:
+        """Feed `observer` (botnft.obs's MetricsObserver) from the node's bus and around every bar."""
+        self.observer = observer
+        observer.attach(self.node.bus)
+        for venue in self.venues.values():
+            venue.on_submit = observer.on_submit
 
     # recovery -----------------------------------------------------------------------------------------
     def resume(self) -> None:
@@ -107,6 +115,8 @@ class PaperRun:
         for line in self.reconciled.actions or ["nothing to reconcile: the node agrees with every venue"]:
             self.journal.record("reconcile", ts_ns, line, {"action": line})
             self.log(f"reconcile: {line}")
+            if self.observer is not None and self.reconciled.actions:
+                self.observer.on_reconcile(line)
         self.journal.flush()
 
     # the run --------------------------------------------------------------------------------------------
@@ -150,8 +160,13 @@ class PaperRun:
                 break
             self.journal.record("bar", ts, j, {"bar": j})
             self.side.bar = max(self.side.bar, j)
+            obs = self.observer
+            if obs is not None:
+                obs.bar_start()
             driver.on_batch(bars.slice(j, j + 1))
             j += 1
+            if obs is not None:
+                self._observe(obs, j - 1)
             self.journal.bars_done = j
             if step is not None or time.monotonic() >= flushed + FLUSH_S or j == n:
                 self.journal.flush()  # (before any order or cancel it is flushed anyway)
@@ -190,9 +205,8 @@ class PaperRun:
         self.journal.flush()
         try:
             self.side.flush(force=True)
-            self.store.save_snapshot(
-                self.run_id, bar, self.journal.seq, snapshot(self.node, self.venues, self.journal)
-            )
+            blob = snapshot(self.node, self.venues, self.journal, self.observer)
+            self.store.save_snapshot(self.run_id, bar, self.journal.seq, blob)
             self.store.save_summary(self.run_id, self.summary("running"))
         except StorageError as exc:
             self.log(f"snapshot after bar {bar} not written ({exc}); the journal still has every entry")
@@ -226,6 +240,11 @@ class PaperRun:
         self._snapshot(self.next_bar - 1)
         self.store.set_status(self.run_id, status, summary=self.summary(status))
         return status
+
+    def _observe(self, obs: Any, j: int) -> None:
+        close = to_decimal(float(self.bars.close[j]))
+        obs.bar_done(self.node, dict.fromkeys(self.node.portfolio.positions, close), self.side.adapters)
+        obs.state(len(self.gate.halted), len(self.journal.buffer))
 
     def _stats(self) -> dict[str, Any] | None:
         return _stats_of(self)

@@ -1,0 +1,270 @@
+"""Prometheus metrics of a run, fed from the node's bus by `MetricsObserver`; served on /metrics (paper, live)
+or written once in the Prometheus text format (backtests, CI)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    start_http_server,
+)
+
+from botnft.domain.events import (
+    FundingApplied,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderStatusUnknown,
+    OrderSubmitRefused,
+    PositionLiquidated,
+)
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: they only double the scrape
+
+#: tick-to-order: 5 µs .. 50 ms; round trips: 50 µs .. 60 s (simulated venues answer on bar time)
+TICK_BUCKETS = (5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2)
+TRIP_BUCKETS = (5e-5, 1e-3, 1e-2, 0.1, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0)
+SLIP_BUCKETS = (-50.0, -10.0, -5.0, -1.0, 0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0)
+
+
+class Metrics:
+    """Every series of a run, in its own registry (several runs in one process never collide)."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        gauge, counter = partial(Gauge, registry=r), partial(Counter, registry=r)
+        self.equity = gauge("bot_equity", "Account equity in the quote asset", ["run"])
+        self.peak = gauge("bot_equity_peak", "Highest equity so far", ["run"])
+        self.drawdown = Gauge(
+            "bot_drawdown_ratio", "Drawdown from the equity peak (0..1)", ["run"], registry=r
+        )
+        self.realized = gauge("bot_pnl_realized", "Realized PnL (quote)", ["run"])
+        self.unrealized = gauge("bot_pnl_unrealized", "Unrealized PnL (quote)", ["run"])
+        lab = ["run", "instrument", "venue"]
+        self.position = Gauge(
+            "bot_position", "Position per instrument and venue (base units)", lab, registry=r
+        )
+        self.notional = gauge("bot_notional", "Gross notional per instrument and venue", lab)
+        acc = ["run", "account"]
+        self.margin_ratio = Gauge(
+            "bot_margin_ratio", "Equity over gross notional per account", acc, registry=r
+        )
+        self.liq_distance = Gauge(
+            "bot_liquidation_distance", "Relative price move that leaves maintenance margin", acc, registry=r
+        )
+        self.orders = counter("bot_orders", "Order events by status", ["run", "venue", "status"])
+        self.fills = counter("bot_fills", "Fills", ["run", "venue"])
+        self.fees = counter("bot_fees", "Fees paid (quote)", ["run", "venue"])
+        self.funding = gauge("bot_funding_paid", "Funding paid (+) or earned (-), quote", ["run"])
+        self.slippage = Histogram(
+            "bot_slippage_bps", "Fill price against the decision price (bps, + costs us)", ["run", "venue"],
+            buckets=SLIP_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.round_trip = Histogram(
+            "bot_order_round_trip_seconds", "Submit to ack / fill (run time)", ["run", "venue", "leg"],
+            buckets=TRIP_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.tick_to_order = Histogram(
+            "bot_tick_to_order_seconds", "Bar handed to the node until its order is submitted (wall time)",
+            ["run"], buckets=TICK_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.venue_errors = Counter(
+            "bot_venue_errors", "Venue errors by kind", ["run", "venue", "kind"], registry=r
+        )
+        self.reconcile = Counter(
+            "bot_reconciliation_events", "Reconciliation actions", ["run", "kind"], registry=r
+        )
+        self.denials = Counter(
+            "bot_risk_denials", "Orders our risk gate refused", ["run", "reason"], registry=r
+        )
+        self.halted = Gauge(
+            "bot_risk_halted", "1 while new risk is halted on an instrument", ["run"], registry=r
+        )
+        self.liquidations = counter("bot_liquidations", "Positions liquidated", ["run"])
+        self.bars = counter("bot_bars", "Bars processed", ["run"])
+        self.bars_per_s = gauge("bot_bars_per_second", "Bars processed per second", ["run"])
+        self.last_bar = Gauge(
+            "bot_last_bar_timestamp_seconds", "Wall time of the last bar", ["run"], registry=r
+        )
+        self.journal_lag = Gauge(
+            "bot_journal_lag_entries", "Journal entries not yet written to the database", ["run"], registry=r
+        )
+
+    def text(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def write(self, path: Path) -> None:
+        """The current values in the Prometheus text format (what /metrics would serve)."""
+        path.write_bytes(self.text())
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> Any:
+        """Serve /metrics on `host:port` from a daemon thread; returns the server (call .shutdown())."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return server
+
+
+class MetricsObserver:
+    """Subscribes to the bus's order, fill and account events; `bar_start`/`bar_done` bracket each bar so the
+    tick-to-order latency is the wall time from a bar reaching the node to its order's submission."""
+
+    def __init__(self, metrics: Metrics, run_id: str, wall: Any = time.perf_counter) -> None:
+        self.m = metrics
+        self.run = run_id
+        self.wall = wall
+        self.bar_t0: float | None = None
+        self.submitted: dict[str, tuple[int, str]] = {}  # client order id -> (ts_ns, venue)
+        self._peak = 0.0
+        self._t_start = time.monotonic()
+        self._bars = 0
+        m, r = metrics, run_id
+        self._fills = m.fills.labels(r, "")  # warm the run's own children so every series exists
+        self._tick = m.tick_to_order.labels(r)
+        self._bar_counter = m.bars.labels(r)
+        m.halted.labels(r).set(0)
+        m.journal_lag.labels(r).set(0)
+        m.funding.labels(r).set(0)
+        m.liquidations.labels(r)
+        for status in ("submitted", "accepted", "filled", "canceled", "rejected", "expired", "unknown"):
+            m.orders.labels(r, "", status)
+
+    def attach(self, bus: Any) -> None:
+        """Subscribe to `bus` (the node's EventBus)."""
+        for kind in (OrderAccepted, OrderFilled, OrderCanceled, OrderRejected, OrderExpired,
+                     OrderStatusUnknown, OrderSubmitRefused, FundingApplied, PositionLiquidated):  # fmt: skip
+            bus.subscribe(kind, self.on_event)
+
+    # bus events -------------------------------------------------------------------------------------------
+    def on_event(self, e: Any) -> None:
+        m, r = self.m, self.run
+        kind = type(e)
+        if kind is OrderFilled:
+            venue = e.instrument.venue
+            m.orders.labels(r, venue, "filled").inc()
+            m.fills.labels(r, venue).inc()
+            m.fees.labels(r, venue).inc(float(e.fee))
+            if e.reference_price:
+                sign = 1 if e.side.value == "buy" else -1
+                bps = float((e.price - e.reference_price) / e.reference_price) * 1e4 * sign
+                m.slippage.labels(r, venue).observe(bps)
+            self._trip(e, "fill")
+        elif kind is OrderAccepted:
+            self._trip(e, "ack")
+            m.orders.labels(r, self._venue(e), "accepted").inc()
+        elif kind is OrderRejected:
+            m.orders.labels(r, e.instrument.venue, "rejected").inc()
+            if e.reason == "risk_denied":
+                m.denials.labels(r, _reason(e.message)).inc()
+            else:
+                m.venue_errors.labels(r, e.instrument.venue, e.reason).inc()
+        elif kind is OrderCanceled:
+            m.orders.labels(r, self._venue(e), "canceled").inc()
+        elif kind is OrderExpired:
+            m.orders.labels(r, self._venue(e), "expired").inc()
+        elif kind is OrderStatusUnknown:
+            m.orders.labels(r, self._venue(e), "unknown").inc()
+            m.venue_errors.labels(r, self._venue(e), "status_unknown").inc()
+        elif kind is OrderSubmitRefused:
+            m.venue_errors.labels(r, self._venue(e), "refused").inc()
+        elif kind is FundingApplied:
+            m.funding.labels(r).inc(float(e.payment))
+        elif kind is PositionLiquidated:
+            m.liquidations.labels(r).inc()
+
+    def on_submit(self, order: Any) -> None:
+        """An order leaves the node for its venue (the node applies submissions without publishing them)."""
+        if self.bar_t0 is not None:
+            self._tick.observe(self.wall() - self.bar_t0)
+        venue = order.instrument.venue
+        self.submitted[order.client_order_id] = (order.ts_ns, venue)
+        self.m.orders.labels(self.run, venue, "submitted").inc()
+
+    def _venue(self, e: Any) -> str:
+        got = self.submitted.get(e.client_order_id)
+        return "" if got is None else got[1]
+
+    def _trip(self, e: Any, leg: str) -> None:
+        got = self.submitted.get(e.client_order_id)
+        if got is not None:
+            self.m.round_trip.labels(self.run, got[1], leg).observe(max(e.ts_ns - got[0], 0) / 1e9)
+
+    # bars -------------------------------------------------------------------------------------------------
+    def bar_start(self) -> None:
+        self.bar_t0 = self.wall()
+
+    def bar_done(
+        self, node: Any, prices: Mapping[Any, Decimal], _venues: Mapping[str, Any] | None = None
+    ) -> None:
+        """After a bar: equity, PnL, positions and margin from the node's portfolio at `prices`."""
+        self.bar_t0 = None
+        self._bars += 1
+        self._bar_counter.inc()
+        m, r = self.m, self.run
+        elapsed = time.monotonic() - self._t_start
+        if elapsed > 0:
+            m.bars_per_s.labels(r).set(self._bars / elapsed)
+        m.last_bar.labels(r).set(time.time())
+        self.mark(node.portfolio, prices)
+
+    def mark(self, pf: Any, prices: Mapping[Any, Decimal]) -> None:
+        """Equity, drawdown, PnL, positions, margin ratio and liquidation distance at `prices`."""
+        m, r = self.m, self.run
+        equity = float(pf.equity(prices))
+        self._peak = max(self._peak, equity)
+        m.equity.labels(r).set(equity)
+        m.peak.labels(r).set(self._peak)
+        m.drawdown.labels(r).set(1 - equity / self._peak if self._peak > 0 else 0.0)
+        realized = unrealized = 0.0
+        gross: dict[str, float] = {}
+        maint: dict[str, float] = {}
+        for inst_id, pos in pf.positions.items():
+            price = prices.get(inst_id)
+            if price is None:
+                continue
+            realized += float(pos.realized_pnl)
+            unrealized += float(pos.unrealized_pnl(price))
+            notional = float(pos.notional(price))
+            m.position.labels(r, str(inst_id), inst_id.venue).set(float(pos.qty))
+            m.notional.labels(r, str(inst_id), inst_id.venue).set(notional)
+            account = pf.account(inst_id.venue)
+            gross[account] = gross.get(account, 0.0) + notional
+            mmr = getattr(pf.instruments[inst_id], "maintenance_margin", None)
+            maint[account] = max(maint.get(account, 0.0), float(mmr or 0))
+        m.realized.labels(r).set(realized)
+        m.unrealized.labels(r).set(unrealized)
+        for account, notional in gross.items() or {"all": 0.0}.items():
+            ratio = equity / notional if notional > 0 else 10.0  # flat: far from any margin call (capped)
+            mmr = maint.get(account, 0.0)
+            m.margin_ratio.labels(r, account).set(min(ratio, 10.0))
+            m.liq_distance.labels(r, account).set(min(max(ratio - mmr, 0.0), 10.0))
+
+    # the paper run's own state ------------------------------------------------------------------------------
+    def on_reconcile(self, action: str) -> None:
+        kind = "mismatch" if "disagree" in action or "halt" in action else action.split(" ", 1)[0].lower()
+        self.m.reconcile.labels(self.run, kind[:32]).inc()
+
+    def state(self, halted: int, journal_lag: int) -> None:
+        self.m.halted.labels(self.run).set(halted)
+        self.m.journal_lag.labels(self.run).set(journal_lag)
+
+
+def _reason(message: str) -> str:
+    """A denial's reason as a small label set: the message's words before any number or id."""
+    words: list[str] = []
+    for w in message.split():
+        if any(c.isdigit() for c in w) or len(words) == 4:
+            break
+        words.append(w.strip(":,.").lower())
+    return "_".join(words) or "denied"
