@@ -34,9 +34,10 @@ from botnft.domain.events import (
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: they only double the scrape
 
-#: tick-to-order: 5 µs .. 50 ms; round trips: 50 µs .. 60 s (simulated venues answer on bar time)
-TICK_BUCKETS = (5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2)
+#: tick-to-order: 2 µs .. 50 ms; round trips: 50 µs .. 60 s (simulated venues answer on bar time)
+TICK_BUCKETS = (2e-6, 5e-6, 1e-5, 2e-5, 3e-5, 5e-5, 7.5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2)
 TRIP_BUCKETS = (5e-5, 1e-3, 1e-2, 0.1, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0)
+MAX_TRACKED = 100_000  # orders whose submission time is kept for their round trip
 SLIP_BUCKETS = (-50.0, -10.0, -5.0, -1.0, 0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0)
 
 
@@ -103,6 +104,26 @@ class Metrics:
             "bot_journal_lag_entries", "Journal entries not yet written to the database", ["run"], registry=r
         )
 
+    def quantile(self, name: str, q: float, **labels: str) -> float | None:
+        """`q` of histogram `name` as Prometheus' histogram_quantile computes it (linear in a bucket)."""
+        buckets: list[tuple[float, float]] = []
+        for fam in self.registry.collect():
+            for s in fam.samples:
+                if s.name == f"{name}_bucket" and all(s.labels.get(k) == v for k, v in labels.items()):
+                    buckets.append((float(s.labels["le"]), s.value))
+        buckets.sort()
+        if not buckets or buckets[-1][1] == 0:
+            return None
+        rank = q * buckets[-1][1]
+        lo_bound, lo_count = 0.0, 0.0
+        for bound, count in buckets:
+            if count >= rank:
+                if bound == float("inf"):
+                    return lo_bound
+                return lo_bound + (bound - lo_bound) * (rank - lo_count) / max(count - lo_count, 1e-300)
+            lo_bound, lo_count = bound, count
+        return None
+
     def text(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -129,6 +150,7 @@ class MetricsObserver:
         self._peak = 0.0
         self._t_start = time.monotonic()
         self._bars = 0
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         m, r = metrics, run_id
         self._fills = m.fills.labels(r, "")  # warm the run's own children so every series exists
         self._tick = m.tick_to_order.labels(r)
@@ -148,40 +170,40 @@ class MetricsObserver:
 
     # bus events -------------------------------------------------------------------------------------------
     def on_event(self, e: Any) -> None:
-        m, r = self.m, self.run
+        m = self.m
         kind = type(e)
         if kind is OrderFilled:
             venue = e.instrument.venue
-            m.orders.labels(r, venue, "filled").inc()
-            m.fills.labels(r, venue).inc()
-            m.fees.labels(r, venue).inc(float(e.fee))
+            self._child(m.orders, venue, "filled").inc()
+            self._child(m.fills, venue).inc()
+            self._child(m.fees, venue).inc(float(e.fee))
             if e.reference_price:
                 sign = 1 if e.side.value == "buy" else -1
                 bps = float((e.price - e.reference_price) / e.reference_price) * 1e4 * sign
-                m.slippage.labels(r, venue).observe(bps)
+                self._child(m.slippage, venue).observe(bps)
             self._trip(e, "fill")
         elif kind is OrderAccepted:
             self._trip(e, "ack")
-            m.orders.labels(r, self._venue(e), "accepted").inc()
+            self._child(m.orders, self._venue(e), "accepted").inc()
         elif kind is OrderRejected:
-            m.orders.labels(r, e.instrument.venue, "rejected").inc()
+            self._child(m.orders, e.instrument.venue, "rejected").inc()
             if e.reason == "risk_denied":
-                m.denials.labels(r, _reason(e.message)).inc()
+                self._child(m.denials, _reason(e.message)).inc()
             else:
-                m.venue_errors.labels(r, e.instrument.venue, e.reason).inc()
+                self._child(m.venue_errors, e.instrument.venue, e.reason).inc()
         elif kind is OrderCanceled:
-            m.orders.labels(r, self._venue(e), "canceled").inc()
+            self._child(m.orders, self._venue(e), "canceled").inc()
         elif kind is OrderExpired:
-            m.orders.labels(r, self._venue(e), "expired").inc()
+            self._child(m.orders, self._venue(e), "expired").inc()
         elif kind is OrderStatusUnknown:
-            m.orders.labels(r, self._venue(e), "unknown").inc()
-            m.venue_errors.labels(r, self._venue(e), "status_unknown").inc()
+            self._child(m.orders, self._venue(e), "unknown").inc()
+            self._child(m.venue_errors, self._venue(e), "status_unknown").inc()
         elif kind is OrderSubmitRefused:
-            m.venue_errors.labels(r, self._venue(e), "refused").inc()
+            self._child(m.venue_errors, self._venue(e), "refused").inc()
         elif kind is FundingApplied:
-            m.funding.labels(r).inc(float(e.payment))
+            self._child(m.funding).inc(float(e.payment))
         elif kind is PositionLiquidated:
-            m.liquidations.labels(r).inc()
+            self._child(m.liquidations).inc()
 
     def on_submit(self, order: Any) -> None:
         """An order leaves the node for its venue (the node applies submissions without publishing them)."""
@@ -189,7 +211,9 @@ class MetricsObserver:
             self._tick.observe(self.wall() - self.bar_t0)
         venue = order.instrument.venue
         self.submitted[order.client_order_id] = (order.ts_ns, venue)
-        self.m.orders.labels(self.run, venue, "submitted").inc()
+        self._child(self.m.orders, venue, "submitted").inc()
+        if len(self.submitted) > MAX_TRACKED:  # the oldest orders' round trips are no longer timed
+            del self.submitted[next(iter(self.submitted))]
 
     def _venue(self, e: Any) -> str:
         got = self.submitted.get(e.client_order_id)
@@ -198,7 +222,15 @@ class MetricsObserver:
     def _trip(self, e: Any, leg: str) -> None:
         got = self.submitted.get(e.client_order_id)
         if got is not None:
-            self.m.round_trip.labels(self.run, got[1], leg).observe(max(e.ts_ns - got[0], 0) / 1e9)
+            self._child(self.m.round_trip, got[1], leg).observe(max(e.ts_ns - got[0], 0) / 1e9)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(run, *labels)`, cached (prometheus-client's own lookup costs microseconds)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(self.run, *labels)
+        return child
 
     # bars -------------------------------------------------------------------------------------------------
     def bar_start(self) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from botnft.domain.events import FundingApplied, OrderAccepted, OrderFilled, OrderRejected
@@ -142,3 +143,15 @@ def test_the_text_file_holds_what_the_endpoint_serves(tmp_path: Path) -> None:
     assert 'bot_equity{run="r1"} 500.0' in text
     assert 'bot_bars_total{run="r1"} 1.0' in text
     assert "_created" not in text
+
+
+def test_a_quantile_is_read_from_the_histogram_as_prometheus_interpolates_it() -> None:
+    m, obs, _, clock = observed()
+    for wait in (3e-6, 3e-6, 3e-6, 4e-6, 15e-6):  # 4 in (2, 5] µs, 1 in (10, 20] µs
+        obs.bar_start()
+        clock.t += wait
+        obs.on_submit(order("c", 0))
+    # p50: rank 2.5 of 4 in the (2, 5] µs bucket -> 2 + 3 * 2.5 / 4 = 3.875 µs
+    assert m.quantile("bot_tick_to_order_seconds", 0.5, run="r1") == pytest.approx(3.875e-6)
+    # p99: rank 4.95, the fifth in (10, 20] µs -> 10 + 10 * 0.95 = 19.5 µs
+    assert m.quantile("bot_tick_to_order_seconds", 0.99, run="r1") == pytest.approx(19.5e-6)
