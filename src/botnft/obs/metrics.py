@@ -162,6 +162,17 @@ class MetricsObserver:
         for status in ("submitted", "accepted", "filled", "canceled", "rejected", "expired", "unknown"):
             m.orders.labels(r, "", status)
 
+    def warm(self, venues: Any) -> None:
+        """Create each venue's series at zero, so that dashboards show them before the first order."""
+        for venue in venues:
+            for status in ("submitted", "accepted", "filled", "canceled", "rejected"):
+                self._child(self.m.orders, venue, status)
+            self._child(self.m.fills, venue)
+            self._child(self.m.fees, venue)
+            self._child(self.m.slippage, venue)
+            for leg in ("ack", "fill"):
+                self._child(self.m.round_trip, venue, leg)
+
     def attach(self, bus: Any) -> None:
         """Subscribe to `bus` (the node's EventBus)."""
         for kind in (OrderAccepted, OrderFilled, OrderCanceled, OrderRejected, OrderExpired,
