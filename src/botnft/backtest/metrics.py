@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from botnft.domain.events import OrderFilled
+from botnft.domain.events import OrderFilled, OrderRejected
 
 YEAR_NS = 365 * 24 * 3600 * 10**9
 
@@ -45,8 +46,10 @@ def sharpe(equity: NDArray[np.float64], interval_ns: int) -> float | None:
     return float(r.mean()) / sd * math.sqrt(YEAR_NS / interval_ns)
 
 
-def per_venue(fills: list[OrderFilled], funding_by_venue: dict[str, Decimal]) -> dict[str, dict[str, Any]]:
-    """Fills, traded notional, fees and funding per venue (Decimals; the summary renders them as text)."""
+def per_venue(
+    fills: list[OrderFilled], funding_by_venue: dict[str, Decimal], refusals: Sequence[OrderRejected] = ()
+) -> dict[str, dict[str, Any]]:
+    """Fills, traded notional, fees (failed transactions' included) and funding per venue (Decimals)."""
     out: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"fills": 0, "volume": Decimal(0), "fees": Decimal(0), "funding": Decimal(0)}
     )
@@ -55,6 +58,9 @@ def per_venue(fills: list[OrderFilled], funding_by_venue: dict[str, Decimal]) ->
         row["fills"] += 1
         row["volume"] += f.qty * f.price
         row["fees"] += f.fee
+    for r in refusals:  # a failed transaction's fee (a refusal before sending costs nothing)
+        if r.fee:
+            out[r.instrument.venue]["fees"] += r.fee
     for venue, paid in funding_by_venue.items():
         out[venue]["funding"] += paid
     return {v: dict(row) for v, row in out.items()}

@@ -177,7 +177,7 @@ def summarize(
     executor = node.executor
     execution = None if executor is None else _execution_report(executor)
     slippage = {} if execution is None else {v: r.slippage_bps for v, r in execution.per_venue.items()}
-    rows = per_venue(rec.fills, funding_by_venue)
+    rows = per_venue(rec.fills, funding_by_venue, rec.rejections)
     for v in slippage:
         rows.setdefault(v, {"fills": 0, "volume": Decimal(0), "fees": Decimal(0), "funding": Decimal(0)})
     sources = _funding_sources(session)

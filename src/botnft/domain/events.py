@@ -27,11 +27,16 @@ class OrderAccepted:
 
 @dataclass(frozen=True, slots=True)
 class OrderRejected:
+    """A refusal. `fee` (in `fee_asset`) is what the refusal still cost: a Solana transaction that landed and
+    failed pays its network fee; zero for a refusal before anything was sent."""
+
     ts_ns: int
     client_order_id: str
     instrument: InstrumentId
     reason: str
     message: str
+    fee: Decimal = Decimal(0)
+    fee_asset: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from botnft.domain.events import BankruptcyResolved, FundingApplied, OrderFilled, PositionLiquidated
+from botnft.domain.events import (
+    BankruptcyResolved,
+    FundingApplied,
+    OrderFilled,
+    OrderRejected,
+    PositionLiquidated,
+)
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO
@@ -68,6 +74,13 @@ class Portfolio:
         else:
             book[inst.quote] = book.get(inst.quote, ZERO) + notional - fill.fee
             book[inst.base] = book.get(inst.base, ZERO) - fill.qty
+
+    def apply_rejection(self, ev: OrderRejected) -> None:
+        """A refused order changes nothing, except the fee a failed transaction still paid."""
+        if ev.fee:
+            book = self._balances.setdefault(self.account(ev.instrument.venue), {})
+            book[ev.fee_asset] = book.get(ev.fee_asset, ZERO) - ev.fee
+            self.fees_paid += ev.fee
 
     def apply_funding(self, ev: FundingApplied) -> None:
         inst = self._instruments[ev.instrument]

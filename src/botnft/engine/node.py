@@ -94,7 +94,7 @@ class TradingNode:
         #: an order event reaches these only once the order manager has applied it (not a duplicate)
         self._after: dict[type, list[Callable[[Any], None]]] = {
             OrderAccepted: [],
-            OrderRejected: [rec.rejections.append],
+            OrderRejected: [portfolio.apply_rejection, rec.rejections.append],
             OrderCanceled: [rec.cancels.append],
             OrderExpired: [],
             OrderCancelRejected: [],

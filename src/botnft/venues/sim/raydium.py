@@ -239,10 +239,16 @@ class SimRaydium:
 
     def create_order(self, order: Order) -> Sequence[VenueEvent]:
         """Swap now; a refusal is an `OrderRejected` with a specific reason, never an exception."""
+        paid = self.failed_fees
         try:
             return [self._swap(order)]
         except Rejected as exc:
-            return [OrderRejected(order.ts_ns, order.client_order_id, order.instrument, exc.reason, str(exc))]
+            quote = self.tokens[1]
+            fee = to_units(self.failed_fees - paid, quote)  # a landed swap that failed still paid its fee
+            refusal = OrderRejected(
+                order.ts_ns, order.client_order_id, order.instrument, exc.reason, str(exc), fee, quote.symbol
+            )
+            return [refusal]
 
     # driving by the backtest ----------------------------------------------------------------------
     def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:

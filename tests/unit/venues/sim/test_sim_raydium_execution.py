@@ -19,6 +19,7 @@ from botnft.data.bars import BarBatch
 from botnft.domain.errors import UserError
 from botnft.domain.events import OrderFilled, OrderRejected
 from botnft.domain.orders import Order, Side
+from botnft.domain.portfolio import Portfolio
 from botnft.venues.sim.raydium import SimRaydium, to_units
 from botnft.venues.sim.raydium_config import from_price
 from botnft.venues.sim.solana import (
@@ -128,6 +129,20 @@ def test_a_swap_that_misses_its_limit_when_it_lands_fails_and_still_pays_its_fee
     assert (v.failed, v.failed_fees) == (1, FEE_AT_100)
     assert v.account[1] == usdc - FEE_AT_100 and v.validators[1] == FEE_AT_100
     assert v.totals() == v.initial_totals
+    assert (ev.fee, ev.fee_asset) == (D(FEE_AT_100).scaleb(-6), "USDC")  # the refusal says what it cost
+
+
+def test_the_portfolio_books_the_fee_a_failed_swap_paid_and_still_mirrors_the_wallet():
+    v = landing(2.0)
+    pf = Portfolio({v.instrument.id: v.instrument})
+    pf.deposit(v.instrument.id.venue, "USDC", to_units(v.account[1], v.tokens[1]))
+    pf.deposit(v.instrument.id.venue, "SOL", to_units(v.account[0], v.tokens[0]))
+    ev = buy(v, "1", guard="101")[0]
+    pf.apply_rejection(ev)
+    assert pf.balance(v.instrument.id.venue, "USDC") == to_units(v.account[1], v.tokens[1])
+    assert pf.fees_paid == D("0.0015")
+    refused = buy(landing(2.0), "1", guard="99")[0]  # refused at the decision: nothing sent, nothing paid
+    assert isinstance(refused, OrderRejected) and refused.fee == 0
 
 
 def test_a_swap_refused_by_the_preflight_pays_nothing():
