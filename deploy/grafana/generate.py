@@ -13,6 +13,7 @@ OVERVIEW = [
     ("PnL realized / unrealized", ["bot_pnl_realized", "bot_pnl_unrealized"], "currencyUSD"),
     ("Drawdown", "bot_drawdown_ratio", "percentunit"),
     ("Risk halted (instruments)", "bot_risk_halted", "short"),
+    ("Risk state (1 = current)", "bot_risk_state or vector(0)", "short"),
     ("Bars per second", "bot_bars_per_second", "short"),
     ("Journal lag (entries)", "bot_journal_lag_entries", "short"),
 ]
@@ -48,6 +49,7 @@ RISK = [
     ("Liquidation distance by account", "bot_liquidation_distance", "percentunit"),
     ("Exposure (notional) by instrument", "sum by (instrument, venue) (bot_notional)", "currencyUSD"),
     ("Position by instrument", "bot_position", "short"),
+    ("Guard deleveraging orders", "sum(bot_risk_delever_total) or vector(0)", "short"),
     ("Risk denials by reason", "sum by (reason) (bot_risk_denials_total) or vector(0)", "short"),
     ("Reconciliation events", "sum by (kind) (bot_reconciliation_events_total) or vector(0)", "short"),
     ("Funding paid (+) / earned (-)", "bot_funding_paid", "currencyUSD"),

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from prometheus_client import (
@@ -91,6 +92,8 @@ class Metrics:
         self.denials = Counter(
             "bot_risk_denials", "Orders our risk gate refused", ["run", "reason"], registry=r
         )
+        self.risk_state = gauge("bot_risk_state", "1 for the risk engine's current state", ["run", "state"])
+        self.delever = counter("bot_risk_delever", "Reduce-only orders the liquidation guard sent", ["run"])
         self.halted = Gauge(
             "bot_risk_halted", "1 while new risk is halted on an instrument", ["run"], registry=r
         )
@@ -151,6 +154,7 @@ class MetricsObserver:
         self._t_start = time.monotonic()
         self._bars = 0
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self.risk_events = False
         m, r = metrics, run_id
         self._fills = m.fills.labels(r, "")  # warm the run's own children so every series exists
         self._tick = m.tick_to_order.labels(r)
@@ -174,10 +178,26 @@ class MetricsObserver:
                 self._child(self.m.round_trip, venue, leg)
 
     def attach(self, bus: Any) -> None:
-        """Subscribe to `bus` (the node's EventBus)."""
+        """Subscribe to `bus` (the node's EventBus), and to the risk engine's events where it has them."""
         for kind in (OrderAccepted, OrderFilled, OrderCanceled, OrderRejected, OrderExpired,
                      OrderStatusUnknown, OrderSubmitRefused, FundingApplied, PositionLiquidated):  # fmt: skip
             bus.subscribe(kind, self.on_event)
+        risk = _risk_events()
+        if risk is not None:
+            self.risk_events = True
+            for risk_kind in risk:
+                bus.subscribe(risk_kind, self.on_risk)
+            self.on_risk(SimpleNamespace(state="ACTIVE"))
+
+    def on_risk(self, e: Any) -> None:
+        """The risk engine's events (botnft.risk.state): state changes, denials, the guard's deleveraging."""
+        if hasattr(e, "state"):
+            for name in ("ACTIVE", "REDUCING", "HALTED"):
+                self._child(self.m.risk_state, name).set(1 if str(e.state).upper().endswith(name) else 0)
+        elif hasattr(e, "client_order_id"):
+            self._child(self.m.denials, _reason(e.reason or e.message)).inc()
+        else:
+            self._child(self.m.delever).inc()
 
     # bus events -------------------------------------------------------------------------------------------
     def on_event(self, e: Any) -> None:
@@ -199,7 +219,8 @@ class MetricsObserver:
         elif kind is OrderRejected:
             self._child(m.orders, e.instrument.venue, "rejected").inc()
             if e.reason == "risk_denied":
-                self._child(m.denials, _reason(e.message)).inc()
+                if not self.risk_events:  # else counted from the risk engine's own denial event
+                    self._child(m.denials, _reason(e.message)).inc()
             else:
                 self._child(m.venue_errors, e.instrument.venue, e.reason).inc()
         elif kind is OrderCanceled:
@@ -301,6 +322,16 @@ class MetricsObserver:
     def state(self, halted: int, journal_lag: int) -> None:
         self.m.halted.labels(self.run).set(halted)
         self.m.journal_lag.labels(self.run).set(journal_lag)
+
+
+def _risk_events() -> tuple[type, ...] | None:
+    """The risk engine's event types, if this build has them."""
+    try:
+        from botnft.risk import state
+    except ImportError:
+        return None
+    kinds = tuple(getattr(state, n, None) for n in ("RiskStateChanged", "RiskDenial", "GuardDelever"))
+    return tuple(k for k in kinds if isinstance(k, type)) or None
 
 
 def _reason(message: str) -> str:

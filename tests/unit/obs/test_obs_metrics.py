@@ -88,7 +88,8 @@ def test_tick_to_order_is_the_wall_time_from_the_bar_to_the_submission() -> None
 
 
 def test_risk_denials_count_by_reason_and_venue_rejections_as_errors() -> None:
-    m, _, bus, _ = observed()
+    m, obs, bus, _ = observed()
+    obs.risk_events = False  # a build whose risk engine publishes no denial events of its own
     bus.publish(OrderRejected(1, "c1", PERP, "risk_denied", "position limit exceeded: 12 > 10"))
     bus.publish(OrderRejected(2, "c2", PERP, "insufficient_margin", "not enough collateral"))
     bus.drain()
@@ -155,3 +156,18 @@ def test_a_quantile_is_read_from_the_histogram_as_prometheus_interpolates_it() -
     assert m.quantile("bot_tick_to_order_seconds", 0.5, run="r1") == pytest.approx(3.875e-6)
     # p99: rank 4.95, the fifth in (10, 20] µs -> 10 + 10 * 0.95 = 19.5 µs
     assert m.quantile("bot_tick_to_order_seconds", 0.99, run="r1") == pytest.approx(19.5e-6)
+
+
+def test_the_risk_engines_own_events_set_the_state_and_count_denials_once() -> None:
+    m, obs, bus, _ = observed()
+    obs.risk_events = True
+    obs.on_risk(SimpleNamespace(ts_ns=1, state="REDUCING", reason="drawdown 12%"))
+    obs.on_risk(SimpleNamespace(ts_ns=2, client_order_id="c1", reason="max_leverage", message="leverage 3.2"))
+    bus.publish(OrderRejected(2, "c1", PERP, "risk_denied", "leverage 3.2 > 3"))  # the same denial
+    bus.drain()
+    obs.on_risk(SimpleNamespace(ts_ns=3, before="10", after="5", price="100"))
+    assert value(m, "bot_risk_state", run="r1", state="REDUCING") == 1
+    assert value(m, "bot_risk_state", run="r1", state="ACTIVE") == 0
+    assert value(m, "bot_risk_denials_total", run="r1", reason="max_leverage") == 1
+    assert sum(v for (name, _), v in samples(m).items() if name == "bot_risk_denials_total") == 1
+    assert value(m, "bot_risk_delever_total", run="r1") == 1
