@@ -275,21 +275,21 @@ class MetricsObserver:
         self.bar_t0 = None
         self._bars += 1
         self._bar_counter.inc()
-        m, r = self.m, self.run
+        m, _r = self.m, self.run
         elapsed = time.monotonic() - self._t_start
         if elapsed > 0:
-            m.bars_per_s.labels(r).set(self._bars / elapsed)
-        m.last_bar.labels(r).set(time.time())
+            self._child(m.bars_per_s).set(self._bars / elapsed)
+        self._child(m.last_bar).set(time.time())
         self.mark(node.portfolio, prices)
 
     def mark(self, pf: Any, prices: Mapping[Any, Decimal]) -> None:
         """Equity, drawdown, PnL, positions, margin ratio and liquidation distance at `prices`."""
-        m, r = self.m, self.run
+        m, _r = self.m, self.run
         equity = float(pf.equity(prices))
         self._peak = max(self._peak, equity)
-        m.equity.labels(r).set(equity)
-        m.peak.labels(r).set(self._peak)
-        m.drawdown.labels(r).set(1 - equity / self._peak if self._peak > 0 else 0.0)
+        self._child(m.equity).set(equity)
+        self._child(m.peak).set(self._peak)
+        self._child(m.drawdown).set(1 - equity / self._peak if self._peak > 0 else 0.0)
         realized = unrealized = 0.0
         gross: dict[str, float] = {}
         maint: dict[str, float] = {}
@@ -300,28 +300,28 @@ class MetricsObserver:
             realized += float(pos.realized_pnl)
             unrealized += float(pos.unrealized_pnl(price))
             notional = float(pos.notional(price))
-            m.position.labels(r, str(inst_id), inst_id.venue).set(float(pos.qty))
-            m.notional.labels(r, str(inst_id), inst_id.venue).set(notional)
+            self._child(m.position, str(inst_id), inst_id.venue).set(float(pos.qty))
+            self._child(m.notional, str(inst_id), inst_id.venue).set(notional)
             account = pf.account(inst_id.venue)
             gross[account] = gross.get(account, 0.0) + notional
             mmr = getattr(pf.instruments[inst_id], "maintenance_margin", None)
             maint[account] = max(maint.get(account, 0.0), float(mmr or 0))
-        m.realized.labels(r).set(realized)
-        m.unrealized.labels(r).set(unrealized)
+        self._child(m.realized).set(realized)
+        self._child(m.unrealized).set(unrealized)
         for account, notional in gross.items() or {"all": 0.0}.items():
             ratio = equity / notional if notional > 0 else 10.0  # flat: far from any margin call (capped)
             mmr = maint.get(account, 0.0)
-            m.margin_ratio.labels(r, account).set(min(ratio, 10.0))
-            m.liq_distance.labels(r, account).set(min(max(ratio - mmr, 0.0), 10.0))
+            self._child(m.margin_ratio, account).set(min(ratio, 10.0))
+            self._child(m.liq_distance, account).set(min(max(ratio - mmr, 0.0), 10.0))
 
     # the paper run's own state ------------------------------------------------------------------------------
     def on_reconcile(self, action: str) -> None:
         kind = "mismatch" if "disagree" in action or "halt" in action else action.split(" ", 1)[0].lower()
-        self.m.reconcile.labels(self.run, kind[:32]).inc()
+        self._child(self.m.reconcile, kind[:32]).inc()
 
     def state(self, halted: int, journal_lag: int) -> None:
-        self.m.halted.labels(self.run).set(halted)
-        self.m.journal_lag.labels(self.run).set(journal_lag)
+        self._child(self.m.halted).set(halted)
+        self._child(self.m.journal_lag).set(journal_lag)
 
 
 def _risk_events() -> tuple[type, ...] | None:
