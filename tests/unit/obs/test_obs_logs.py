@@ -40,7 +40,18 @@ def test_secrets_are_never_written_by_key_or_by_their_look() -> None:
     log.info(f"sent with Bearer SECRET-5 and {JWT}")
     log.info("loaded", blob=BASE58, pem=PEM, note=[KEYPAIR])
     text = out.getvalue()
-    for secret in ("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4", "SECRET-5", JWT, BASE58, "MIIEvQ", "61, 62, 63"):
+    secrets = (
+        "SECRET-1",
+        "SECRET-2",
+        "SECRET-3",
+        "SECRET-4",
+        "SECRET-5",
+        JWT,
+        BASE58,
+        "MIIEvQ",
+        "61, 62, 63",
+    )
+    for secret in secrets:
         assert secret not in text, secret
     connect, signed, sent, loaded = lines(out)
     assert connect["api_key"] == "[redacted]" and connect["headers"] == {
