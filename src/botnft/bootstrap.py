@@ -21,7 +21,9 @@ from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.node import TradingNode
 from botnft.risk.gate import RiskGate, RiskLimits
-from botnft.risk.sizing import CashFraction, FixedSize, Sizer
+from botnft.risk.guard import LiquidationGuard
+from botnft.risk.limits import GuardLimits
+from botnft.risk.sizing import CashFraction, FixedSize, MarginCapped, Sizer
 from botnft.strategy.library import build as build_strategy
 from botnft.venue_builders import (
     DEFAULT_FEE_BPS,
@@ -143,14 +145,48 @@ def _chooser(md: MarketData, impact: Any) -> Any:
     return vehicle_chooser(impact_model=impact)
 
 
-def _sizer(spec: BacktestSpec) -> Sizer:
+def _sizer(spec: BacktestSpec) -> FixedSize | CashFraction:
     if spec.size is not None:
         return FixedSize(spec.size)
     return CashFraction(spec.cash_fraction or DEFAULT_CASH_FRACTION)
 
 
-def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> BacktestSession:
-    """Everything a backtest needs, wired; `data` may be passed in (benchmarks, tests)."""
+def drift_margin_at(venue: Any, symbol: str) -> Any:
+    """SimDrift's own margin calculation (``DriftAccount.margin``: cross margin over every position, size
+    premium, unsettled PnL and funding) with ``symbol``'s oracle at a given price, the others at their last
+    oracle: what the liquidation guard reads, in quote units and base."""
+    from botnft.venues.sim.drift_account import MarketQuote
+
+    core = venue.core
+    idx = core.symbol[symbol]
+
+    def margin_at(price: float) -> tuple[float, float, float]:
+        account = core.account
+        quotes = {}
+        for i, market in core.markets.items():
+            if i != idx and not account.base(i):
+                continue
+            last = market.last_oracle
+            px = round(price * 1e6) if i == idx else (last.price if last else 0)
+            quotes[i] = MarketQuote(
+                core.params[i], px, market.cumulative_funding_rate_long, market.cumulative_funding_rate_short
+            )
+        mc = account.margin(quotes, "maintenance")
+        return mc.total_collateral / 1e6, mc.margin_requirement / 1e6, account.base(idx) / 1e9
+
+    return margin_at
+
+
+def build_backtest(
+    spec: BacktestSpec,
+    data: MarketData | None = None,
+    *,
+    guard: GuardLimits | None = None,
+    use_guard: bool = True,
+) -> BacktestSession:
+    """Everything a backtest needs, wired; `data` may be passed in (benchmarks, tests). On a margined
+    venue (SimDrift) the liquidation guard runs with `guard` (default limits), or only measures when
+    `use_guard` is false (`--no-guard`)."""
     spec.check()
     strategy = build_strategy(spec.strategy, dict(spec.params))
     md = data if data is not None else load_market_data(spec.data)
@@ -172,7 +208,15 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
     portfolio = Portfolio({inst.id: inst})
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
     build.fund(spec.cash)
-    sizer = _sizer(spec)
+    base_sizer = _sizer(spec)
+    sizer: Sizer = base_sizer
+    margined = hasattr(build.venue, "margin") and kind == "drift"
+    if margined:
+        from botnft.domain.drift_margin import perp_market
+
+        market = perp_market(inst.id.symbol)
+        if spec.size is None:  # a fixed --size is refused when too large, never resized
+            sizer = MarginCapped(base_sizer, lambda q: market.margin_fraction(q, "initial"))
     clock = SimClock(int(bars.ts_ns[0]))
     venues = {inst.id.venue: build.venue}
     node = TradingNode(
@@ -186,4 +230,13 @@ def build_backtest(spec: BacktestSpec, data: MarketData | None = None) -> Backte
         fee_rate=fee_bps / 10_000,
         rng=random.Random(spec.seed),
     )
+    if margined:
+        node.guard = LiquidationGuard(
+            drift_margin_at(build.venue, inst.id.symbol),
+            inst,
+            guard or GuardLimits(),
+            lambda q: market.margin_fraction(q, "maintenance"),
+            enabled=use_guard,
+            cap_entries=spec.size is None,
+        )
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues, (kind,))

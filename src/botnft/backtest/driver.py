@@ -2,9 +2,10 @@
 their events on the node's bus, and wakes the node only where state can change.
 
 Within a batch the driver wakes at a strategy signal, at a venue's own work (a pending order, a funding
-time, a trigger) or at a clock timer, and marks the equity curve between those points in one vectorised
-step, since nothing changes there. A batch of one bar and a batch of a million give the same fills, bit for
-bit (tested). The node itself knows only ports: it never sees this stepping API.
+time, a trigger), at a clock timer or where the liquidation guard's buffer is breached, and marks the
+equity curve between those points in one vectorised step, since nothing changes there. A batch of one
+bar and a batch of a million give the same fills, bit for bit (tested). The node itself knows only
+ports: it never sees this stepping API.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class SimulationDriver:
         set_time = clock.set
         next_timer = clock.next_time_ns
         on_signal = node.on_signal
+        guard = node.guard
+        if guard is not None:
+            guard.on_batch(bars)
         ns = len(signals)
         k = 0
         i = 0
@@ -63,6 +67,14 @@ class SimulationDriver:
             due = next_timer()
             if due is not None and j > i:
                 j = min(j, i + int(np.searchsorted(ts_ns[i:j], due, "left")))
+            g = -1  # the bar whose close the guard acts at (its buffer breached), if any
+            if guard is not None:
+                top = j if j > i else i + 1
+                g = guard.next_event_index(bars, i, top)
+                if g == top:
+                    g = -1
+                else:
+                    j = g
             if j > i:
                 c, q = linear(base)
                 eq[i:j] = c + q * close[i:j]
@@ -84,6 +96,11 @@ class SimulationDriver:
                     v.set_cursor(bars, j)
                 on_signal(bars, j, signals[k][1])
                 k += 1
+            if g == j:
+                set_time(t + interval)
+                for v in venues:
+                    v.set_cursor(bars, j)
+                node.on_guard(bars, j)
             c, q = linear(base)
             eq[j] = c + q * close[j]
             i = j + 1

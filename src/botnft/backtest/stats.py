@@ -4,7 +4,7 @@ table each map from it. `summarize` builds it from a session whose node has run 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from botnft.backtest.metrics import max_drawdown, per_venue, sharpe
 from botnft.backtest.report import iso
 from botnft.backtest.session import BacktestSession
 from botnft.backtest.spec import FILL_MODEL_VENUES, FLAT_FEE_VENUES
+from botnft.domain.events import OrderFilled
 from botnft.domain.money import plain, to_decimal
 
 EIGHT_PLACES = Decimal("0.00000001")
@@ -65,6 +66,26 @@ class ExecutionReport:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskReport:
+    """What the risk engine saw and did: liquidations, denials by reason, the highest leverage marked,
+    stops, the final risk state; on a margined venue the guard's part (on or measuring only, de-levers,
+    the smallest margin multiple and liquidation distance in ATRs, state changes) and the slippage of
+    every fill against its decision price (quote)."""
+
+    liquidations: int
+    risk_denials: Mapping[str, int]
+    max_leverage: float | None
+    stops_triggered: int
+    risk_state: str
+    guard: str | None = None  # on | off (measuring only) | None (no margined venue)
+    guard_actions: int = 0
+    min_margin_multiple: float | None = None
+    min_liquidation_distance_atr: float | None = None
+    risk_states: tuple[tuple[str, str], ...] = ()
+    slippage_cost: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class RunStats:
     """Everything a finished run reports. Money is Decimal; ratios are floats. `fee_bps` and `fill` are what
     was applied (None: every venue its own); `venues`, `route` and `execution` only for routed runs."""
@@ -100,6 +121,7 @@ class RunStats:
     venues: tuple[str, ...] | None = None
     route: str | None = None
     execution: ExecutionReport | None = None
+    risk: RiskReport | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # what a mode adds (paper: run id, recovery)
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +137,9 @@ class RunStats:
             elif name == "execution":
                 if value is not None:
                     out[name] = _execution(value)
+            elif name == "risk":
+                if value is not None:
+                    out.update(_json(_slots(value)))
             elif name in ("venues", "route") and value is None:
                 continue
             else:
@@ -219,6 +244,35 @@ def summarize(
         venues=tuple(spec.venues) if executor is not None else None,
         route=spec.route_mode if executor is not None else None,
         execution=execution,
+        risk=risk_report(node, rec.fills, rec.arrivals),
+    )
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isinf(x) else round(x, 4)
+
+
+def risk_report(node: Any, fills: Sequence[OrderFilled], arrivals: Mapping[str, Decimal]) -> RiskReport:
+    """The run's risk figures from the node's record, its gate and its guard (if one was attached)."""
+    slip = Decimal(0)
+    for f in fills:
+        arrival = arrivals.get(f.client_order_id)
+        if arrival is not None:
+            slip += (f.price - arrival) * f.qty if f.side.value == "buy" else (arrival - f.price) * f.qty
+    guard = getattr(node, "guard", None)
+    g = None if guard is None else guard.record
+    return RiskReport(
+        liquidations=len(node.record.liquidations),
+        risk_denials=dict(sorted(node.risk.reasons.items())),
+        max_leverage=None if g is None else round(g.max_leverage, 4),
+        stops_triggered=0,
+        risk_state="ACTIVE" if guard is None else guard.state.name,
+        guard=None if guard is None else ("on" if guard.enabled else "off"),
+        guard_actions=0 if g is None else g.actions,
+        min_margin_multiple=None if g is None else _finite(g.min_margin_multiple),
+        min_liquidation_distance_atr=None if g is None else _finite(g.min_liq_distance_atr),
+        risk_states=() if g is None else tuple((iso(t), st) for t, st in g.states),
+        slippage_cost=slip.quantize(EIGHT_PLACES),
     )
 
 

@@ -38,7 +38,9 @@ from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.oms import OrderManager
 from botnft.ports import BarArrays, Clock, Journal, VenueClient
 from botnft.risk.gate import RiskGate
+from botnft.risk.guard import LiquidationGuard
 from botnft.risk.sizing import Sizer
+from botnft.risk.state import GuardDelever, RiskState, RiskStateChanged
 from botnft.strategy.base import Strategy
 
 
@@ -88,6 +90,8 @@ class TradingNode:
         self.record = NodeRecord()
         #: the routed executor a composition root attached (several venues, splits, a chosen vehicle)
         self.executor: Executor | None = None
+        #: the liquidation guard and drawdown breaker a composition root attached (margined venues)
+        self.guard: LiquidationGuard | None = None
         self._exposure_sign = 0
         rec = self.record
         sub = self.bus.subscribe
@@ -185,7 +189,31 @@ class TradingNode:
         price = to_decimal(float(bars.close[j]))
         equity = pf.equity({i: price for i in pf.positions})
         desired = self.sizer.target(exposure, price, equity, self.fee_rate, self.instrument)
+        guard = self.guard
+        if guard is not None:
+            desired = guard.cap(desired, bars, j)
+        if guard is not None and guard.state is not RiskState.ACTIVE:
+            held = pf.exposure_in(self.instrument.base)
+            if abs(desired) > abs(held) or desired * held < ZERO:
+                self.risk.count_denial("risk_state", self.clock.now_ns(), self.bus.publish)
+                return
         self._running.execute(bars, j, self.clock.now_ns(), desired, price)
+
+    def on_guard(self, bars: BarArrays, j: int) -> None:
+        """The guard's buffer was breached at bar `j`: de-lever at its close with a reduce-only order."""
+        guard = self.guard
+        assert guard is not None
+        before = guard.state
+        desired = guard.target(bars, j)
+        now = self.clock.now_ns()
+        if guard.state is not before:
+            self.bus.publish(RiskStateChanged(now, guard.state.name, "drawdown"))
+        if desired is None:
+            return
+        price = to_decimal(float(bars.close[j]))
+        held = self.portfolio.exposure_in(self.instrument.base)
+        self.bus.publish(GuardDelever(now, str(held), str(desired), str(price)))
+        self._running.execute(bars, j, now, desired, price)
 
     def final_prices(self, bars: BarArrays) -> dict[object, Decimal]:
         return {self.instrument.id: to_decimal(float(bars.close[len(bars) - 1]))}

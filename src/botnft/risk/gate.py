@@ -7,13 +7,17 @@ under the limit.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from botnft.domain.errors import RiskDenied
 from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO
 from botnft.domain.orders import Order, Side
+from botnft.risk.state import RiskDenial
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +39,36 @@ class RiskContext:
 
 
 class RiskGate:
-    __slots__ = ("checked", "denied", "limits")
+    __slots__ = ("checked", "denied", "limits", "reasons")
 
     def __init__(self, limits: RiskLimits | None = None) -> None:
         self.limits = limits or RiskLimits()
         self.checked = 0
         self.denied = 0
+        #: denials by reason (reduce_only, order_notional, position_notional, spot_short, cash, equity,
+        #: leverage, invalid_order, risk_state)
+        self.reasons: Counter[str] = Counter()
 
     def check(self, order: Order, instrument: Instrument, ctx: RiskContext) -> None:
         self.checked += 1
         try:
             self._check(order, instrument, ctx)
+        except RiskDenied as exc:
+            self.denied += 1
+            self.reasons[_reason(str(exc))] += 1
+            raise
         except Exception:
             self.denied += 1
+            self.reasons["invalid_order"] += 1
             raise
+
+    def count_denial(
+        self, reason: str, ts_ns: int, publish: Callable[[Any], None], order_id: str = ""
+    ) -> None:
+        """A denial decided outside `check` (the node's risk state), counted and published as an event."""
+        self.denied += 1
+        self.reasons[reason] += 1
+        publish(RiskDenial(ts_ns, order_id, reason, f"risk state refuses new risk ({reason})"))
 
     def _check(self, order: Order, inst: Instrument, ctx: RiskContext) -> None:
         qty = inst.check_qty(order.amount)
@@ -84,3 +104,18 @@ class RiskGate:
             leverage = abs(new) * ctx.price / ctx.equity
             if leverage > lim.max_leverage:
                 raise RiskDenied(f"leverage {leverage:.2f}x would exceed the limit {lim.max_leverage}x")
+
+
+_REASONS = (
+    ("reduce-only", "reduce_only"),
+    ("order notional", "order_notional"),
+    ("position notional", "position_notional"),
+    ("cannot go short", "spot_short"),
+    ("free cash", "cash"),
+    ("equity is", "equity"),
+    ("leverage", "leverage"),
+)
+
+
+def _reason(message: str) -> str:
+    return next((key for text, key in _REASONS if text in message), "other")

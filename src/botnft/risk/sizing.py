@@ -3,6 +3,7 @@ on the instrument's lot grid."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,9 +41,6 @@ class CashFraction:
         return floor_to(to_decimal(exposure) * qty, inst.lot_size)
 
 
-Sizer = FixedSize | CashFraction
-
-
 def check_fixed_size(qty: Decimal | None, inst: Instrument) -> None:
     """A fixed `--size` must be a tradable order on `inst`: at least its minimum and on its lot grid (off-grid
     is an error, never rounded). `None` (size by cash fraction) passes."""
@@ -52,3 +50,42 @@ def check_fixed_size(qty: Decimal | None, inst: Instrument) -> None:
         raise UserError(f"--size {qty} is below the minimum order size {inst.min_size} of {inst.id}")
     if qty % inst.lot_size != ZERO:
         raise UserError(f"--size {qty} is not a multiple of the lot size {inst.lot_size} of {inst.id}")
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCapped:
+    """Another sizer's target, capped where the venue's initial margin (size premium included, from the
+    one Drift margin table) plus the taker fee would exceed ``usable`` of equity: an order the venue
+    would reject is never sized."""
+
+    inner: FixedSize | CashFraction
+    margin_fraction: Callable[[float], float]  # |base| -> initial margin ratio at that size
+    usable: Decimal = Decimal("0.98")
+
+    def target(
+        self, exposure: float, price: Decimal, equity: Decimal, fee_rate: Decimal, inst: Instrument
+    ) -> Decimal:
+        want = self.inner.target(exposure, price, equity, fee_rate, inst)
+        if want == ZERO or equity <= ZERO:
+            return want
+        budget = float(equity * self.usable)
+        px, fee = float(price), float(fee_rate)
+
+        def fits(q: float) -> bool:
+            return q * px * (self.margin_fraction(q) + fee) <= budget
+
+        if fits(float(abs(want))):
+            return want
+        lo, hi = 0.0, float(abs(want))
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        capped = floor_to(to_decimal(hi), inst.lot_size)
+        if not fits(float(capped)):
+            capped = floor_to(to_decimal(lo), inst.lot_size)
+        if capped < inst.min_size:
+            return ZERO
+        return capped if want > ZERO else -capped
+
+
+Sizer = FixedSize | CashFraction | MarginCapped

@@ -1,0 +1,36 @@
+"""The guard's limits (`[risk]` in bot.toml, `BOT_RISK_*`, `--max-drawdown`): checked once, at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botnft.domain.errors import UserError
+
+
+@dataclass(frozen=True, slots=True)
+class GuardLimits:
+    """``buffer``: collateral kept above this many maintenance requirements; ``atr_multiple``: the
+    liquidation price kept this many ATRs away; ``restore``: a de-lever restores both times this factor;
+    ``max_drawdown``: the run's drawdown limit (REDUCING past half of it, HALTED and flat when only
+    ``halt_share`` of it is left)."""
+
+    buffer: float = 2.0
+    atr_multiple: float = 10.0
+    atr_period: int = 14
+    restore: float = 1.25
+    max_drawdown: float | None = None
+    halt_share: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not self.buffer >= 1.0:
+            raise UserError(f"risk.buffer must be at least 1 (maintenance multiples), got {self.buffer}")
+        if not self.atr_multiple >= 0.0:
+            raise UserError(f"risk.atr_multiple must be >= 0, got {self.atr_multiple}")
+        if self.atr_period < 1:
+            raise UserError(f"risk.atr_period must be at least 1, got {self.atr_period}")
+        if not self.restore >= 1.0:
+            raise UserError(f"risk.restore must be at least 1, got {self.restore}")
+        if self.max_drawdown is not None and not 0.0 < self.max_drawdown < 1.0:
+            raise UserError(f"risk.max_drawdown must be in (0, 1), got {self.max_drawdown}")
+        if not 0.0 <= self.halt_share < 1.0:
+            raise UserError(f"risk.halt_share must be in [0, 1), got {self.halt_share}")
