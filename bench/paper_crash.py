@@ -179,9 +179,9 @@ def crash_test(
     }
 
 
-def kill_latency(db_url: str, workdir: Path) -> float:
-    """Seconds from `bot kill`'s flag in the database to a paced paper run's exit (orders cancelled, the
-    position flattened, status killed)."""
+def kill_latency(db_url: str, workdir: Path) -> tuple[float, float]:
+    """Seconds from `bot kill`'s flag in the database to a paced paper run's status killed (orders
+    cancelled, the position flattened) and to its process's exit."""
     import subprocess
 
     from botnft.storage import migrate
@@ -197,11 +197,13 @@ def kill_latency(db_url: str, workdir: Path) -> float:
         time.sleep(0.02)
     t0 = time.monotonic()
     store.request_kill("killed")
+    while (row := store.run("killed")) is None or row["status"] == "running":
+        time.sleep(0.005)
+    halted = time.monotonic() - t0
     proc.wait(timeout=30)
-    latency = time.monotonic() - t0
-    row = store.run("killed")
-    assert row is not None and row["status"] == "killed" and row["summary"]["open_orders"] == 0
-    return round(latency, 3)
+    exited = time.monotonic() - t0
+    assert row["status"] == "killed" and row["summary"]["open_orders"] == 0
+    return round(halted, 3), round(exited, 3)
 
 
 def main() -> None:
@@ -215,7 +217,8 @@ def main() -> None:
         url = a.db_url or f"sqlite:///{tmp}/crash.db"
         figures: dict[str, Any] = crash_test(url, Path(tmp), kills=a.kills, seed=a.seed)
         if not a.no_kill_latency:
-            figures["kill_latency_s"] = kill_latency(f"sqlite:///{tmp}/kill.db", Path(tmp))
+            halted, exited = kill_latency(f"sqlite:///{tmp}/kill.db", Path(tmp))
+            figures["kill_to_halt_s"], figures["kill_to_exit_s"] = halted, exited
     print(json.dumps(figures, indent=2))
     ok = (
         figures["fills_equal"]

@@ -27,6 +27,12 @@ class HaltingRiskGate:
         self.gate = gate
         self.halted: dict[InstrumentId, str] = {}
 
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the wrapped gate's (its counters and reasons, for the run's statistics)."""
+        if name == "gate" or name.startswith("__"):  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.gate, name)
+
     def check(self, order: Order, instrument: Instrument, ctx: RiskContext) -> None:
         why = self.halted.get(order.instrument)
         if why is not None:

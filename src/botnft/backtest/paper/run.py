@@ -4,6 +4,7 @@ timestamps (so at full speed it makes the backtest's fills), journaled, resumabl
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable
@@ -207,8 +208,10 @@ class PaperRun:
             self.side.flush(force=True)
             blob = snapshot(self.node, self.venues, self.journal, self.observer)
             self.store.save_snapshot(self.run_id, bar, self.journal.seq, blob)
-            self.store.save_summary(self.run_id, self.summary("running"))
-        except StorageError as exc:
+            if not self.stop and self.next_bar < len(self.bars):
+                self.store.save_summary(self.run_id, self.summary("running"))
+        except (StorageError, pickle.PicklingError, TypeError, AttributeError) as exc:
+            # the database is away, or the node holds something that cannot be pickled (a retry's timer)
             self.log(f"snapshot after bar {bar} not written ({exc}); the journal still has every entry")
 
     def _cancel_open(self, reason: str) -> None:
@@ -236,9 +239,11 @@ class PaperRun:
         return self.node.portfolio.exposure_in(self.node.instrument.base)
 
     def _end(self, status: str) -> str:
+        """The status first (a kill halts as soon as it can), then the last snapshot, which only spares a
+        resume of a stopped run some replay."""
         self.journal.flush()
-        self._snapshot(self.next_bar - 1)
         self.store.set_status(self.run_id, status, summary=self.summary(status))
+        self._snapshot(self.next_bar - 1)
         return status
 
     def _observe(self, obs: Any, j: int) -> None:
