@@ -12,10 +12,12 @@ from typing import Any
 
 from botnft.backtest.session import BacktestSession
 from botnft.backtest.spec import BacktestSpec
+from botnft.config import RiskSettings
 from botnft.data import bundle
 from botnft.data.bars import MarketData, align_mark
 from botnft.data.loader import load_candles, load_funding
 from botnft.domain.errors import UserError
+from botnft.domain.instruments import Instrument, Perp
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor, RouteConfig
@@ -177,16 +179,36 @@ def drift_margin_at(venue: Any, symbol: str) -> Any:
     return margin_at
 
 
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(value))
+
+
+def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, GuardLimits]:
+    """The gate's and the guard's limits from `[risk]`; a leverage limit above what the venue allows on
+    `inst` is a one-line `UserError` naming the field."""
+    max_lev = Decimal(repr(risk.max_leverage))
+    if isinstance(inst, Perp) and max_lev > inst.max_leverage:
+        venue_max = inst.max_leverage
+        raise UserError(
+            f"risk.max_leverage {max_lev} exceeds {inst.id}'s maximum of {venue_max.normalize():f}x"
+        )
+    gate = RiskLimits(max_lev, _dec(risk.max_position_notional), _dec(risk.max_order_notional))
+    guard = GuardLimits(
+        buffer=risk.buffer,
+        atr_multiple=risk.atr_multiple,
+        atr_period=risk.atr_period,
+        restore=risk.restore,
+        max_drawdown=risk.max_drawdown,
+    )
+    return gate, guard
+
+
 def build_backtest(
-    spec: BacktestSpec,
-    data: MarketData | None = None,
-    *,
-    guard: GuardLimits | None = None,
-    use_guard: bool = True,
+    spec: BacktestSpec, data: MarketData | None = None, *, risk: RiskSettings | None = None
 ) -> BacktestSession:
-    """Everything a backtest needs, wired; `data` may be passed in (benchmarks, tests). On a margined
-    venue (SimDrift) the liquidation guard runs with `guard` (default limits), or only measures when
-    `use_guard` is false (`--no-guard`)."""
+    """Everything a backtest needs, wired; `data` may be passed in (benchmarks, tests). `risk` (`[risk]`,
+    default limits when None) sets the gate and, on a margined venue (SimDrift), the liquidation guard,
+    which only measures when `risk.guard` is false (`--no-guard`)."""
     spec.check()
     strategy = build_strategy(spec.strategy, dict(spec.params))
     md = data if data is not None else load_market_data(spec.data)
@@ -204,6 +226,7 @@ def build_backtest(
     md_cut = MarketData(md.name, md.market, md.base, bars, funding)
     build = VENUE_BUILDERS[kind](BuildContext(md_cut, spec, FILL_MODELS[spec.fill]()))
     inst = build.instrument
+    gate_limits, guard_limits = risk_limits(risk or RiskSettings(), inst)
     fee_bps = spec.fee_bps if spec.fee_bps is not None else DEFAULT_FEE_BPS[kind]
     portfolio = Portfolio({inst.id: inst})
     portfolio.deposit(inst.id.venue, inst.quote, spec.cash)
@@ -226,7 +249,7 @@ def build_backtest(
         venues=venues,
         portfolio=portfolio,
         sizer=sizer,
-        risk=RiskGate(RiskLimits()),
+        risk=RiskGate(gate_limits),
         fee_rate=fee_bps / 10_000,
         rng=random.Random(spec.seed),
     )
@@ -234,9 +257,9 @@ def build_backtest(
         node.guard = LiquidationGuard(
             drift_margin_at(build.venue, inst.id.symbol),
             inst,
-            guard or GuardLimits(),
+            guard_limits,
             lambda q: market.margin_fraction(q, "maintenance"),
-            enabled=use_guard,
+            enabled=(risk or RiskSettings()).guard,
             cap_entries=spec.size is None,
         )
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues, (kind,))

@@ -82,12 +82,35 @@ class LiquiditySettings(BaseModel):
     solana: SolanaSettings = SolanaSettings()
 
 
+class RiskSettings(BaseModel):
+    """The risk engine's limits (`[risk]` in bot.toml, `BOT_RISK_<FIELD>` in the environment, a few as
+    `bot backtest` flags). Guard: collateral kept above ``buffer`` maintenance requirements and the
+    liquidation price ``atr_multiple`` ATRs (over ``atr_period`` bars) away, a de-lever restoring both
+    times ``restore``; ``max_drawdown`` moves the node to REDUCING then HALTED. Gate: leverage (no more
+    than the venue allows, checked when the venue is known), order and position notional."""
+
+    model_config = STRICT
+    guard: bool = True
+    buffer: float = Field(default=2.0, ge=1, le=100)
+    atr_multiple: float = Field(default=10.0, ge=0, le=1_000)
+    atr_period: int = Field(default=14, ge=1, le=10_000)
+    restore: float = Field(default=1.25, ge=1, le=10)
+    max_drawdown: float | None = Field(default=None, gt=0, lt=1)
+    max_leverage: float = Field(default=10.0, gt=0, le=1_000)
+    max_order_notional: float | None = Field(default=None, gt=0, le=1e15)
+    max_position_notional: float | None = Field(default=None, gt=0, le=1e15)
+
+
+RISK_ENV_PREFIX = "BOT_RISK_"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOT_", extra="forbid", frozen=True, allow_inf_nan=False)
 
     database_url: str = f"sqlite:///{DEFAULT_RUNS_DIR}/bot.db"
     runs_dir: Path = DEFAULT_RUNS_DIR
     liquidity: LiquiditySettings = LiquiditySettings()
+    risk: RiskSettings = RiskSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -111,10 +134,21 @@ def load_settings(**overrides: Any) -> Settings:
     if toml_file.exists() and not toml_file.is_file():
         raise UserError(f"config {toml_file} is not a file")
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        env = {
+            k[len(RISK_ENV_PREFIX) :].lower(): v
+            for k, v in os.environ.items()
+            if k.startswith(RISK_ENV_PREFIX) and not k.startswith(RISK_ENV_PREFIX + "_")
+        }
+        if env:  # BOT_RISK_<FIELD> on top of the file's [risk] table
+            risk = RiskSettings.model_validate({**settings.risk.model_dump(exclude_unset=True), **env})
+            settings = settings.model_copy(update={"risk": risk})
+        return settings
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "config"
+        if exc.title == "RiskSettings":
+            where = f"risk.{where}"
         raise UserError(f"bad setting {where}: {err['msg']}") from None
     except Exception as exc:  # malformed TOML
         raise UserError(f"cannot read config {toml_file}: {str(exc).splitlines()[0]}") from None

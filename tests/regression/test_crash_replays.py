@@ -8,8 +8,7 @@ import pytest
 from botnft.backtest.runner import run_backtest
 from botnft.backtest.spec import BacktestSpec
 from botnft.bootstrap import build_backtest, load_market_data
-from botnft.config import LiquiditySettings
-from botnft.risk.limits import GuardLimits
+from botnft.config import LiquiditySettings, RiskSettings
 
 WINDOWS = [
     ("2021-05-17", "2021-05-24"),
@@ -35,7 +34,7 @@ def hold(md, start, end, *, use_guard=True, max_drawdown=None, side="long", batc
         liquidity=LiquiditySettings().model_dump(),
         batch_bars=batch,
     )
-    session = build_backtest(spec, md, guard=GuardLimits(max_drawdown=max_drawdown), use_guard=use_guard)
+    session = build_backtest(spec, md, risk=RiskSettings(guard=use_guard, max_drawdown=max_drawdown))
     return session, run_backtest(session)
 
 

@@ -85,6 +85,7 @@ class TradingNode:
         self.risk = risk
         self.fee_rate = fee_rate
         self.bus = EventBus()
+        risk.publish = self.bus.publish  # each denial is an event on the bus, with its reason
         self.oms = OrderManager(self.bus.publish, journal, clock=clock, rng=rng)
         self.ids = ClientOrderIdFactory("O")
         self.record = NodeRecord()

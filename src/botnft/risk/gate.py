@@ -39,7 +39,7 @@ class RiskContext:
 
 
 class RiskGate:
-    __slots__ = ("checked", "denied", "limits", "reasons")
+    __slots__ = ("checked", "denied", "limits", "publish", "reasons")
 
     def __init__(self, limits: RiskLimits | None = None) -> None:
         self.limits = limits or RiskLimits()
@@ -48,19 +48,25 @@ class RiskGate:
         #: denials by reason (reduce_only, order_notional, position_notional, spot_short, cash, equity,
         #: leverage, invalid_order, risk_state)
         self.reasons: Counter[str] = Counter()
+        #: where each denial is published as a `RiskDenial` event (the node's bus), if anywhere
+        self.publish: Callable[[Any], None] | None = None
 
     def check(self, order: Order, instrument: Instrument, ctx: RiskContext) -> None:
         self.checked += 1
         try:
             self._check(order, instrument, ctx)
         except RiskDenied as exc:
-            self.denied += 1
-            self.reasons[_reason(str(exc))] += 1
+            self._denied(order, _reason(str(exc)), str(exc))
             raise
-        except Exception:
-            self.denied += 1
-            self.reasons["invalid_order"] += 1
+        except Exception as exc:
+            self._denied(order, "invalid_order", str(exc))
             raise
+
+    def _denied(self, order: Order, reason: str, message: str) -> None:
+        self.denied += 1
+        self.reasons[reason] += 1
+        if self.publish is not None:
+            self.publish(RiskDenial(order.ts_ns, order.client_order_id, reason, message))
 
     def count_denial(
         self, reason: str, ts_ns: int, publish: Callable[[Any], None], order_id: str = ""

@@ -126,3 +126,13 @@ def test_denials_are_counted_by_reason():
     with pytest.raises(RiskDenied):
         gate.check(Order("O-2", PERP.id, Side.SELL, D(1), 0, reduce_only=True), PERP, ctx)
     assert dict(gate.reasons) == {"leverage": 1, "reduce_only": 1}
+
+
+def test_each_denial_is_published_as_an_event_with_its_reason():
+    gate = RiskGate()
+    seen = []
+    gate.publish = seen.append
+    ctx = RiskContext(D(100), D(0), D(1_000), D(1_000), D("0.001"))
+    with pytest.raises(RiskDenied):
+        gate.check(Order("O-7", PERP.id, Side.BUY, D(200), 5), PERP, ctx)
+    assert [(e.ts_ns, e.client_order_id, e.reason) for e in seen] == [(5, "O-7", "leverage")]
