@@ -4,6 +4,7 @@ structured log lines, and the report of a finished backtest. Each is a few lines
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,27 +15,54 @@ from botnft.obs.metrics import Metrics, MetricsObserver
 DEFAULT_PORT = 9464
 
 
-def check_port(port: int) -> int:
-    """`--metrics-port`: 0 (off) or a TCP port; a bad one is a one-line error before the run starts."""
-    if not 0 <= port <= 65535:
+def check_port(port: int | None) -> int | None:
+    """`--metrics-port`: 0 (off), a TCP port, or None (the default port, if free); a bad one is a one-line
+    error before the run starts."""
+    if port is not None and not 0 <= port <= 65535:
         raise UserError(f"--metrics-port {port}: give a TCP port (1-65535), or 0 to serve no metrics")
     return port
 
 
-def serve_paper(run: Any, run_id: str, port: int) -> Callable[[], None]:
-    """Attach a metrics observer to paper run `run` and serve /metrics on 127.0.0.1:`port` (0: attach none).
-    Returns the function that stops serving."""
-    if port == 0:
-        return lambda: None
+@dataclass(slots=True)
+class PaperMetrics:
+    """A paper run's metrics (None when neither served nor written) and the server serving them."""
+
+    metrics: Metrics | None = None
+    server: Any = None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def write(self, path: Path) -> None:
+        if self.metrics is not None:
+            self.metrics.write(path)
+
+
+def watch_paper(
+    run: Any, run_id: str, port: int | None, write: bool = False, warn: Callable[[str], None] = print
+) -> PaperMetrics:
+    """Attach a metrics observer to paper run `run` and serve /metrics on 127.0.0.1:`port` (None: the
+    default port, with a warning if it is taken; 0: none). `write`: observe even when serving nothing."""
+    if port == 0 and not write:
+        return PaperMetrics()
     metrics = Metrics()
     observer = MetricsObserver(metrics, run_id)
     observer.warm(sorted({i.venue for i in run.node.portfolio.instruments}))
     run.attach(observer)
+    watched = PaperMetrics(metrics)
+    if port == 0:
+        return watched
     try:
-        server = metrics.serve(port)
+        watched.server = metrics.serve(DEFAULT_PORT if port is None else port)
     except OSError as exc:
-        raise UserError(f"--metrics-port {port}: cannot serve on 127.0.0.1:{port} ({exc.strerror})") from None
-    return server.shutdown  # type: ignore[no-any-return]
+        where = f"127.0.0.1:{DEFAULT_PORT if port is None else port}"
+        if port is not None:
+            raise UserError(f"--metrics-port {port}: cannot serve on {where} ({exc.strerror})") from None
+        warn(f"metrics not served: {where} is taken ({exc.strerror}); choose one with --metrics-port")
+    return watched
 
 
 def observe_backtest(session: Any, run_id: str = "backtest") -> MetricsObserver:
