@@ -40,9 +40,10 @@ class AccountModel:
         """Largest |base| whose collateral covers ``k`` maintenance requirements and whose liquidation
         price lies at least ``a`` ATRs away (closed form of the linear model)."""
         side = 1.0 - self.m if self.base > 0 else 1.0 + self.m
-        by_buffer = total / (k * self.m * px)
-        by_atr = total / (self.m * px + a * atr * side)
-        return np.minimum(by_buffer, by_atr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            by_buffer = np.divide(total, k * self.m * px) if self.m > 0 else np.inf
+            by_atr = np.divide(total, self.m * px + a * atr * side)
+        return np.minimum(by_buffer, np.where(np.isnan(by_atr), np.inf, by_atr))
 
 
 @dataclass(slots=True)
@@ -99,45 +100,113 @@ class LiquidationGuard:
 
     def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:
         """First bar in [lo, hi) whose close the guard must act at; ``hi`` if none. Also tracks peak
-        equity and leverage over the span (nothing changes the account between wake-ups)."""
+        equity, leverage, margin multiple and liquidation distance over the span (nothing changes the
+        account between wake-ups). A span is first checked at its extremes (every test is monotone in
+        the price, so the extremes bound it): only a span that might breach is checked bar by bar."""
         if lo >= hi:
             return hi
         close = np.asarray(bars.close[lo:hi], dtype=np.float64)
         m = self.model(float(close[0]))
-        eq = m.total_at(close)
-        lim = self.limits
-        if m.base == 0.0:
-            self.peak = max(self.peak, float(eq.max()))
+        if m.base == 0.0:  # flat: the equity stays where it is
+            self.peak = max(self.peak, m.total)
             return hi
-        adverse = np.asarray((bars.low if m.base > 0 else bars.high)[lo:hi], dtype=np.float64)
+        low = (bars.low if m.base > 0 else bars.high)[lo:hi]
         atr = self._batch_atr[lo:hi]
+        c_lo, c_hi, top_atr = float(close.min()), float(close.max()), float(atr.max())
+        peak = max(self.peak, m.total_at(c_lo), m.total_at(c_hi))
+        worst = float(np.min(low)) if m.base > 0 else float(np.max(low))
+        if self.limits.buffer * m.m < 1.0:  # collateral over requirements falls with the adverse price
+            extremes: tuple[float, ...] = (worst,)
+        else:
+            extremes = (float(np.min(low)), float(np.max(low)))
+        if not self._may_breach(m, (c_lo, c_hi), extremes, top_atr, peak):
+            self._note_ends(m, (c_lo, c_hi), top_atr, peak)
+            return hi
+        adverse = np.asarray(low, dtype=np.float64)
+        peaks = np.maximum.accumulate(np.maximum(m.total_at(close), self.peak))
+        hit = np.flatnonzero(self._breaches(m, close, adverse, atr, peaks))
+        end = int(hit[0]) + 1 if hit.size and self.enabled else hi - lo
+        self._note(m, close[:end], atr[:end], float(peaks[end - 1]))
+        if not self.enabled:
+            return hi
+        return lo + int(hit[0]) if hit.size else hi
+
+    def _may_breach(
+        self,
+        m: AccountModel,
+        closes: tuple[float, float],
+        extremes: tuple[float, ...],
+        atr: float,
+        peak: float,
+    ) -> bool:
+        """``_breaches`` at the span's extreme closes and bar extremes with its largest ATR and highest
+        peak, in plain floats: False means no bar of the span can breach."""
+        lim = self.limits
+        b, k, a = abs(m.base), lim.buffer, lim.atr_multiple
+        side = 1.0 - m.m if m.base > 0 else 1.0 + m.m
+        if any(m.total_at(x) < k * m.m * x * b for x in extremes):
+            return True
+        floor = (1.0 - lim.max_drawdown) * peak if lim.max_drawdown is not None else 0.0
+        low_total = min(m.total_at(x) for x in extremes)
+        for c in closes:
+            eq = m.total_at(c)
+            if eq <= 0 or eq < k * m.m * c * b or eq < (m.m * c + a * atr * side) * b:
+                return True
+            if lim.max_drawdown is not None and (
+                b * atr * a > eq - floor or low_total < floor + 0.5 * (eq - floor)
+            ):
+                return True
+        return False
+
+    def _breaches(self, m: AccountModel, close: Any, adverse: Any, atr: Any, peaks: Any) -> Any:
+        """Where the buffer fails: collateral at the bar's adverse extreme under ``buffer`` maintenance
+        requirements, the position above the buffer and ATR-distance cap at the close, no equity left, or
+        the drawdown room under ``atr_multiple`` ATRs of the position (or half spent inside the bar)."""
+        lim = self.limits
         b = abs(m.base)
-        peaks = np.maximum.accumulate(np.maximum(eq, self.peak))
-        cap = m.max_size(eq, close, atr, lim.buffer, lim.atr_multiple)
+        eq = m.total_at(close)
         low_total = m.total_at(adverse)
+        cap = m.max_size(eq, close, atr, lim.buffer, lim.atr_multiple)
         breach = (low_total < lim.buffer * m.m * adverse * b) | (b > cap) | (eq <= 0)
         if lim.max_drawdown is not None:
             floor = (1.0 - lim.max_drawdown) * peaks
             room = eq - floor
             breach |= b * atr * lim.atr_multiple > room
-            breach |= low_total < floor + 0.5 * (eq - floor)
-        hit = np.flatnonzero(breach)
-        end = int(hit[0]) + 1 if hit.size else hi - lo
+            breach |= low_total < floor + 0.5 * room
+        return breach
+
+    def _note_ends(self, m: AccountModel, closes: tuple[float, float], atr: float, peak: float) -> None:
+        """``_note`` at a span's extreme closes, in plain floats (the distance at its largest ATR)."""
         rec = self.record
+        b = abs(m.base)
+        side = 1.0 - m.m if m.base > 0 else 1.0 + m.m
+        for c in closes:
+            eq = m.total_at(c)
+            if eq > 0:
+                rec.max_leverage = max(rec.max_leverage, b * c / eq)
+            if m.m > 0:
+                rec.min_margin_multiple = min(rec.min_margin_multiple, eq / (m.m * c * b))
+            if atr > 0:
+                rec.min_liq_distance_atr = min(
+                    rec.min_liq_distance_atr, (eq - m.m * c * b) / (b * side) / atr
+                )
+        self.peak = max(self.peak, peak)
+
+    def _note(self, m: AccountModel, close: Any, atr: Any, peak: float) -> None:
+        """Peak equity, highest leverage, smallest margin multiple and liquidation distance (in ATRs)
+        over marks at ``close`` (at the span's extremes these are exact: each is monotone in the price)."""
+        rec = self.record
+        b = abs(m.base)
+        eq = m.total_at(close)
+        side = 1.0 - m.m if m.base > 0 else 1.0 + m.m
         with np.errstate(divide="ignore", invalid="ignore"):
-            lev = b * close[:end] / eq[:end]
-        rec.max_leverage = max(rec.max_leverage, float(np.nanmax(lev)) if end else 0.0)
-        seen = slice(0, end)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            multiple = eq[seen] / (m.m * close[seen] * b)
-            side = 1.0 - m.m if m.base > 0 else 1.0 + m.m
-            distance = (eq[seen] - m.m * close[seen] * b) / (b * side) / atr[seen]
+            lev = b * close / eq
+            multiple = eq / (m.m * close * b)
+            distance = (eq - m.m * close * b) / (b * side) / atr
+        rec.max_leverage = max(rec.max_leverage, float(np.nanmax(lev)))
         rec.min_margin_multiple = min(rec.min_margin_multiple, float(np.nanmin(multiple)))
         rec.min_liq_distance_atr = min(rec.min_liq_distance_atr, float(np.nanmin(distance)))
-        self.peak = max(self.peak, float(peaks[end - 1]))
-        if not self.enabled:
-            return hi
-        return lo + int(hit[0]) if hit.size else hi
+        self.peak = max(self.peak, peak)
 
     def cap(self, desired: Decimal, bars: BarArrays, j: int) -> Decimal:
         """``desired`` (a strategy's target at bar ``j``'s close) cut to the largest position that opens
