@@ -60,10 +60,16 @@ def paper_node(
 
 
 class Detached:
-    """Stands in a restored node's bus for an observer of an earlier life (the live one attaches afresh)."""
+    """Stands in a restored node's bus for an observer of an earlier life (the live one attaches afresh):
+    whatever the observer had subscribed (`on_event`, `on_risk`, ...) does nothing."""
 
     def on_event(self, _event: Any) -> None:
         pass
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self.on_event
 
 
 DETACHED = Detached()
