@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from botnft.domain.ids import InstrumentId
-from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity
+from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity, FloatLevels
 from botnft.routing import BookSource, CpmmSource, optimal_split
 from botnft.routing.adapt import SOURCE_CACHE, to_source
 
@@ -90,13 +90,25 @@ def snapshots(mkt: list[tuple[str, Any]]) -> list[Any]:
                     instrument=inst,
                     base_reserve=Decimal(repr(p[0])),
                     quote_reserve=Decimal(repr(p[1])),
+                    float_reserves=(p[0], p[1]),
                     **common,
                 )
             )
         else:
             levels = [tuple((Decimal(repr(px)), Decimal(repr(q))) for px, q in side) for side in p[:2]]
             inst = InstrumentId("SOL/USDC", "BOOK")
-            out.append(BookLiquidity(instrument=inst, asks=levels[0], bids=levels[1], **common))
+            # the float mirrors a book venue publishes beside its Decimal levels (see `mirror_cost`)
+            floats = [FloatLevels.of(side) for side in levels]
+            out.append(
+                BookLiquidity(
+                    instrument=inst,
+                    asks=levels[0],
+                    bids=levels[1],
+                    float_asks=floats[0],
+                    float_bids=floats[1],
+                    **common,
+                )
+            )
     return out
 
 
@@ -122,6 +134,25 @@ def time_end_to_end(
                     samples.append(time.perf_counter_ns() - t0)
             results[(side, fraction)] = percentiles(samples)
     return results
+
+
+def mirror_cost() -> tuple[float, float]:
+    """Median µs a venue spends on the float mirrors it publishes with a snapshot: the book's two sides
+    from integer (ticks, lots) levels (`FloatLevels.of_ints`, as `BookVenue.liquidity` does) and a pool's
+    reserves from its native integers (as `SimRaydium.liquidity` does)."""
+    tick, lot = Decimal("0.001"), Decimal("0.001")
+    asks = [(150_005 + 20 * i, 20_000 + 4_000 * i) for i in range(40)]
+    bids = [(149_995 - 20 * i, 20_000 + 4_000 * i) for i in range(40)]
+    rb, rq = 66_666_666_666_667, 10_000_000_000_000
+    book, pool = [], []
+    for _ in range(2_000):
+        t0 = time.perf_counter_ns()
+        FloatLevels.of_ints(asks, tick, lot), FloatLevels.of_ints(bids, tick, lot)
+        t1 = time.perf_counter_ns()
+        _ = (rb / 10**9, rq / 10**6)
+        book.append(t1 - t0)
+        pool.append(time.perf_counter_ns() - t1)
+    return statistics.median(book) / 1e3, statistics.median(pool) / 1e3
 
 
 def order_size(side: str, fraction: float) -> float:
@@ -196,6 +227,11 @@ def main() -> None:
         f"end-to-end median of row medians: warm {statistics.median(m for m, _ in warm.values()):.1f} µs "
         f"(sources cached per snapshot), cold {statistics.median(m for m, _ in cold.values()):.1f} µs "
         "(every source built from its snapshot)"
+    )
+    book_us, pool_us = mirror_cost()
+    print(
+        f"the venues' share, once per snapshot (not in the figures above): float mirrors of the book's 80 "
+        f"integer levels {book_us:.1f} µs, of a pool's two integer reserves {pool_us:.2f} µs"
     )
     print()
     for title, srcs in (("pools + book", sources), ("pools only", sources[: len(POOLS)])):

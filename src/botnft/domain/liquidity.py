@@ -8,7 +8,8 @@ sources. Amounts are Decimal base/quote units (not native integers); `fee_bps` i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from botnft.domain.ids import InstrumentId
@@ -36,6 +37,9 @@ class CpmmLiquidity(Liquidity):
 
     base_reserve: Decimal
     quote_reserve: Decimal
+    #: (base, quote) reserves as floats, each the correctly rounded value of its Decimal (a pool venue
+    #: divides its integer reserves once), so the router need not convert them
+    float_reserves: tuple[float, float] | None = field(default=None, compare=False, repr=False)
 
     @property
     def mid(self) -> Decimal:
@@ -55,12 +59,46 @@ class ClmmLiquidity(Liquidity):
         return self.price
 
 
+@dataclass(frozen=True, slots=True)
+class FloatLevels:
+    """One book side for numeric kernels: prices and sizes as floats, in the side's level order, each the
+    correctly rounded value of its Decimal level. A venue computes them once from its integer book
+    (`of_ints`: ``ticks·tick`` and ``lots·lot`` as exact ratios of integers, rounded once)."""
+
+    prices: tuple[float, ...]
+    sizes: tuple[float, ...]
+
+    @classmethod
+    def of_ints(cls, levels: Sequence[tuple[int, int]], tick: Decimal, lot: Decimal) -> FloatLevels:
+        """From (price in ticks, size in lots) pairs; int / int is correctly rounded, so each value equals
+        ``float(ticks * tick)`` and ``float(lots * lot)`` of the Decimal level."""
+        tn, td = tick.as_integer_ratio()
+        ln, ld = lot.as_integer_ratio()
+        return cls(tuple([p * tn / td for p, _ in levels]), tuple([q * ln / ld for _, q in levels]))
+
+    @classmethod
+    def of(cls, levels: Sequence[tuple[Decimal, Decimal]]) -> FloatLevels:
+        """From Decimal (price, size) levels (the slow way: one Decimal → float conversion per value)."""
+        return cls(tuple([float(p) for p, _ in levels]), tuple([float(q) for _, q in levels]))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BookLiquidity(Liquidity):
-    """An order book: (price, size) levels, bids descending and asks ascending."""
+    """An order book: (price, size) levels, bids descending and asks ascending. ``float_bids`` and
+    ``float_asks`` optionally carry the same levels as floats (`FloatLevels`), so the router need not
+    convert every Decimal; they have as many levels as their side."""
 
     bids: tuple[tuple[Decimal, Decimal], ...]
     asks: tuple[tuple[Decimal, Decimal], ...]
+    float_bids: FloatLevels | None = field(default=None, compare=False, repr=False)
+    float_asks: FloatLevels | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, levels, fl in (("bids", self.bids, self.float_bids), ("asks", self.asks, self.float_asks)):
+            if fl is not None and not len(fl.prices) == len(fl.sizes) == len(levels):
+                raise ValueError(
+                    f"{self.instrument}: float_{name} has not the {len(levels)} levels of {name}"
+                )
 
     @property
     def mid(self) -> Decimal:
@@ -93,4 +131,22 @@ class PerpLiquidity(Liquidity):
         return self.oracle_price
 
 
-AnyLiquidity = CpmmLiquidity | ClmmLiquidity | BookLiquidity | PerpLiquidity
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PooledLiquidity(Liquidity):
+    """An aggregator's liquidity (Jupiter): the venues it routes over, each as its own snapshot (their fees
+    inside, their network fees not: the aggregator's one transaction is ``network_fee``). It fills an
+    order the way the best split across its parts does, so that is the curve the router reads."""
+
+    parts: tuple[CpmmLiquidity | ClmmLiquidity | BookLiquidity, ...]
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError(f"{self.instrument}: an aggregator needs at least one venue to route over")
+
+    @property
+    def mid(self) -> Decimal:
+        """The mean of its parts' mids."""
+        return sum((p.mid for p in self.parts), ZERO) / len(self.parts)
+
+
+AnyLiquidity = CpmmLiquidity | ClmmLiquidity | BookLiquidity | PerpLiquidity | PooledLiquidity

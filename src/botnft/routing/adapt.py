@@ -33,7 +33,9 @@ from botnft.domain.liquidity import (
     BookLiquidity,
     ClmmLiquidity,
     CpmmLiquidity,
+    FloatLevels,
     PerpLiquidity,
+    PooledLiquidity,
 )
 from botnft.routing.sources import (
     CURVE,
@@ -41,11 +43,12 @@ from botnft.routing.sources import (
     ClmmSource,
     CpmmSource,
     PerpSource,
+    PooledSource,
     Side,
     Source,
 )
 
-_LIQUIDITY_TYPES = (CpmmLiquidity, ClmmLiquidity, BookLiquidity, PerpLiquidity)
+_LIQUIDITY_TYPES = (CpmmLiquidity, ClmmLiquidity, BookLiquidity, PerpLiquidity, PooledLiquidity)
 
 
 def check_side(side: object) -> Side:
@@ -87,15 +90,26 @@ def mid(snapshot: AnyLiquidity) -> float:
     return value
 
 
-def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str) -> Source:
-    """The snapshot's liquidity as a source with the given fee and no lot / min size."""
+def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str, override: float | None = None) -> Source:
+    """The snapshot's liquidity as a source with the given fee and no lot / min size (an aggregator's
+    parts keep their own fees unless `override` replaces them all)."""
     if isinstance(snap, CpmmLiquidity):
-        return CpmmSource(_f(snap.base_reserve), _f(snap.quote_reserve), fee_bps, name=name)
+        rb, rq = snap.float_reserves or (float(snap.base_reserve), float(snap.quote_reserve))
+        return CpmmSource.of(rb, rq, fee_bps, name=name)
     if isinstance(snap, ClmmLiquidity):
         ranges = [(_f(lo), _f(hi), _f(liq)) for lo, hi, liq in snap.ranges]
         return ClmmSource(_f(snap.price), ranges, fee_bps, name=name)
     if isinstance(snap, BookLiquidity):
-        return BookSource(_levels(snap.asks), _levels(snap.bids), fee_bps, name=name)
+        asks = snap.float_asks or FloatLevels.of(snap.asks)
+        bids = snap.float_bids or FloatLevels.of(snap.bids)
+        return BookSource.from_arrays(asks.prices, asks.sizes, bids.prices, bids.sizes, fee_bps, name=name)
+    if isinstance(snap, PooledLiquidity):  # each part with its own fee (or the override for them all)
+        parts = []
+        for p in snap.parts:
+            part = _raw_source(p, float(p.fee_bps) if override is None else override, str(p.instrument))
+            assert isinstance(part, CpmmSource | BookSource | ClmmSource)
+            parts.append(part)
+        return PooledSource(tuple(parts), name=name)
     # PerpLiquidity: a book when one is published, else the virtual AMM.
     if snap.bids or snap.asks:
         return BookSource(_levels(snap.asks), _levels(snap.bids), fee_bps, name=name)
@@ -168,7 +182,7 @@ def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = Non
 def _build_source(snap: AnyLiquidity, s: Side, fee_bps: float | None) -> Source:
     fee = float(snap.fee_bps) if fee_bps is None else float(fee_bps)
     name = str(snap.instrument)
-    raw = _raw_source(snap, fee, name)
+    raw = _raw_source(snap, fee, name, None if fee_bps is None else fee)
     lot = float(snap.lot) if snap.lot > 0 else None
     min_size = float(snap.min_size) if snap.min_size > 0 else None
     if lot is None and min_size is None:
@@ -207,7 +221,7 @@ def depth_base(snapshot: AnyLiquidity, side: Side, band_bps: float = 100.0) -> f
     if not band_bps > 0.0:
         raise ValueError(f"band_bps must be > 0, got {band_bps!r}")
     m = mid(snap)
-    src = _raw_source(snap, 0.0, str(snap.instrument))
+    src = _raw_source(snap, 0.0, str(snap.instrument), 0.0)
     band = band_bps / 1e4
     # Marginal output per unit input at the band edge: base per quote on a buy, quote per base on a sell.
     lam = 1.0 / (m * (1.0 + band)) if s == "buy" else m * (1.0 - band)

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from typing import Literal
+from itertools import accumulate, repeat
+from typing import Any, Literal
 
 Side = Literal["buy", "sell"]
 
@@ -116,7 +117,10 @@ class Curve:
     __slots__ = ("_in_starts", "_out_starts", "_segments", "events", "keys", "total_in", "total_out")
 
     def __init__(self, segments: Sequence[Segment]) -> None:
-        segs = tuple(s for s in segments if s[6] > 0.0)
+        if len(segments) == 1 and segments[0][0] == CURVE and segments[0][6] > 0.0:
+            self._one_curve(segments[0])  # a pool: the common case, without the loop below
+            return
+        segs = tuple([s for s in segments if s[6] > 0.0])
         events: list[Event] = []
         for k, (kind, m_start, m_end, a, b, root, cap, out_cap) in enumerate(segs):
             if kind == CURVE:
@@ -125,29 +129,54 @@ class Curve:
                     events.append((m_end, EV_END, k, a, b, root, cap, out_cap))
             else:
                 events.append((m_start, EV_FLAT, k, a, b, root, cap, out_cap))
-        self._init(segs, events)
+        self._segments: tuple[Segment, ...] | None = segs
+        self.events = events
+        self.keys = [e[0] for e in events]
+        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
+        self.total_in = sum([s[6] for s in segs])
+        self.total_out = sum([s[7] for s in segs])
+        self._in_starts: tuple[float, ...] | None = None
+        self._out_starts: tuple[float, ...] = ()
+
+    def _one_curve(self, seg: Segment) -> None:
+        """What ``__init__`` makes of the one curve segment `seg` (its events and totals)."""
+        _, m_start, m_end, a, b, root, cap, out_cap = seg
+        self._segments = (seg,)
+        if cap != INF:
+            self.events = [
+                (m_start, EV_START, 0, a, b, root, cap, out_cap),
+                (m_end, EV_END, 0, a, b, root, cap, out_cap),
+            ]
+            self.keys = [m_start, m_end]
+        else:
+            self.events = [(m_start, EV_START, 0, a, b, root, cap, out_cap)]
+            self.keys = [m_start]
+        self.total_in = cap
+        self.total_out = out_cap
+        self._in_starts = None
+        self._out_starts = ()
 
     @classmethod
     def levels(cls, rates: Sequence[float], caps: Sequence[float], outs: Sequence[float]) -> Curve:
         """Flat segments only (a book side), given best rate first; segments are built lazily."""
         self = cls.__new__(cls)
-        events: list[Event] = [
-            (r, EV_FLAT, k, r, 0.0, 0.0, c, o)
-            for k, (r, c, o) in enumerate(zip(rates, caps, outs, strict=True))
-        ]
-        self._init(None, events)
-        return self
-
-    def _init(self, segs: tuple[Segment, ...] | None, events: list[Event]) -> None:
-        self._segments = segs
+        n = len(rates)
+        if not n == len(caps) == len(outs):
+            raise ValueError(f"{n} rates need as many caps and outputs, got {len(caps)} and {len(outs)}")
+        # (rate, EV_FLAT, k, rate, 0.0, 0.0, cap, out) per level, built by zip in C
+        flat, zero = repeat(EV_FLAT, n), repeat(0.0, n)
+        events: list[Event] = list(
+            zip(rates, flat, range(n), rates, zero, repeat(0.0, n), caps, outs, strict=True)
+        )
+        self._segments = None
         self.events = events
-        self.keys = [e[0] for e in events]
+        self.keys = list(rates)
         # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
-        ordered = events if segs is None else segs
-        self.total_in = sum(e[6] for e in ordered)
-        self.total_out = sum(e[7] for e in ordered)
-        self._in_starts: tuple[float, ...] | None = None
-        self._out_starts: tuple[float, ...] = ()
+        self.total_in = sum(caps)
+        self.total_out = sum(outs)
+        self._in_starts = None
+        self._out_starts = ()
+        return self
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -208,11 +237,16 @@ class _SourceMixin:
     """Shared evaluation methods; concrete sources fill ``_curves`` in ``__post_init__``."""
 
     __slots__ = ()
-    _curves: dict[str, Curve]
+    _curves: dict[str, Any]  # a side's Curve, or its segments until first read
 
     def curve(self, side: str) -> Curve:
-        """The output curve on ``side`` (``"buy"`` or ``"sell"``): what the split solver reads."""
-        return self._curves[_check_side(side)]
+        """The output curve on ``side`` (``"buy"`` or ``"sell"``): what the split solver reads (built from
+        the side's segments when first read: a route reads one side)."""
+        s = _check_side(side)
+        c = self._curves[s]
+        if type(c) is not Curve:
+            c = self._curves[s] = Curve(c)
+        return c
 
     def output(self, side: str, amount_in: float) -> float:
         """Output (after fees) this source alone gives for ``amount_in`` of the side's input asset."""
@@ -239,7 +273,7 @@ class _SourceMixin:
         return self.curve(side).segments
 
     def _set_curves(self, buy: Sequence[Segment], sell: Sequence[Segment]) -> None:
-        object.__setattr__(self, "_curves", {"buy": Curve(buy), "sell": Curve(sell)})
+        object.__setattr__(self, "_curves", {"buy": buy, "sell": sell})  # each a Curve when first read
 
 
 @dataclass(frozen=True)
@@ -256,7 +290,7 @@ class CpmmSource(_SourceMixin):
     lot: float | None = None
     min_size: float | None = None
     name: str | None = None
-    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+    _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rb = _positive("base_reserve", self.base_reserve)
@@ -264,6 +298,28 @@ class CpmmSource(_SourceMixin):
         g = 1.0 - _fee(self.fee_bps)
         _check_lots(self.lot, self.min_size)
         self._set_curves([curve_segment(rb, rq / g, INF)], [curve_segment(rq, rb / g, INF)])
+
+    @classmethod
+    def of(
+        cls, base_reserve: float, quote_reserve: float, fee_bps: float, *, name: str | None = None
+    ) -> CpmmSource:
+        """``CpmmSource(base_reserve, quote_reserve, fee_bps, name=name)`` without the generic dataclass
+        init (the router builds one per pool per snapshot); anything but positive finite floats and a fee
+        in [0, 10000) takes the constructor, which says what is wrong."""
+        rb, rq, fee = base_reserve, quote_reserve, fee_bps
+        if not (
+            type(rb) is float and type(rq) is float and type(fee) is float
+            and 0.0 < rb < INF and 0.0 < rq < INF and 0.0 <= fee < 10_000.0
+        ):  # fmt: skip
+            return cls(rb, rq, fee, name=name)
+        self = cls.__new__(cls)
+        g = 1.0 - fee / 10_000.0
+        # a frozen dataclass's fields, written as its generated __init__ would
+        self.__dict__.update(
+            base_reserve=rb, quote_reserve=rq, fee_bps=fee, lot=None, min_size=None, name=name,
+            _curves={"buy": [curve_segment(rb, rq / g, INF)], "sell": [curve_segment(rq, rb / g, INF)]},
+        )  # fmt: skip
+        return self
 
     @property
     def price(self) -> float:
@@ -286,6 +342,27 @@ def _levels(name: str, levels: Iterable[tuple[float, float]]) -> list[tuple[floa
     return out
 
 
+def _ordered(prices: Sequence[float], sizes: Sequence[float], before: Callable[[float, float], bool]) -> bool:
+    """Whether a side's arrays are positive finite numbers summing to a float, prices strictly in order
+    (`before`), sizes as many: checked by C-level builtins, no Python loop per level (the ordered prices'
+    smallest is at one end)."""
+    if len(prices) != len(sizes):
+        return False
+    if not prices:
+        return True
+    try:
+        total = sum(prices) + sum(sizes)  # a nan or inf anywhere makes it non-finite
+    except TypeError:  # not numbers, or Decimals among floats
+        return False
+    return (
+        type(total) is float
+        and total - total == 0.0
+        and all(map(before, prices, prices[1:]))
+        and min(prices[0], prices[-1]) > 0.0
+        and min(sizes) > 0.0
+    )
+
+
 @dataclass(frozen=True)
 class BookSource(_SourceMixin):
     """A limit order book: levels ``(price, size in base)``; a taker fee on the quote notional.
@@ -293,7 +370,8 @@ class BookSource(_SourceMixin):
     A buy walks the asks from the best (lowest) price: a level costs ``price * size * (1 + f)`` quote
     for ``size`` base. A sell walks the bids from the best (highest): ``size`` base gives
     ``price * size * (1 - f)`` quote. Levels may be given in any order; equal prices are fine. A side
-    may be empty (no liquidity that way). A crossed book (best bid >= best ask) is rejected.
+    may be empty (no liquidity that way). A crossed book (best bid >= best ask) is rejected. Each side's
+    curve is built when first read (a route reads one side).
     """
 
     asks: Sequence[tuple[float, float]]
@@ -302,7 +380,7 @@ class BookSource(_SourceMixin):
     lot: float | None = None
     min_size: float | None = None
     name: str | None = None
-    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+    _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         asks = _levels("asks", self.asks)
@@ -311,20 +389,75 @@ class BookSource(_SourceMixin):
         bids.sort(reverse=True)
         if asks and bids and bids[0][0] >= asks[0][0]:
             raise ValueError(f"crossed book: best bid {bids[0][0]} >= best ask {asks[0][0]}")
-        f = _fee(self.fee_bps)
+        _fee(self.fee_bps)
         _check_lots(self.lot, self.min_size)
         object.__setattr__(self, "asks", tuple(asks))
         object.__setattr__(self, "bids", tuple(bids))
-        up = 1.0 + f
-        down = 1.0 - f
+        object.__setattr__(self, "_curves", {})
+
+    @classmethod
+    def from_arrays(
+        cls,
+        ask_prices: Sequence[float],
+        ask_sizes: Sequence[float],
+        bid_prices: Sequence[float],
+        bid_sizes: Sequence[float],
+        fee_bps: float,
+        *,
+        name: str | None = None,
+    ) -> BookSource:
+        """The source ``BookSource(asks, bids, fee_bps, name=name)`` builds, from float arrays in level
+        order (asks ascending, bids descending), validated without a Python loop per level; arrays that
+        are not strictly ordered positive finite floats take the general constructor."""
+        if not (
+            _ordered(ask_prices, ask_sizes, operator.lt) and _ordered(bid_prices, bid_sizes, operator.gt)
+        ):
+            return cls(
+                list(zip(ask_prices, ask_sizes, strict=True)),
+                list(zip(bid_prices, bid_sizes, strict=True)),
+                fee_bps,
+                name=name,
+            )
+        if ask_prices and bid_prices and bid_prices[0] >= ask_prices[0]:
+            raise ValueError(f"crossed book: best bid {bid_prices[0]} >= best ask {ask_prices[0]}")
+        _fee(fee_bps)
+        self = cls.__new__(cls)
+        for key, value in (
+            ("asks", tuple(zip(ask_prices, ask_sizes, strict=True))),
+            ("bids", tuple(zip(bid_prices, bid_sizes, strict=True))),
+            ("fee_bps", fee_bps),
+            ("lot", None),
+            ("min_size", None),
+            ("name", name),
+            ("_curves", {}),
+            ("_arrays", (ask_prices, ask_sizes, bid_prices, bid_sizes)),
+        ):
+            object.__setattr__(self, key, value)
+        return self
+
+    def curve(self, side: str) -> Curve:
+        c: Curve | None = self._curves.get(side)
+        if c is not None:
+            return c
+        s = _check_side(side)
+        f = _fee(self.fee_bps)
+        arrays = self.__dict__.get("_arrays")
+        levels = self.asks if s == "buy" else self.bids
+        if arrays is not None:
+            px, sz = arrays[:2] if s == "buy" else arrays[2:]
+        else:
+            px, sz = [p for p, _ in levels], [q for _, q in levels]
         # buy: a level costs price*size*(1+f) quote for size base; sell: size base for price*size*(1-f)
-        buy = Curve.levels(
-            [1.0 / (p * up) for p, _ in asks], [p * s * up for p, s in asks], [s for _, s in asks]
-        )
-        sell = Curve.levels(
-            [p * down for p, _ in bids], [s for _, s in bids], [p * s * down for p, s in bids]
-        )
-        object.__setattr__(self, "_curves", {"buy": buy, "sell": sell})
+        if s == "buy":
+            up = 1.0 + f
+            c = Curve.levels(
+                [1.0 / (p * up) for p in px], [p * q * up for p, q in zip(px, sz, strict=True)], sz
+            )
+        else:
+            down = 1.0 - f
+            c = Curve.levels([p * down for p in px], sz, [p * q * down for p, q in zip(px, sz, strict=True)])
+        self._curves[s] = c
+        return c
 
 
 @dataclass(frozen=True)
@@ -345,7 +478,7 @@ class ClmmSource(_SourceMixin):
     lot: float | None = None
     min_size: float | None = None
     name: str | None = None
-    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+    _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         p0 = _positive("price", self.price)
@@ -425,7 +558,7 @@ class PerpSource(_SourceMixin):
     lot: float | None = None
     min_size: float | None = None
     name: str | None = None
-    _curves: dict[str, Curve] = field(init=False, repr=False, compare=False)
+    _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rb = _positive("base_reserve", self.base_reserve)
@@ -450,5 +583,67 @@ class PerpSource(_SourceMixin):
         return float(self.quote_reserve) / float(self.base_reserve) * float(self.peg)
 
 
-Source = CpmmSource | BookSource | ClmmSource | PerpSource
-SOURCE_TYPES = (CpmmSource, BookSource, ClmmSource, PerpSource)
+def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
+    """The curve of the best split of one input across `curves`: the output of ``x`` sent to them all is
+    the most the curves give for ``x`` between them (their sup-convolution), as segments.
+
+    Sweeping the marginal rate λ down through the curves' events: between two events the set of partly
+    used curve segments is fixed, and each takes ``x_i(λ) = root_i/√λ − b_i``, so together they take
+    ``R/√λ + const`` with ``R = Σ root_i``, one curve segment ``a'x/(b'+x)`` with ``b' = R/√λ_hi``,
+    ``a' = R·√λ_hi`` from ``λ_hi`` down to ``λ_lo``; the flat levels at one rate are one flat segment.
+    """
+    events = sorted(((e, i) for i, c in enumerate(curves) for e in c.events), key=lambda ei: -ei[0][0])
+    out: list[Segment] = []
+    active: dict[tuple[int, int], float] = {}  # (curve, segment) -> root, the curve segments in use
+    roots = 0.0
+    lam = INF
+    for e, i in events:
+        rate, kind = e[0], e[1]
+        if roots > 0.0 and rate < lam:
+            b = roots / math.sqrt(lam)
+            out.append(curve_segment(roots * math.sqrt(lam), b, roots / math.sqrt(rate) - b))
+        lam = min(lam, rate)
+        if kind == EV_FLAT:
+            if out and out[-1][0] == FLAT and out[-1][1] == rate:
+                prev = out.pop()
+                out.append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
+            else:
+                out.append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+            continue
+        if kind == EV_START:
+            active[i, e[2]] = e[5]
+        else:
+            del active[i, e[2]]
+        roots = math.fsum(active.values())
+    if roots > 0.0:  # what is still in use never runs out
+        out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
+    return out
+
+
+@dataclass(frozen=True)
+class PooledSource(_SourceMixin):
+    """An aggregator (Jupiter) over `parts`: what it gives for an input is what the best split of that
+    input across its parts gives (`pooled_segments`), which is how it routes. Each part keeps its fee."""
+
+    parts: tuple[CpmmSource | BookSource | ClmmSource, ...]
+    lot: float | None = None
+    min_size: float | None = None
+    name: str | None = None
+    _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.parts or not all(isinstance(p, (CpmmSource, BookSource, ClmmSource)) for p in self.parts):
+            raise ValueError(f"a pooled source needs pool and book parts, got {self.parts!r}")
+        _check_lots(self.lot, self.min_size)
+        object.__setattr__(self, "_curves", {})
+
+    def curve(self, side: str) -> Curve:
+        c: Curve | None = self._curves.get(side)
+        if c is None:
+            s = _check_side(side)
+            c = self._curves[s] = Curve(pooled_segments([p.curve(s) for p in self.parts]))
+        return c
+
+
+Source = CpmmSource | BookSource | ClmmSource | PerpSource | PooledSource
+SOURCE_TYPES = (CpmmSource, BookSource, ClmmSource, PerpSource, PooledSource)

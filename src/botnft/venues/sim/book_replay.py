@@ -48,7 +48,7 @@ from botnft.domain.errors import UserError
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderFilled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Spot
-from botnft.domain.liquidity import BookLiquidity
+from botnft.domain.liquidity import BookLiquidity, FloatLevels
 from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
@@ -245,14 +245,16 @@ class BookVenue:
         order walks exactly these levels, so the router's price for any size is the fill's."""
         if instrument != self.instrument.id:
             return None
-        book = self.fetch_order_book(levels)
-        if not book["bids"] or not book["asks"]:
+        self.ensure_quoted()
+        bids_int, asks_int = self.book.depth(True, levels), self.book.depth(False, levels)
+        if not bids_int or not asks_int:
             return None
         ppm = int(getattr(self.fees, "taker_ppm", 0) or getattr(self.fees, "taker_rate", 0) or 0)
         network = Decimal(0)
         if self.solana_fees is not None and self._ref is not None:
             n = int(self.solana_fees.in_quote_native(Decimal(repr(self._ref)), self._qd))
             network = self._dec(self._quote, n)
+        tick, lot = self.instrument.tick_size, Decimal(self._lot_atoms).scaleb(-self._bd)
         return BookLiquidity(
             instrument=instrument,
             ts_ns=self._now,
@@ -260,8 +262,10 @@ class BookVenue:
             lot=self.instrument.lot_size,
             min_size=self.instrument.min_size,
             network_fee=network,
-            bids=tuple(book["bids"]),
-            asks=tuple(book["asks"]),
+            bids=tuple([(self._price(p), self._qty(q)) for p, q in bids_int]),
+            asks=tuple([(self._price(p), self._qty(q)) for p, q in asks_int]),
+            float_bids=FloatLevels.of_ints(bids_int, tick, lot),
+            float_asks=FloatLevels.of_ints(asks_int, tick, lot),
         )
 
     def deposit(self, asset: str, amount: Decimal) -> None:

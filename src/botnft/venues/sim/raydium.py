@@ -312,6 +312,7 @@ class SimRaydium:
             network_fee=self._network_fee_units(),
             base_reserve=to_units(rb, base),
             quote_reserve=to_units(rq, quote),
+            float_reserves=(rb / 10**base.decimals, rq / 10**quote.decimals),
         )
 
     # state ----------------------------------------------------------------------------------------

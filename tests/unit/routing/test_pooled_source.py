@@ -1,0 +1,90 @@
+"""An aggregator's source is the best split across its parts: closed forms for pools at one price and a
+pool beside a book level, the split solver over the parts at random sizes, and the snapshot adapter."""
+
+from __future__ import annotations
+
+import math
+import random
+from decimal import Decimal
+
+import pytest
+
+from botnft.domain.ids import InstrumentId
+from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity, PooledLiquidity
+from botnft.routing import BookSource, ClmmSource, CpmmSource, optimal_split
+from botnft.routing.adapt import to_source
+from botnft.routing.sources import PooledSource
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_two_pools_at_one_price_pool_into_one_pool_with_their_reserves(side):
+    pooled = PooledSource((CpmmSource(100.0, 15_000.0, 25.0), CpmmSource(300.0, 45_000.0, 25.0)))
+    for x in (0.5, 10.0, 1_000.0, 1e6):
+        # out = R_out·x·g / (R_in + x·g) with the summed reserves 400 SOL / 60,000 USDC
+        g = 1 - 25 / 10_000
+        r_in, r_out = (60_000.0, 400.0) if side == "buy" else (400.0, 60_000.0)
+        assert pooled.output(side, x) == pytest.approx(r_out * x * g / (r_in + x * g), rel=1e-13)
+
+
+def test_a_pool_is_used_up_to_the_book_level_then_the_level_then_the_pool_again():
+    pool, level_px, level_size = CpmmSource(100.0, 10_000.0, 0.0), 101.0, 5.0
+    pooled = PooledSource((pool, BookSource([(level_px, level_size)], [(99.0, 1.0)], 0.0)))
+    y1 = math.sqrt(101.0 * 10_000.0 * 100.0) - 10_000.0  # the pool's price reaches 101: (Rq+y)^2/k = 101
+    out1 = 100.0 * y1 / (10_000.0 + y1)
+    rb, rq = 100.0 - out1, 10_000.0 + y1
+    more = 100.0
+    expected = out1 + level_size + rb * more / (rq + more)
+    assert pooled.output("buy", y1 + level_px * level_size + more) == pytest.approx(expected, rel=1e-13)
+    # inside the level: the pool's part is y1 and the rest buys at 101
+    assert pooled.output("buy", y1 + 202.0) == pytest.approx(out1 + 2.0, rel=1e-13)
+
+
+def test_the_pooled_curve_gives_what_the_split_solver_gives_across_the_parts():
+    rng = random.Random(7)
+    asks = [(150.01 + 0.02 * i, 20.0 + 3 * i) for i in range(30)]
+    bids = [(149.99 - 0.02 * i, 20.0 + 3 * i) for i in range(30)]
+    worst = 0.0
+    for _ in range(100):
+        parts = (
+            CpmmSource(1e5 * rng.uniform(0.5, 2), 1.5e7 * rng.uniform(0.5, 2), rng.choice([25.0, 4.0])),
+            ClmmSource(150.0 * rng.uniform(0.999, 1.001), [(140.0, 149.0, 3e5), (148.0, 152.0, 8e5)], 5.0),
+            BookSource(asks, bids, 5.0),
+        )
+        pooled = PooledSource(parts)
+        for side in ("buy", "sell"):
+            x = 10 ** rng.uniform(-1, 6) * (150.0 if side == "buy" else 1.0)
+            split = optimal_split(parts, side, x)
+            worst = max(worst, abs(pooled.output(side, x - split.remainder) / split.filled - 1))
+            y = split.filled / 2  # exact output: the input the split needs for half of it
+            half = optimal_split(parts, side, y, amount_in="base" if side == "buy" else "quote")
+            worst = max(worst, abs(pooled.input_for(side, y) / half.spent - 1))
+    assert worst < 1e-12
+
+
+def test_an_aggregators_snapshot_becomes_the_pooled_source_of_its_parts_with_their_fees():
+    zero = Decimal(0)
+    pool = CpmmLiquidity(
+        instrument=InstrumentId("SOL/USDC", "P"), ts_ns=0, fee_bps=Decimal(25), lot=zero, min_size=zero,
+        base_reserve=Decimal(100), quote_reserve=Decimal(15_000),
+    )  # fmt: skip
+    book = BookLiquidity(
+        instrument=InstrumentId("SOL/USDC", "B"), ts_ns=0, fee_bps=Decimal(5), lot=zero, min_size=zero,
+        bids=((Decimal(149), Decimal(1)),), asks=((Decimal(151), Decimal(2)),),
+    )  # fmt: skip
+    snap = PooledLiquidity(
+        instrument=InstrumentId("SOL/USDC", "J"), ts_ns=0, fee_bps=zero, lot=zero, min_size=zero,
+        parts=(pool, book),
+    )  # fmt: skip
+    src = to_source(snap, "sell")
+    assert isinstance(src, PooledSource)
+    # 0.1 SOL: the pool's first marginal 150·(1 − 25 bp) beats the bid's 149·(1 − 5 bp), still at 0.1 SOL
+    g = 1 - 25 / 10_000
+    assert src.output("sell", 0.1) == pytest.approx(15_000 * 0.1 * g / (100 + 0.1 * g), rel=1e-13)
+    fee_free = to_source(snap, "sell", fee_bps=0.0)
+    assert fee_free.output("sell", 0.1) == pytest.approx(15_000 * 0.1 / 100.1, rel=1e-13)
+    assert snap.mid == Decimal(150)
+
+
+def test_a_pooled_source_needs_parts():
+    with pytest.raises(ValueError, match="parts"):
+        PooledSource(())
