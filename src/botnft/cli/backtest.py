@@ -26,6 +26,7 @@ from botnft.cli.common import (
     user_facing,
     venue_list,
 )
+from botnft.cli.report import backtest_outputs
 from botnft.domain.errors import UserError
 
 if TYPE_CHECKING:
@@ -123,6 +124,14 @@ def backtest(
         ),
     ] = None,
     store: Annotated[bool, typer.Option(help="Store the run and its trades in the database.")] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", metavar="DIR", help="Also write the HTML report and its PNGs into DIR."),
+    ] = None,
+    metrics_out: Annotated[
+        Path | None,
+        typer.Option("--metrics-out", metavar="FILE", help="Write the final metrics (Prometheus text) here."),
+    ] = None,
 ) -> None:
     """Replay history through the trading node with simulated venues; print a summary and chart it."""
     _backtest(locals())
@@ -157,6 +166,7 @@ def _backtest(o: dict[str, Any]) -> None:
     fills_out = (
         check_output_file(o["fills_out"], "--fills-out", input_files(spec.data)) if o["fills_out"] else None
     )
+    watch = backtest_outputs(o, input_files(spec.data))
     from botnft.config import load_settings
 
     settings = load_settings(database_url=o["db_url"])
@@ -190,7 +200,9 @@ def _backtest(o: dict[str, Any]) -> None:
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(f"{spec.strategy} on {session.data.name}", total=n)
+        watch.observe(session)
         result = run_backtest(session, progress=lambda k: bar.advance(task, k))
+    watch.write(session, result)
     _finish(o, spec, session, result, settings, fills_out, runs_dir, trade_store)
 
 

@@ -54,6 +54,14 @@ def _paper_options(
     snapshot_every: Annotated[
         int, typer.Option("--snapshot-every", metavar="BARS", help="Snapshot the node every BARS bars.")
     ] = 50,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", metavar="PORT", show_default="9464", help="Serve Prometheus metrics "
+                     "on 127.0.0.1:PORT/metrics while the run goes (default 9464 if free); 0: off."),
+    ] = None,
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="Log lines as JSON objects (run id, client order id, venue).")
+    ] = False,
 ) -> None:  # fmt: skip
     """The flags `bot paper` adds to `bot backtest`'s."""
 
@@ -121,6 +129,11 @@ def _paper(o: dict[str, Any]) -> None:
         raise UserError(f"--snapshot-every must be in [1, 1000000], got {o['snapshot_every']}")
     if not o["store"]:
         raise UserError("a paper run keeps its journal in the database: --no-store does not apply")
+    from botnft.cli.report import check_metrics_port, check_report_dir
+
+    check_metrics_port(o["metrics_port"])
+    if o["report"]:
+        check_report_dir(o["report"], "--report")
     if o["resume"] and o["run_id"] and o["resume"] != o["run_id"]:
         raise UserError("give --resume ID or --run-id ID, not both")
     run_id = o["resume"] or o["run_id"] or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -137,6 +150,8 @@ def _paper(o: dict[str, Any]) -> None:
         fills_out = check_output_file(
             o["fills_out"], "--fills-out", input_files(spec.data if spec else o["data"])
         )
+    if o["metrics_out"]:
+        o["metrics_out"] = check_output_file(o["metrics_out"], "--metrics-out", input_files(o["data"]))
     store, where = _paper_store(o["db_url"])
     from botnft.backtest.paper.specjson import spec_from_json, spec_to_json
 
@@ -171,15 +186,18 @@ def _run_paper(
 
     from botnft.backtest.paper.run import PaperRun, PaperSettings
     from botnft.backtest.report import write_fills_csv
+    from botnft.obs.wiring import paper_log, watch_paper, write_stored_report
 
     settings = PaperSettings(
         speed=speed, snapshot_every=o["snapshot_every"], unknown_orders=o["unknown_orders"],
         db_retry_s=float(os.environ.get("BOT_DB_RETRY_S", "30")),
     )  # fmt: skip
-    run = PaperRun(session, store, run_id, settings, log=lambda m: err.print(escape(m), highlight=False))
+    log = paper_log(run_id, json=True) if o["log_json"] else (lambda m: err.print(escape(m), highlight=False))
+    run = PaperRun(session, store, run_id, settings, log=log)
     if o["resume"]:
         store.set_status(run_id, "running", pid=os.getpid())
         run.resume()
+    watched = watch_paper(run, run_id, o["metrics_port"], write=bool(o["metrics_out"]), warn=log)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: run.request_stop("signal"))
     n = len(session.data.bars)
@@ -196,8 +214,15 @@ def _run_paper(
                 said[0] = time.monotonic()
                 err.print(f"run {run_id}: bar {j:,} of {n:,}", highlight=False)
 
-        status = run.run(progress=progress)
+        try:
+            status = run.run(progress=progress)
+        finally:
+            watched.stop()
     summary = run.summary(status)
+    if o["metrics_out"]:
+        watched.write(o["metrics_out"])
+    if o["report"]:
+        write_stored_report(run_id, o["db_url"], o["report"])
     if fills_out is not None:
         write_fills_csv(run.node.record.fills, fills_out)
     if o["json_out"]:

@@ -15,14 +15,6 @@ from botnft.obs.metrics import Metrics, MetricsObserver
 DEFAULT_PORT = 9464
 
 
-def check_port(port: int | None) -> int | None:
-    """`--metrics-port`: 0 (off), a TCP port, or None (the default port, if free); a bad one is a one-line
-    error before the run starts."""
-    if port is not None and not 0 <= port <= 65535:
-        raise UserError(f"--metrics-port {port}: give a TCP port (1-65535), or 0 to serve no metrics")
-    return port
-
-
 @dataclass(slots=True)
 class PaperMetrics:
     """A paper run's metrics (None when neither served nor written) and the server serving them."""
