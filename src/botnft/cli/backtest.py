@@ -132,6 +132,20 @@ def backtest(
         Path | None,
         typer.Option("--metrics-out", metavar="FILE", help="Write the final metrics (Prometheus text) here."),
     ] = None,
+    no_guard: Annotated[
+        bool,
+        typer.Option(
+            "--no-guard", help="Switch the liquidation guard off (it still measures; [risk] guard)."
+        ),
+    ] = False,
+    max_drawdown: Annotated[
+        str | None,
+        typer.Option(
+            "--max-drawdown",
+            metavar="F",
+            help="Drawdown limit in (0, 1): REDUCING past half of it, then HALTED and flat ([risk]).",
+        ),
+    ] = None,
 ) -> None:
     """Replay history through the trading node with simulated venues; print a summary and chart it."""
     _backtest(locals())
@@ -159,9 +173,27 @@ def _check_data_exists(data: str) -> None:
         bundle.get(data)  # raises: unknown data set, with the list
 
 
+def risk_overrides(o: dict[str, Any]) -> dict[str, Any]:
+    """`--no-guard` and `--max-drawdown` as `[risk]` overrides, checked before the heavy imports."""
+    out: dict[str, Any] = {}
+    if o.get("no_guard"):
+        out["guard"] = False
+    raw = o.get("max_drawdown")
+    if raw is not None:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise UserError(f"--max-drawdown must be a number in (0, 1), got {raw!r}") from None
+        if not 0.0 < value < 1.0:
+            raise UserError(f"--max-drawdown must be in (0, 1), got {raw}")
+        out["max_drawdown"] = value
+    return out
+
+
 def _backtest(o: dict[str, Any]) -> None:
     from botnft.backtest.outputs import check_output_file, check_runs_dir
 
+    overrides = risk_overrides(o)
     spec = checked_spec(o)
     fills_out = (
         check_output_file(o["fills_out"], "--fills-out", input_files(spec.data)) if o["fills_out"] else None
@@ -172,7 +204,8 @@ def _backtest(o: dict[str, Any]) -> None:
     settings = load_settings(database_url=o["db_url"])
     from botnft.backtest.runner import run_backtest
 
-    session = built_session(o, spec, settings.liquidity.model_dump())
+    risk = settings.risk.model_copy(update=overrides)
+    session = built_session(o, spec, settings.liquidity.model_dump(), risk)
     spec = session.spec
     if o["store"]:
         from botnft.backtest.persist import preflight
@@ -237,13 +270,14 @@ def checked_spec(o: dict[str, Any]) -> Any:
     return spec
 
 
-def built_session(o: dict[str, Any], spec: Any, liquidity: dict[str, Any]) -> Any:
-    """The session for `spec` with the configured liquidity, refusing flags its venues would ignore."""
+def built_session(o: dict[str, Any], spec: Any, liquidity: dict[str, Any], risk: Any = None) -> Any:
+    """The session for `spec` with the configured liquidity and `[risk]` limits, refusing flags its venues
+    would ignore."""
     from botnft.bootstrap import build_backtest
     from botnft.risk.sizing import check_fixed_size
 
     spec = dataclasses.replace(spec, liquidity=liquidity)
-    session = build_backtest(spec)
+    session = build_backtest(spec, risk=risk)
     spec.check_applies(session.venue_names, fill_given=o["fill"] is not None)
     check_fixed_size(spec.size, session.instrument)
     return session
