@@ -5,6 +5,7 @@ exit 2), and `bot paper --metrics-port` serving /metrics while it runs."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -119,3 +120,18 @@ def test_bot_paper_serves_metrics_on_loopback_while_it_runs(tmp_path: Path) -> N
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_resumed_run_logs_json_lines_with_the_run_id_client_order_id_and_venue(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(db)
+    args = [*BOT, "paper", "--run-id", "j1", "--speed", "36000", "--metrics-port", "0", "--db-url", db, *SPOT]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(4)  # 10 bars/s: some bars done
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    r = bot("paper", "--resume", "j1", "--log-json", "--metrics-port", "0", "--db-url", db, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    logged = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
+    assert any("resuming after bar" in e["event"] for e in logged), r.stderr
+    assert all(e["run_id"] == "j1" and "client_order_id" in e and "venue" in e for e in logged)
