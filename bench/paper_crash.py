@@ -128,10 +128,10 @@ def crash_test(
         kill_at_bar: int | None = None
         if left > 0:  # this life dies before the end, within about twice its share of the bars left
             share = max(1, (total - done) // (left + 1))
-            kill_at_bar = min(done + rng.randint(1, 2 * share), total - 1)
+            kill_at_bar = min(done + rng.randint(1, 2 * share), total - 4)  # never at the end
             if (killed + 1) % every == 0:  # its first or second fill; bars enough to reach it
                 env["BOT_CRASH_POINT"] = f"venue-fill:{rng.randint(1, 2)}"
-                kill_at_bar = min(done + 2 * share + 15, total - 1)
+                kill_at_bar = min(done + 2 * share + 15, total - 4)
             elif rng.random() < 0.35:
                 kill_after = rng.uniform(0.02, 1.0)
         code = _attempt(
