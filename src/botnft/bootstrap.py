@@ -196,6 +196,7 @@ def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, Guard
     guard = GuardLimits(
         buffer=risk.buffer,
         atr_multiple=risk.atr_multiple,
+        min_distance=risk.min_distance,
         atr_period=risk.atr_period,
         restore=risk.restore,
         max_drawdown=risk.max_drawdown,

@@ -84,15 +84,17 @@ class LiquiditySettings(BaseModel):
 
 class RiskSettings(BaseModel):
     """The risk engine's limits (`[risk]` in bot.toml, `BOT_RISK_<FIELD>` in the environment, a few as
-    `bot backtest` flags). Guard: collateral kept above ``buffer`` maintenance requirements and the
-    liquidation price ``atr_multiple`` ATRs (over ``atr_period`` bars) away, a de-lever restoring both
-    times ``restore``; ``max_drawdown`` moves the node to REDUCING then HALTED. Gate: leverage (no more
-    than the venue allows, checked when the venue is known), order and position notional."""
+    `bot backtest` flags). Guard: collateral kept above ``buffer`` maintenance requirements, the
+    liquidation price ``atr_multiple`` ATRs (over ``atr_period`` bars) and ``min_distance`` of the price
+    away, a de-lever restoring these times ``restore``; ``max_drawdown`` moves the node to REDUCING then
+    HALTED. Gate: leverage (no more than the venue allows, checked when the venue is known), order and
+    position notional."""
 
     model_config = STRICT
     guard: bool = True
     buffer: float = Field(default=2.0, ge=1, le=100)
     atr_multiple: float = Field(default=10.0, ge=0, le=1_000)
+    min_distance: float = Field(default=0.3, ge=0, lt=1)
     atr_period: int = Field(default=14, ge=1, le=10_000)
     restore: float = Field(default=1.25, ge=1, le=10)
     max_drawdown: float | None = Field(default=None, gt=0, lt=1)

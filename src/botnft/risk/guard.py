@@ -36,13 +36,13 @@ class AccountModel:
     def total_at(self, px: Any) -> Any:
         return self.total + self.base * (px - self.p0)
 
-    def max_size(self, total: Any, px: Any, atr: Any, k: float, a: float) -> Any:
+    def max_size(self, total: Any, px: Any, atr: Any, k: float, a: float, gap: float = 0.0) -> Any:
         """Largest |base| whose collateral covers ``k`` maintenance requirements and whose liquidation
         price lies at least ``a`` ATRs away (closed form of the linear model)."""
         side = 1.0 - self.m if self.base > 0 else 1.0 + self.m
         with np.errstate(divide="ignore", invalid="ignore"):
             by_buffer = np.divide(total, k * self.m * px) if self.m > 0 else np.inf
-            by_atr = np.divide(total, self.m * px + a * atr * side)
+            by_atr = np.divide(total, self.m * px + np.maximum(a * atr, gap * px) * side)
         return np.minimum(by_buffer, np.where(np.isnan(by_atr), np.inf, by_atr))
 
 
@@ -150,7 +150,8 @@ class LiquidationGuard:
         low_total = min(m.total_at(x) for x in extremes)
         for c in closes:
             eq = m.total_at(c)
-            if eq <= 0 or eq < k * m.m * c * b or eq < (m.m * c + a * atr * side) * b:
+            distance = max(a * atr, lim.min_distance * c)
+            if eq <= 0 or eq < k * m.m * c * b or eq < (m.m * c + distance * side) * b:
                 return True
             if lim.max_drawdown is not None and (
                 b * atr * a > eq - floor or low_total < floor + 0.5 * (eq - floor)
@@ -166,7 +167,7 @@ class LiquidationGuard:
         b = abs(m.base)
         eq = m.total_at(close)
         low_total = m.total_at(adverse)
-        cap = m.max_size(eq, close, atr, lim.buffer, lim.atr_multiple)
+        cap = m.max_size(eq, close, atr, lim.buffer, lim.atr_multiple, lim.min_distance)
         breach = (low_total < lim.buffer * m.m * adverse * b) | (b > cap) | (eq <= 0)
         if lim.max_drawdown is not None:
             floor = (1.0 - lim.max_drawdown) * peaks
@@ -220,6 +221,7 @@ class LiquidationGuard:
         atr = self._atr_at(bars, j)
         eq = float(m.total_at(c))
         k, a = lim.buffer * lim.restore, lim.atr_multiple * lim.restore
+        gap = lim.min_distance * lim.restore
         room = eq
         if lim.max_drawdown is not None:
             self.peak = max(self.peak, eq)
@@ -229,7 +231,7 @@ class LiquidationGuard:
         def fits(q: float) -> bool:
             probe = AccountModel(c, eq, sign * q, self.maintenance_fraction(q))
             by_room = q * a * atr <= room if lim.max_drawdown is not None else True
-            return bool(q <= probe.max_size(eq, c, atr, k, a)) and by_room
+            return bool(q <= probe.max_size(eq, c, atr, k, a, gap)) and by_room
 
         want = float(abs(desired))
         if fits(want):
@@ -261,7 +263,8 @@ class LiquidationGuard:
         eq = float(m.total_at(c))
         self.peak = max(self.peak, eq)
         k, a = lim.buffer * lim.restore, lim.atr_multiple * lim.restore
-        cap = float(m.max_size(eq, c, atr, k, a)) if eq > 0 else 0.0
+        gap = lim.min_distance * lim.restore
+        cap = float(m.max_size(eq, c, atr, k, a, gap)) if eq > 0 else 0.0
         if lim.max_drawdown is not None:
             floor = (1.0 - lim.max_drawdown) * self.peak
             room = eq - floor

@@ -73,7 +73,7 @@ def test_a_bad_guard_limit_is_a_user_error_naming_the_field(field, value):
 
 def test_the_guard_caps_an_entry_so_it_opens_with_the_restored_buffer():
     flat = lambda price: (1_000.0, 0.0, 0.0)  # noqa: E731  (no position yet)
-    limits = GuardLimits(buffer=2.0, atr_multiple=0.0, restore=1.0)
+    limits = GuardLimits(buffer=2.0, atr_multiple=0.0, restore=1.0, min_distance=0.0)
     g = LiquidationGuard(flat, PERP, limits, lambda q: 0.05)
     b = bars([100.0])  # ATR of the first bar: its range, 2
     g.on_batch(b)
@@ -96,7 +96,9 @@ def test_a_guard_that_only_measures_never_caps_or_wakes():
 def test_the_guard_wakes_at_the_first_bar_that_breaches_and_sizes_back_to_the_buffer():
     base = [20.0]
     pos = lambda price: (1_000.0 + base[0] * (price - 100), base[0] * price * 0.05, base[0])  # noqa: E731
-    g = LiquidationGuard(pos, PERP, GuardLimits(buffer=2.0, atr_multiple=0.0, restore=1.0), lambda q: 0.05)
+    g = LiquidationGuard(
+        pos, PERP, GuardLimits(buffer=2.0, atr_multiple=0.0, restore=1.0, min_distance=0.0), lambda q: 0.05
+    )
     # 20 @ 100: 1000 / (0.05 * 2000) = 10 requirements; at 80: 600 / 80 = 7.5; at 60: 200 / 60 = 3.3;
     # at a low of 58: 160 / 58 < 2 * ... 160 / (0.05 * 20 * 58) = 2.76 > 2; at 55: 100 / 55 = 1.8 < 2
     b = bars([100.0, 80.0, 60.0, 57.0], low=[99, 79, 58, 55])
