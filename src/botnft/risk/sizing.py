@@ -89,3 +89,30 @@ class MarginCapped:
 
 
 Sizer = FixedSize | CashFraction | MarginCapped
+
+
+def vol_target_leverage(target_vol: float, realized_vol: float, max_leverage: float) -> float:
+    """Volatility targeting: the leverage that makes the position's volatility ``target_vol`` (both over
+    the same horizon), at most ``max_leverage``; none without a volatility estimate."""
+    if realized_vol <= 0.0 or target_vol <= 0.0:
+        return 0.0
+    return min(max_leverage, target_vol / realized_vol)
+
+
+def kelly_fraction(mean: float, variance: float, *, scale: float = 0.5, cap: float = 1.0) -> float:
+    """A capped, scaled Kelly fraction of equity: ``scale`` × mean / variance of the per-period return,
+    clamped to ±``cap`` (half Kelly by default: the full fraction overbets an estimated edge)."""
+    if variance <= 0.0:
+        return 0.0
+    return max(-cap, min(cap, scale * mean / variance))
+
+
+def risk_capped_qty(
+    equity: Decimal, risk_share: Decimal, stop_distance: Decimal, inst: Instrument
+) -> Decimal:
+    """The largest size on ``inst``'s lot grid whose loss at the stop (``stop_distance`` in price) is at
+    most ``risk_share`` of equity (max risk per trade); zero below the minimum order."""
+    if stop_distance <= ZERO or equity <= ZERO:
+        return ZERO
+    qty = floor_to(equity * risk_share / stop_distance, inst.lot_size)
+    return qty if qty >= inst.min_size else ZERO

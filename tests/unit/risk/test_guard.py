@@ -13,7 +13,13 @@ from botnft.domain.orders import Order, Side
 from botnft.risk.gate import RiskContext, RiskGate
 from botnft.risk.guard import AccountModel, LiquidationGuard
 from botnft.risk.limits import GuardLimits
-from botnft.risk.sizing import CashFraction, MarginCapped
+from botnft.risk.sizing import (
+    CashFraction,
+    MarginCapped,
+    kelly_fraction,
+    risk_capped_qty,
+    vol_target_leverage,
+)
 from botnft.risk.volatility import AtrTracker
 
 PERP = Perp(InstrumentId("SOL-PERP", "DRIFT"), "SOL", "USDC", D("0.0001"), D("0.01"), D("0.01"))
@@ -138,3 +144,24 @@ def test_each_denial_is_published_as_an_event_with_its_reason():
     with pytest.raises(RiskDenied):
         gate.check(Order("O-7", PERP.id, Side.BUY, D(200), 5), PERP, ctx)
     assert [(e.ts_ns, e.client_order_id, e.reason) for e in seen] == [(5, "O-7", "leverage")]
+
+
+def test_volatility_targeting_scales_leverage_to_the_target_and_caps_it():
+    assert vol_target_leverage(0.02, 0.01, 5.0) == 2.0
+    assert vol_target_leverage(0.20, 0.01, 5.0) == 5.0
+    assert vol_target_leverage(0.02, 0.0, 5.0) == 0.0
+
+
+def test_kelly_is_scaled_and_capped():
+    # mean 1 %, variance 0.0004 (2 % sd): full Kelly 25x, half 12.5x, capped at 2
+    assert kelly_fraction(0.01, 0.0004, scale=1.0, cap=100.0) == pytest.approx(25.0)
+    assert kelly_fraction(0.01, 0.0004, cap=100.0) == pytest.approx(12.5)
+    assert kelly_fraction(0.01, 0.0004, cap=2.0) == 2.0
+    assert kelly_fraction(-0.01, 0.0004, cap=2.0) == -2.0
+
+
+def test_max_risk_per_trade_sizes_so_the_stop_loses_at_most_the_share():
+    # 1 % of 10,000 = 100 at risk; a stop 3 below the entry: 33.33 SOL on the 0.01 grid
+    assert risk_capped_qty(D(10_000), D("0.01"), D(3), PERP) == D("33.33")
+    assert risk_capped_qty(D(10_000), D("0.01"), D(0), PERP) == D(0)
+    assert risk_capped_qty(D(1), D("0.01"), D(3), PERP) == D(0)  # below the minimum order
