@@ -53,25 +53,12 @@ from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim.book_ledger import BpsFees, FeeSchedule, Ledger
-from botnft.venues.sim.book_market import DepthProfile, bar_ticks, cumulative_depth, first_reach, fit_shape
+from botnft.venues.sim.book_market import DepthProfile, bar_ticks, first_reach
 from botnft.venues.sim.clob import Match, MatchPlan, OrderBook, RestingOrder, SelfTradeMode
 from botnft.venues.sim.solana import SolanaExecution, SolanaFees, latency_price
 from botnft.venues.sim.wallet import MappingView, SolanaWallet
 
-__all__ = [
-    "ACCOUNT",
-    "PARTICIPANTS",
-    "BookVenue",
-    "BpsFees",
-    "DepthProfile",
-    "FeeSchedule",
-    "Ledger",
-    "SimClob",
-    "bar_ticks",
-    "cumulative_depth",
-    "first_reach",
-    "fit_shape",
-]
+__all__ = ["ACCOUNT", "PARTICIPANTS", "BookVenue", "SimClob"]
 
 # ==================================================================================================
 # The venue

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from botnft.domain import drift_margin
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_math import BASE_PRECISION, MARGIN_PRECISION, OPEN_ORDER_MARGIN_REQUIREMENT
 from botnft.venues.sim.drift_params import DriftMarketParams
@@ -99,7 +100,7 @@ class MarginCalc:
 
 def position_margin_ratio(params: DriftMarketParams, size: int, kind: str, high_leverage: bool) -> int:
     """``PerpMarket::get_margin_ratio`` at ``size`` (|base|, 1e9) for this market's parameters."""
-    return dm.margin_ratio(
+    return drift_margin.margin_ratio(
         size,
         imr=params.margin_ratio_initial,
         mmr=params.margin_ratio_maintenance,

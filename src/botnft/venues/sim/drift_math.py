@@ -16,15 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Final
 
-from botnft.domain import drift_margin as _margin
 from botnft.venues.sim.intmath import U64_MAX, ceil_div, clamp, tdiv
 
-# The one margin model (router, executor, simulators) lives in the domain; re-exported here.
-get_proportion = _margin.get_proportion
-hlm_initial_margin_ratio_from_size = _margin.hlm_initial_margin_ratio_from_size
-margin_ratio = _margin.margin_ratio
-size_discount_asset_weight = _margin.size_discount_asset_weight
-size_premium_liability_weight = _margin.size_premium_liability_weight
+# The one margin model (router, executor, simulators) is `botnft.domain.drift_margin`.
 
 # --------------------------------------------------------------------------------------------------
 # Precision constants (math/constants.rs)

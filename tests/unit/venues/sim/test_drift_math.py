@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from botnft.domain import drift_margin as mg
 from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_math import (
     BASE_PRECISION,
@@ -303,10 +304,10 @@ def test_next_funding_update_waits_for_the_hour_boundary() -> None:
 
 def test_get_proportion_rounds_down() -> None:
     """math/helpers/tests.rs::proportion_tests."""
-    assert dm.get_proportion(999999999369, 1000000036297, 1000000042597) == 999999993069
-    assert dm.get_proportion(1000000036297, 999999999369, 1000000042597) == 999999993069
-    assert dm.get_proportion(999999999369, 1000000042597, 1000000036297) == 1000000005668
-    assert dm.get_proportion(1000000042597, 999999999369, 1000000036297) == 1000000005668
+    assert mg.get_proportion(999999999369, 1000000036297, 1000000042597) == 999999993069
+    assert mg.get_proportion(1000000036297, 999999999369, 1000000042597) == 999999993069
+    assert mg.get_proportion(999999999369, 1000000042597, 1000000036297) == 1000000005668
+    assert mg.get_proportion(1000000042597, 999999999369, 1000000036297) == 1000000005668
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -315,18 +316,18 @@ def test_get_proportion_rounds_down() -> None:
 def test_margin_ratio_by_requirement_kind_with_and_without_high_leverage() -> None:
     """state/perp_market/tests.rs::get_margin_ratio::test."""
     imr, mmr = MARGIN_PRECISION // 10, MARGIN_PRECISION // 20
-    assert dm.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="initial") == imr
-    assert dm.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="fill") == (imr + mmr) // 2
-    assert dm.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="maintenance") == mmr
+    assert mg.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="initial") == imr
+    assert mg.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="fill") == (imr + mmr) // 2
+    assert mg.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="maintenance") == mmr
 
     hlm = {"hlm_imr": MARGIN_PRECISION // 50, "hlm_mmr": MARGIN_PRECISION // 100, "high_leverage": True}
-    assert dm.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="initial", **hlm) == MARGIN_PRECISION // 50
+    assert mg.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="initial", **hlm) == MARGIN_PRECISION // 50
     assert (
-        dm.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="maintenance", **hlm)
+        mg.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="maintenance", **hlm)
         == MARGIN_PRECISION // 100
     )
     assert (
-        dm.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="fill", **hlm)
+        mg.margin_ratio(BASE_PRECISION, imr=imr, mmr=mmr, kind="fill", **hlm)
         == (MARGIN_PRECISION // 50 + MARGIN_PRECISION // 100) // 2
     )
 
@@ -343,8 +344,8 @@ def test_high_leverage_ratio_meets_the_normal_ratio_once_size_premium_kicks_in()
     cnt = 0
     for i in range(1, 1_000):
         size = BASE_PRECISION * i * 1000
-        hlm = dm.margin_ratio(size, kind="initial", high_leverage=True, **params)
-        normal = dm.margin_ratio(size, kind="initial", high_leverage=False, **params)
+        hlm = mg.margin_ratio(size, kind="initial", high_leverage=True, **params)
+        normal = mg.margin_ratio(size, kind="initial", high_leverage=False, **params)
         if normal != params["imr"]:
             assert hlm == normal
             cnt += 1
@@ -360,13 +361,13 @@ def test_size_premium_raises_margin_ratios_for_large_positions() -> None:
         "hlm_mmr": MARGIN_PRECISION // 200,
         "imf_factor": 50,
     }
-    assert dm.margin_ratio(BASE_PRECISION * 1_000_000, kind="initial", **params) == 1300
-    assert dm.margin_ratio(BASE_PRECISION // 10, kind="initial", high_leverage=True, **params) == 100
-    assert dm.margin_ratio(BASE_PRECISION, kind="initial", high_leverage=True, **params) == 100
-    assert dm.margin_ratio(BASE_PRECISION * 10, kind="initial", high_leverage=True, **params) == 104
-    assert dm.margin_ratio(BASE_PRECISION * 3000, kind="initial", high_leverage=True, **params) == 221
-    assert dm.margin_ratio(BASE_PRECISION * 3000, kind="maintenance", high_leverage=True, **params) == 67
-    assert dm.margin_ratio(BASE_PRECISION * 300000, kind="maintenance", high_leverage=True, **params) == 313
+    assert mg.margin_ratio(BASE_PRECISION * 1_000_000, kind="initial", **params) == 1300
+    assert mg.margin_ratio(BASE_PRECISION // 10, kind="initial", high_leverage=True, **params) == 100
+    assert mg.margin_ratio(BASE_PRECISION, kind="initial", high_leverage=True, **params) == 100
+    assert mg.margin_ratio(BASE_PRECISION * 10, kind="initial", high_leverage=True, **params) == 104
+    assert mg.margin_ratio(BASE_PRECISION * 3000, kind="initial", high_leverage=True, **params) == 221
+    assert mg.margin_ratio(BASE_PRECISION * 3000, kind="maintenance", high_leverage=True, **params) == 67
+    assert mg.margin_ratio(BASE_PRECISION * 300000, kind="maintenance", high_leverage=True, **params) == 313
 
 
 def test_high_leverage_ratio_falls_back_to_its_default_when_the_premium_equals_the_normal_ratio() -> None:
@@ -376,14 +377,14 @@ def test_high_leverage_ratio_falls_back_to_its_default_when_the_premium_equals_t
     imr 1000, imf 50: premium = 800 + isqrt(10*1.6e14+1)*50/1e7 = 800 + 200 = 1000 at 160,000 base.
     """
     params = {"imr": 1000, "mmr": 500, "hlm_imr": 100, "hlm_mmr": 50, "imf_factor": 50, "high_leverage": True}
-    assert dm.margin_ratio(160_000 * BASE_PRECISION - BASE_PRECISION, **params) == 995
-    assert dm.margin_ratio(160_000 * BASE_PRECISION, **params) == 100
-    assert dm.margin_ratio(162_000 * BASE_PRECISION, **params) == 1001
+    assert mg.margin_ratio(160_000 * BASE_PRECISION - BASE_PRECISION, **params) == 995
+    assert mg.margin_ratio(160_000 * BASE_PRECISION, **params) == 100
+    assert mg.margin_ratio(162_000 * BASE_PRECISION, **params) == 1001
 
 
 def test_high_leverage_needs_both_market_hlm_ratios() -> None:
     """Derived: PerpMarket::is_high_leverage_mode_enabled needs both HLM ratios > 0."""
-    assert dm.margin_ratio(BASE_PRECISION, imr=1000, mmr=500, hlm_imr=100, high_leverage=True) == 1000
+    assert mg.margin_ratio(BASE_PRECISION, imr=1000, mmr=500, hlm_imr=100, high_leverage=True) == 1000
 
 
 def test_size_premium_liability_weight_for_spot_borrows() -> None:
@@ -393,28 +394,28 @@ def test_size_premium_liability_weight_for_spot_borrows() -> None:
     """
     size = 1000 * QUOTE_PRECISION * AMM_RESERVE_PRECISION // 10**6
     w = dm.SPOT_WEIGHT_PRECISION
-    assert dm.size_premium_liability_weight(size, 0, 11000, w) == 11000
-    assert dm.size_premium_liability_weight(size, 10, 11000, w) == 11000
-    assert dm.size_premium_liability_weight(size, 10000, 11000, w) == 11962
-    assert dm.size_premium_liability_weight(size, SPOT_IMF_PRECISION // 10, 11000, w) == 40422
-    assert dm.size_premium_liability_weight(size, SPOT_IMF_PRECISION // 10, 0, w) == 31622
+    assert mg.size_premium_liability_weight(size, 0, 11000, w) == 11000
+    assert mg.size_premium_liability_weight(size, 10, 11000, w) == 11000
+    assert mg.size_premium_liability_weight(size, 10000, 11000, w) == 11962
+    assert mg.size_premium_liability_weight(size, SPOT_IMF_PRECISION // 10, 11000, w) == 40422
+    assert mg.size_premium_liability_weight(size, SPOT_IMF_PRECISION // 10, 0, w) == 31622
 
 
 def test_size_discount_asset_weight_for_spot_deposits() -> None:
     """math/margin/tests.rs::test::spot_market_asset_weight (asset weights)."""
     size = 1000 * QUOTE_PRECISION * AMM_RESERVE_PRECISION // 10**6
-    assert dm.size_discount_asset_weight(size, 10, 9000) == 9000
-    assert dm.size_discount_asset_weight(size * 1_000_000, 10, 9000) == 8357
-    assert dm.size_discount_asset_weight(size, 10000, 9000) == 8357
-    assert dm.size_discount_asset_weight(size, SPOT_IMF_PRECISION // 10, 9000) == 2642
+    assert mg.size_discount_asset_weight(size, 10, 9000) == 9000
+    assert mg.size_discount_asset_weight(size * 1_000_000, 10, 9000) == 8357
+    assert mg.size_discount_asset_weight(size, 10000, 9000) == 8357
+    assert mg.size_discount_asset_weight(size, SPOT_IMF_PRECISION // 10, 9000) == 2642
     size2 = 100000 * QUOTE_PRECISION * AMM_RESERVE_PRECISION // 10**6
-    assert dm.size_discount_asset_weight(size2, SPOT_IMF_PRECISION // 10, 1500) == 337
-    assert dm.size_discount_asset_weight(size2, SPOT_IMF_PRECISION // 10, 7500) == 337
+    assert mg.size_discount_asset_weight(size2, SPOT_IMF_PRECISION // 10, 1500) == 337
+    assert mg.size_discount_asset_weight(size2, SPOT_IMF_PRECISION // 10, 7500) == 337
 
 
 def test_unknown_margin_kind_is_rejected_by_name() -> None:
     with pytest.raises(ValueError, match="'liquidation'"):
-        dm.margin_ratio(BASE_PRECISION, imr=1000, mmr=500, kind="liquidation")
+        mg.margin_ratio(BASE_PRECISION, imr=1000, mmr=500, kind="liquidation")
 
 
 _ratios = st.integers(min_value=50, max_value=5000)
@@ -439,7 +440,7 @@ def test_margin_ratio_never_decreases_as_size_grows(
     small, large = sorted(sizes)
     imr, mmr_share, imf = market
     mmr = max(1, imr * mmr_share // 100)
-    assert dm.margin_ratio(small, imr=imr, mmr=mmr, imf_factor=imf, kind=kind) <= dm.margin_ratio(
+    assert mg.margin_ratio(small, imr=imr, mmr=mmr, imf_factor=imf, kind=kind) <= mg.margin_ratio(
         large, imr=imr, mmr=mmr, imf_factor=imf, kind=kind
     )
 

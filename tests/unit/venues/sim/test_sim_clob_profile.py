@@ -20,7 +20,8 @@ from botnft.domain.events import OrderFilled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Spot
 from botnft.domain.orders import Order, Side
-from botnft.venues.sim.book_replay import DepthProfile, SimClob, cumulative_depth, fit_shape
+from botnft.venues.sim.book_market import DepthProfile, cumulative_depth, fit_shape
+from botnft.venues.sim.book_replay import SimClob
 
 SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "data"
 MICRO = SHARED / "microstructure"

@@ -17,7 +17,8 @@ from botnft.domain.instruments import Spot
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from botnft.engine.oms import OrderManager
 from botnft.ports import SimulatedVenue, VenueClient
-from botnft.venues.sim.book_replay import PARTICIPANTS, DepthProfile, SimClob
+from botnft.venues.sim.book_market import DepthProfile
+from botnft.venues.sim.book_replay import PARTICIPANTS, SimClob
 from botnft.venues.sim.clob import SelfTradeMode
 
 INST = Spot(InstrumentId("SOL/USDT", "CEX"), "SOL", "USDT", D("0.01"), D("0.001"), D("0.01"))

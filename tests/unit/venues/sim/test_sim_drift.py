@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from botnft.data.bars import BarBatch
+from botnft.domain import drift_margin as mg
 from botnft.domain.events import (
     FundingApplied,
     OrderAccepted,
@@ -446,7 +447,7 @@ def test_initial_margin_carries_the_imf_size_premium_and_free_collateral_follows
     place(venue, bars, 0, order(Side.BUY, "2000"))
     drive(venue, bars, 1, 2)
     size = 2_000 * E9
-    ratio = dm.margin_ratio(size, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="initial")
+    ratio = mg.margin_ratio(size, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="initial")
     assert ratio > SOL_PERP.margin_ratio_initial  # the size premium is in force at 2,000 SOL
     oracle = venue.core.tapes[0].sample(venue.core.now)
     assert oracle is not None
@@ -461,7 +462,7 @@ def test_initial_margin_carries_the_imf_size_premium_and_free_collateral_follows
     assert (
         maint.margin_requirement
         == liability
-        * dm.margin_ratio(size, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance")
+        * mg.margin_ratio(size, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance")
         // 10_000
     )
 
@@ -469,7 +470,7 @@ def test_initial_margin_carries_the_imf_size_premium_and_free_collateral_follows
 def test_an_order_that_would_breach_initial_margin_is_rejected_and_one_just_inside_is_accepted() -> None:
     bars = bars_from([100.0] * 3)
     size = 10 * E9
-    ratio = dm.margin_ratio(size, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="initial")
+    ratio = mg.margin_ratio(size, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="initial")
     requirement = size * 100 * E6 // E9 * ratio // 10_000 + dm.OPEN_ORDER_MARGIN_REQUIREMENT
     fee, _ = dm.tier_fees(size * 100 * E6 // E9, DriftStateParams().fee_tier)
     needed = requirement + fee
@@ -487,7 +488,7 @@ def test_the_liquidation_price_is_where_maintenance_free_collateral_runs_out() -
     liq = venue.liquidation_price("SOL-PERP")
     assert liq is not None and Decimal(90) < liq < Decimal(100)
     mc = venue.margin("maintenance")
-    ratio = dm.margin_ratio(10 * E9, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance")
+    ratio = mg.margin_ratio(10 * E9, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance")
     expected = dm.perp_liquidation_price(
         100 * E6, mc.total_collateral - mc.margin_requirement, 10 * E9, ratio
     )
@@ -509,7 +510,7 @@ def test_a_second_market_fed_from_its_own_candles_counts_in_cross_margin_and_is_
     expected = 0
     for params, base, price in ((SOL_PERP, 10 * E9, 100 * E6), (BTC_PERP, 2 * E9 // 10, 50_000 * E6)):
         imr, mmr = params.margin_ratio_initial, params.margin_ratio_maintenance
-        ratio = dm.margin_ratio(base, imr=imr, mmr=mmr, imf_factor=params.imf_factor, kind="maintenance")
+        ratio = mg.margin_ratio(base, imr=imr, mmr=mmr, imf_factor=params.imf_factor, kind="maintenance")
         expected += base * price // E9 * ratio // 10_000
     assert mc.margin_requirement == expected
     events = drive(venue, sol, 2)

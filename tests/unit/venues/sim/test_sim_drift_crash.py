@@ -20,6 +20,7 @@ from botnft.backtest.driver import SimulationDriver
 from botnft.data import bundle
 from botnft.data.bars import BarBatch, align_mark
 from botnft.data.loader import load_candles
+from botnft.domain import drift_margin as mg
 from botnft.domain.events import FundingApplied, OrderFilled, PositionLiquidated
 from botnft.domain.orders import Order, Side
 from botnft.domain.portfolio import Portfolio
@@ -111,7 +112,7 @@ def test_a_10x_long_is_liquidated_exactly_at_the_first_bar_that_breaches_mainten
     base = int(fill.qty * E9)
     entry_quote = base * int(fill.price * E6) // E9
     assert entry_quote * LEVERAGE // 10 >= (COLLATERAL - 15) * E6  # it is a 10x position
-    mmr = dm.margin_ratio(base, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance")
+    mmr = mg.margin_ratio(base, imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance")
 
     # independent breach search: cash after the fee and the funding paid so far, valued at each low
     cash = COLLATERAL * E6 - int(fill.fee * E6)

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from botnft.data.bars import BarBatch
+from botnft.domain import drift_margin as mg
 from botnft.domain.events import BankruptcyResolved, FundingApplied, OrderFilled, PositionLiquidated
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.domain.portfolio import Portfolio
@@ -204,7 +205,7 @@ def test_the_liquidation_price_moves_away_from_the_oracle_as_collateral_grows(
         pos.base_asset_amount = base
         pos.quote_asset_amount = pos.quote_entry_amount = -base * price // E9
         mc = account.margin({0: MarketQuote(SOL_PERP, price, 0, 0)}, "maintenance")
-        ratio = dm.margin_ratio(
+        ratio = mg.margin_ratio(
             abs(base), imr=500, mmr=300, imf_factor=SOL_PERP.imf_factor, kind="maintenance"
         )
         prices.append(
