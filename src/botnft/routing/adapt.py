@@ -109,7 +109,8 @@ def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str, override: float |
             part = _raw_source(p, float(p.fee_bps) if override is None else override, str(p.instrument))
             assert isinstance(part, CpmmSource | BookSource | ClmmSource)
             parts.append(part)
-        return PooledSource(tuple(parts), name=name)
+        lots = tuple(float(p.lot) if isinstance(p, BookLiquidity) and p.lot > 0 else None for p in snap.parts)
+        return PooledSource(tuple(parts), lots, name=name)
     # PerpLiquidity: a book when one is published, else the virtual AMM.
     if snap.bids or snap.asks:
         return BookSource(_levels(snap.asks), _levels(snap.bids), fee_bps, name=name)

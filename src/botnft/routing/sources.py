@@ -626,6 +626,8 @@ class PooledSource(_SourceMixin):
     input across its parts gives (`pooled_segments`), which is how it routes. Each part keeps its fee."""
 
     parts: tuple[CpmmSource | BookSource | ClmmSource, ...]
+    #: each part's base lot (a book trades whole lots; None: continuous), as the aggregator keeps to them
+    part_lots: tuple[float | None, ...] = ()
     lot: float | None = None
     min_size: float | None = None
     name: str | None = None
@@ -634,6 +636,10 @@ class PooledSource(_SourceMixin):
     def __post_init__(self) -> None:
         if not self.parts or not all(isinstance(p, (CpmmSource, BookSource, ClmmSource)) for p in self.parts):
             raise ValueError(f"a pooled source needs pool and book parts, got {self.parts!r}")
+        if self.part_lots and len(self.part_lots) != len(self.parts):
+            raise ValueError(f"{len(self.parts)} parts need as many part lots, got {len(self.part_lots)}")
+        for lot in self.part_lots:
+            _check_lots(lot, None)
         _check_lots(self.lot, self.min_size)
         object.__setattr__(self, "_curves", {})
 
@@ -643,6 +649,23 @@ class PooledSource(_SourceMixin):
             s = _check_side(side)
             c = self._curves[s] = Curve(pooled_segments([p.curve(s) for p in self.parts]))
         return c
+
+    def output(self, side: str, amount_in: float) -> float:
+        """Output for ``amount_in``, the books' shares in whole lots (`split.settle_pooled`)."""
+        if not any(self.part_lots):
+            return self.curve(side).output(float(amount_in))
+        from botnft.routing.split import settle_pooled  # the solver imports this module
+
+        return settle_pooled(self, _check_side(side), float(amount_in), 0.0, False)[1]
+
+    def input_for(self, side: str, amount_out: float) -> float:
+        """Input for ``amount_out`` (``inf`` out of reach), the books' shares in whole lots."""
+        c = self.curve(side)
+        if not any(self.part_lots) or c.input_for(float(amount_out)) == INF:
+            return c.input_for(float(amount_out))
+        from botnft.routing.split import settle_pooled  # the solver imports this module
+
+        return settle_pooled(self, _check_side(side), 0.0, float(amount_out), True)[0]
 
 
 Source = CpmmSource | BookSource | ClmmSource | PerpSource | PooledSource

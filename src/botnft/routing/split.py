@@ -40,7 +40,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from botnft.routing.sources import EV_FLAT, EV_START, INF, SOURCE_TYPES, Curve, Event, Side, Source
+from botnft.routing.sources import (
+    EV_FLAT,
+    EV_START,
+    INF,
+    SOURCE_TYPES,
+    Curve,
+    Event,
+    PooledSource,
+    Side,
+    Source,
+)
 
 AmountIn = Literal["base", "quote"]
 
@@ -495,6 +505,15 @@ def optimal_split(
         lots = [float(src.lot or 0.0) for src in sources]
         mins = [float(src.min_size or 0.0) for src in sources]
         alloc, outs = _Quantizer(curves, lots, mins).run(sol, sol.routed, exact_out)
+    if any(type(src) is PooledSource and any(src.part_lots) for src in sources):
+        alloc, outs = list(alloc), list(outs)
+        for i, src in enumerate(sources):
+            if (
+                type(src) is PooledSource
+                and any(src.part_lots)
+                and (outs[i] if exact_out else alloc[i]) > 0.0
+            ):
+                alloc[i], outs[i] = settle_pooled(src, side, alloc[i], outs[i], exact_out)
     filled = sum(outs)
     spent = sum(alloc)
     remainder = target - sol.routed
@@ -524,3 +543,48 @@ def optimal_split(
         avg_price=avg,
     )
     return split
+
+
+def settle_pooled(
+    src: PooledSource, side: Side, spent: float, filled: float, exact_out: bool
+) -> tuple[float, float]:
+    """(input, output) an aggregator (`PooledSource`) fills for its share (the output when `exact_out`,
+    else the input), as it assembles a route: the best split across its parts, each book's share floored
+    to whole lots of base, and what the books leave on the largest pool part that can take it (none:
+    the pool that gives the most for it)."""
+    curves = [p.curve(side) for p in src.parts]
+    sol = _waterfill(curves, filled if exact_out else spent, exact_out)
+    ins, outs = list(sol.alloc), list(sol.outs)
+    # in the given unit (output when exact_out, else input), starting with the float noise of the split
+    left = filled - math.fsum(outs) if exact_out else spent - math.fsum(ins)
+    for i, lot in enumerate(src.part_lots):
+        if not lot or not (outs[i] if exact_out else ins[i]) > 0.0:
+            continue
+        c = curves[i]
+        if side == "sell":  # the input is base: whole lots of it
+            keep = min(math.floor(ins[i] / lot + 1e-9) * lot, c.total_in)  # the whole book, at most
+            left += ins[i] - keep
+            ins[i], outs[i] = keep, c.output(keep)
+        else:  # the output is base: whole lots of it
+            keep = min(math.floor(outs[i] / lot + 1e-9) * lot, c.total_out)  # the whole book, at most
+            need = c.input_for(keep)
+            left += outs[i] - keep if exact_out else ins[i] - need
+            ins[i], outs[i] = need, keep
+    if left != 0.0:
+        pools = [i for i, lot in enumerate(src.part_lots) if not lot]
+        if exact_out:  # a pool used to its end cannot give more
+            pools = [i for i in pools if curves[i].input_for(outs[i] + left) < INF]
+        used = [i for i in pools if (outs[i] if exact_out else ins[i]) > 0.0]
+        if used:
+            k = max(used, key=lambda i: outs[i] if exact_out else ins[i])
+        elif exact_out:
+            k = min(pools, key=lambda i: curves[i].input_for(left), default=-1)
+        else:
+            k = max(pools, key=lambda i: curves[i].output(left), default=-1)
+        if k >= 0 and exact_out:
+            outs[k] += left
+            ins[k] = curves[k].input_for(outs[k])
+        elif k >= 0:
+            ins[k] += left
+            outs[k] = curves[k].output(ins[k])
+    return math.fsum(ins), math.fsum(outs)

@@ -12,16 +12,17 @@ the book's levels with the venue's ``FeeSchedule.taker_fees`` for a book. As `Si
 swap, arbitrageurs first bring the pools back to the reference, and a book re-quotes lazily around a new
 reference: market moves, never the account's.
 
-Split. Direct SOL/USDC routes only (no multi-hop). The amount is cut into ``100/split_step_pct`` chunks
-(5 % by default) handed out greedily: each chunk goes to the venue whose output grows most (ExactIn) or
-whose input grows least (ExactOut) by taking it, at most ``max_split`` venues (3 by default; an assumption,
-Jupiter publishes no limit). The result is then compared with every venue alone and the best wins, so a
-quote is never worse than the best single venue. Percents are whole and sum to 100 (largest remainder).
-A book trades whole lots: its share is rounded down to lots and the remainder goes to the largest pool leg
-(or, when the split has none, to the pool that prices it best, as one more leg); with only books, an ExactIn
-route leaves the dust unspent (``inAmount`` < amount) and an ExactOut amount off the lot grid has no route.
-A book never quotes ExactOut of the quote token (selling base for an exact USDC amount); and a book on
-which the account has its own resting orders is left out (no self-trades).
+Split. Direct SOL/USDC routes only (no multi-hop). Jupiter routes an amount as the optimal split across
+its venues' curves (`jupiter_split`): each venue's liquidity snapshot (pool curve or book levels, fees
+inside) read as output against input, and every venue used filled to the same marginal rate. That is
+also what `liquidity` publishes (the venues' own snapshots), so the router, solving the same split
+(`routing.sources.PooledSource`), predicts the fill. Percents are whole and sum to 100 (largest
+remainder). A book trades whole lots: what it leaves, and the rounding to native units, go to the
+largest pool leg that can take it (else another pool, as one more leg); a pool used to the end of its
+liquidity takes the most its integer math allows. With only books, an ExactIn route leaves the dust
+unspent (``inAmount`` < amount) and an ExactOut amount off the lot grid has no route. A book never
+quotes ExactOut of the quote token (selling base for an exact USDC amount); and a book on which the
+account has its own resting orders is left out (no self-trades).
 On mainnet Jupiter offers ExactOut only on Whirlpool, Raydium CLMM and Raydium CPMM; here every venue does.
 
 Swap. ``swap(quote)`` executes as the Jupiter program would, all legs or none: the latency model (if any)
@@ -71,7 +72,7 @@ from botnft.domain.errors import InvalidOrder, Rejected, UserError
 from botnft.domain.events import OrderFilled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Spot
-from botnft.domain.liquidity import BookLiquidity
+from botnft.domain.liquidity import PooledLiquidity
 from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
@@ -89,7 +90,7 @@ from botnft.venues.sim.jupiter_api import (
     percents,
 )
 from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote, PoolLeg
-from botnft.venues.sim.jupiter_split import best_route, ladder
+from botnft.venues.sim.jupiter_split import Snapshot, best_route
 from botnft.venues.sim.raydium import SimRaydium, to_native, to_units
 from botnft.venues.sim.raydium_config import Token
 from botnft.venues.sim.solana import LatencyModel, SolanaFees, path_price
@@ -138,8 +139,7 @@ class SimJupiter:
 
     `venues`: SimRaydium pools and book venues of one pair (distinct names); `fees`: the network fee per
     transaction (`SolanaFees()` if None); `latency`: slots from quote to execution (None: none);
-    `max_split`/`split_step_pct`: the split search; `default_slippage_bps`: for orders without a price
-    guard; `wallet`: the shared `SolanaWallet` (a new one if None). `seed` is accepted for the venue
+    `default_slippage_bps`: for orders without a price guard; `wallet`: the shared `SolanaWallet` (a new one if None). `seed` is accepted for the venue
     builders' common signature: nothing here draws randomness but `latency`, which has its own seed."""
 
     has: Mapping[str, bool] = MappingProxyType(
@@ -153,8 +153,6 @@ class SimJupiter:
         name: str = "JUPITER",
         fees: SolanaFees | None = None,
         latency: LatencyModel | None = None,
-        max_split: int = 3,
-        split_step_pct: int = 5,
         default_slippage_bps: int = 50,
         min_size: Decimal = Decimal("0.001"),
         wallet: SolanaWallet | None = None,
@@ -162,17 +160,11 @@ class SimJupiter:
     ) -> None:
         if not venues:
             raise UserError("SimJupiter needs at least one venue to route over")
-        if not (max_split >= 1 and 1 <= split_step_pct <= 100 and 100 % split_step_pct == 0):
-            raise UserError(
-                f"max_split >= 1 and a split step dividing 100 needed, got {max_split}, {split_step_pct}"
-            )
         if not 0 <= default_slippage_bps <= BPS:
             raise UserError(f"slippage must be in [0, 10000] bps, got {default_slippage_bps}")
         self.name = name
         self.fees = fees if fees is not None else SolanaFees()
         self.latency = latency
-        self.max_split = max_split
-        self.split_step_pct = split_step_pct
         self.default_slippage_bps = default_slippage_bps
         self.seed = seed
         self.base, self.quote_token = self._pair(venues)
@@ -473,33 +465,22 @@ class SimJupiter:
         )  # fmt: skip
 
     # the router's view ------------------------------------------------------------------------------
-    def liquidity(self, instrument: InstrumentId, sizes: int = 12) -> BookLiquidity | None:
-        """Jupiter's route as a ladder: quotes at `sizes` geometric sizes from 0.01 base to half the venues'
-        base depth (on the books' lot grid); each level is the average price of the increment between two
-        sizes (fees inside, so ``fee_bps`` 0), asks from ExactOut buys, bids from ExactIn sells. Where the
-        greedy split makes an increment cheaper than the one before, adjacent levels are pooled (size-
-        weighted, which keeps the total at each pooled boundary), so prices only worsen with size.
-        ``network_fee`` is one transaction's fee in the quote token."""
+    def liquidity(self, instrument: InstrumentId) -> PooledLiquidity | None:
+        """The venues Jupiter routes over, each as its own snapshot (after the arbitrageurs' catch-up): it
+        fills an order with the optimal split across them (`jupiter_split`), which the router computes
+        from the same parts. ``fee_bps`` 0 (the parts hold their fees); ``network_fee`` is one
+        transaction's fee in the quote token."""
         if instrument != self.instrument.id:
             return None
         self._catch_up()
-        usable = [leg for leg in self.legs if leg.usable()]
-        sides = ladder(
-            usable,
-            self.base,
-            self.quote_token,
-            sizes=sizes,
-            max_split=self.max_split,
-            split_step_pct=self.split_step_pct,
-        )
-        if sides is None:
+        parts = tuple(p for _, p in self._parts())
+        if not parts:
             return None
-        bids, asks = sides
         ref = self.reference if self.reference is not None else self._spot()
         network = Decimal(0) if ref is None else to_units(self._network_fee_native(ref), self.quote_token)
-        return BookLiquidity(
+        return PooledLiquidity(
             instrument=self.instrument.id, ts_ns=self._now, fee_bps=Decimal(0), lot=self.instrument.lot_size,
-            min_size=self.instrument.min_size, network_fee=network, bids=bids, asks=asks,
+            min_size=self.instrument.min_size, network_fee=network, parts=parts,
         )  # fmt: skip
 
     # accounting ---------------------------------------------------------------------------------------
@@ -520,16 +501,22 @@ class SimJupiter:
 
     # internals ----------------------------------------------------------------------------------------
     def _route(self, amount: int, *, sell_base: bool, exact_in: bool) -> list[LegQuote]:
-        """The greedy split over the usable legs (`jupiter_split.best_route`)."""
-        legs = [leg for leg in self.legs if leg.usable()]
+        """The optimal split over the usable legs (`jupiter_split.best_route`)."""
+        pairs = self._parts()
+        legs, parts = [leg for leg, _ in pairs], [p for _, p in pairs]
         return best_route(
-            legs,
-            amount,
-            sell_base=sell_base,
-            exact_in=exact_in,
-            max_split=self.max_split,
-            split_step_pct=self.split_step_pct,
+            legs, parts, amount, sell_base=sell_base, exact_in=exact_in, tokens=(self.base, self.quote_token)
         )
+
+    def _parts(self) -> list[tuple[Leg, Snapshot]]:
+        """The usable legs with their venues' snapshots (a book with an empty side has none)."""
+        out: list[tuple[Leg, Snapshot]] = []
+        for leg in self.legs:
+            if leg.usable():
+                snap = leg.venue.liquidity(leg.venue.instrument.id)
+                if snap is not None:
+                    out.append((leg, snap))
+        return out
 
     def _catch_up(self) -> None:
         """Arbitrageurs bring each pool back to its reference (what `SimRaydium` does before any swap)."""

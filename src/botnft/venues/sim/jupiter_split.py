@@ -1,202 +1,228 @@
-"""SimJupiter's split search: the amount cut into ``100/split_step_pct`` chunks handed out greedily to the
-leg whose output grows most (ExactIn) or whose input grows least (ExactOut), at most `max_split` venues,
-then compared with every venue alone; books keep to whole lots (the model is in `jupiter`'s docstring).
-`ladder` reads the route at growing sizes as the order-book ladder the router sees."""
+"""SimJupiter's router: the optimal split of an amount across its venues, as Jupiter routes. Each venue's
+liquidity snapshot is read as a concave curve of output against input (pool curves, book levels, fees
+inside); the split gives every venue used the same marginal rate λ, found by bisection, and the router
+(`routing.sources.PooledSource`) reads the same split from the same snapshots. Native amounts follow:
+books keep to whole lots and what they leave goes to the largest pool leg (the model is in `jupiter`'s
+docstring)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
-from fractions import Fraction
+from decimal import Decimal
 
-from botnft.venues.sim.jupiter_api import PRICE_STEP, JupiterQuoteError
-from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote
-from botnft.venues.sim.raydium import to_native, to_units
+from botnft.domain.liquidity import BookLiquidity, ClmmLiquidity, CpmmLiquidity
+from botnft.venues.sim.jupiter_api import JupiterQuoteError
+from botnft.venues.sim.jupiter_legs import Leg, LegQuote
 from botnft.venues.sim.raydium_config import Token
 
-__all__ = ["best_route", "ladder"]
+__all__ = ["Snapshot", "best_route", "split_shares"]
 
-Level = tuple[Decimal, Decimal]
+Snapshot = CpmmLiquidity | ClmmLiquidity | BookLiquidity
+#: (m_start, m_end, a, b, cap, out_cap): ``out = a·x/(b + x)`` on ``[0, cap]``, marginal from ``m_start`` to
+#: ``m_end``; ``b == 0`` is a book level at rate ``a`` (output per input) over ``cap`` input
+Seg = tuple[float, float, float, float, float, float]
+INF = math.inf
 
 
 def best_route(
     legs: Sequence[Leg],
+    parts: Sequence[Snapshot],
     amount: int,
     *,
     sell_base: bool,
     exact_in: bool,
-    max_split: int,
-    split_step_pct: int,
+    tokens: tuple[Token, Token],
 ) -> list[LegQuote]:
-    """The greedy split over `legs` (the usable ones), compared with each venue alone; raises
-    `JupiterQuoteError` (``COULD_NOT_FIND_ANY_ROUTE``) when none fills."""
-    n = 100 // split_step_pct
-    memo: dict[tuple[int, int], LegQuote | None] = {}
-
-    def at(i: int, k: int) -> LegQuote | None:
-        if (i, k) not in memo:
-            memo[i, k] = legs[i].quote(amount * k // n, sell_base=sell_base, exact_in=exact_in) if k else None
-        return memo[i, k]
-
-    def value(q: LegQuote | None) -> int:
-        return 0 if q is None else (q.amount_out if exact_in else q.amount_in)
-
-    steps = [0] * len(legs)
-    for _ in range(n):
-        best: tuple[int, int] | None = None
-        used = sum(1 for k in steps if k)
-        for i in range(len(legs)):
-            if not steps[i] and used >= max_split:
-                continue
-            nxt = at(i, steps[i] + 1)
-            if nxt is None:
-                continue
-            gain = value(nxt) - value(at(i, steps[i]))
-            score = gain if exact_in else -gain  # more out, or less in
-            if best is None or score > best[0]:
-                best = (score, i)
-        if best is None:
-            break
-        steps[best[1]] += 1
-    candidates = [dict(enumerate(steps))] if sum(steps) == n else []
-    candidates += [{i: n} for i in range(len(legs))]
-    chosen: list[LegQuote] | None = None
-    for alloc in candidates:
-        route = _assemble(legs, alloc, n, amount, sell_base=sell_base, exact_in=exact_in, max_split=max_split)
-        if route is not None and (chosen is None or _better(route, chosen, amount, exact_in)):
-            chosen = route
-    if chosen is None:
+    """The optimal split of `amount` (native) across `legs`, whose snapshots are `parts` (one a leg);
+    raises `JupiterQuoteError` (``COULD_NOT_FIND_ANY_ROUTE``) when it cannot be filled."""
+    base, quote = tokens
+    tin, tout = (base, quote) if sell_base else (quote, base)
+    unit = tin if exact_in else tout
+    shares = split_shares(
+        [segments(p, sell_base) for p in parts], amount / 10**unit.decimals, exact_in=exact_in
+    )
+    route = None
+    if shares is not None:
+        native = {i: round(x * 10**unit.decimals) for i, x in enumerate(shares) if x > 0.0}
+        route = _assemble(legs, native, amount, sell_base=sell_base, exact_in=exact_in) if native else None
+    if route is None:
         raise JupiterQuoteError(
             f"no venue can {'sell' if sell_base else 'buy'} {amount} native units "
             f"({'exact in' if exact_in else 'exact out'})",
             code="COULD_NOT_FIND_ANY_ROUTE",
         )
-    return sorted(chosen, key=lambda q: -(q.amount_in if exact_in else q.amount_out))
+    return sorted(route, key=lambda q: -(q.amount_in if exact_in else q.amount_out))
 
 
-def _better(a: list[LegQuote], b: list[LegQuote], amount: int, exact_in: bool) -> bool:
-    if exact_in:
-        key_a = (sum(q.amount_in for q in a) == amount, sum(q.amount_out for q in a))
-        key_b = (sum(q.amount_in for q in b) == amount, sum(q.amount_out for q in b))
-        return key_a > key_b
-    return sum(q.amount_in for q in a) < sum(q.amount_in for q in b)
+def segments(snap: Snapshot, sell_base: bool) -> list[Seg]:
+    """A venue's curve for selling base (input base, output quote) or buying it (input quote), fees
+    inside: the pool and book formulas the router's sources use."""
+    f = float(snap.fee_bps) / 10_000
+    g = 1.0 - f
+    if isinstance(snap, CpmmLiquidity):
+        rb, rq = snap.float_reserves or (float(snap.base_reserve), float(snap.quote_reserve))
+        a, b = (rq, rb / g) if sell_base else (rb, rq / g)
+        return [(a / b, 0.0, a, b, INF, a)]
+    if isinstance(snap, BookLiquidity):
+        fl = snap.float_bids if sell_base else snap.float_asks
+        px, sz = (fl.prices, fl.sizes) if fl is not None else _floats(snap.bids if sell_base else snap.asks)
+        if sell_base:  # size base gives price·size·(1 − f) quote
+            return [(p * g, p * g, p * g, 0.0, q, p * q * g) for p, q in zip(px, sz, strict=True)]
+        up = 1.0 + f  # price·size·(1 + f) quote buys size base
+        return [(1.0 / (p * up),) * 3 + (0.0, p * q * up, q) for p, q in zip(px, sz, strict=True)]
+    return _clmm(snap, g, sell_base)
+
+
+def _floats(levels: Sequence[tuple[Decimal, Decimal]]) -> tuple[list[float], list[float]]:
+    return [float(p) for p, _ in levels], [float(q) for _, q in levels]
+
+
+def _clmm(snap: ClmmLiquidity, g: float, sell_base: bool) -> list[Seg]:
+    """A concentrated-liquidity pool: on each price interval the active L is a constant-product curve with
+    virtual reserves ``L/√p`` base and ``L·√p`` quote; the price jumps over gaps."""
+    net: dict[float, float] = {}
+    for lower, upper, depth in snap.ranges:
+        net[float(lower)] = net.get(float(lower), 0.0) + float(depth)
+        net[float(upper)] = net.get(float(upper), 0.0) - float(depth)
+    bounds = sorted(net)
+    tiny = 1e-12 * max((float(r[2]) for r in snap.ranges), default=0.0)
+    intervals, liq = [], 0.0
+    for k in range(len(bounds) - 1):
+        liq += net[bounds[k]]
+        if liq > tiny:
+            intervals.append((bounds[k], bounds[k + 1], math.sqrt(bounds[k]), math.sqrt(bounds[k + 1]), liq))
+    p0 = float(snap.price)
+    r0 = math.sqrt(p0)
+    out: list[Seg] = []
+    if not sell_base:
+        for lo, hi, rlo, rhi, L in intervals:
+            if hi <= p0:
+                continue
+            rs = r0 if lo < p0 else rlo
+            a, b = L / rs, L * rs / g
+            out.append(
+                (g / (rs * rs), g / (rhi * rhi), a, b, L * (rhi - rs) / g, L * (rhi - rs) / (rs * rhi))
+            )
+        return out
+    for lo, hi, rlo, rhi, L in reversed(intervals):
+        if lo >= p0:
+            continue
+        rs = r0 if hi > p0 else rhi
+        a, b = L * rs, L / (rs * g)
+        out.append((g * rs * rs, g * rlo * rlo, a, b, L * (rs - rlo) / (rs * rlo * g), L * (rs - rlo)))
+    return out
+
+
+def _take(segs: Sequence[Seg], lam: float) -> tuple[float, float]:
+    """(input, output) a venue takes at marginal rate `lam`: every segment better than `lam`, a curve
+    segment up to where its marginal ``a·b/(b + x)²`` is `lam`; a book level at `lam` exactly is not taken."""
+    x = out = 0.0
+    for m_start, m_end, a, b, cap, out_cap in segs:
+        if m_start <= lam:
+            break
+        if b == 0.0 or m_end >= lam:
+            x += cap
+            out += out_cap
+            continue
+        d = math.sqrt(a * b / lam) - b
+        x += d
+        out += a * d / (b + d)
+        break
+    return x, out
+
+
+def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bool) -> list[float] | None:
+    """Each venue's share of `target` (input if `exact_in`, else output) at the common marginal rate λ of
+    the optimal split; None when the venues cannot take it all. λ is bisected (geometrically) to the
+    last float; the part of `target` inside the last step (a book level at λ, partly taken) is shared
+    in proportion to what each venue takes across that step."""
+    k = 0 if exact_in else 1
+    cap = [_take(v, 0.0)[k] for v in venues]
+    if not target > 0.0 or sum(cap) < target or (not exact_in and sum(cap) <= target):
+        return None
+    hi = max((v[0][0] for v in venues if v), default=0.0)
+    if not hi > 0.0:
+        return None
+    lo = hi
+
+    def total(lam: float) -> float:
+        return sum(_take(v, lam)[k] for v in venues)
+
+    while total(lo) <= target:
+        lo /= 16.0
+        if lo < 1e-300:
+            return None
+    for _ in range(2_000):
+        mid = math.sqrt(lo * hi)
+        if not lo < mid < hi:
+            break
+        if total(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    at_hi = [_take(v, hi)[k] for v in venues]
+    at_lo = [_take(v, lo)[k] for v in venues]
+    rest = target - sum(at_hi)
+    step = [b - a for a, b in zip(at_hi, at_lo, strict=True)]
+    width = sum(step)
+    if rest > 0.0 and width > 0.0:
+        return [a + rest * s / width for a, s in zip(at_hi, step, strict=True)]
+    return at_hi
 
 
 def _assemble(
     legs: Sequence[Leg],
-    alloc: Mapping[int, int],
-    n: int,
+    native: Mapping[int, int],
     amount: int,
     *,
     sell_base: bool,
     exact_in: bool,
-    max_split: int,
 ) -> list[LegQuote] | None:
-    """Native amounts from chunk counts. Books trade whole lots: what a book leaves goes to the largest
-    pool leg, or to the pool that prices it best as one more leg (within ``max_split``)."""
-    share = {i: amount * k // n for i, k in alloc.items() if k}
-    if not share:
-        return None
-    first = max(share, key=lambda i: (not legs[i].is_book, share[i]))
-    share[first] += amount - sum(share.values())
+    """Legs from native shares. Books trade whole lots; what they leave and the rounding's remainder go to
+    the largest pool leg that can take it, else to another pool as one more leg. With no pool to take it,
+    an ExactIn route leaves it unspent and an ExactOut route has none."""
+
+    def quote(i: int, n: int) -> LegQuote | None:
+        return legs[i].quote(n, sell_base=sell_base, exact_in=exact_in) if n > 0 else None
+
+    residue = amount - sum(native.values())
     quotes: dict[int, LegQuote] = {}
-    residue = 0
-    for i in [i for i in share if legs[i].is_book]:
-        q = legs[i].quote(share[i], sell_base=sell_base, exact_in=exact_in)
+    for i in [i for i in native if legs[i].is_book]:
+        q = quote(i, native[i])
         used = 0 if q is None else (q.amount_in if exact_in else q.amount_out)
-        residue += share[i] - used
+        residue += native[i] - used
         if q is not None:
             quotes[i] = q
-    pools = [i for i in share if not legs[i].is_book]
-    if residue and pools:
-        share[max(pools, key=lambda i: share[i])] += residue
-    elif residue and len(quotes) < max_split:
-        extra = [
-            (i, legs[i].quote(residue, sell_base=sell_base, exact_in=exact_in)) for i in range(len(legs))
-        ]
-        fits = [(i, q) for i, q in extra if q is not None and not legs[i].is_book]
-        if fits:
-            i, q = max(fits, key=lambda iq: iq[1].amount_out if exact_in else -iq[1].amount_in)
-            quotes[i] = q
-            residue = 0
-    if residue and not pools and not exact_in:
-        return None
+    pools = sorted((i for i in native if not legs[i].is_book), key=lambda i: -native[i])
     for i in pools:
-        q = legs[i].quote(share[i], sell_base=sell_base, exact_in=exact_in)
-        if q is None:
-            return None
-        quotes[i] = q
+        q = quote(i, native[i])
+        if q is None:  # a pool used to the end of its liquidity: the most it takes, the rest moves on
+            lo, hi = 0, native[i]
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if quote(i, mid) is not None else (lo, mid - 1)
+            residue += native[i] - lo
+            q = quote(i, lo)
+        if q is not None:
+            quotes[i] = q
+    if residue:
+        others = [i for i in range(len(legs)) if i not in native and not legs[i].is_book]
+        priced = [(i, q) for i, q in ((i, quote(i, residue)) for i in others) if q is not None]
+        others = [
+            i for i, _ in sorted(priced, key=lambda iq: -iq[1].amount_out if exact_in else iq[1].amount_in)
+        ]
+        for i in pools + others:
+            q = quote(
+                i,
+                (quotes[i].amount_in if exact_in else quotes[i].amount_out) + residue
+                if i in quotes
+                else residue,
+            )
+            if q is not None:
+                quotes[i] = q
+                residue = 0
+                break
+    if residue and not exact_in:
+        return None
     return list(quotes.values()) or None
-
-
-def ladder(
-    legs: Sequence[Leg],
-    base: Token,
-    quote: Token,
-    *,
-    sizes: int,
-    max_split: int,
-    split_step_pct: int,
-) -> tuple[tuple[Level, ...], tuple[Level, ...]] | None:
-    """(bids, asks) of the route over `legs`: quotes at `sizes` geometric sizes from 0.01 base to half the
-    legs' base depth (on the books' lot grid); each level is the average price of the increment between
-    two sizes (fees inside), asks from ExactOut buys, bids from ExactIn sells. Where the greedy split makes
-    an increment cheaper than the one before, adjacent levels are pooled (size-weighted, which keeps the
-    total at each pooled boundary), so prices only worsen with size. None when a side is empty."""
-    grid = max([leg.lot for leg in legs if isinstance(leg, BookLeg)], default=1)
-    lo = to_native(Decimal("0.01"), base) or 1
-    hi = sum(leg.depth_base() for leg in legs) // 2 // grid * grid
-    if hi <= lo:
-        return None
-    ratio = (hi / lo) ** (1 / (sizes - 1))
-    points = sorted({max(grid, int(lo * ratio**k) // grid * grid) for k in range(sizes - 1)} | {hi})
-    sides: dict[bool, tuple[Level, ...]] = {}
-    for buy in (True, False):
-        prev_size = prev_amount = 0
-        steps: list[tuple[Fraction, int]] = []  # (price in quote native per base native, base native)
-        for s in points:
-            try:
-                route = best_route(
-                    legs, s, sell_base=not buy, exact_in=not buy, max_split=max_split,
-                    split_step_pct=split_step_pct,
-                )  # fmt: skip
-            except JupiterQuoteError:
-                break
-            if not buy and sum(q.amount_in for q in route) != s:
-                break
-            amount = sum(q.amount_in if buy else q.amount_out for q in route)
-            steps.append((Fraction(amount - prev_amount, s - prev_size), s - prev_size))
-            prev_size, prev_amount = s, amount
-        levels: list[Level] = []
-        for p, n in _pool_adjacent(steps, rising=buy):
-            px, size = _level(p, n, buy, base, quote)
-            if levels and levels[-1][0] == px:  # equal after rounding: one level
-                size += levels.pop()[1]
-            levels.append((px, size))
-        sides[buy] = tuple(levels)
-    if not sides[True] or not sides[False]:
-        return None
-    return sides[False], sides[True]
-
-
-def _level(price: Fraction, size: int, buy: bool, base: Token, quote: Token) -> Level:
-    """A ladder level in units: price (quote per base) rounded against the taker, size in base."""
-    human = price * Fraction(10**base.decimals, 10**quote.decimals)
-    with localcontext() as ctx:
-        ctx.prec = 40
-        px = (Decimal(human.numerator) / Decimal(human.denominator)).quantize(
-            PRICE_STEP, rounding=ROUND_CEILING if buy else ROUND_FLOOR
-        )
-    return px, to_units(size, base)
-
-
-def _pool_adjacent(steps: Sequence[tuple[Fraction, int]], *, rising: bool) -> list[tuple[Fraction, int]]:
-    """Pool adjacent (price, size) levels that break the order (prices rising, or falling) into their
-    size-weighted average: the isotonic fit that keeps the total value at every remaining boundary."""
-    out: list[tuple[Fraction, int]] = []
-    for p, n in steps:
-        out.append((p, n))
-        while len(out) > 1 and ((out[-1][0] < out[-2][0]) if rising else (out[-1][0] > out[-2][0])):
-            (p2, n2), (p1, n1) = out.pop(), out.pop()
-            out.append(((p1 * n1 + p2 * n2) / (n1 + n2), n1 + n2))
-    return out

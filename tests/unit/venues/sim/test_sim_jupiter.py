@@ -16,6 +16,7 @@ from botnft.bootstrap import load_market_data
 from botnft.data.bars import BarBatch
 from botnft.domain.events import OrderFilled, OrderRejected
 from botnft.domain.ids import InstrumentId
+from botnft.domain.liquidity import PooledLiquidity
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
@@ -23,6 +24,7 @@ from botnft.engine.node import TradingNode
 from botnft.ports import SimulatedVenue, VenueClient
 from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.sizing import CashFraction
+from botnft.routing.adapt import to_source
 from botnft.strategy.library import build as build_strategy
 from botnft.venues.sim.jupiter import MINTS, JupiterQuoteError, JupiterSwapError, SimJupiter
 from botnft.venues.sim.openbook import SimOpenBook
@@ -144,7 +146,7 @@ def test_route_plan_percents_sum_to_100_and_its_legs_sum_to_the_quoted_amounts(
     assert sum(int(s["swapInfo"]["inAmount"]) for s in plan) == int(q["inAmount"])
     assert sum(int(s["swapInfo"]["outAmount"]) for s in plan) == int(q["outAmount"])
     assert int(q["inAmount" if mode == "ExactIn" else "outAmount"]) == amount
-    assert len(plan) <= j.max_split + 1 and len({s["swapInfo"]["ammKey"] for s in plan}) == len(plan)
+    assert len(plan) <= len(j.venues) and len({s["swapInfo"]["ammKey"] for s in plan}) == len(plan)
 
 
 def alone(v: SimRaydium | SimOpenBook, side: Side, qty: D) -> int:
@@ -418,25 +420,26 @@ def test_a_refused_order_is_one_rejection_event_and_changes_nothing(make: Any, r
 # ------------------------------------------------------------------------------------------- liquidity
 
 
-def test_the_liquidity_ladder_prices_worsen_with_size_and_hold_fees_inside() -> None:
+def test_the_published_liquidity_is_each_venues_own_snapshot_and_one_network_fee() -> None:
     j = jupiter()
     liq = j.liquidity(j.instrument.id)
-    assert liq is not None and liq.fee_bps == 0 and liq.network_fee == D("0.00225")
-    asks, bids = [p for p, _ in liq.asks], [p for p, _ in liq.bids]
-    assert asks == sorted(set(asks)) and bids == sorted(set(bids), reverse=True)
-    assert bids[0] < 150 < asks[0] and asks[-1] > asks[0] * D("1.005")
-    assert all(s > 0 for _, s in liq.asks + liq.bids)
+    assert isinstance(liq, PooledLiquidity) and liq.fee_bps == 0 and liq.network_fee == D("0.00225")
+    assert liq.parts == tuple(v.liquidity(v.instrument.id) for v in j.venues)
     assert j.liquidity(InstrumentId("SOL/USDC", "RAYDIUM")) is None
 
 
-def test_walking_the_ladder_costs_what_a_quote_of_that_size_costs() -> None:
-    j = jupiter(book=False)
+@pytest.mark.parametrize("book", [True, False])
+@pytest.mark.parametrize("qty", [D("0.5"), D(10), D(1_000), D(8_000), D(30_000)])
+def test_a_quote_is_the_best_split_the_router_computes_from_the_published_parts(book: bool, qty: D) -> None:
+    j = jupiter(book=book)
     liq = j.liquidity(j.instrument.id)
     assert liq is not None
-    size = sum(s for _, s in liq.asks[:6])
-    cost = sum(p * s for p, s in liq.asks[:6])
-    q = j.quote(USDC, SOL, int(size * LAMPORTS), swap_mode="ExactOut")
-    assert abs(cost - D(q["inAmount"]) / MICRO) <= D("0.000001") * 6 + cost * D("1e-9")
+    buy = j.quote(USDC, SOL, int(qty * LAMPORTS), swap_mode="ExactOut")
+    sell = j.quote(SOL, USDC, int(qty * LAMPORTS))
+    cost = to_source(liq, "buy").input_for("buy", float(qty))
+    proceeds = to_source(liq, "sell").output("sell", float(qty))
+    assert int(buy["inAmount"]) / 1e6 == pytest.approx(cost, rel=1e-6)  # 0.01 bp
+    assert int(sell["outAmount"]) / 1e6 == pytest.approx(proceeds, rel=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------- node
