@@ -200,6 +200,8 @@ def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, Guard
         atr_period=risk.atr_period,
         restore=risk.restore,
         max_drawdown=risk.max_drawdown,
+        stop_atr=risk.stop_atr,
+        trailing=risk.trailing,
     )
     return gate, guard
 

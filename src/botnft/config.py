@@ -98,6 +98,8 @@ class RiskSettings(BaseModel):
     atr_period: int = Field(default=14, ge=1, le=10_000)
     restore: float = Field(default=1.25, ge=1, le=10)
     max_drawdown: float | None = Field(default=None, gt=0, lt=1)
+    stop_atr: float | None = Field(default=None, gt=0, le=1_000)
+    trailing: bool = False
     max_leverage: float = Field(default=10.0, gt=0, le=1_000)
     max_order_notional: float | None = Field(default=None, gt=0, le=1e15)
     max_position_notional: float | None = Field(default=None, gt=0, le=1e15)

@@ -51,6 +51,7 @@ class GuardRecord:
     """What the guard did over a run (for the run statistics)."""
 
     actions: int = 0
+    stops_triggered: int = 0
     max_leverage: float = 0.0
     min_margin_multiple: float = float("inf")
     min_liq_distance_atr: float = float("inf")
@@ -83,6 +84,9 @@ class LiquidationGuard:
         self.record = GuardRecord()
         self.peak = 0.0
         self._batch_atr: np.ndarray = np.empty(0)
+        self._stop: float | None = None  # the volatility stop's level while a position is held
+        self._stop_sign = 0.0
+        self._stop_ts = -1  # the open time of the bar the stop was hit in, until the guard acts
         self._batch_id = -1
 
     # the model -----------------------------------------------------------------------------------------
@@ -109,9 +113,24 @@ class LiquidationGuard:
         m = self.model(float(close[0]))
         if m.base == 0.0:  # flat: the equity stays where it is
             self.peak = max(self.peak, m.total)
+            self._stop = None
             return hi
         low = (bars.low if m.base > 0 else bars.high)[lo:hi]
         atr = self._batch_atr[lo:hi]
+        if self.limits.stop_atr is None or not self.enabled:
+            return self._margin_scan(m, lo, hi, close, low, atr)
+        stop_hit, levels = self._stop_scan(m.base, close, np.asarray(low, dtype=np.float64), atr)
+        if stop_hit is None:
+            woke = self._margin_scan(m, lo, hi, close, low, atr)
+        else:  # the margin tests still run up to the stop's bar, which wakes the driver anyway
+            self._stop_ts = int(bars.ts_ns[lo + stop_hit])
+            cut = stop_hit + 1
+            woke = min(self._margin_scan(m, lo, lo + cut, close[:cut], low[:cut], atr[:cut]), lo + stop_hit)
+        self._stop = float(levels[min(woke, hi - 1) - lo])  # the level up to the bar the driver wakes at
+        return woke
+
+    def _margin_scan(self, m: AccountModel, lo: int, hi: int, close: Any, low: Any, atr: Any) -> int:
+        """``next_event_index``'s margin and drawdown tests over [lo, hi)."""
         c_lo, c_hi, top_atr = float(close.min()), float(close.max()), float(atr.max())
         peak = max(self.peak, m.total_at(c_lo), m.total_at(c_hi))
         worst = float(np.min(low)) if m.base > 0 else float(np.max(low))
@@ -130,6 +149,25 @@ class LiquidationGuard:
         if not self.enabled:
             return hi
         return lo + int(hit[0]) if hit.size else hi
+
+    def _stop_scan(self, base: float, close: Any, adverse: Any, atr: Any) -> tuple[int | None, Any]:
+        """The volatility stop (``stop_atr`` ATRs from the first close seen with the position, trailing
+        the best close when ``trailing``): the first bar of the span whose adverse extreme reaches the level
+        the bars before it set (None if none), and the level after each bar."""
+        lim = self.limits
+        assert lim.stop_atr is not None
+        sign = 1.0 if base > 0 else -1.0
+        if self._stop is None or self._stop_sign != sign:
+            self._stop, self._stop_sign = float(close[0] - sign * lim.stop_atr * atr[0]), sign
+        start = self._stop
+        if lim.trailing:
+            level = sign * (close - sign * lim.stop_atr * atr)
+            levels = sign * np.maximum.accumulate(np.maximum(level, sign * start))
+        else:
+            levels = np.full(len(close), start)
+        before = np.concatenate(([start], levels[:-1]))
+        hits = np.flatnonzero(sign * (adverse - before) <= 0)
+        return (int(hits[0]) if hits.size else None), levels
 
     def _may_breach(
         self,
@@ -258,6 +296,11 @@ class LiquidationGuard:
         m = self.model(c)
         if m.base == 0.0:
             return None
+        if self._stop_ts == int(bars.ts_ns[j]):  # the stop was hit in this bar: out at its close
+            self._stop_ts, self._stop = -1, None
+            self.record.stops_triggered += 1
+            self.record.actions += 1
+            return ZERO
         lim = self.limits
         atr = self._atr_at(bars, j)
         eq = float(m.total_at(c))

@@ -13,7 +13,8 @@ class GuardLimits:
     liquidation price kept this many ATRs away, and ``min_distance`` of the price at least (a gap no ATR
     foresees: SOL fell 22 % inside one hour on 2023-06-10); ``restore``: a de-lever restores these times
     this factor; ``max_drawdown``: the run's drawdown limit (REDUCING past half of it, HALTED and flat
-    when only ``halt_share`` of it is left)."""
+    when only ``halt_share`` of it is left); ``stop_atr``: a stop-loss that many ATRs from the entry,
+    held by the node (``trailing``: it follows the best close)."""
 
     buffer: float = 2.0
     atr_multiple: float = 10.0
@@ -22,6 +23,8 @@ class GuardLimits:
     restore: float = 1.25
     max_drawdown: float | None = None
     halt_share: float = 0.15
+    stop_atr: float | None = None
+    trailing: bool = False
 
     def __post_init__(self) -> None:
         if not self.buffer >= 1.0:
@@ -36,5 +39,7 @@ class GuardLimits:
             raise UserError(f"risk.restore must be at least 1, got {self.restore}")
         if self.max_drawdown is not None and not 0.0 < self.max_drawdown < 1.0:
             raise UserError(f"risk.max_drawdown must be in (0, 1), got {self.max_drawdown}")
+        if self.stop_atr is not None and not self.stop_atr > 0.0:
+            raise UserError(f"risk.stop_atr must be positive, got {self.stop_atr}")
         if not 0.0 <= self.halt_share < 1.0:
             raise UserError(f"risk.halt_share must be in [0, 1), got {self.halt_share}")

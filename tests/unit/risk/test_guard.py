@@ -165,3 +165,32 @@ def test_max_risk_per_trade_sizes_so_the_stop_loses_at_most_the_share():
     assert risk_capped_qty(D(10_000), D("0.01"), D(3), PERP) == D("33.33")
     assert risk_capped_qty(D(10_000), D("0.01"), D(0), PERP) == D(0)
     assert risk_capped_qty(D(1), D("0.01"), D(3), PERP) == D(0)  # below the minimum order
+
+
+def rich_long(price):  # 20 long with collateral so large that no margin test ever fires
+    return (1_000_000.0 + 20 * (price - 100), 20 * price * 0.05, 20.0)
+
+
+def quiet(**kw):
+    return GuardLimits(buffer=1.0, atr_multiple=0.0, min_distance=0.0, **kw)
+
+
+def test_a_volatility_stop_fires_at_the_bar_whose_low_reaches_it_and_flattens_at_its_close():
+    g = LiquidationGuard(rich_long, PERP, quiet(stop_atr=3.0), lambda q: 0.05)
+    # ATR 2 (every bar's range is 2 and no gap is larger); stop 100 - 3 * 2 = 94; bar 2's low 93.5 reaches it
+    b = bars([100.0, 98.0, 96.0, 95.0], high=[101, 99, 97, 96], low=[99, 97, 93.5, 94])
+    g.on_batch(b)
+    assert g.next_event_index(b, 0, 4) == 2
+    assert g.target(b, 2) == D(0)
+    assert g.record.stops_triggered == 1
+
+
+def test_a_trailing_stop_follows_the_best_close_and_a_fixed_one_does_not():
+    closes = [100.0, 101.0, 102.0, 103.0, 100.0]
+    b = bars(closes)  # ranges 2, moves of 1: ATR 2 until the last bar; levels close - 3 -> 97 .. 100
+    trailing = LiquidationGuard(rich_long, PERP, quiet(stop_atr=1.5, trailing=True), lambda q: 0.05)
+    trailing.on_batch(b)
+    assert trailing.next_event_index(b, 0, 5) == 4  # the last low, 99, is under the trailed 100
+    fixed = LiquidationGuard(rich_long, PERP, quiet(stop_atr=1.5), lambda q: 0.05)
+    fixed.on_batch(b)
+    assert fixed.next_event_index(b, 0, 5) == 5  # 97 is never reached
