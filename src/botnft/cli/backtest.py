@@ -42,7 +42,8 @@ def backtest(
         ),
     ] = "sol-spot-1h",
     strategy: Annotated[
-        str, typer.Option(metavar="NAME", help="Strategy: ema_cross or sma_cross (see `bot strategies`).")
+        str,
+        typer.Option(metavar="NAME", help="Strategy: ema_cross, sma_cross or hold (see `bot strategies`)."),
     ] = "ema_cross",
     param: Annotated[
         list[str] | None,
