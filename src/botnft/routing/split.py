@@ -491,13 +491,15 @@ def optimal_split(
     if not sources:
         raise ValueError("sources is empty: nothing to route to")
     curves: list[Curve] = []
-    quantized = False
+    quantized = pooled = False
     for src in sources:
         if type(src) not in _SOURCE_SET and not isinstance(src, SOURCE_TYPES):
             raise ValueError(f"sources[{len(curves)}] is not a liquidity source: {src!r}")
         curves.append(src.curve(side))
         if src.lot or src.min_size:
             quantized = True
+        if type(src) is PooledSource:
+            pooled = True
     exact_out = unit != input_asset
     sol = _waterfill(curves, target, exact_out)
     alloc, outs = sol.alloc, sol.outs
@@ -505,7 +507,7 @@ def optimal_split(
         lots = [float(src.lot or 0.0) for src in sources]
         mins = [float(src.min_size or 0.0) for src in sources]
         alloc, outs = _Quantizer(curves, lots, mins).run(sol, sol.routed, exact_out)
-    if any(type(src) is PooledSource and any(src.part_lots) for src in sources):
+    if pooled:  # an aggregator keeps its books' shares to whole lots
         alloc, outs = list(alloc), list(outs)
         for i, src in enumerate(sources):
             if (

@@ -139,8 +139,9 @@ class SimJupiter:
 
     `venues`: SimRaydium pools and book venues of one pair (distinct names); `fees`: the network fee per
     transaction (`SolanaFees()` if None); `latency`: slots from quote to execution (None: none);
-    `default_slippage_bps`: for orders without a price guard; `wallet`: the shared `SolanaWallet` (a new one if None). `seed` is accepted for the venue
-    builders' common signature: nothing here draws randomness but `latency`, which has its own seed."""
+    `default_slippage_bps`: for orders without a price guard; `wallet`: the shared `SolanaWallet` (a new
+    one if None). `seed` is accepted for the venue builders' common signature: nothing here draws
+    randomness but `latency`, which has its own seed."""
 
     has: Mapping[str, bool] = MappingProxyType(
         {"createOrder": True, "market": True, "limitIoc": True, "cancelOrder": False, "fetchBalance": True}

@@ -29,7 +29,7 @@ __all__ = [
 
 SwapMode = Literal["ExactIn", "ExactOut"]
 PRICE_STEP = Decimal("0.00000001")
-"""Prices (an order's average, a ladder level) are shown on this step; amounts stay native integers."""
+"""Prices (an order's average) are shown on this step; amounts stay native integers."""
 
 MINTS: Mapping[str, str] = {
     "SOL": "So11111111111111111111111111111111111111112",

@@ -64,9 +64,6 @@ class Leg:
     def usable(self) -> bool:
         return True
 
-    def depth_base(self) -> int:
-        raise NotImplementedError
-
     def mid(self) -> Fraction | None:
         raise NotImplementedError
 
@@ -118,9 +115,6 @@ class PoolLeg(Leg):
 
     def catch_up(self) -> None:
         self.venue.catch_up()
-
-    def depth_base(self) -> int:
-        return self.venue.engine.reserves()[0]
 
     def mid(self) -> Fraction:
         return self.venue.marginal_price()
@@ -207,9 +201,6 @@ class BookLeg(Leg):
         if base != lots * self.lot or moved != (q.amount_in if side is Side.BUY else q.amount_out):
             raise AssertionError(f"{v.name} executed {events} where the simulation said {q}")
         return LegFill(base, quote_qty, fee)
-
-    def depth_base(self) -> int:
-        return sum(s for _, s in self._levels(True)) * self.lot
 
     def mid(self) -> Fraction | None:
         self.venue.ensure_quoted()
