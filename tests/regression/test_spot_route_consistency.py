@@ -23,14 +23,14 @@ from botnft.venue_builders import VENUE_BUILDERS, BuildContext
 STILL = {"solana": {"latency_slots": 0, "jitter_slots": 0, "mev": False}}
 VENUES = ("raydium", "raydium_cpmm", "raydium_clmm", "openbook", "cex", "jupiter")
 POOLS = ("raydium", "raydium_cpmm", "raydium_clmm", "jupiter")  # all or nothing
-ORDERS_PER_VENUE = 220  # x 5 venues = 1,100 orders, both sides
+ORDERS_PER_VENUE = 1_000  # on every venue, both sides (issue 9: >= 1,000 orders per venue)
 TOL_BP = 0.01
 
 
 def venue_at(name: str, j: int):
     data = route_data()
     md = data.md
-    bars = md.bars.slice(0, j + 200)
+    bars = md.bars.slice(0, j + 200 + 2 * ORDERS_PER_VENUE)  # each order may move on a bar or two
     ctx = BuildContext(
         MarketData(md.name, md.market, md.base, bars, md.funding), BacktestSpec(liquidity=STILL)
     )
