@@ -72,8 +72,11 @@ def _to_source(snapshot: Any, side: str) -> Any:
     return to_source(snapshot, "buy" if side == "buy" else "sell")
 
 
-def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestSession:
-    """A backtest whose orders the executor routes across `spec.venues` (split or one venue)."""
+def build_routed(
+    spec: BacktestSpec, strategy: Any, md: MarketData, risk: RiskSettings | None = None
+) -> BacktestSession:
+    """A backtest whose orders the executor routes across `spec.venues` (split or one venue), its gate
+    held to `[risk]` (a leverage limit above any perp venue's maximum is refused)."""
     names = [v for name in spec.venues for v in VENUE_PRESETS.get(name, (name,))]
     unknown = [v for v in names if v not in VENUE_BUILDERS]
     if unknown:
@@ -99,6 +102,10 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
     if single is not None and single not in venues:
         raise UserError(f"--route single:{single} names no venue in --venues ({', '.join(venues)})")
     primary = max((b.instrument for b in builds), key=lambda i: i.lot_size)  # size on the coarsest lot
+    settings = risk or RiskSettings()
+    gate_limits = risk_limits(settings, primary)[0]
+    for b in builds:
+        risk_limits(settings, b.instrument)
     sizer = _sizer(spec)
     clock = SimClock(int(md.bars.ts_ns[0]))
     node = TradingNode(
@@ -108,7 +115,7 @@ def build_routed(spec: BacktestSpec, strategy: Any, md: MarketData) -> BacktestS
         venues=venues,
         portfolio=portfolio,
         sizer=sizer,
-        risk=RiskGate(RiskLimits()),
+        risk=RiskGate(gate_limits),
         fee_rate=Decimal("0.001"),
         rng=random.Random(spec.seed),  # retry jitter (DESIGN C4)
     )
@@ -222,7 +229,7 @@ def build_backtest(
         )
     funding = md.funding.between(int(bars.ts_ns[0]), None) if md.funding is not None else None
     if spec.venues:
-        return build_routed(spec, strategy, MarketData(md.name, md.market, md.base, bars, funding))
+        return build_routed(spec, strategy, MarketData(md.name, md.market, md.base, bars, funding), risk)
     kind = spec.venue or ("drift" if md.market == "perp" else "sim")
     if kind == "sim" and getattr(getattr(strategy, "params", None), "short", False):
         raise UserError("short=true needs a perp venue: add --venue drift (a spot book cannot go short)")
