@@ -172,6 +172,7 @@ class BookVenue:
         self._ref_key: tuple[int, float] | None = None
         self._quoted = True
         self._now = 0
+        self._liquidity: tuple[tuple[object, ...], BookLiquidity | None] | None = None
         self._n_orders = 0
         if wallet is not None:
             self.use_wallet(wallet)
@@ -233,14 +234,24 @@ class BookVenue:
         if instrument != self.instrument.id:
             return None
         self.ensure_quoted()
-        bids_int, asks_int = self.book.depth(True, levels), self.book.depth(False, levels)
-        if not bids_int or not asks_int:
-            return None
         ppm = int(getattr(self.fees, "taker_ppm", 0) or getattr(self.fees, "taker_rate", 0) or 0)
         network = Decimal(0)
         if self.solana_fees is not None and self._ref is not None:
             n = int(self.solana_fees.in_quote_native(Decimal(repr(self._ref)), self._qd))
             network = self._dec(self._quote, n)
+        key = (levels, self.book.version, self._now, ppm, network)
+        if self._liquidity is not None and self._liquidity[0] == key:
+            return self._liquidity[1]  # nothing it is made of changed: the same snapshot
+        out = self._snapshot(instrument, levels, ppm, network)
+        self._liquidity = (key, out)
+        return out
+
+    def _snapshot(
+        self, instrument: InstrumentId, levels: int | None, ppm: int, network: Decimal
+    ) -> BookLiquidity | None:
+        bids_int, asks_int = self.book.depth(True, levels), self.book.depth(False, levels)
+        if not bids_int or not asks_int:
+            return None
         tick, lot = self.instrument.tick_size, Decimal(self._lot_atoms).scaleb(-self._bd)
         return BookLiquidity(
             instrument=instrument,

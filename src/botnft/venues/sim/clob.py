@@ -130,6 +130,11 @@ class OrderBook:
         p = self._prices[0]
         return p[0] if p else None
 
+    @property
+    def version(self) -> int:
+        """Bumped by every change to the book: equal versions mean equal depth."""
+        return self._version
+
     def __len__(self) -> int:
         return len(self._orders)
 
