@@ -140,6 +140,18 @@ def build_routed(
         clock=clock,
     )
     node.attach_executor(executor)
+    if getattr(strategy, "name", "") == "funding_carry":
+        from botnft.engine.carry import CarryRunner
+
+        if not executor.instruments or not any(i.is_perp for i in executor.instruments.values()):
+            raise UserError(
+                "funding_carry needs a perp venue and a spot venue, e.g. --venues drift,raydium_clmm"
+            )
+        if all(i.is_perp for i in executor.instruments.values()):
+            raise UserError(
+                "funding_carry needs a spot venue besides the perp, e.g. --venues drift,raydium_clmm"
+            )
+        node.carry = CarryRunner(executor, strategy)
     # a routed run's flat fee is --fee-bps where given; otherwise each venue charges its own default
     return BacktestSession(
         spec, md, "routed", primary, node, portfolio, spec.fee_bps, clock, venues, tuple(names)
@@ -228,6 +240,8 @@ def build_backtest(
             f"no bars in {md.name} between {spec.start or 'the start'} and {spec.end or 'the end'}"
         )
     funding = md.funding.between(int(bars.ts_ns[0]), None) if md.funding is not None else None
+    if spec.strategy == "funding_carry" and not spec.venues:
+        raise UserError("funding_carry trades two legs: give --venues with a perp and a spot venue")
     if spec.venues:
         return build_routed(spec, strategy, MarketData(md.name, md.market, md.base, bars, funding), risk)
     kind = spec.venue or ("drift" if md.market == "perp" else "sim")

@@ -245,6 +245,7 @@ def summarize(
         route=spec.route_mode if executor is not None else None,
         execution=execution,
         risk=risk_report(node, rec.fills, rec.arrivals),
+        extra={} if getattr(node, "carry", None) is None else {"funding_carry": node.carry.summary()},
     )
 
 

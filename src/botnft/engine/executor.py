@@ -153,6 +153,30 @@ class Executor:
             return
         self._start(arrival, ts_ns, desired)
 
+    def run_legs(
+        self, arrival: Decimal, ts_ns: int, legs: Sequence[tuple[Sequence[InstrumentId], Side, Decimal]]
+    ) -> None:
+        """Move several legs in one parent (a carry's spot and perp), each routed across its own venues."""
+        if self._parent is not None:
+            return
+
+        def parent() -> Generator[None, None, None]:
+            running = {self._leg(ids, side, qty, ts_ns): qty for ids, side, qty in legs if qty > ZERO and ids}
+            while running:  # the legs are sent together and each resumes when its children settle
+                for leg in list(running):
+                    try:
+                        next(leg)
+                    except StopIteration as done:
+                        self.stats.unfilled += max(running.pop(leg) - done.value, ZERO)
+                if running:
+                    self._waiting = [c for c in self.children.open.values() if not c.settled]
+                    yield
+
+        self.stats.parents += 1
+        self._arrival = arrival
+        self._parent = parent()
+        self._step()
+
     @property
     def busy(self) -> bool:
         """A parent is waiting for its children's events."""

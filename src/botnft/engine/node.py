@@ -93,6 +93,8 @@ class TradingNode:
         self.executor: Executor | None = None
         #: the liquidation guard and drawdown breaker a composition root attached (margined venues)
         self.guard: LiquidationGuard | None = None
+        #: a funding carry's runner (routed runs): every signal is one of its bars
+        self.carry: Any = None
         self._exposure_sign = 0
         rec = self.record
         sub = self.bus.subscribe
@@ -186,6 +188,9 @@ class TradingNode:
     def on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
         """Act on a signal at bar `j`'s close (the clock reads that time; venues have seen the bar): size
         against the whole book, then let the executor move the exposure there."""
+        if self.carry is not None:
+            self.carry.step(bars, j, self.clock.now_ns())
+            return
         pf = self.portfolio
         price = to_decimal(float(bars.close[j]))
         equity = pf.equity({i: price for i in pf.positions})

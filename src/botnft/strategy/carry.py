@@ -10,6 +10,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 from botnft.domain.errors import UserError
 from botnft.domain.money import ZERO
+from botnft.ports import BarArrays
+from botnft.strategy.base import Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,14 @@ class CarryParams:
     notional: Decimal = Decimal(1000)
     entry_rate: Decimal = Decimal("0.00001")
     band: Decimal = Decimal("0.02")
+
+    def __post_init__(self) -> None:  # `--param k=v` arrives as text
+        for name in ("notional", "entry_rate", "band"):
+            raw = getattr(self, name)
+            try:
+                object.__setattr__(self, name, Decimal(str(raw)))
+            except ArithmeticError:
+                raise UserError(f"parameter {name} must be a number, got {raw!r}") from None
 
     def check(self) -> None:
         if self.notional <= ZERO:
@@ -44,18 +54,25 @@ class LegTargets:
 
 class FundingCarry:
     """Two legs at once. Funding paying shorts (rate > 0: longs pay): buy `q` spot, short `q` perp.
-    Funding paying longs: long `q` perp and sell `q` of the spot `inventory` (a spot book cannot go short,
-    so this side is capped at the inventory). Below `entry_rate` both legs go back to the inventory."""
+        Funding paying longs: long `q` perp and sell `q` of the spot `inventory` (a spot book cannot go short,
+        so this side is capped at the inventory). An open carry is kept until the funding turns against it;
+    then, below `entry_rate` the other way, both legs go back to the inventory."""
 
     name = "funding_carry"
     Params = CarryParams
 
-    def __init__(self, params: CarryParams, lot: Decimal, inventory: Decimal = ZERO) -> None:
+    def __init__(
+        self, params: CarryParams, lot: Decimal = Decimal("0.01"), inventory: Decimal = ZERO
+    ) -> None:
         params.check()
         self.params = params
         self.lot = lot
         self.inventory = inventory
         self.legs = LegTargets(inventory, ZERO)
+
+    def on_bars(self, bars: BarArrays) -> list[Signal]:
+        """A wake-up at every bar: the node hands each one to its carry runner (the exposure is unused)."""
+        return [(i, 0.0) for i in range(len(bars))]
 
     def leg_qty(self, price: Decimal) -> Decimal:
         """One leg's base quantity at `price`, on the lot grid (rounded down)."""
@@ -73,8 +90,9 @@ class FundingCarry:
             legs = LegTargets(inv - q, q)
         else:
             legs = LegTargets(inv, ZERO)
-        if self.legs.perp != ZERO and legs.perp * self.legs.perp > ZERO:
-            return None  # same direction: keep the legs; the monitor handles the drift
+        held = self.legs.perp
+        if held != ZERO and (legs.perp * held > ZERO or (legs.perp == ZERO and rate * held <= ZERO)):
+            return None  # kept until the funding turns against the carry; the monitor handles the drift
         if legs == self.legs:
             return None
         self.legs = legs

@@ -31,11 +31,16 @@ def test_funding_paid_to_longs_without_inventory_stays_flat() -> None:
     assert carry().on_funding(D("-0.0002"), D(30)) is None
 
 
-def test_a_rate_below_the_entry_threshold_does_not_open_and_closes_an_open_carry() -> None:
+def test_a_rate_below_the_entry_threshold_does_not_open_a_carry() -> None:
+    assert carry().on_funding(D("0.00005"), D(30)) is None
+
+
+def test_an_open_carry_is_kept_while_funding_is_weak_and_closed_when_it_turns_against_it() -> None:
     c = carry()
-    assert c.on_funding(D("0.00005"), D(30)) is None
     c.on_funding(D("0.0002"), D(30))
-    assert c.on_funding(D("0.00005"), D(30)) == LegTargets(D(0), D(0))
+    assert c.on_funding(D("0.00005"), D(30)) is None
+    assert c.on_funding(D("0"), D(30)) is None
+    assert c.on_funding(D("-0.00005"), D(30)) == LegTargets(D(0), D(0))
 
 
 def test_the_same_direction_at_a_new_price_keeps_the_legs() -> None:
@@ -47,6 +52,10 @@ def test_the_same_direction_at_a_new_price_keeps_the_legs() -> None:
 
 def test_band_is_a_share_of_one_leg() -> None:
     assert carry().band_units(D(30)) == D("0.05") * D("33.33")
+
+
+def test_parameters_given_as_text_become_decimals() -> None:
+    assert CarryParams(notional="250", band="0.1").notional == D(250)  # type: ignore[arg-type]
 
 
 def test_bad_parameters_are_user_errors() -> None:

@@ -6,10 +6,11 @@ from typing import Any
 
 from botnft.domain.errors import UserError
 from botnft.strategy.base import Strategy, parse_params
+from botnft.strategy.carry import FundingCarry
 from botnft.strategy.library.crossover import EmaCross, SmaCross
 from botnft.strategy.library.hold import Hold
 
-REGISTRY: dict[str, Any] = {cls.name: cls for cls in (EmaCross, SmaCross, Hold)}
+REGISTRY: dict[str, Any] = {cls.name: cls for cls in (EmaCross, SmaCross, Hold, FundingCarry)}
 DEFAULT = "ema_cross"
 
 
