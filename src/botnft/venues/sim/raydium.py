@@ -201,6 +201,7 @@ class SimRaydium:
         self.reference: Decimal | None = None
         self._reference_native: Fraction | None = None
         self._ts_ns = 0
+        self._liquidity: tuple[tuple[object, ...], CpmmLiquidity | ClmmLiquidity] | None = None
         if wallet is not None:
             self.use_wallet(wallet)
         self.initial_totals = self.totals()
@@ -275,6 +276,19 @@ class SimRaydium:
         if instrument != self.instrument.id:
             return None
         self.catch_up()  # the pool as the next swap meets it: arbitrageurs act between blocks
+        eng = self.engine
+        state = eng.pool if isinstance(eng, ClmmEngine) else eng.reserves()  # a CLMM's pool is frozen
+        key = (state, self._ts_ns, eng.fee_factor, self._network_fee_units())
+        cached = self._liquidity
+        if cached is not None and cached[0][1:] == key[1:]:
+            held = cached[0][0]
+            if held is state or (isinstance(held, tuple) and held == state):
+                return cached[1]  # the pool has not changed: the same snapshot
+        out = self._snapshot()
+        self._liquidity = (key, out)
+        return out
+
+    def _snapshot(self) -> CpmmLiquidity | ClmmLiquidity:
         base, quote = self.tokens
         eng = self.engine
         ff = eng.fee_factor
