@@ -25,6 +25,8 @@ class RiskLimits:
     max_leverage: Decimal = Decimal(10)
     max_position_notional: Decimal | None = None
     max_order_notional: Decimal | None = None
+    #: market data older than this (ns) blocks new risk (None: not checked)
+    max_data_age_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,9 @@ class RiskContext:
     cash: Decimal  # free quote at the venue (spot) or account equity (perp)
     equity: Decimal
     fee_rate: Decimal
+    #: how old the market data the order was decided on is (ns), and whether the venue's oracle is valid
+    data_age_ns: int = 0
+    oracle_valid: bool = True
 
 
 class RiskGate:
@@ -46,7 +51,7 @@ class RiskGate:
         self.checked = 0
         self.denied = 0
         #: denials by reason (reduce_only, order_notional, position_notional, spot_short, cash, equity,
-        #: leverage, invalid_order, risk_state)
+        #: leverage, invalid_oracle, stale_data, invalid_order, risk_state)
         self.reasons: Counter[str] = Counter()
         #: where each denial is published as a `RiskDenial` event (the node's bus), if anywhere
         self.publish: Callable[[Any], None] | None = None
@@ -87,6 +92,11 @@ class RiskGate:
         if lim.max_order_notional is not None and notional > lim.max_order_notional:
             raise RiskDenied(f"order notional {notional} exceeds the limit {lim.max_order_notional}")
         increases = abs(new) > abs(old)
+        if increases and not ctx.oracle_valid:
+            raise RiskDenied("invalid oracle: no new risk until the venue's oracle is valid again")
+        if increases and lim.max_data_age_ns is not None and ctx.data_age_ns > lim.max_data_age_ns:
+            age, limit = ctx.data_age_ns / 1e9, lim.max_data_age_ns / 1e9
+            raise RiskDenied(f"stale market data ({age:.1f} s old, limit {limit:.1f} s): no new risk")
         if (
             lim.max_position_notional is not None
             and increases
@@ -113,6 +123,8 @@ class RiskGate:
 
 
 _REASONS = (
+    ("invalid oracle", "invalid_oracle"),
+    ("stale market data", "stale_data"),
     ("reduce-only", "reduce_only"),
     ("order notional", "order_notional"),
     ("position notional", "position_notional"),
