@@ -83,6 +83,8 @@ class RiskReport:
     min_liquidation_distance_atr: float | None = None
     risk_states: tuple[tuple[str, str], ...] = ()
     slippage_cost: Decimal = Decimal(0)
+    #: per UTC day with a position on the margined account: [day, min margin multiple, min liq. distance ATRs]
+    margin_by_day: tuple[tuple[str, float | None, float | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +276,17 @@ def risk_report(node: Any, fills: Sequence[OrderFilled], arrivals: Mapping[str, 
         min_liquidation_distance_atr=None if g is None else _finite(g.min_liq_distance_atr),
         risk_states=() if g is None else tuple((iso(t), st) for t, st in g.states),
         slippage_cost=slip.quantize(EIGHT_PLACES),
+        margin_by_day=()
+        if g is None
+        else tuple(
+            (iso(d * 86_400 * 10**9)[:10], _round(mult), _round(dist))
+            for d, (mult, dist) in sorted(g.daily.items())
+        ),
     )
+
+
+def _round(x: float) -> float | None:
+    return None if not math.isfinite(x) else round(x, 4)
 
 
 def _funding_sources(session: BacktestSession) -> dict[str, dict[str, int]]:

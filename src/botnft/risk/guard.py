@@ -17,6 +17,7 @@ from botnft.risk.limits import GuardLimits
 from botnft.risk.state import RiskState
 from botnft.risk.volatility import AtrTracker
 
+_DAY_NS = 86_400 * 10**9
 MarginAt = Callable[[float], tuple[float, float, float]]
 """The venue's own margin calculation at an oracle price (cross margin over every position, size premium,
 unsettled PnL and funding): (total collateral, maintenance requirement, signed base of the instrument)."""
@@ -56,6 +57,9 @@ class GuardRecord:
     min_margin_multiple: float = float("inf")
     min_liq_distance_atr: float = float("inf")
     states: list[tuple[int, str]] = field(default_factory=list)
+    #: per UTC day (days since the epoch) with a position: (smallest margin multiple, smallest
+    #: liquidation distance in ATRs), each taken at the day's extreme closes with its largest ATR
+    daily: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 class LiquidationGuard:
@@ -117,8 +121,11 @@ class LiquidationGuard:
             return hi
         low = (bars.low if m.base > 0 else bars.high)[lo:hi]
         atr = self._batch_atr[lo:hi]
+        ts = np.asarray(bars.ts_ns[lo:hi], dtype=np.int64)
         if self.limits.stop_atr is None or not self.enabled:
-            return self._margin_scan(m, lo, hi, close, low, atr)
+            woke = self._margin_scan(m, lo, hi, close, low, atr)
+            self._note_days(m, ts[: woke - lo + 1], close[: woke - lo + 1], atr[: woke - lo + 1])
+            return woke
         stop_hit, levels = self._stop_scan(m.base, close, np.asarray(low, dtype=np.float64), atr)
         if stop_hit is None:
             woke = self._margin_scan(m, lo, hi, close, low, atr)
@@ -127,7 +134,31 @@ class LiquidationGuard:
             cut = stop_hit + 1
             woke = min(self._margin_scan(m, lo, lo + cut, close[:cut], low[:cut], atr[:cut]), lo + stop_hit)
         self._stop = float(levels[min(woke, hi - 1) - lo])  # the level up to the bar the driver wakes at
+        self._note_days(m, ts[: woke - lo + 1], close[: woke - lo + 1], atr[: woke - lo + 1])
         return woke
+
+    def _note_days(self, m: AccountModel, ts: Any, close: Any, atr: Any) -> None:
+        """Per UTC day of the span (up to the bar the driver wakes at), the smallest margin multiple and
+        liquidation distance in ATRs: each is monotone in the price, so the day's extreme closes bound it."""
+        if not len(ts) or m.m <= 0:
+            return
+        day = ts // _DAY_NS
+        starts = np.flatnonzero(np.concatenate(([True], day[1:] != day[:-1])))
+        a_max = np.maximum.reduceat(atr, starts)
+        b = abs(m.base)
+        side = 1.0 - m.m if m.base > 0 else 1.0 + m.m
+        mults, dists = [], []
+        for c in (np.minimum.reduceat(close, starts), np.maximum.reduceat(close, starts)):
+            eq = m.total_at(c)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mults.append(eq / (m.m * c * b))
+                dists.append((eq - m.m * c * b) / (b * side) / a_max)
+        daily = self.record.daily
+        for d, mult, dist in zip(
+            day[starts].tolist(), np.minimum(*mults).tolist(), np.fmin(*dists).tolist(), strict=True
+        ):
+            prev = daily.get(d)
+            daily[d] = (mult, dist) if prev is None else (min(prev[0], mult), min(prev[1], dist))
 
     def _margin_scan(self, m: AccountModel, lo: int, hi: int, close: Any, low: Any, atr: Any) -> int:
         """``next_event_index``'s margin and drawdown tests over [lo, hi)."""
