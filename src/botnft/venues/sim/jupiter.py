@@ -195,6 +195,7 @@ class SimJupiter:
         self._bars: BarArrays | None = None
         self._j = 0
         self._now = 0
+        self._liquidity: PooledLiquidity | None = None
         self.initial_totals = self.totals()
 
     # wiring -----------------------------------------------------------------------------------------
@@ -479,10 +480,20 @@ class SimJupiter:
             return None
         ref = self.reference if self.reference is not None else self._spot()
         network = Decimal(0) if ref is None else to_units(self._network_fee_native(ref), self.quote_token)
-        return PooledLiquidity(
+        held = self._liquidity
+        if (
+            held is not None
+            and held.ts_ns == self._now
+            and held.network_fee.as_tuple() == network.as_tuple()
+            and len(held.parts) == len(parts)
+            and all(a is b for a, b in zip(held.parts, parts, strict=True))
+        ):
+            return held  # the same venues' snapshots (each venue reuses its own while unchanged)
+        self._liquidity = PooledLiquidity(
             instrument=self.instrument.id, ts_ns=self._now, fee_bps=Decimal(0), lot=self.instrument.lot_size,
             min_size=self.instrument.min_size, network_fee=network, parts=parts,
         )  # fmt: skip
+        return self._liquidity
 
     # accounting ---------------------------------------------------------------------------------------
     def totals(self) -> dict[str, int]:
