@@ -107,6 +107,8 @@ class Executor:
         self._waiting: list[ChildOrder] = []
         self._running = False
         self._queued: tuple[Decimal, int, Decimal] | None = None  # (arrival, ts_ns, desired)
+        #: when the market data the running decision read was current (ns); the gate sees its age
+        self.data_ts_ns: int | None = None
         if config.child_timeout_ns is not None and clock is None:
             raise ValueError("a child timeout needs a clock")
         if config.direct and len(self.instruments) != 1:
@@ -405,8 +407,10 @@ class Executor:
         if self.children.open:  # the worst case: what rests on this side fills, the other side does not
             position += self.children.working_signed(inst_id, order.side)
         fee_rate = self._fee_rates.get(inst_id, ZERO)
+        age = 0 if self.clock is None or self.data_ts_ns is None else self.clock.now_ns() - self.data_ts_ns
         try:
-            self.risk.check(order, inst, RiskContext(self._arrival, position, cash, equity, fee_rate))
+            ctx = RiskContext(self._arrival, position, cash, equity, fee_rate, max(age, 0))
+            self.risk.check(order, inst, ctx)
         except Rejected as exc:
             self.oms.reject(order, exc.reason, str(exc))
             self.drain()

@@ -188,6 +188,7 @@ class TradingNode:
     def on_signal(self, bars: BarArrays, j: int, exposure: float) -> None:
         """Act on a signal at bar `j`'s close (the clock reads that time; venues have seen the bar): size
         against the whole book, then let the executor move the exposure there."""
+        self._running.data_ts_ns = int(bars.ts_ns[j]) + bars.interval_ns  # the bar's close
         if self.carry is not None:
             self.carry.step(bars, j, self.clock.now_ns())
             return
@@ -209,6 +210,7 @@ class TradingNode:
         """The guard's buffer was breached at bar `j`: de-lever at its close with a reduce-only order."""
         guard = self.guard
         assert guard is not None
+        self._running.data_ts_ns = int(bars.ts_ns[j]) + bars.interval_ns
         before = guard.state
         desired = guard.target(bars, j)
         now = self.clock.now_ns()
