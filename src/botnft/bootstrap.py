@@ -211,7 +211,10 @@ def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, Guard
         raise UserError(
             f"risk.max_leverage {max_lev} exceeds {inst.id}'s maximum of {venue_max.normalize():f}x"
         )
-    gate = RiskLimits(max_lev, _dec(risk.max_position_notional), _dec(risk.max_order_notional))
+    age = None if risk.max_data_age_s is None else int(risk.max_data_age_s * 1e9)
+    gate = RiskLimits(
+        max_lev, _dec(risk.max_position_notional), _dec(risk.max_order_notional), max_data_age_ns=age
+    )
     guard = GuardLimits(
         buffer=risk.buffer,
         atr_multiple=risk.atr_multiple,

@@ -103,6 +103,8 @@ class RiskSettings(BaseModel):
     max_leverage: float = Field(default=10.0, gt=0, le=1_000)
     max_order_notional: float | None = Field(default=None, gt=0, le=1e15)
     max_position_notional: float | None = Field(default=None, gt=0, le=1e15)
+    #: an order that adds risk on data older than this (seconds) is refused as stale_data; None: no limit
+    max_data_age_s: float | None = Field(default=None, gt=0, le=1e7)
 
 
 RISK_ENV_PREFIX = "BOT_RISK_"
