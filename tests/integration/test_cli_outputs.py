@@ -136,7 +136,7 @@ def test_help_names_the_types_and_the_values_each_option_takes(tmp_path):
 
 
 def test_the_summary_says_where_simdrifts_funding_came_from(tmp_path):
-    # 2026-01-01 -> 04-01 is 90 days of hourly funding; the bundled Drift series covers 2026-01-10 -> 03-24 (73 days)
+    # 2026-01-01 -> 04-01: 90 days of hourly funding; the Drift series covers 2026-01-10 -> 03-24 (73 days)
     r = bot("backtest", "--data", "sol-perp-1h", "--param", "short=true", "--start", "2026-01-01", "--end",
             "2026-04-01", "--no-store", "--json", cwd=tmp_path)  # fmt: skip
     sources = json.loads(r.stdout)["per_venue"]["DRIFT"]["funding_source"]
