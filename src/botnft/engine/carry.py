@@ -40,7 +40,7 @@ class CarryRunner:
         return spot, perp
 
     def _rate(self) -> Decimal | None:
-        for snap in self.executor._snapshots(self.perps):
+        for snap in self.executor.snapshots(self.perps):
             rate = getattr(snap, "funding_rate_hourly", None)
             if rate is not None:
                 return Decimal(rate)
@@ -62,7 +62,7 @@ class CarryRunner:
             feats, _ = static_impact(snap, side, float(qty), float(self._price))
         except ValueError:
             return None
-        fee = ex._fee_rates.get(inst_id, ZERO)
+        fee = ex.fee_rate(inst_id)
         return qty * self._price * (fee + to_decimal(feats.static_bps) / 10_000)
 
     def step(self, bars: BarArrays, j: int, ts_ns: int) -> None:

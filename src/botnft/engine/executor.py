@@ -315,9 +315,10 @@ class Executor:
             return "perp"
         if self.chooser is None:
             return "spot"
-        return self.chooser(self._snapshots(spots), self._snapshots(perps), side.value, qty)
+        return self.chooser(self.snapshots(spots), self.snapshots(perps), side.value, qty)
 
-    def _snapshots(self, ids: Sequence[InstrumentId]) -> list[AnyLiquidity]:
+    def snapshots(self, ids: Sequence[InstrumentId]) -> list[AnyLiquidity]:
+        """The liquidity the venues of `ids` publish now (only the single venue when routing to one)."""
         out = []
         for i in ids:
             venue = self.venues[i.venue]
@@ -328,6 +329,10 @@ class Executor:
                 out.append(snap)
         return out
 
+    def fee_rate(self, inst_id: InstrumentId) -> Decimal:
+        """The taker fee rate this executor expects on `inst_id` (0 where none is known)."""
+        return self._fee_rates.get(inst_id, ZERO)
+
     def _leg(
         self, ids: Sequence[InstrumentId], side: Side, qty: Decimal, ts_ns: int
     ) -> Generator[None, None, Decimal]:
@@ -337,7 +342,7 @@ class Executor:
         excluded: set[InstrumentId] = set()
         for attempt in range(self.config.max_reroutes + 1):
             todo = qty - filled
-            snaps = [s for s in self._snapshots(ids) if s.instrument not in excluded]
+            snaps = [s for s in self.snapshots(ids) if s.instrument not in excluded]
             if todo <= ZERO or not snaps:
                 break
             plan: RoutePlan = plan_route(snaps, side.value, todo, self.to_source, self.grid)
