@@ -224,6 +224,8 @@ def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, Guard
         max_drawdown=risk.max_drawdown,
         stop_atr=risk.stop_atr,
         trailing=risk.trailing,
+        take_profit_atr=risk.take_profit_atr,
+        time_stop_bars=risk.time_stop_bars,
     )
     return gate, guard
 

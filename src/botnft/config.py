@@ -100,6 +100,8 @@ class RiskSettings(BaseModel):
     max_drawdown: float | None = Field(default=None, gt=0, lt=1)
     stop_atr: float | None = Field(default=None, gt=0, le=1_000)
     trailing: bool = False
+    take_profit_atr: float | None = Field(default=None, gt=0, le=1_000)
+    time_stop_bars: int | None = Field(default=None, ge=1, le=10_000_000)
     max_leverage: float = Field(default=10.0, gt=0, le=1_000)
     max_order_notional: float | None = Field(default=None, gt=0, le=1e15)
     max_position_notional: float | None = Field(default=None, gt=0, le=1e15)

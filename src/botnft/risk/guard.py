@@ -53,6 +53,8 @@ class GuardRecord:
 
     actions: int = 0
     stops_triggered: int = 0
+    #: the exits by kind: "stop", "take_profit", "time_stop"
+    stops_by_kind: dict[str, int] = field(default_factory=dict)
     max_leverage: float = 0.0
     min_margin_multiple: float = float("inf")
     min_liq_distance_atr: float = float("inf")
@@ -91,6 +93,9 @@ class LiquidationGuard:
         self._stop: float | None = None  # the volatility stop's level while a position is held
         self._stop_sign = 0.0
         self._stop_ts = -1  # the open time of the bar the stop was hit in, until the guard acts
+        self._stop_kind = ""
+        self._entry: tuple[float, float] | None = None  # (close, ATR) first seen with the position
+        self._held, self._held_ts = 0, -1  # bars held and the open time of the last one counted
         self._batch_id = -1
 
     # the model -----------------------------------------------------------------------------------------
@@ -117,23 +122,29 @@ class LiquidationGuard:
         m = self.model(float(close[0]))
         if m.base == 0.0:  # flat: the equity stays where it is
             self.peak = max(self.peak, m.total)
-            self._stop = None
+            self._stop, self._entry, self._held, self._held_ts = None, None, 0, -1
             return hi
         low = (bars.low if m.base > 0 else bars.high)[lo:hi]
         atr = self._batch_atr[lo:hi]
         ts = np.asarray(bars.ts_ns[lo:hi], dtype=np.int64)
-        if self.limits.stop_atr is None or not self.enabled:
+        lim = self.limits
+        exits = lim.stop_atr is not None or lim.take_profit_atr is not None or lim.time_stop_bars is not None
+        if not exits or not self.enabled:
             woke = self._margin_scan(m, lo, hi, close, low, atr)
             self._note_days(m, ts[: woke - lo + 1], close[: woke - lo + 1], atr[: woke - lo + 1])
             return woke
-        stop_hit, levels = self._stop_scan(m.base, close, np.asarray(low, dtype=np.float64), atr)
+        favour = np.asarray((bars.high if m.base > 0 else bars.low)[lo:hi], dtype=np.float64)
+        stop_hit, levels = self._stop_scan(m.base, close, np.asarray(low, dtype=np.float64), favour, atr, ts)
         if stop_hit is None:
             woke = self._margin_scan(m, lo, hi, close, low, atr)
         else:  # the margin tests still run up to the stop's bar, which wakes the driver anyway
             self._stop_ts = int(bars.ts_ns[lo + stop_hit])
             cut = stop_hit + 1
             woke = min(self._margin_scan(m, lo, lo + cut, close[:cut], low[:cut], atr[:cut]), lo + stop_hit)
-        self._stop = float(levels[min(woke, hi - 1) - lo])  # the level up to the bar the driver wakes at
+        last = min(woke, hi - 1) - lo
+        self._stop = float(levels[last])  # the level up to the bar the driver wakes at
+        self._held += int(np.count_nonzero(ts[: last + 1] > self._held_ts))
+        self._held_ts = max(self._held_ts, int(ts[last]))
         self._note_days(m, ts[: woke - lo + 1], close[: woke - lo + 1], atr[: woke - lo + 1])
         return woke
 
@@ -181,24 +192,50 @@ class LiquidationGuard:
             return hi
         return lo + int(hit[0]) if hit.size else hi
 
-    def _stop_scan(self, base: float, close: Any, adverse: Any, atr: Any) -> tuple[int | None, Any]:
-        """The volatility stop (``stop_atr`` ATRs from the first close seen with the position, trailing
-        the best close when ``trailing``): the first bar of the span whose adverse extreme reaches the level
-        the bars before it set (None if none), and the level after each bar."""
+    def _stop_scan(
+        self, base: float, close: Any, adverse: Any, favour: Any, atr: Any, ts: Any
+    ) -> tuple[int | None, Any]:
+        """The exits held by the node: the volatility stop (``stop_atr`` ATRs from the first close seen
+        with the position, trailing the best close when ``trailing``) reached by a bar's adverse extreme,
+        the take-profit (``take_profit_atr`` entry ATRs in favour) reached by its favourable extreme, the
+        time stop at the ``time_stop_bars``-th bar held. The first bar hit (None if none; its kind kept
+        for ``target``) and the stop level after each bar (NaN without a stop)."""
         lim = self.limits
-        assert lim.stop_atr is not None
         sign = 1.0 if base > 0 else -1.0
-        if self._stop is None or self._stop_sign != sign:
-            self._stop, self._stop_sign = float(close[0] - sign * lim.stop_atr * atr[0]), sign
-        start = self._stop
-        if lim.trailing:
-            level = sign * (close - sign * lim.stop_atr * atr)
-            levels = sign * np.maximum.accumulate(np.maximum(level, sign * start))
+        if self._entry is None or self._stop_sign != sign:
+            self._entry, self._stop_sign = (float(close[0]), float(atr[0])), sign
+            self._stop, self._held, self._held_ts = None, 0, -1
+        n = len(close)
+        hits: list[tuple[int, str]] = []
+        if lim.stop_atr is not None:
+            if self._stop is None:
+                self._stop = self._entry[0] - sign * lim.stop_atr * self._entry[1]
+            start = self._stop
+            if lim.trailing:
+                level = sign * (close - sign * lim.stop_atr * atr)
+                levels = sign * np.maximum.accumulate(np.maximum(level, sign * start))
+            else:
+                levels = np.full(n, start)
+            before = np.concatenate(([start], levels[:-1]))
+            hit = np.flatnonzero(sign * (adverse - before) <= 0)
+            if hit.size:
+                hits.append((int(hit[0]), "stop"))
         else:
-            levels = np.full(len(close), start)
-        before = np.concatenate(([start], levels[:-1]))
-        hits = np.flatnonzero(sign * (adverse - before) <= 0)
-        return (int(hits[0]) if hits.size else None), levels
+            levels = np.full(n, np.nan)
+        if lim.take_profit_atr is not None:
+            target = self._entry[0] + sign * lim.take_profit_atr * self._entry[1]
+            hit = np.flatnonzero(sign * (favour - target) >= 0)
+            if hit.size:
+                hits.append((int(hit[0]), "take_profit"))
+        if lim.time_stop_bars is not None:
+            held = self._held + np.cumsum(ts > self._held_ts)
+            hit = np.flatnonzero(held >= lim.time_stop_bars)
+            if hit.size:
+                hits.append((int(hit[0]), "time_stop"))
+        if not hits:
+            return None, levels
+        first, self._stop_kind = min(hits)  # on one bar: the stop before the take-profit ("stop" < "t")
+        return first, levels
 
     def _may_breach(
         self,
@@ -330,6 +367,8 @@ class LiquidationGuard:
         if self._stop_ts == int(bars.ts_ns[j]):  # the stop was hit in this bar: out at its close
             self._stop_ts, self._stop = -1, None
             self.record.stops_triggered += 1
+            kinds = self.record.stops_by_kind
+            kinds[self._stop_kind] = kinds.get(self._stop_kind, 0) + 1
             self.record.actions += 1
             return ZERO
         lim = self.limits

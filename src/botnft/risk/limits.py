@@ -14,7 +14,8 @@ class GuardLimits:
     foresees: SOL fell 22 % inside one hour on 2023-06-10); ``restore``: a de-lever restores these times
     this factor; ``max_drawdown``: the run's drawdown limit (REDUCING past half of it, HALTED and flat
     when only ``halt_share`` of it is left); ``stop_atr``: a stop-loss that many ATRs from the entry,
-    held by the node (``trailing``: it follows the best close)."""
+    held by the node (``trailing``: it follows the best close); ``take_profit_atr``: out once the price
+    reaches that many entry ATRs in favour; ``time_stop_bars``: out at the close of that many bars held."""
 
     buffer: float = 2.0
     atr_multiple: float = 10.0
@@ -25,6 +26,8 @@ class GuardLimits:
     halt_share: float = 0.15
     stop_atr: float | None = None
     trailing: bool = False
+    take_profit_atr: float | None = None
+    time_stop_bars: int | None = None
 
     def __post_init__(self) -> None:
         if not self.buffer >= 1.0:
@@ -41,5 +44,9 @@ class GuardLimits:
             raise UserError(f"risk.max_drawdown must be in (0, 1), got {self.max_drawdown}")
         if self.stop_atr is not None and not self.stop_atr > 0.0:
             raise UserError(f"risk.stop_atr must be positive, got {self.stop_atr}")
+        if self.take_profit_atr is not None and not self.take_profit_atr > 0.0:
+            raise UserError(f"risk.take_profit_atr must be positive, got {self.take_profit_atr}")
+        if self.time_stop_bars is not None and self.time_stop_bars < 1:
+            raise UserError(f"risk.time_stop_bars must be at least 1, got {self.time_stop_bars}")
         if not 0.0 <= self.halt_share < 1.0:
             raise UserError(f"risk.halt_share must be in [0, 1), got {self.halt_share}")
