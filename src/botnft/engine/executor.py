@@ -414,7 +414,9 @@ class Executor:
         fee_rate = self._fee_rates.get(inst_id, ZERO)
         age = 0 if self.clock is None or self.data_ts_ns is None else self.clock.now_ns() - self.data_ts_ns
         try:
-            ctx = RiskContext(self._arrival, position, cash, equity, fee_rate, max(age, 0))
+            oracle = getattr(self.venues.get(inst_id.venue), "oracle_valid", None)
+            valid = True if oracle is None or self.clock is None else oracle(inst_id, self.clock.now_ns())
+            ctx = RiskContext(self._arrival, position, cash, equity, fee_rate, max(age, 0), valid)
             self.risk.check(order, inst, ctx)
         except Rejected as exc:
             self.oms.reject(order, exc.reason, str(exc))

@@ -196,6 +196,15 @@ class SimDrift:
         liq = dm.perp_liquidation_price(quotes[idx].oracle_price, free, base, ratio)
         return None if liq < 0 else dec(liq, 6)
 
+    def oracle_valid(self, instrument: InstrumentId, t_ns: int) -> bool:
+        """Whether the oracle of ``instrument``'s market at ``t_ns`` passes Drift's margin validity (the
+        risk gate refuses new risk otherwise); True for a market not listed or a time without a sample."""
+        idx = self.core.index.get(instrument)
+        if idx is None:
+            return True
+        s, ok = self.core.markets[idx].oracle_valid(t_ns, "margin")
+        return s is None or ok
+
     # driving by the node -----------------------------------------------------------------------------
     def set_cursor(self, bars: BarArrays, j: int) -> None:
         self.core.ingest(bars)
