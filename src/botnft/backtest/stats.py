@@ -85,6 +85,8 @@ class RiskReport:
     slippage_cost: Decimal = Decimal(0)
     #: per UTC day with a position on the margined account: [day, min margin multiple, min liq. distance ATRs]
     margin_by_day: tuple[tuple[str, float | None, float | None], ...] = ()
+    #: the node-held exits by kind (stop, take_profit, time_stop); their sum is stops_triggered
+    stops_by_kind: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,7 @@ def risk_report(node: Any, fills: Sequence[OrderFilled], arrivals: Mapping[str, 
         risk_denials=dict(sorted(node.risk.reasons.items())),
         max_leverage=None if g is None else round(g.max_leverage, 4),
         stops_triggered=0 if g is None else g.stops_triggered,
+        stops_by_kind=() if g is None else tuple(sorted(g.stops_by_kind.items())),
         risk_state="ACTIVE" if guard is None else guard.state.name,
         guard=None if guard is None else ("on" if guard.enabled else "off"),
         guard_actions=0 if g is None else g.actions,
