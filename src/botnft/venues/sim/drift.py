@@ -55,6 +55,7 @@ from botnft.venues.sim.drift_orders import (
     to_native,
 )
 from botnft.venues.sim.drift_params import SOL_PERP, VENUE, DriftMarketParams, DriftStateParams
+from botnft.venues.sim.drift_triggers import TriggerConditions, checked_trigger
 
 _P = dm.PRICE_PRECISION
 # a market order used only to derive the published curve (its auction prices and limit)
@@ -73,6 +74,7 @@ class SimDrift:
         "market": True,
         "limit": True,
         "stopMarket": True,
+        "triggerOrders": True,
         "postOnly": True,
         "reduceOnly": True,
         "ioc": True,
@@ -95,6 +97,7 @@ class SimDrift:
     ) -> None:
         self.name = VENUE
         self._liquidity_cache: dict[InstrumentId, tuple[tuple[int, ...], PerpLiquidity]] = {}
+        self.trigger_conditions = TriggerConditions()  # drift_triggers: armed before create_order
         self.core = DriftCore(
             markets,
             collateral=collateral,
@@ -163,6 +166,23 @@ class SimDrift:
             return []
         self.core.close(rec)
         return [OrderCanceled(self.core.now, client_order_id)]
+
+    def arm_trigger(self, client_order_id: str, condition: str) -> None:
+        """The trigger condition (``above`` / ``below``) of the trigger order ``create_order`` is about to
+        receive under ``client_order_id`` (``drift_triggers``)."""
+        self.trigger_conditions.arm(client_order_id, condition)
+
+    def modify_trigger(self, client_order_id: str, trigger_price: Decimal) -> str | None:
+        """Move an untriggered trigger order's trigger price (``modify_order``): None, else why not."""
+        rec = self.core.orders.get(client_order_id)
+        if rec is None or not rec.is_trigger or rec.triggered:
+            return f"no untriggered trigger order {client_order_id}"
+        native = checked_trigger(trigger_price, self.core.params[rec.market_index].order_tick_size, _P)
+        if isinstance(native, str):
+            return native
+        rec.trigger_price = native
+        rec.order.trigger_price = trigger_price
+        return None
 
     def deposit(self, amount: Decimal) -> None:
         native = to_native(Decimal(amount), dm.QUOTE_PRECISION)
@@ -279,7 +299,9 @@ class SimDrift:
         t0, t1 = int(ts[lo]), int(ts[bound - 1]) + interval
         for rec in core.orders.values():
             level, below = (
-                (rec.trigger_price, rec.trigger_below) if rec.is_trigger else (rec.price, rec.direction > 0)
+                (rec.trigger_price, rec.trigger_below)
+                if rec.is_trigger and not rec.triggered
+                else (rec.price, rec.direction > 0)
             )
             hit = core.tapes[rec.market_index].first_bar_through(t0, t1, level, below)
             if hit is not None:
@@ -328,7 +350,7 @@ class SimDrift:
                 "reduce_only_would_increase",
                 f"reduce-only {order.side.value} {order.amount} vs {dec(held, 9)}",
             )
-        if order.order_type is OrderType.LIMIT:
+        if order.order_type is OrderType.LIMIT and order.trigger_price is None:
             if order.tif is TimeInForce.POST_ONLY and crosses(direction, price, oracle):
                 return reject(
                     "post_only_would_cross", f"post-only {price / _P} crosses the oracle {oracle / _P}"
@@ -341,7 +363,7 @@ class SimDrift:
         if sum(p.open_orders for p in core.account.positions.values()) >= core.state.max_open_orders:
             return reject("too_many_orders", f"at most {core.state.max_open_orders} open orders")
         rec = DriftOrder(order, f"{self.name}-{core.order_count + 1}", idx, direction, base, price, trigger)
-        rec.trigger_below = direction < 0
+        rec.trigger_below = self.trigger_conditions.take(order) == "below"
         if is_risk_increasing(direction, base, held, pos.open_bids, pos.open_asks, order.reduce_only):
             short = self._initial_shortfall(rec, quotes)
             if short > 0:

@@ -62,7 +62,7 @@ class DriftOrder:
 
     @property
     def is_trigger(self) -> bool:
-        return self.order.order_type is OrderType.STOP_MARKET
+        return self.order.trigger_price is not None  # TriggerMarket, or TriggerLimit (drift_triggers)
 
     @property
     def is_limit(self) -> bool:
