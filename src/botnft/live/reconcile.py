@@ -1,0 +1,176 @@
+"""Start-up reconciliation of a live run: the journal of its earlier lives against each venue's mass status.
+
+Each life starts with a fresh node whose balances and positions are the venues' own; what the journal
+says the earlier lives did is checked against what the venues report: every order the journal holds an
+intent for is found at its venue (or known never to have reached it), orders of the run still working are
+cancelled, fills the journal missed are counted (they are in the venue's balances the node starts from),
+and where the journal's account of a holding still disagrees with the venue, new risk there is halted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from botnft.backtest.paper.reconcile import HaltingRiskGate
+from botnft.domain.events import OrderFilled
+from botnft.domain.instruments import Instrument
+from botnft.domain.money import ZERO
+from botnft.domain.orders import Side
+from botnft.domain.reports import FillReport, MassStatus
+from botnft.engine.node import TradingNode
+from botnft.live.journal import JournalView
+from botnft.live.wire import WireVenue
+
+
+@dataclass(slots=True)
+class StartReport:
+    actions: list[str] = field(default_factory=list)
+    found: int = 0  # journaled orders the venue reports
+    never_reached: int = 0  # journaled intents the venue never received
+    canceled: int = 0
+    missed_fills: int = 0
+    mismatches: int = 0
+    foreign: int = 0  # working orders at a venue that are not the run's
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+def _book_add(book: dict[str, Decimal], inst: Instrument, side: Side, qty: Decimal, quote: Decimal) -> None:
+    sign = Decimal(side.sign)
+    if inst.is_perp:
+        book[str(inst.id)] = book.get(str(inst.id), ZERO) + sign * qty
+        return
+    book[inst.base] = book.get(inst.base, ZERO) + sign * qty
+    book[inst.quote] = book.get(inst.quote, ZERO) - sign * quote
+
+
+def _apply(book: dict[str, Decimal], inst: Instrument, fill: OrderFilled | FillReport) -> None:
+    notional = fill.qty * fill.price
+    if isinstance(fill, OrderFilled):
+        notional = fill.notional
+    _book_add(book, inst, fill.side, fill.qty, notional)
+    if fill.fee and fill.fee_asset in book:
+        book[fill.fee_asset] -= fill.fee
+
+
+def venue_holdings(status: MassStatus, instruments: Mapping[Any, Instrument]) -> dict[str, Decimal]:
+    """What a venue reports holding of the assets (spot) and positions (perps) the run trades."""
+    balances = dict(status.balances)
+    positions = {p.instrument: p.qty for p in status.positions}
+    out: dict[str, Decimal] = {}
+    for inst_id, inst in instruments.items():
+        if inst.is_perp:
+            out[str(inst_id)] = positions.get(inst_id, ZERO)
+        else:
+            out[inst.base] = Decimal(balances.get(inst.base, ZERO))
+            out[inst.quote] = Decimal(balances.get(inst.quote, ZERO))
+    return out
+
+
+def seed_portfolio(node: TradingNode, statuses: Mapping[str, MassStatus]) -> dict[str, dict[str, str]]:
+    """Give the fresh node each venue's own balances and positions; returns what it was given."""
+    pf = node.portfolio
+    seeded: dict[str, dict[str, str]] = {}
+    for name, status in statuses.items():
+        insts = {i: inst for i, inst in pf.instruments.items() if i.venue == name}
+        held = venue_holdings(status, insts)
+        positions = {p.instrument: p for p in status.positions}
+        for inst_id, inst in insts.items():
+            if inst.is_perp:
+                p = positions.get(inst_id)
+                if p is not None and p.qty and p.entry_price is not None:
+                    side = Side.BUY if p.qty > 0 else Side.SELL
+                    pf.positions[inst_id].apply_fill(side, abs(p.qty), p.entry_price, ZERO)
+                continue
+        for asset, qty in held.items():
+            if "." in asset:
+                continue  # a perp position, given above
+            have = pf.balance(name, asset)
+            if qty != have:
+                pf.deposit(name, asset, qty - have)
+        seeded[name] = {k: str(v) for k, v in held.items()}
+    return seeded
+
+
+def reconcile_start(
+    node: TradingNode,
+    venues: Mapping[str, WireVenue],
+    gate: HaltingRiskGate,
+    view: JournalView,
+    statuses: Mapping[str, MassStatus],
+    run_tag: str,
+) -> StartReport:
+    out = StartReport()
+    instruments = node.portfolio.instruments
+    last = view.lives[-1] if view.lives else None
+    expected: dict[str, dict[str, Decimal]] = {}
+    if last is not None:
+        expected = {v: {a: Decimal(q) for a, q in held.items()} for v, held in last["balances"].items()}
+        for prefix, fill in view.fills:
+            inst = instruments.get(fill.instrument)
+            if prefix == last["prefix"] and inst is not None and fill.instrument.venue in expected:
+                _apply(expected[fill.instrument.venue], inst, fill)
+    # 1. every journaled order: found at its venue, or never received; still working: cancelled
+    journaled = set(view.orders)
+    for wire, rec in view.orders.items():
+        name = rec.submitted.instrument.venue
+        status, venue = statuses.get(name), venues.get(name)
+        if status is None or venue is None:
+            out.actions.append(f"order {wire} on {name}: the venue is not enabled in this run; not checked")
+            out.mismatches += 1
+            continue
+        report = status.order(wire)
+        if report is None and not rec.status.is_terminal:
+            report = venue.inner.fetch_order(wire)
+        if report is None:
+            if not rec.status.is_terminal:
+                out.never_reached += 1
+                out.actions.append(f"order {wire} on {name} never reached the venue")
+            continue
+        out.found += 1
+        if report.status.is_open:
+            venue.inner.cancel_order(wire)
+            out.canceled += 1
+            out.actions.append(f"canceled order {wire} on {name}, left working by an earlier life")
+        for t in status.fills:
+            if t.client_order_id != wire or t.trade_id in rec.trades:
+                continue
+            out.missed_fills += 1
+            out.actions.append(
+                f"fill the journal missed: {wire} {t.side.value} {t.qty} at {t.price} on {name} "
+                "(in the balances the node starts from)"
+            )
+            inst = instruments.get(t.instrument)
+            if last is not None and rec.prefix == last["prefix"] and inst is not None and name in expected:
+                _apply(expected[name], inst, t)
+    # 2. working orders the journal does not know: the run's own are cancelled, anyone else's flagged
+    for name, status in statuses.items():
+        for report in status.orders:
+            if report.client_order_id in journaled or not report.status.is_open:
+                continue
+            if report.client_order_id.startswith(run_tag + "."):
+                venues[name].inner.cancel_order(report.client_order_id)
+                out.canceled += 1
+                out.actions.append(f"canceled order {report.client_order_id} on {name}: not in the journal")
+            else:
+                out.foreign += 1
+                out.actions.append(f"order {report.client_order_id} on {name} is not this run's: left alone")
+    # 3. holdings: the journal's account (the last life's start + its fills) against the venue's
+    for name, want in expected.items():
+        status = statuses.get(name)
+        if status is None:
+            continue
+        insts = {i: inst for i, inst in instruments.items() if i.venue == name}
+        have = venue_holdings(status, insts)
+        for asset in sorted(set(want) & set(have)):
+            if want[asset] != have[asset]:
+                out.mismatches += 1
+                why = f"the journal accounts for {want[asset]} {asset}, {name} reports {have[asset]}"
+                out.actions.append(f"holding mismatch on {name}: {why}; new risk halted")
+                for inst_id in insts:
+                    gate.halted[inst_id] = why
+    return out
