@@ -26,6 +26,7 @@ from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.guard import LiquidationGuard
 from botnft.risk.limits import GuardLimits
 from botnft.risk.sizing import CashFraction, FixedSize, MarginCapped, Sizer
+from botnft.risk.venue_stops import VenueStops, has_trigger_orders
 from botnft.strategy.library import build as build_strategy
 from botnft.venue_builders import (
     DEFAULT_FEE_BPS,
@@ -226,6 +227,7 @@ def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, Guard
         trailing=risk.trailing,
         take_profit_atr=risk.take_profit_atr,
         time_stop_bars=risk.time_stop_bars,
+        trail_step_atr=risk.trail_step_atr,
     )
     return gate, guard
 
@@ -291,4 +293,6 @@ def build_backtest(
             enabled=(risk or RiskSettings()).guard,
             cap_entries=spec.size is None,
         )
+        if (risk or RiskSettings()).stops_at_venue and has_trigger_orders(build.venue):
+            node.guard.venue_stops = VenueStops(build.venue, node.oms, inst, node.bus.drain, clock.now_ns)
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues, (kind,))

@@ -102,6 +102,11 @@ class RiskSettings(BaseModel):
     trailing: bool = False
     take_profit_atr: float | None = Field(default=None, gt=0, le=1_000)
     time_stop_bars: int | None = Field(default=None, ge=1, le=10_000_000)
+    #: the stop-loss and take-profit rest at the venue as trigger orders where it has them (Drift); false:
+    #: the node holds them (out at the close of the bar that reached them)
+    stops_at_venue: bool = True
+    #: a trailing stop resting at the venue is moved once the guard's level has moved this many ATRs
+    trail_step_atr: float = Field(default=0.25, ge=0, le=1_000)
     max_leverage: float = Field(default=10.0, gt=0, le=1_000)
     max_order_notional: float | None = Field(default=None, gt=0, le=1e15)
     max_position_notional: float | None = Field(default=None, gt=0, le=1e15)

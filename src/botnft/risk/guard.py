@@ -15,6 +15,7 @@ from botnft.domain.money import ZERO, floor_to, to_decimal
 from botnft.ports import BarArrays
 from botnft.risk.limits import GuardLimits
 from botnft.risk.state import RiskState
+from botnft.risk.venue_stops import VenueStops
 from botnft.risk.volatility import AtrTracker
 
 _DAY_NS = 86_400 * 10**9
@@ -97,6 +98,9 @@ class LiquidationGuard:
         self._entry: tuple[float, float] | None = None  # (close, ATR) first seen with the position
         self._held, self._held_ts = 0, -1  # bars held and the open time of the last one counted
         self._batch_id = -1
+        #: the stop-loss and take-profit as trigger orders at the venue (a composition root attaches it
+        #: where the venue has them); None: the node holds them (exits at the close of the bar hit)
+        self.venue_stops: VenueStops | None = None
 
     # the model -----------------------------------------------------------------------------------------
     def model(self, price: float) -> AccountModel:
@@ -120,6 +124,14 @@ class LiquidationGuard:
             return hi
         close = np.asarray(bars.close[lo:hi], dtype=np.float64)
         m = self.model(float(close[0]))
+        vs = self._venue_exits()
+        if vs is not None:
+            if m.base == 0.0:
+                vs.sync(ZERO, {})  # what is left resting (the other exit) goes
+                if vs.entry_pending():  # wake where the entry fills, to place its exits at that close
+                    return lo
+            elif not vs.covers(to_decimal(m.base), self._venue_kinds()):
+                return lo
         if m.base == 0.0:  # flat: the equity stays where it is
             self.peak = max(self.peak, m.total)
             self._stop, self._entry, self._held, self._held_ts = None, None, 0, -1
@@ -232,6 +244,13 @@ class LiquidationGuard:
             hit = np.flatnonzero(held >= lim.time_stop_bars)
             if hit.size:
                 hits.append((int(hit[0]), "time_stop"))
+        if self._venue_exits() is not None:  # the venue fires these itself; a moved trail is re-placed
+            hits = [h for h in hits if h[1] == "time_stop"]
+            placed = None if self.venue_stops is None else self.venue_stops.level("stop")
+            if lim.trailing and lim.stop_atr is not None and placed is not None:
+                moved = np.flatnonzero(sign * (levels - placed) >= lim.trail_step_atr * atr)
+                if moved.size:
+                    hits.append((int(moved[0]), "trail"))
         if not hits:
             return None, levels
         first, self._stop_kind = min(hits)  # on one bar: the stop before the take-profit ("stop" < "t")
@@ -364,6 +383,10 @@ class LiquidationGuard:
         m = self.model(c)
         if m.base == 0.0:
             return None
+        if self._venue_exits() is not None:
+            self._place_venue_exits(bars, j, m.base)
+            if self._stop_ts == int(bars.ts_ns[j]) and self._stop_kind == "trail":
+                self._stop_ts = -1  # the trail was moved on the venue: nothing to do at the close
         if self._stop_ts == int(bars.ts_ns[j]):  # the stop was hit in this bar: out at its close
             self._stop_ts, self._stop = -1, None
             self.record.stops_triggered += 1
@@ -400,6 +423,43 @@ class LiquidationGuard:
             keep = max(ZERO, held - inst.min_size)
         self.record.actions += 1
         return keep if m.base > 0 else -keep
+
+    # exits at the venue --------------------------------------------------------------------------------
+    def _venue_kinds(self) -> tuple[str, ...]:
+        lim = self.limits
+        return tuple(
+            k for k, v in (("stop", lim.stop_atr), ("take_profit", lim.take_profit_atr)) if v is not None
+        )
+
+    def _venue_exits(self) -> VenueStops | None:
+        """The venue stops when they are in use (guard on, an exit configured), after counting those that
+        fired since the last look."""
+        vs = self.venue_stops
+        if vs is None or not self.enabled or not self._venue_kinds():
+            return None
+        for kind in vs.filled_exits():
+            self.record.stops_triggered += 1
+            self.record.stops_by_kind[kind] = self.record.stops_by_kind.get(kind, 0) + 1
+        return vs
+
+    def _place_venue_exits(self, bars: BarArrays, j: int, base: float) -> None:
+        """At bar ``j``'s close: the entry's stop (trailing: the guard's level now) and take-profit, for
+        the whole position, resting at the venue."""
+        assert self.venue_stops is not None
+        lim = self.limits
+        sign = 1.0 if base > 0 else -1.0
+        if self._entry is None or self._stop_sign != sign:
+            self._entry, self._stop_sign = (float(bars.close[j]), self._atr_at(bars, j)), sign
+            self._stop, self._held, self._held_ts = None, 0, -1
+        entry, atr = self._entry
+        levels: dict[str, float | None] = {}
+        if lim.stop_atr is not None:
+            if self._stop is None:
+                self._stop = entry - sign * lim.stop_atr * atr
+            levels["stop"] = self._stop
+        if lim.take_profit_atr is not None:
+            levels["take_profit"] = entry + sign * lim.take_profit_atr * atr
+        self.venue_stops.sync(to_decimal(base), levels)
 
     def _set_state(self, state: RiskState, ts_ns: int) -> None:
         if state.value > self.state.value:

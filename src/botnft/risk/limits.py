@@ -28,6 +28,9 @@ class GuardLimits:
     trailing: bool = False
     take_profit_atr: float | None = None
     time_stop_bars: int | None = None
+    #: exits at the venue (trigger orders): the trailing stop is moved there once the guard's level has
+    #: moved this many ATRs past the resting trigger
+    trail_step_atr: float = 0.25
 
     def __post_init__(self) -> None:
         if not self.buffer >= 1.0:
@@ -48,5 +51,7 @@ class GuardLimits:
             raise UserError(f"risk.take_profit_atr must be positive, got {self.take_profit_atr}")
         if self.time_stop_bars is not None and self.time_stop_bars < 1:
             raise UserError(f"risk.time_stop_bars must be at least 1, got {self.time_stop_bars}")
+        if not self.trail_step_atr >= 0.0:
+            raise UserError(f"risk.trail_step_atr must be >= 0, got {self.trail_step_atr}")
         if not 0.0 <= self.halt_share < 1.0:
             raise UserError(f"risk.halt_share must be in [0, 1), got {self.halt_share}")
