@@ -341,8 +341,10 @@ async def check_off_tick_price_is_rejected_before_sending(s: LiveSubject) -> Non
 async def check_unaffordable_order_is_rejected(s: LiveSubject) -> None:
     cid = new_id("poor")
     huge = s.market_qty * 10**9
+    price = s.rest_price(Side.BUY)  # a resting order must be funded in full, whatever the book holds
+    order = market(s, Side.BUY, cid, huge) if price is None else limit(s, Side.BUY, cid, price, huge)
     try:
-        await s.client.create_order(market(s, Side.BUY, cid, huge))
+        await s.client.create_order(order)
     except Rejected:
         pass
     else:

@@ -1,0 +1,64 @@
+"""Building the ccxt exchange object from settings: keys, timeout, sandbox, URL overrides, market loading.
+
+Only this module and the client import ccxt, and only when called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from botnft.domain.errors import UserError
+from botnft.venues.ccxt.settings import CcxtSettings
+
+
+def override_urls(api: Any, target: Any) -> Any:
+    """Point an exchange's `urls['api']` at `target`: a mapping replaces named entries, a string
+    (`http://127.0.0.1:PORT`) replaces every entry's scheme and host and keeps its path."""
+    if isinstance(target, dict):
+        out = dict(api) if isinstance(api, dict) else {}
+        out.update(target)
+        return out
+    base = str(target).rstrip("/")
+    if isinstance(api, dict):
+        return {k: override_urls(v, base) for k, v in api.items()}
+    if isinstance(api, str):
+        path = urlsplit(api).path
+        return base + path
+    return api
+
+
+def build_exchange(settings: CcxtSettings) -> Any:
+    """A `ccxt.async_support` exchange configured from `settings` (not yet connected)."""
+    import ccxt.async_support as ccxt_async
+
+    cls = getattr(ccxt_async, settings.exchange, None)
+    if cls is None:
+        raise UserError(f"unknown ccxt exchange {settings.exchange!r}")
+    options: dict[str, Any] = {"defaultType": settings.market_type, "fetchCurrencies": False}
+    if settings.exchange.startswith("binance"):
+        types = ["spot"] if settings.market_type == "spot" else ["linear"]
+        options.update(
+            {
+                "fetchMarkets": {"types": types},
+                "fetchMargins": False,
+                "fetchBalance": {"useV2": True},
+                "fetchPositionsRisk": {"useV2": True},
+            }
+        )
+    options.update(settings.options)
+    config: dict[str, Any] = {
+        "apiKey": settings.api_key,
+        "secret": settings.secret,
+        "timeout": settings.timeout_ms,
+        "enableRateLimit": settings.enable_rate_limit,
+        "options": options,
+    }
+    if settings.password:
+        config["password"] = settings.password
+    ex = cls(config)
+    if settings.sandbox:
+        ex.set_sandbox_mode(True)
+    if settings.api_urls is not None:
+        ex.urls["api"] = override_urls(ex.urls["api"], settings.api_urls)
+    return ex
