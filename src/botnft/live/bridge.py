@@ -80,13 +80,14 @@ class LiveVenue:
         *,
         before_send: Callable[[], None] = lambda: None,
         timeout_s: float = 10.0,
+        name: str | None = None,
     ) -> None:
         self.client = client
         self.io = io
         self.inbox = inbox
         self.before_send = before_send
         self.timeout_s = timeout_s
-        self.name: str = client.name
+        self.name: str = name or client.name  # the venue of its instruments' ids, which the node routes by
         self.tracked: dict[str, Tracked] = {}
         self.lock = threading.Lock()
         self.sent: list[str] = []  # client order ids of every create request, in order (for the summary)
@@ -95,6 +96,11 @@ class LiveVenue:
     @property
     def has(self) -> Mapping[str, bool]:
         return self.client.has
+
+    @property
+    def streams(self) -> bool:
+        """The adapter delivers its orders' events itself (`stream()`); else the pump polls for them."""
+        return callable(getattr(self.client, "stream", None))
 
     @property
     def fee_rate(self) -> Decimal:
@@ -132,7 +138,7 @@ class LiveVenue:
             if not _maybe_sent(exc):
                 self.untrack(order.client_order_id)
             raise
-        if ack.venue_order_id is not None:
+        if ack.venue_order_id is not None and not self.streams:
             self.put(OrderAccepted(ack.ts_ns, order.client_order_id, ack.venue_order_id))
         return []
 
@@ -205,7 +211,8 @@ def _order(r: OrderStatusReport) -> Order:
 
 
 class EventPump:
-    """Polls `venue`'s tracked orders and trades every `poll_s` and puts their events in the inbox."""
+    """Puts `venue`'s order events in the inbox: the adapter's own `stream()` where it has one, else
+    polls the tracked orders and the trades every `poll_s`."""
 
     def __init__(self, venue: LiveVenue, *, poll_s: float = 0.2, since_ns: int | None = None) -> None:
         self.venue = venue
@@ -215,6 +222,9 @@ class EventPump:
         self.last_error: str | None = None
 
     async def run(self) -> None:
+        if self.venue.streams:
+            await self._relay()
+            return
         while True:
             try:
                 await self.poll()
@@ -225,6 +235,20 @@ class EventPump:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self.venue.inbox.put(("warning", self.venue.name, self.last_error))
             await asyncio.sleep(self.poll_s)
+
+    async def _relay(self) -> None:
+        while True:
+            try:
+                async for event in self.venue.client.stream():  # type: ignore[attr-defined]
+                    self.venue.put(event)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the stream broke: say so and open it again
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.venue.inbox.put(("warning", self.venue.name, self.last_error))
+                await asyncio.sleep(self.poll_s)
 
     async def poll(self) -> int:
         """One round; returns how many events it put in the inbox."""

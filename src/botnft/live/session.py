@@ -65,7 +65,9 @@ def open_life(
     try:
         if clients is not None:
             for name, client in clients.items():
-                live[name] = LiveVenue(client, io, inbox, before_send=journal.flush, timeout_s=timeout_s)
+                live[name] = LiveVenue(
+                    client, io, inbox, before_send=journal.flush, timeout_s=timeout_s, name=name
+                )
                 venues[name] = WireVenue(live[name], ids)
         else:
             assert paper is not None
