@@ -122,28 +122,28 @@ def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str, override: float |
 class _SourceCache:
     """Sources already built, by snapshot *identity* (snapshots are frozen, so an object always converts to
     the same source). One routing decision converts each snapshot several times (the venue costs, the
-    split, the fee-free curve, a size search); the first conversion pays the Decimal → float build, the
-    rest are a dict lookup. Holds the newest ``size`` snapshots (each with its sources) and keeps a
-    reference to each, so an id is never reused while cached."""
+    split, the fee-free curve, the depth feature, a size search); the first conversion pays the Decimal →
+    float build, the rest are a dict lookup. Holds the newest ``size`` snapshots (each with its sources and
+    measures) and keeps a reference to each, so an id is never reused while cached."""
 
     __slots__ = ("_entries", "hits", "misses", "size")
 
     def __init__(self, size: int = 256) -> None:
-        self._entries: dict[int, tuple[AnyLiquidity, dict[tuple[str, float | None], Source]]] = {}
+        self._entries: dict[int, tuple[AnyLiquidity, dict[tuple[str, float | None], Source | float]]] = {}
         self.size = size
         self.hits = 0
         self.misses = 0
 
-    def get(self, snap: AnyLiquidity, key: tuple[str, float | None]) -> Source | None:
+    def _lookup(self, snap: AnyLiquidity, key: tuple[str, float | None]) -> Source | float | None:
         entry = self._entries.get(id(snap))
         if entry is None or entry[0] is not snap:
             return None
-        src = entry[1].get(key)
-        if src is not None:
+        value = entry[1].get(key)
+        if value is not None:
             self.hits += 1
-        return src
+        return value
 
-    def put(self, snap: AnyLiquidity, key: tuple[str, float | None], src: Source) -> None:
+    def _store(self, snap: AnyLiquidity, key: tuple[str, float | None], value: Source | float) -> None:
         self.misses += 1
         entry = self._entries.get(id(snap))
         if entry is None or entry[0] is not snap:
@@ -151,7 +151,22 @@ class _SourceCache:
                 del self._entries[next(iter(self._entries))]  # the oldest
             entry = (snap, {})
             self._entries[id(snap)] = entry
-        entry[1][key] = src
+        entry[1][key] = value
+
+    def get(self, snap: AnyLiquidity, key: tuple[str, float | None]) -> Source | None:
+        value = self._lookup(snap, key)
+        return None if isinstance(value, float) else value
+
+    def put(self, snap: AnyLiquidity, key: tuple[str, float | None], src: Source) -> None:
+        self._store(snap, key, src)
+
+    def get_measure(self, snap: AnyLiquidity, key: tuple[str, float | None]) -> float | None:
+        """A number measured on `snap` (its depth on a side), if cached."""
+        value = self._lookup(snap, key)
+        return value if isinstance(value, float) else None
+
+    def put_measure(self, snap: AnyLiquidity, key: tuple[str, float | None], value: float) -> None:
+        self._store(snap, key, float(value))
 
     def clear(self) -> None:
         self._entries.clear()
@@ -180,10 +195,26 @@ def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = Non
     return src
 
 
+_RAW_FREE = ("raw", 0.0)  # the cache key of a snapshot's fee-free source without lots (both sides)
+
+
+def _fee_free_raw(snap: AnyLiquidity) -> Source:
+    """The snapshot's liquidity with every fee at 0 and no lot grid, built once per snapshot object: the
+    fee-free routing curve and the depth measure both start from it (and share its curves)."""
+    raw = SOURCE_CACHE.get(snap, _RAW_FREE)
+    if raw is None:
+        raw = _raw_source(snap, 0.0, str(snap.instrument), 0.0)
+        SOURCE_CACHE.put(snap, _RAW_FREE, raw)
+    return raw
+
+
 def _build_source(snap: AnyLiquidity, s: Side, fee_bps: float | None) -> Source:
     fee = float(snap.fee_bps) if fee_bps is None else float(fee_bps)
     name = str(snap.instrument)
-    raw = _raw_source(snap, fee, name, None if fee_bps is None else fee)
+    if fee_bps is not None and fee == 0.0:
+        raw = _fee_free_raw(snap)
+    else:
+        raw = _raw_source(snap, fee, name, None if fee_bps is None else fee)
     lot = float(snap.lot) if snap.lot > 0 else None
     min_size = float(snap.min_size) if snap.min_size > 0 else None
     if lot is None and min_size is None:
@@ -221,8 +252,18 @@ def depth_base(snapshot: AnyLiquidity, side: Side, band_bps: float = 100.0) -> f
     s = check_side(side)
     if not band_bps > 0.0:
         raise ValueError(f"band_bps must be > 0, got {band_bps!r}")
+    key = ("depth_" + s, float(band_bps))
+    cached = SOURCE_CACHE.get_measure(snap, key)
+    if cached is not None:
+        return cached
+    depth = _depth(snap, s, band_bps)
+    SOURCE_CACHE.put_measure(snap, key, depth)
+    return depth
+
+
+def _depth(snap: AnyLiquidity, s: Side, band_bps: float) -> float:
     m = mid(snap)
-    src = _raw_source(snap, 0.0, str(snap.instrument), 0.0)
+    src = _fee_free_raw(snap)
     band = band_bps / 1e4
     # Marginal output per unit input at the band edge: base per quote on a buy, quote per base on a sell.
     lam = 1.0 / (m * (1.0 + band)) if s == "buy" else m * (1.0 - band)

@@ -111,29 +111,29 @@ def huber_irls(
     """
     p = x.shape[1]
     pen = ridge * np.eye(p)
+    xt = x.T
     # Start from the weighted median of y (a robust intercept), slopes 0.
     beta: FloatArray = np.zeros(p, dtype=np.float64)
     beta[0] = _weighted_median(y, w)
     for _ in range(max_iter):
-        r = y - x @ beta
-        scale = 1.4826 * _weighted_median(np.abs(r), w)
+        ar = np.abs(y - x @ beta)
+        scale = 1.4826 * _weighted_median(ar, w)
         scale = max(scale, 1e-6)
-        a = np.abs(r) / (k * scale)
-        hub = np.where(a <= 1.0, 1.0, 1.0 / np.maximum(a, 1e-300))
-        ww = w * hub
-        xtw = x.T * ww
+        # Huber weights: 1 inside k·scale, k·scale/|r| beyond (1/max(a, 1) is both, bit for bit)
+        hub = 1.0 / np.maximum(ar / (k * scale), 1.0)
+        xtw = xt * (w * hub)
         new = np.linalg.solve(xtw @ x + pen, xtw @ y)
-        if float(np.max(np.abs(new - beta))) < 1e-9:
+        if all(abs(b1 - b0) < 1e-9 for b1, b0 in zip(new.tolist(), beta.tolist(), strict=True)):
             return np.asarray(new, dtype=np.float64)
         beta = np.asarray(new, dtype=np.float64)
     return beta
 
 
 def _weighted_median(v: FloatArray, w: FloatArray) -> float:
-    order = np.argsort(v)
-    cw = np.cumsum(w[order])
-    i = int(np.searchsorted(cw, 0.5 * cw[-1]))
-    return float(v[order][min(i, len(v) - 1)])
+    order = v.argsort()
+    cw = w[order].cumsum()
+    i = int(cw.searchsorted(0.5 * cw[-1]))
+    return float(v[order[min(i, len(v) - 1)]])
 
 
 class ImpactModel:

@@ -256,8 +256,9 @@ def liquidation_scan(core: DriftCore, bars: BarArrays, lo: int, hi: int, *, head
         params = core.params[idx]
         tape = core.tapes[idx]
         if idx == core.primary:
-            low: Any = tape.quantize(np.asarray(bars.low[lo:hi])) / 1e6
-            high: Any = tape.quantize(np.asarray(bars.high[lo:hi])) / 1e6
+            lows, highs = tape.batch_extremes(bars)
+            low: Any = lows[lo:hi]
+            high: Any = highs[lo:hi]
         else:
             low, high = tape.extremes_between(ts, ts + interval)
             last = core.markets[idx].last_oracle

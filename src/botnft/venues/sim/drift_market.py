@@ -201,6 +201,13 @@ class MarketState:
                 self.mark_twap, self.oracle_twap, period=p.funding_period, tier=p.contract_tier
             )
             return rate, FORMULA
+        factors = (self.oracle_twap, dm.FUNDING_RATE_BUFFER, p.funding_period, self.external.interval_s)
+        if all(type(f) is int for f in factors) and self.external.interval_s > 0:
+            # the exact rational below, rounded half to even as Fraction rounds it, in integers
+            n, d = float(frac).as_integer_ratio()
+            return _round_half_even(
+                n * factors[0] * factors[1] * factors[2], d * factors[3]
+            ), self.external.source
         exact = (
             Fraction(frac)
             * self.oracle_twap
@@ -264,3 +271,14 @@ class MarketState:
             return self.t_ns + 1
         wait = dm.time_until_funding_update(self.last_funding_rate_ts, self.last_funding_rate_ts, period)
         return (self.last_funding_rate_ts + wait) * NS
+
+
+def _round_half_even(num: int, den: int) -> int:
+    """``round(Fraction(num, den))`` for ``den > 0``: the nearest integer, ties to even."""
+    floor, rem = divmod(num, den)
+    twice = 2 * rem
+    if twice < den:
+        return floor
+    if twice > den:
+        return floor + 1
+    return floor + (floor & 1)

@@ -112,10 +112,14 @@ class _Chunk:
     low: NDArray[np.int64]  # lowest path price (the tick-rounded low)
     high: NDArray[np.int64]
     volume: NDArray[np.float64]
+    # the same as Python ints, for the per-instant reads (a numpy scalar read costs more than the math)
+    ts_py: list[int]
+    pts_py: list[list[int]]
+    marks_py: list[list[int]]
 
     @property
     def end_ns(self) -> int:
-        return int(self.ts[-1]) + self.interval
+        return self.ts_py[-1] + self.interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +160,22 @@ class PriceTape:
         self.injections = injections
         self._chunks: list[_Chunk] = []
         self._starts: list[int] = []
+        self._extremes: tuple[BarArrays, NDArray[np.float64], NDArray[np.float64]] | None = None
 
     # building ------------------------------------------------------------------------------------
     def quantize(self, a: NDArray[np.float64]) -> NDArray[np.int64]:
         """Float prices to PRICE_PRECISION integers on the tick grid."""
         return (np.rint(np.asarray(a, dtype=np.float64) * 1e6 / self.tick) * self.tick).astype(np.int64)
+
+    def batch_extremes(self, bars: BarArrays) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The batch's lows and highs on the tick grid, in float (1.0 = $1): quantized once per batch
+        (element by element, so a slice of them is what quantizing the slice gives)."""
+        cached = self._extremes
+        if cached is None or cached[0] is not bars:
+            low = self.quantize(np.asarray(bars.low)) / 1e6
+            high = self.quantize(np.asarray(bars.high)) / 1e6
+            cached = self._extremes = (bars, low, high)
+        return cached[1], cached[2]
 
     def extend(self, bars: BarArrays) -> None:
         """Append the bars that start after the last known bar (a re-sent bar is ignored)."""
@@ -186,14 +201,18 @@ class PriceTape:
         else:
             scaled = pts * self.basis_ppm
             marks = pts + np.sign(scaled) * (np.abs(scaled) // 1_000_000)
+        chunk_ts = ts[lo:].copy()
         chunk = _Chunk(
-            ts[lo:].copy(),
+            chunk_ts,
             int(bars.interval_ns),
             pts,
             marks,
             pts.min(axis=1),
             pts.max(axis=1),
             np.asarray(bars.volume, dtype=np.float64)[lo:].copy(),
+            chunk_ts.tolist(),
+            pts.tolist(),
+            marks.tolist(),
         )
         self._chunks.append(chunk)
         self._starts.append(int(chunk.ts[0]))
@@ -215,7 +234,7 @@ class PriceTape:
         if ci < 0:
             return None
         ch = self._chunks[ci]
-        return ch, int(np.searchsorted(ch.ts, t_ns, "left")) - 1
+        return ch, bisect.bisect_left(ch.ts_py, t_ns) - 1
 
     def _bar_opening(self, t_ns: int) -> tuple[_Chunk, int] | None:
         """The bar opening exactly at ``t_ns``, if known."""
@@ -223,10 +242,12 @@ class PriceTape:
         if ci < 0:
             return None
         ch = self._chunks[ci]
-        k = int(np.searchsorted(ch.ts, t_ns, "left"))
-        return (ch, k) if k < len(ch.ts) and int(ch.ts[k]) == t_ns else None
+        k = bisect.bisect_left(ch.ts_py, t_ns)
+        return (ch, k) if k < len(ch.ts_py) and ch.ts_py[k] == t_ns else None
 
     def _extra(self, t_ns: int) -> tuple[int, int | None]:
+        if not self.injections:
+            return 0, None
         delay, conf = 0, None
         for inj in self.injections:
             if inj.start_ns <= t_ns < inj.end_ns:
@@ -247,23 +268,24 @@ class PriceTape:
         wins unless ``at_open``: so a sample never depends on whether the next bar is known yet."""
         opening = self._bar_opening(t_ns) if at_open else None
         loc = None if opening else self._bar_before(t_ns)
-        if loc is None or t_ns > int(loc[0].ts[loc[1]]) + loc[0].interval:
+        if loc is None or t_ns > loc[0].ts_py[loc[1]] + loc[0].interval:
             opening = opening or self._bar_opening(t_ns)
             if opening is not None:
                 ch, k = opening
-                return self._sample(t_ns, int(ch.pts[k, 0]), int(ch.marks[k, 0]), t_ns)
+                return self._sample(t_ns, ch.pts_py[k][0], ch.marks_py[k][0], t_ns)
             if loc is None:
                 return None
             ch, k = loc
-            end = int(ch.ts[k]) + ch.interval
-            return self._sample(t_ns, int(ch.pts[k, 3]), int(ch.marks[k, 3]), end)
+            end = ch.ts_py[k] + ch.interval
+            return self._sample(t_ns, ch.pts_py[k][3], ch.marks_py[k][3], end)
         ch, k = loc
-        t0 = int(ch.ts[k])
+        t0 = ch.ts_py[k]
         seg = min(2, (t_ns - t0) * 3 // ch.interval)
         ta = t0 + seg * ch.interval // 3
         tb = t0 + (seg + 1) * ch.interval // 3
-        pa, pb = int(ch.pts[k, seg]), int(ch.pts[k, seg + 1])
-        ma, mb = int(ch.marks[k, seg]), int(ch.marks[k, seg + 1])
+        pts, marks = ch.pts_py[k], ch.marks_py[k]
+        pa, pb = pts[seg], pts[seg + 1]
+        ma, mb = marks[seg], marks[seg + 1]
         price = pa + tdiv((pb - pa) * (t_ns - ta), tb - ta)
         mark = ma + tdiv((mb - ma) * (t_ns - ta), tb - ta)
         snapped = price - price % self.tick
@@ -274,10 +296,11 @@ class PriceTape:
         out = []
         ci = max(0, bisect.bisect_right(self._starts, t0_ns) - 1)
         for ch in self._chunks[ci:]:
-            if int(ch.ts[0]) > t1_ns:
+            ts = ch.ts_py
+            if ts[0] > t1_ns:
                 break
-            a = int(np.searchsorted(ch.ts, t0_ns - ch.interval, "left"))
-            b = int(np.searchsorted(ch.ts, t1_ns, "right"))
+            a = bisect.bisect_left(ts, t0_ns - ch.interval)
+            b = bisect.bisect_right(ts, t1_ns)
             if b > a:
                 out.append((ch, a, b))
         return out
@@ -287,14 +310,18 @@ class PriceTape:
         instant the previous bar closes is left out: one sample per instant, the close."""
         out: list[OracleSample] = []
         prev_end: int | None = None
+        sample = self._sample
         for ch, a, b in self._bars_overlapping(after_ns, until_ns):
+            interval = ch.interval
+            offsets = [i * interval // 3 for i in range(4)]
             for k in range(a, b):
-                t0 = int(ch.ts[k])
+                t0 = ch.ts_py[k]
+                pts, marks = ch.pts_py[k], ch.marks_py[k]
                 for i in range(4):
-                    t = t0 + i * ch.interval // 3
+                    t = t0 + offsets[i]
                     if after_ns < t <= until_ns and not (i == 0 and t0 == prev_end):
-                        out.append(self._sample(t, int(ch.pts[k, i]), int(ch.marks[k, i]), t))
-                prev_end = t0 + ch.interval
+                        out.append(sample(t, pts[i], marks[i], t))
+                prev_end = t0 + interval
         return out
 
     def first_cross(self, start_ns: int, end_ns: int, level: int, below: bool) -> int | None:
