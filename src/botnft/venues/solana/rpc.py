@@ -124,12 +124,23 @@ def _rpc_error(err: Any, what: str) -> Exception:
             return BlockhashExpired(f"{what}: blockhash not found (expired)")
         if "AlreadyProcessed" in text:
             return AlreadyProcessed(f"{what}: already processed")
-        return Rejected(f"{what}: preflight simulation failed: {msg} {text}", reason="preflight_failed")
+        return PreflightFailed(f"{what}: preflight simulation failed: {msg}", inner)
     if isinstance(err, _REFUSED):
         return Rejected(f"{what}: {msg}", reason="rpc_refused")
     if "TransactionSignature" in str(err):  # RpcCustomErrorFieldless: verification failure, length
         return Rejected(f"{what}: signature verification failed", reason="bad_signature")
     return NetworkError(f"{what}: the RPC node cannot answer yet: {msg}")
+
+
+class PreflightFailed(Rejected):
+    """The node simulated the transaction, it failed, and the node did not forward it; `err` is the
+    simulation's transaction error (a solders value)."""
+
+    reason = "preflight_failed"
+
+    def __init__(self, message: str, err: Any) -> None:
+        super().__init__(message)
+        self.err = err
 
 
 class AlreadyProcessed(Rejected):
@@ -151,6 +162,10 @@ async def rpc_call(what: str, call: Awaitable[T]) -> T:
         raise _rpc_error(exc.args[0] if exc.args else exc, what) from None
     except ValueError as exc:  # an answer solders cannot parse
         raise NetworkError(f"{what}: unreadable answer from the RPC node ({exc})") from None
+    except BaseException as exc:  # solders panics (pyo3 PanicException) on some malformed answers
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise NetworkError(f"{what}: unreadable answer from the RPC node") from None
 
 
 class SolanaRpc:

@@ -12,8 +12,10 @@ The recovery rule (live-and-ops §2.2): a transaction's signature and its blockh
 After a restart `recover()` resolves every pending row that way before the caller sends anything new.
 A send that fails in transport (timeout, reset, 5xx, 429) leaves the row pending and raises `Retryable`: the
 node may have received it. A preflight refusal (the node simulated it and it failed: slippage, funds) means
-the node did not forward it: the row is ``failed`` with the simulation's error, and the caller learns it from
-`status`. A blockhash the node does not know leaves the row pending until the height proves it expired.
+the node did not forward it: the row is ``failed`` with the simulation's error and no slot (it paid no fee),
+and the caller learns it from `status`. Any other refusal (`Rejected`) is raised and the row stays pending
+(resolved by the rule like any other). A blockhash the node does not know leaves the row pending until the
+height proves it expired.
 
 Usage (also what the Raydium adapter does with its trade-API transactions)::
 
@@ -35,13 +37,13 @@ from typing import Any
 
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
-from solders.transaction_status import TransactionConfirmationStatus
+from solders.transaction_status import TransactionConfirmationStatus, TransactionStatus
 
-from botnft.domain.errors import Rejected, Retryable
+from botnft.domain.errors import Retryable
 from botnft.venues.solana.journal import JournalEntry, SendJournal, TxState
-from botnft.venues.solana.rpc import AlreadyProcessed, BlockhashExpired, SolanaRpc
+from botnft.venues.solana.rpc import AlreadyProcessed, BlockhashExpired, PreflightFailed, SolanaRpc
 
-__all__ = ["TransactionSender", "TxOutcome", "custom_error", "error_text"]
+__all__ = ["TransactionSender", "TxOutcome", "custom_error", "error_json", "error_text"]
 
 _CONFIRMED = (TransactionConfirmationStatus.Confirmed, TransactionConfirmationStatus.Finalized)
 
@@ -58,12 +60,21 @@ class TxOutcome:
         return self.state != "pending"
 
 
+def error_json(err: Any) -> Any:
+    """A solders transaction error in the RPC's JSON form (``{"InstructionError": [2, {"Custom": 6001}]}``,
+    ``"BlockhashNotFound"``): serialized through a `TransactionStatus`, whose JSON has the canonical form."""
+    status = TransactionStatus(0, None, None, err, None)
+    return json.loads(status.to_json())["err"]
+
+
 def error_text(err: Any) -> str:
-    """A transaction error as JSON text (``{"InstructionError":[2,{"Custom":6001}]}``) or its name."""
-    to_json = getattr(err, "to_json", None)
-    if callable(to_json):
-        return str(to_json())
-    return str(err).rsplit(".", 1)[-1]
+    """`error_json` as text; a JSON value from a node is passed through, anything else by its name."""
+    if isinstance(err, str | dict | list):
+        return json.dumps(err)
+    try:
+        return json.dumps(error_json(err))
+    except (TypeError, ValueError):
+        return json.dumps(str(err).rsplit(".", 1)[-1])
 
 
 def custom_error(err: str | None) -> tuple[int, int] | None:
@@ -132,9 +143,9 @@ class TransactionSender:
             return  # landed already / resolved by the height rule
         except Retryable:
             raise
-        except Rejected as exc:
+        except PreflightFailed as exc:
             # the node simulated it and refused to forward it: it was not sent, so it cannot land
-            self.journal.settle(entry.signature, "failed", err=f"preflight: {exc}")
+            self.journal.settle(entry.signature, "failed", err=error_text(exc.err))
 
     async def status(self, signature: str) -> TxOutcome:
         (out,) = await self.statuses([signature])

@@ -1,0 +1,141 @@
+"""Settings of the Jupiter adapter and the markets it trades, read from a mapping (a ``[venues.jupiter]``
+table of ``bot.toml``) with one-line `UserError`s for bad values.
+
+Keys: ``base_url`` (default: ``lite-api.jup.ag/swap/v1``, or ``api.jup.ag/swap/v1`` with a key), ``api_key``,
+``slippage_bps`` (0..10000, default 50), ``priority_fee`` (``"auto"``: a percentile of the node's
+`getRecentPrioritizationFees`, ``"none"``, or a fixed compute-unit price in micro-lamports),
+``priority_percentile`` (default 75), ``max_priority_micro_lamports`` (default 1 000 000), ``timeout_s``
+(HTTP, default 10), ``confirm_timeout_s`` (default 60), ``poll_interval_s`` (default 0.5),
+``wrap_and_unwrap_sol`` (default true), ``markets`` (a list of tables ``symbol``, ``base_mint``,
+``quote_mint``, ``base_decimals``, ``quote_decimals``, ``min_size``; default SOL/USDC on mainnet mints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from botnft.domain.errors import UserError
+
+__all__ = ["SOL_USDC", "JupiterMarket", "JupiterSettings"]
+
+SOL_MINT = "So11111111111111111111111111111111111111112"
+USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+@dataclass(frozen=True, slots=True)
+class JupiterMarket:
+    """One pair: ``BASE/QUOTE``, the mints and their decimals; `min_size` in base units."""
+
+    symbol: str
+    base_mint: str
+    quote_mint: str
+    base_decimals: int
+    quote_decimals: int
+    min_size: Decimal
+
+    @property
+    def base(self) -> str:
+        return self.symbol.split("/")[0]
+
+    @property
+    def quote(self) -> str:
+        return self.symbol.split("/")[1]
+
+    @property
+    def lot(self) -> Decimal:
+        return Decimal(1).scaleb(-self.base_decimals)
+
+
+SOL_USDC = JupiterMarket("SOL/USDC", SOL_MINT, USDC_MINT, 9, 6, Decimal("0.001"))
+
+
+def _int(cfg: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+    v = cfg.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise UserError(f"jupiter.{key} must be an integer in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def _pos(cfg: Mapping[str, Any], key: str, default: float) -> float:
+    v = cfg.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1e6:
+        raise UserError(f"jupiter.{key} must be a positive number of seconds, got {v!r}")
+    return float(v)
+
+
+def _market(m: Any) -> JupiterMarket:
+    if not isinstance(m, Mapping):
+        raise UserError(f"jupiter.markets: each market is a table, got {m!r}")
+    try:
+        symbol = str(m["symbol"]).upper()
+        base, quote = symbol.split("/")
+        dec = (int(m["base_decimals"]), int(m["quote_decimals"]))
+        min_size = Decimal(str(m.get("min_size", "0.001")))
+        mints = (str(m["base_mint"]), str(m["quote_mint"]))
+    except (KeyError, ValueError, InvalidOperation):
+        raise UserError(
+            "jupiter.markets: each needs symbol (BASE/QUOTE), base_mint, quote_mint, base_decimals, "
+            "quote_decimals"
+        ) from None
+    if not (base and quote) or not all(0 <= d <= 18 for d in dec):
+        raise UserError(f"jupiter.markets: bad market {symbol}")
+    lot = Decimal(1).scaleb(-dec[0])
+    if min_size < lot or min_size % lot:
+        raise UserError(f"jupiter.markets: {symbol} min_size {min_size} must be a positive multiple of {lot}")
+    return JupiterMarket(symbol, mints[0], mints[1], dec[0], dec[1], min_size)
+
+
+@dataclass(frozen=True, slots=True)
+class JupiterSettings:
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    slippage_bps: int = 50
+    priority_fee: str | int = "auto"
+    priority_percentile: int = 75
+    max_priority_micro_lamports: int = 1_000_000
+    timeout_s: float = 10.0
+    confirm_timeout_s: float = 60.0
+    poll_interval_s: float = 0.5
+    wrap_and_unwrap_sol: bool = True
+    markets: tuple[JupiterMarket, ...] = (SOL_USDC,)
+
+    @classmethod
+    def from_mapping(cls, cfg: Mapping[str, Any]) -> JupiterSettings:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise UserError(f"jupiter: unknown setting(s) {', '.join(unknown)}")
+        pf = cfg.get("priority_fee", "auto")
+        if not (pf in ("auto", "none") or (isinstance(pf, int) and not isinstance(pf, bool) and pf >= 0)):
+            raise UserError(f"jupiter.priority_fee must be 'auto', 'none' or micro-lamports >= 0, got {pf!r}")
+        base_url, key = cfg.get("base_url"), cfg.get("api_key")
+        for name, v in (("base_url", base_url), ("api_key", key)):
+            if v is not None and (not isinstance(v, str) or not v):
+                raise UserError(f"jupiter.{name} must be a non-empty string")
+        if isinstance(base_url, str) and not base_url.startswith(("http://", "https://")):
+            raise UserError(f"jupiter.base_url must be an http(s) URL, got {base_url!r}")
+        wrap = cfg.get("wrap_and_unwrap_sol", True)
+        if not isinstance(wrap, bool):
+            raise UserError("jupiter.wrap_and_unwrap_sol must be true or false")
+        markets: Sequence[Any] = cfg.get("markets", ())
+        if not isinstance(markets, Sequence) or isinstance(markets, str):
+            raise UserError("jupiter.markets must be a list of tables")
+        parsed = tuple(_market(m) for m in markets) or (SOL_USDC,)
+        if len({m.symbol for m in parsed}) != len(parsed):
+            raise UserError("jupiter.markets: a symbol is listed twice")
+        return cls(
+            base_url=base_url,
+            api_key=key,
+            slippage_bps=_int(cfg, "slippage_bps", 50, 0, 10_000),
+            priority_fee=pf,
+            priority_percentile=_int(cfg, "priority_percentile", 75, 0, 100),
+            max_priority_micro_lamports=_int(cfg, "max_priority_micro_lamports", 1_000_000, 0, 10**12),
+            timeout_s=_pos(cfg, "timeout_s", 10.0),
+            confirm_timeout_s=_pos(cfg, "confirm_timeout_s", 60.0),
+            poll_interval_s=_pos(cfg, "poll_interval_s", 0.5),
+            wrap_and_unwrap_sol=wrap,
+            markets=parsed,
+        )

@@ -1,0 +1,400 @@
+"""A local Solana chain for tests: `solders.litesvm.LiteSVM` behind a JSON-RPC server on loopback (aiohttp),
+so the unmodified `solana` client signs, sends and confirms real transactions offline.
+
+Methods: getLatestBlockhash, getBlockHeight, sendTransaction, getSignatureStatuses, getTransaction (base64,
+with meta: fee, pre/postBalances and pre/postTokenBalances computed from the accounts before and after),
+getAccountInfo, getMultipleAccounts, getBalance, getTokenAccountBalance, getRecentPrioritizationFees.
+Error responses carry ``error.data`` (solana 0.41's parser needs it).
+
+Chain model. One block per landed transaction: the block height (= slot) goes up by one, and by `advance(n)`.
+Each `getLatestBlockhash` after the height moved issues a fresh blockhash valid for 150 more blocks
+(``lastValidBlockHeight``); the fake checks that validity itself (LiteSVM's own check is off, so older valid
+hashes still work). A transaction whose blockhash is past its last valid height never lands: with preflight
+the send is refused (``BlockhashNotFound``), without it is dropped. A transaction that fails in an
+instruction lands as failed (fee paid, nothing else moved), like on mainnet.
+
+Knobs: `advance(n)` (blocks pass: expiry), `drop_next(n)` (accepted, never lands), `hold_next(n, polls=k)`
+(accepted, lands after `k` status queries that saw it unknown, or at `release_held()`), `inject(fault, n)` on
+sendTransaction (``rate_limit``: 429 + Retry-After, ``server_error``: 503, both not executed; ``timeout``:
+executed, answered after `slow_s`; ``lost_response``: executed, connection closed), `priority_fees`.
+`sends[signature]` counts the sendTransaction requests that reached it; `landed[signature]` is the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from solders.account import Account
+from solders.account_decoder import UiTokenAmount
+from solders.hash import Hash
+from solders.litesvm import LiteSVM
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.token.associated import get_associated_token_address
+from solders.token.state import Mint, TokenAccount, TokenAccountState
+from solders.transaction import VersionedTransaction
+from solders.transaction_metadata import FailedTransactionMetadata
+from solders.transaction_status import (
+    EncodedConfirmedTransactionWithStatusMeta,
+    EncodedTransactionWithStatusMeta,
+    TransactionConfirmationStatus,
+    TransactionStatus,
+    UiTransactionStatusMeta,
+    UiTransactionTokenBalance,
+)
+from spl.token.constants import TOKEN_PROGRAM_ID
+
+from botnft.venues.solana.sender import error_json
+
+NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
+BLOCKHASH_VALIDITY = 150
+TOKEN_ACCOUNT_LEN = 165
+
+
+@dataclass
+class Landed:
+    signature: str
+    slot: int
+    tx: VersionedTransaction
+    err: Any  # None or a solders TransactionErrorType
+    fee: int
+    pre_balances: list[int]
+    post_balances: list[int]
+    pre_tokens: list[UiTransactionTokenBalance]
+    post_tokens: list[UiTransactionTokenBalance]
+    logs: list[str]
+    units: int
+
+
+@dataclass
+class _Held:
+    tx: VersionedTransaction
+    polls_left: int
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+
+@dataclass
+class LocalSolana:
+    """The chain and its knobs (module docstring). `serve()` runs the JSON-RPC server."""
+
+    svm: LiteSVM = field(default_factory=lambda: LiteSVM().with_blockhash_check(False))
+    height: int = 1
+    slow_s: float = 2.0
+    priority_fees: list[int] = field(default_factory=lambda: [0, 100, 1_000, 5_000])
+    sends: Counter[str] = field(default_factory=Counter)
+    landed: dict[str, Landed] = field(default_factory=dict)
+    listeners: list[Callable[[Landed], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rent_token = self.svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
+        self._hashes: dict[str, int] = {}
+        self._issued_at = -1
+        self._drop = 0
+        self._hold: list[int] = []
+        self._held: dict[str, _Held] = {}
+        self._faults: list[str] = []
+        self.url = ""
+        if self.svm.get_account(NATIVE_MINT) is None:
+            self.create_mint(NATIVE_MINT, 9)
+
+    # accounts -----------------------------------------------------------------------------------------
+    def create_mint(self, mint: Pubkey, decimals: int) -> None:
+        rent = self.svm.minimum_balance_for_rent_exemption(82)
+        data = bytes(Mint(None, 0, decimals, True))
+        self.svm.set_account(mint, Account(rent, data, TOKEN_PROGRAM_ID, False, 0))
+
+    def airdrop(self, owner: Pubkey, lamports: int) -> None:
+        acc = self.svm.get_account(owner)
+        have = acc.lamports if acc is not None else 0
+        self.svm.set_account(owner, Account(have + lamports, b"", Pubkey.default(), False, 0))
+
+    def set_token(self, owner: Pubkey, mint: Pubkey, amount: int) -> Pubkey:
+        """Create or overwrite `owner`'s associated token account of `mint` holding `amount`."""
+        ata = get_associated_token_address(owner, mint)
+        native = self.rent_token if mint == NATIVE_MINT else None
+        state = TokenAccount(mint, owner, amount, None, TokenAccountState.Initialized, native, 0)
+        lamports = self.rent_token + (amount if native is not None else 0)
+        self.svm.set_account(ata, Account(lamports, bytes(state), TOKEN_PROGRAM_ID, False, 0))
+        return ata
+
+    def token_amount(self, owner: Pubkey, mint: Pubkey) -> int:
+        acc = self.svm.get_account(get_associated_token_address(owner, mint))
+        return TokenAccount.from_bytes(bytes(acc.data)).amount if acc is not None else 0
+
+    def lamports(self, key: Pubkey) -> int:
+        return self.svm.get_balance(key) or 0
+
+    def decimals(self, mint: Pubkey) -> int:
+        acc = self.svm.get_account(mint)
+        return Mint.from_bytes(bytes(acc.data)).decimals if acc is not None else 0
+
+    # knobs --------------------------------------------------------------------------------------------
+    def advance(self, blocks: int) -> None:
+        self.height += blocks
+
+    def drop_next(self, n: int = 1) -> None:
+        self._drop += n
+
+    def hold_next(self, n: int = 1, *, polls: int = 1_000_000) -> None:
+        self._hold.extend([polls] * n)
+
+    def release_held(self) -> list[str]:
+        out = list(self._held)
+        for sig in out:
+            self._land(self._held.pop(sig).tx)
+        return out
+
+    def inject(self, fault: str, count: int = 1) -> None:
+        if fault not in ("rate_limit", "server_error", "timeout", "lost_response"):
+            raise ValueError(f"unknown fault {fault}")
+        self._faults.extend([fault] * count)
+
+    # chain --------------------------------------------------------------------------------------------
+    def latest_blockhash(self) -> tuple[Hash, int]:
+        if self._issued_at != self.height:
+            self.svm.expire_blockhash()
+            self._issued_at = self.height
+        h = self.svm.latest_blockhash()
+        lvbh = self._hashes.setdefault(str(h), self.height + BLOCKHASH_VALIDITY)
+        return h, lvbh
+
+    def blockhash_valid(self, tx: VersionedTransaction) -> bool:
+        lvbh = self._hashes.get(str(tx.message.recent_blockhash))
+        return lvbh is not None and self.height <= lvbh
+
+    def _keys(self, tx: VersionedTransaction) -> list[Pubkey]:
+        return list(tx.message.account_keys)
+
+    def _tokens(self, keys: list[Pubkey]) -> list[UiTransactionTokenBalance]:
+        out = []
+        for i, k in enumerate(keys):
+            acc = self.svm.get_account(k)
+            if acc is None or acc.owner != TOKEN_PROGRAM_ID or len(acc.data) != TOKEN_ACCOUNT_LEN:
+                continue
+            ta = TokenAccount.from_bytes(bytes(acc.data))
+            d = self.decimals(ta.mint)
+            ui = ta.amount / 10**d
+            amount = UiTokenAmount(ui, d, str(ta.amount), repr(ui))
+            out.append(UiTransactionTokenBalance(i, ta.mint, amount, ta.owner, TOKEN_PROGRAM_ID))
+        return out
+
+    def _land(self, tx: VersionedTransaction) -> Landed | None:
+        """Execute `tx` in a new block; None if it cannot land (blockhash expired, not executable)."""
+        sig = str(tx.signatures[0])
+        if sig in self.landed or not self.blockhash_valid(tx):
+            return None
+        keys = self._keys(tx)
+        pre = [self.lamports(k) for k in keys]
+        pre_tokens = self._tokens(keys)
+        res = self.svm.send_transaction(tx)
+        post = [self.lamports(k) for k in keys]
+        fee = sum(pre) - sum(post)
+        if isinstance(res, FailedTransactionMetadata):
+            err, meta = res.err(), res.meta()
+            if fee == 0 and "InstructionError" not in type(err).__name__:
+                return None  # refused before execution (signature, fee payer): never in a block
+        else:
+            err, meta = None, res
+        self.height += 1
+        rec = Landed(sig, self.height, tx, err, fee, pre, post, pre_tokens, self._tokens(keys),
+                     list(meta.logs()), int(meta.compute_units_consumed()))  # fmt: skip
+        self.landed[sig] = rec
+        for cb in self.listeners:
+            cb(rec)
+        return rec
+
+    def simulate(self, tx: VersionedTransaction) -> Any:
+        res = self.svm.simulate_transaction(tx)
+        return res.err() if isinstance(res, FailedTransactionMetadata) else None
+
+    # JSON-RPC methods ----------------------------------------------------------------------------------
+    def _ctx(self, value: Any) -> dict[str, Any]:
+        return {"context": {"slot": self.height, "apiVersion": "2.2.0"}, "value": value}
+
+    def m_getLatestBlockhash(self, params: list[Any]) -> Any:
+        h, lvbh = self.latest_blockhash()
+        return self._ctx({"blockhash": str(h), "lastValidBlockHeight": lvbh})
+
+    def m_getBlockHeight(self, params: list[Any]) -> Any:
+        return self.height
+
+    def m_getSlot(self, params: list[Any]) -> Any:
+        return self.height
+
+    def m_getBalance(self, params: list[Any]) -> Any:
+        return self._ctx(self.lamports(Pubkey.from_string(params[0])))
+
+    def _account(self, key: str) -> Any:
+        acc = self.svm.get_account(Pubkey.from_string(key))
+        if acc is None:
+            return None
+        return {
+            "data": [base64.b64encode(bytes(acc.data)).decode(), "base64"],
+            "executable": acc.executable,
+            "lamports": acc.lamports,
+            "owner": str(acc.owner),
+            "rentEpoch": 0,
+            "space": len(acc.data),
+        }
+
+    def m_getAccountInfo(self, params: list[Any]) -> Any:
+        return self._ctx(self._account(params[0]))
+
+    def m_getMultipleAccounts(self, params: list[Any]) -> Any:
+        return self._ctx([self._account(k) for k in params[0]])
+
+    def m_getTokenAccountBalance(self, params: list[Any]) -> Any:
+        acc = self.svm.get_account(Pubkey.from_string(params[0]))
+        if acc is None or acc.owner != TOKEN_PROGRAM_ID:
+            raise RpcError(-32602, "Invalid param: could not find account", None)
+        ta = TokenAccount.from_bytes(bytes(acc.data))
+        d = self.decimals(ta.mint)
+        ui = ta.amount / 10**d
+        return self._ctx(
+            {"amount": str(ta.amount), "decimals": d, "uiAmount": ui, "uiAmountString": repr(ui)}
+        )
+
+    def m_getRecentPrioritizationFees(self, params: list[Any]) -> Any:
+        return [
+            {"slot": max(0, self.height - len(self.priority_fees) + i), "prioritizationFee": f}
+            for i, f in enumerate(self.priority_fees)
+        ]
+
+    def _status(self, sig: str) -> Any:
+        rec = self.landed.get(sig)
+        if rec is None:
+            held = self._held.get(sig)
+            if held is not None:
+                held.polls_left -= 1
+                if held.polls_left < 0:
+                    self._held.pop(sig)
+                    self._land(held.tx)
+            return None  # it was unknown when asked; a later query finds it
+        st = TransactionStatus(rec.slot, None, None, rec.err, TransactionConfirmationStatus.Confirmed)
+        return json.loads(st.to_json())
+
+    def m_getSignatureStatuses(self, params: list[Any]) -> Any:
+        return self._ctx([self._status(s) for s in params[0]])
+
+    def m_getTransaction(self, params: list[Any]) -> Any:
+        rec = self.landed.get(params[0])
+        if rec is None:
+            return None
+        meta = UiTransactionStatusMeta(
+            rec.err, rec.fee, rec.pre_balances, rec.post_balances, [], rec.logs,
+            rec.pre_tokens, rec.post_tokens, [], None, None, rec.units,
+        )  # fmt: skip
+        enc = EncodedConfirmedTransactionWithStatusMeta(
+            rec.slot, EncodedTransactionWithStatusMeta(rec.tx, meta, 0), None
+        )
+        return json.loads(enc.to_json())
+
+    def _send(self, params: list[Any]) -> str:
+        opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+        if opts.get("encoding", "base58") != "base64":
+            raise RpcError(-32602, "only base64 transactions are supported here", None)
+        try:
+            tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
+        except Exception as exc:
+            raise RpcError(-32602, f"invalid transaction: {exc}", None) from None
+        sig = str(tx.signatures[0])
+        self.sends[sig] += 1
+        if sig in self.landed or sig in self._held:
+            return sig
+        if not opts.get("skipPreflight", False):
+            if not self.blockhash_valid(tx):
+                raise RpcError(-32002, "Transaction simulation failed: Blockhash not found",
+                               _preflight("BlockhashNotFound"))  # fmt: skip
+            err = self.simulate(tx)
+            if err is not None:
+                raise RpcError(-32002, "Transaction simulation failed", _preflight(error_json(err)))
+        if self._drop:
+            self._drop -= 1
+            return sig
+        if self._hold:
+            self._held[sig] = _Held(tx, self._hold.pop(0))
+            return sig
+        self._land(tx)
+        return sig
+
+    # server -------------------------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response(_error(None, -32700, "Parse error", None))
+        rid, method, params = body.get("id"), body.get("method"), body.get("params") or []
+        fault = None
+        if method == "sendTransaction" and self._faults:
+            fault = self._faults.pop(0)
+            if fault == "rate_limit":
+                return web.json_response(_error(rid, 429, "Too many requests", None), status=429,
+                                         headers={"Retry-After": "1"})  # fmt: skip
+            if fault == "server_error":
+                return web.json_response(_error(rid, -32603, "Internal error", None), status=503)
+        try:
+            if method == "sendTransaction":
+                result: Any = self._send(params)
+            else:
+                fn = getattr(self, f"m_{method}", None)
+                if fn is None:
+                    raise RpcError(-32601, "Method not found", None)
+                result = fn(params)
+            payload = {"jsonrpc": "2.0", "id": rid, "result": result}
+        except RpcError as e:
+            payload = _error(rid, e.code, e.message, e.data)
+        if fault == "timeout":
+            await asyncio.sleep(self.slow_s)
+        elif fault == "lost_response":
+            assert request.transport is not None
+            request.transport.close()
+            await asyncio.sleep(0.05)
+        return web.json_response(payload)
+
+    @contextlib.asynccontextmanager
+    async def serve(self) -> AsyncIterator[str]:
+        """Serve on 127.0.0.1 (ephemeral port) while the context is open; yields the URL."""
+        app = web.Application()
+        app.router.add_post("/", self._handle)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.1)
+        await site.start()
+        port = runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            yield self.url
+        finally:
+            await runner.cleanup()
+
+
+def _preflight(err: Any) -> dict[str, Any]:
+    return {
+        "err": err,
+        "logs": [],
+        "accounts": None,
+        "unitsConsumed": 0,
+        "returnData": None,
+        "innerInstructions": None,
+    }
+
+
+def _error(rid: Any, code: int, message: str, data: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message, "data": data}}
+
+
+def signature_of(tx: VersionedTransaction) -> Signature:
+    return tx.signatures[0]
