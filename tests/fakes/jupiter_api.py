@@ -243,9 +243,9 @@ class FakeJupiter:
         app = web.Application()
         app.router.add_get("/swap/v1/quote", self._quote)
         app.router.add_post("/swap/v1/swap", self._swap)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.1)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/swap/v1"
         try:
