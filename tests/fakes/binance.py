@@ -101,6 +101,8 @@ class FakeBinance:
         level_gap_ticks: int = 5,
         delay_s: float = 3.0,
         klines: list[list[Any]] | None = None,
+        klines_interval: str = "1h",
+        funding_rate: Decimal = Decimal("0.0001"),
     ) -> None:
         self.markets = {
             "spot": Market(
@@ -124,7 +126,10 @@ class FakeBinance:
         self.leverage = 10
         self.fee_rate = fee_rate
         self.delay_s = delay_s
-        self.klines = klines or []
+        self.klines = klines if klines is not None else bundled_klines()
+        self.klines_interval = klines_interval
+        self.funding_rate = funding_rate
+        self.mid = mid
         self.orders: dict[tuple[str, int], FakeOrder] = {}
         self.by_client: dict[tuple[str, str], FakeOrder] = {}
         self.trades: dict[str, list[dict[str, Any]]] = {"spot": [], "fapi": []}
@@ -258,7 +263,27 @@ class FakeBinance:
 
     def klines_json(self, kind: str, params: dict[str, str]) -> list[list[Any]]:
         self._market(kind, params)
-        return self.klines[-int(params.get("limit", "500")) :]
+        if params.get("interval") != self.klines_interval:
+            raise BinanceError(400, -1120, "Invalid interval.")
+        start = int(params.get("startTime", "0"))
+        end = int(params.get("endTime", str(2**62)))
+        rows = [k for k in self.klines if start <= k[0] <= end]
+        return rows[: min(int(params.get("limit", "500")), 1500)]
+
+    def premium_index(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
+        m = self._market(kind, params)
+        mark = self.mid
+        now = self.now_ms()
+        return {
+            "symbol": m.symbol,
+            "markPrice": plain(mark),
+            "indexPrice": plain(mark),
+            "estimatedSettlePrice": plain(mark),
+            "lastFundingRate": plain(self.funding_rate),
+            "interestRate": "0.00010000",
+            "nextFundingTime": (now // 28_800_000 + 1) * 28_800_000,
+            "time": now,
+        }
 
     def time(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
         return {"serverTime": self.now_ms()}
@@ -701,6 +726,21 @@ class FakeBinance:
         ]
 
 
+def bundled_klines(n: int = 300) -> list[list[Any]]:
+    """The last `n` hours of the package's real SOL/USDT candles, as Binance kline rows."""
+    from botnft.data import bundle
+    from botnft.data.loader import load_candles
+
+    b = load_candles(bundle.get("sol-spot-1h").path)
+    step = b.interval_ns // 1_000_000
+    rows = []
+    for i in range(len(b) - n, len(b)):
+        t = int(b.ts_ns[i]) // 1_000_000
+        o, h, lo, c, v = (repr(float(a[i])) for a in (b.open, b.high, b.low, b.close, b.volume))
+        rows.append([t, o, h, lo, c, v, t + step - 1, "0", 0, "0", "0", "0"])
+    return rows
+
+
 def exchange_info_json(m: Market, now_ms: int) -> dict[str, Any]:
     price_filter = {
         "filterType": "PRICE_FILTER",
@@ -840,6 +880,7 @@ ROUTES: dict[tuple[str, str], tuple[Any, bool, bool]] = {
     ("GET", "/fapi/v1/exchangeInfo"): (F.exchange_info, False, False),
     ("GET", "/fapi/v1/depth"): (F.depth, False, False),
     ("GET", "/fapi/v1/klines"): (F.klines_json, False, False),
+    ("GET", "/fapi/v1/premiumIndex"): (F.premium_index, False, False),
     ("POST", "/fapi/v1/order"): (F.new_order, True, True),
     ("GET", "/fapi/v1/order"): (F.get_order, True, False),
     ("DELETE", "/fapi/v1/order"): (F.cancel_order, True, True),
