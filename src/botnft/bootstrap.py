@@ -22,12 +22,12 @@ from botnft.domain.portfolio import Portfolio
 from botnft.engine.clock import SimClock
 from botnft.engine.executor import Executor, RouteConfig
 from botnft.engine.node import TradingNode
+from botnft.engine.sizing import build_sized
 from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.guard import LiquidationGuard
 from botnft.risk.limits import GuardLimits
 from botnft.risk.sizing import CashFraction, FixedSize, MarginCapped, Sizer
 from botnft.risk.venue_stops import VenueStops, has_trigger_orders
-from botnft.strategy.library import build as build_strategy
 from botnft.venue_builders import (
     DEFAULT_FEE_BPS,
     VENUE_BUILDERS,
@@ -239,7 +239,7 @@ def build_backtest(
     default limits when None) sets the gate and, on a margined venue (SimDrift), the liquidation guard,
     which only measures when `risk.guard` is false (`--no-guard`)."""
     spec.check()
-    strategy = build_strategy(spec.strategy, dict(spec.params))
+    strategy = build_sized(spec.strategy, dict(spec.params))  # with its sizing option, if any
     md = data if data is not None else load_market_data(spec.data)
     bars = md.bars.between(_ns(spec.start), _ns(spec.end))
     if len(bars) < 2:

@@ -116,3 +116,12 @@ def risk_capped_qty(
         return ZERO
     qty = floor_to(equity * risk_share / stop_distance, inst.lot_size)
     return qty if qty >= inst.min_size else ZERO
+
+
+def risk_capped_leverage(risk_share: float, price: float, stop_distance: float, max_leverage: float) -> float:
+    """Max risk per trade as a leverage (notional / equity): ``risk_capped_qty``'s size, ``equity ×
+    risk_share / stop_distance``, times the price over equity; at most ``max_leverage``, none without a
+    stop distance."""
+    if stop_distance <= 0.0 or risk_share <= 0.0 or price <= 0.0:
+        return 0.0
+    return min(max_leverage, risk_share * price / stop_distance)
