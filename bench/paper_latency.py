@@ -4,10 +4,16 @@ histogram as Prometheus computes them (targets: p50 <= 100 µs, p99 <= 1 ms).
 
     .venv/bin/python bench/paper_latency.py [--data sol-spot-1h] [--start 2024-01-01] [--end 2024-07-01]
 
-Tick-to-order is the wall time from the bar being handed to the run (the paper venues process it first, as an
-exchange would, then the node is woken) to the order leaving the node for the venue, before the journal's
-write-ahead flush to the database. For the split, the bench also times (with its own clock, not the metric)
-the node's share: from the node being woken on the bar to the same point.
+Tick-to-order, precisely: from the moment the run hands a bar to the simulation driver (`bar_start`: a
+`time.perf_counter()` read before the paper venues process the bar, as an exchange would, and before the
+node is woken on it) to the moment the order is handed to the venue's `create_order` (`on_submit`: read
+after the journal's write-ahead flush has committed the order's intent to the database, so the venue never
+sees an order that a crash could lose). Wall time, in this process, one sample per order sent during a bar.
+On SQLite the commit is WAL with synchronous=NORMAL: durable once it returns against the process being
+killed (a power cut may lose the last commits).
+
+For the split, the bench also times (with its own clock, not the metric) the node's share: from the node
+being woken on the bar (after the venues processed it) to the same point.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`PaperStore` on SQLite and PostgreSQL: runs with their settings, status and kill flag; the journal in
-order; the newest snapshots kept; the venues' state replaced whole."""
+order, each append one committed transaction; the newest snapshots kept; the venues' state replaced whole."""
 
 from __future__ import annotations
 
@@ -47,6 +47,29 @@ def test_the_journal_reads_back_in_order_by_kind_and_loses_its_tail_on_truncate(
     assert row is not None and (row["bars_done"], row["last_event_ts"]) == (2, 30)
     store.truncate("r1", 1)
     assert [e[0] for e in store.entries("r1")] == [1]
+
+
+def test_an_append_is_one_committed_transaction_and_may_leave_the_progress_alone(
+    store: PaperStore, database_url: str
+) -> None:
+    store.create_run("r1", {}, pid=1)
+    store.append("r1", [(1, 10, "bar", {"bar": 0}, b"a")], 1, 10)
+    store.append("r1", [(2, 11, "OrderSubmitted", {"amount": "1.5"}, None)], None, None, progress=False)
+
+    other = PaperStore(make_engine(database_url))  # committed: another connection reads it at once
+    assert other.entries("r1") == [
+        (1, 10, "bar", {"bar": 0}, b"a"), (2, 11, "OrderSubmitted", {"amount": "1.5"}, None),
+    ]  # fmt: skip
+    row = other.run("r1")
+    assert row is not None and (row["bars_done"], row["last_event_ts"]) == (1, 10)
+
+    with pytest.raises(StorageError):  # seq 2 is taken: nothing of this append is written
+        store.append("r1", [(3, 12, "bar", {"bar": 1}, b"b"), (2, 12, "bar", {"bar": 1}, b"b")], 2, 12)
+    assert [e[0] for e in other.entries("r1")] == [1, 2]
+    row = other.run("r1")
+    assert row is not None and row["bars_done"] == 1
+    store.append("r1", [(3, 12, "bar", {"bar": 1}, b"b")], 2, 12)  # and the store goes on
+    assert [e[0] for e in other.entries("r1")] == [1, 2, 3]
 
 
 def test_the_two_newest_snapshots_are_kept_and_the_venues_state_is_replaced_whole(store: PaperStore) -> None:

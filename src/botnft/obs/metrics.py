@@ -80,7 +80,8 @@ class Metrics:
             buckets=TRIP_BUCKETS, registry=r,
         )  # fmt: skip
         self.tick_to_order = Histogram(
-            "bot_tick_to_order_seconds", "Bar handed to the node until its order is submitted (wall time)",
+            "bot_tick_to_order_seconds",
+            "Bar handed to the run until its order, journaled, is handed to the venue (wall time)",
             ["run"], buckets=TICK_BUCKETS, registry=r,
         )  # fmt: skip
         self.venue_errors = Counter(
@@ -142,7 +143,8 @@ class Metrics:
 
 class MetricsObserver:
     """Subscribes to the bus's order, fill and account events; `bar_start`/`bar_done` bracket each bar so the
-    tick-to-order latency is the wall time from a bar reaching the node to its order's submission."""
+    tick-to-order latency is the wall time from a bar being handed to the run to its order being handed to
+    the venue (`on_submit`, after the journal has committed the order's intent)."""
 
     def __init__(self, metrics: Metrics, run_id: str, wall: Any = time.perf_counter) -> None:
         self.m = metrics

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from botnft.backtest.paper.journal import NodeJournal
-from botnft.domain.events import OrderAccepted
+from botnft.domain.events import OrderAccepted, OrderSubmitted
+from botnft.domain.ids import InstrumentId
+from botnft.domain.orders import Side
 from botnft.engine.clock import SimClock
 from botnft.storage.errors import StorageError, StorageUnavailable
 
@@ -22,7 +24,15 @@ class FakeStore:
         self.truncated: list[int] = []
         self.outages = outages
 
-    def append(self, run_id: str, entries: list[Any], bars_done: int, last_event_ts: int | None) -> None:
+    def append(
+        self,
+        run_id: str,
+        entries: list[Any],
+        bars_done: int | None,
+        last_event_ts: int | None,
+        *,
+        progress: bool = True,
+    ) -> None:
         if self.outages:
             self.outages -= 1
             raise StorageUnavailable("sqlite:///x.db", "database is locked")
@@ -108,3 +118,25 @@ def test_a_database_away_longer_than_the_budget_is_one_error_that_says_how_to_re
 
     with pytest.raises(StorageError, match="nothing was lost: resume with `bot paper --resume r`"):
         j.flush()
+
+
+def test_an_order_event_is_journaled_by_its_rendering_alone_and_replayed_against_it() -> None:
+    sub = OrderSubmitted(7, "O-1", InstrumentId("SOL/USDC", "SIM"), Side.BUY, D("1.50"))
+    store = FakeStore()
+    j = journal(store, [])
+    j.append(sub)
+    j.flush(progress=False)
+
+    whole = {"type": "OrderSubmitted", "ts_ns": 7, "client_order_id": "O-1", "instrument": "SOL/USDC.SIM",
+             "side": "buy", "amount": "1.50"}  # fmt: skip
+    assert store.written == [(1, 7, "OrderSubmitted", whole, None)]  # nothing pickled on the way
+
+    again = journal(FakeStore(), store.written)
+    again.append(sub)
+    assert again.replayed == 1 and again.divergences == []
+
+    other = journal(FakeStore(), store.written)
+    other.append(OrderSubmitted(7, "O-1", InstrumentId("SOL/USDC", "SIM"), Side.BUY, D("1.5")))
+    assert other.replayed == 0 and other.divergences == [
+        "entry 1: journal has OrderSubmitted, the replay gave OrderSubmitted"
+    ]

@@ -1,5 +1,6 @@
 """Paper venues behave as a real venue towards a restarted node: one order per client order id, a bar
-processed once, their own state persisted after a fill and restored with the reports reconciliation reads."""
+processed once, their own state persisted after a bar's fill (`settle`, once the node has had the bar) and
+restored with the reports reconciliation reads."""
 
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ def test_the_venues_come_back_from_their_persisted_state_with_their_order_and_tr
     venue.set_cursor(BARS, 0)
     venue.create_order(buy("O-1"))
     venue.process(BARS, 1)
+    assert len(saved) == 1  # the fill waits for the node's turn on the bar
+    side.settle()
+    assert len(saved) == 2
 
     fresh, _ = paper(NextOpenFill())
     fresh.restore(saved[-1], version=len(saved))

@@ -3,6 +3,7 @@ written before the node acts on a venue, and read back to replay a run from its 
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 from collections import deque
@@ -20,20 +21,32 @@ from botnft.storage.errors import StorageError, StorageUnavailable
 from botnft.storage.journal import Entry, PaperStore
 
 _T = TypeVar("_T")
+_PLAIN = frozenset({bool, int, float, str})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 #: journal entries that note what a life of the run did, not what the node replays
 NOTES = frozenset({"reconcile", "divergence", "kill"})
 
 
 def render(obj: Any) -> dict[str, Any]:
-    """A readable JSON rendering of a journaled object (the exact object is kept pickled beside it)."""
+    """A readable JSON rendering of a journaled object (the exact object is kept pickled beside it, unless
+    the rendering holds all of it: see `NodeJournal.append`)."""
     if is_dataclass(obj) and not isinstance(obj, type):
         out: dict[str, Any] = {"type": type(obj).__name__}
-        for f in fields(obj):
-            v = getattr(obj, f.name)
-            if isinstance(v, bool | int | float | str) or v is None:
-                out[f.name] = v
+        for name in _field_names(type(obj)):
+            v = getattr(obj, name)
+            if v is None or type(v) in _PLAIN:
+                out[name] = v
             elif isinstance(v, Decimal | InstrumentId | Enum):
-                out[f.name] = v.value if isinstance(v, Enum) else str(v)
+                out[name] = v.value if isinstance(v, Enum) else str(v)
         return out
     if isinstance(obj, dict):
         return {
@@ -83,7 +96,13 @@ class NodeJournal:
         return bool(self.expected)
 
     def append(self, event: object) -> None:
-        self.record(type(event).__name__, int(getattr(event, "ts_ns", self.clock.now_ns())), event)
+        """An order or account event. Its rendering is the whole record when it holds every field (an
+        order's submission, its acks, fills and cancels): nothing is pickled on the way to the venue,
+        and the replay compares renderings; an event the rendering does not hold whole is pickled too."""
+        ts_ns = int(getattr(event, "ts_ns", self.clock.now_ns()))
+        payload = render(event)
+        whole = len(payload) == len(_field_names(type(event))) + 1
+        self.record(type(event).__name__, ts_ns, event, payload, pickled=not whole)
 
     def _skip_notes(self) -> None:
         """Entries that record what a past life did after its replay (reconciliation, a divergence) are
@@ -91,19 +110,28 @@ class NodeJournal:
         while self.expected and self.expected[0][2] in NOTES:
             self.seq = self.expected.popleft()[0]
 
-    def record(self, kind: str, ts_ns: int, obj: Any, payload: dict[str, Any] | None = None) -> None:
+    def record(
+        self, kind: str, ts_ns: int, obj: Any, payload: dict[str, Any] | None = None, *, pickled: bool = True
+    ) -> None:
+        """Journal `obj` (pickled beside its rendering `payload`, unless `pickled` is False: then the
+        rendering is the record, and the replay compares renderings)."""
         self._skip_notes()
         self.seq += 1
         self.last_event_ts = ts_ns
+        payload = payload or render(obj)
         if self.expected:
-            seq, _, exp_kind, _, data = self.expected.popleft()
-            same = seq == self.seq and exp_kind == kind and data is not None and pickle.loads(data) == obj
-            if same:
-                self.replayed += 1
-                return
+            seq, _, exp_kind, exp_payload, data = self.expected.popleft()
+            if seq == self.seq and exp_kind == kind:
+                if data is None:
+                    same = not pickled and exp_payload == json.loads(json.dumps(payload))
+                else:
+                    same = pickle.loads(data) == obj
+                if same:
+                    self.replayed += 1
+                    return
             self._diverged(self.seq, f"journal has {exp_kind}, the replay gave {kind}")
             self.seq += 1  # after the divergence note
-        self.buffer.append((self.seq, ts_ns, kind, payload or render(obj), pickle.dumps(obj)))
+        self.buffer.append((self.seq, ts_ns, kind, payload, pickle.dumps(obj) if pickled else None))
 
     def read(self, kind: str, live: Callable[[], _T], payload: dict[str, Any]) -> _T:
         """An input: the journaled value while replaying, else `live()`, journaled."""
@@ -130,16 +158,20 @@ class NodeJournal:
         self.buffer.append((seq, self.clock.now_ns(), "divergence", {"why": why}, None))
         self.seq = seq
 
-    def flush(self) -> None:
-        """Write the buffered entries and the run's progress; while the database is away, halt (nothing is
-        sent meanwhile), retry with backoff and say so; past `retry_s` raise `StorageError`."""
-        if not self.buffer and self.expected:
+    def flush(self, *, progress: bool = True) -> None:
+        """Write the buffered entries and (unless not `progress`) the run's progress; while the database is
+        away, halt (nothing is sent meanwhile), retry with backoff and say so; past `retry_s` raise
+        `StorageError`."""
+        if not self.buffer and (self.expected or not progress):
             return  # replaying: nothing new, and the run's progress stays where it was
         deadline = time.monotonic() + self.retry_s
         delay = 0.05
         while True:
             try:
-                self.store.append(self.run_id, self.buffer, self.bars_done, self.last_event_ts)
+                if progress:
+                    self.store.append(self.run_id, self.buffer, self.bars_done, self.last_event_ts)
+                else:
+                    self.store.append(self.run_id, self.buffer, None, None, progress=False)
             except StorageUnavailable as exc:
                 self.outages += 1
                 if time.monotonic() >= deadline:
@@ -165,6 +197,7 @@ class JournaledVenue:
         self.name: str = venue.name
         self.has: Mapping[str, bool] = venue.has
         self.on_submit: Callable[[Order], None] | None = None  # an observer's tap (botnft.obs)
+        self.on_sent: Callable[[Order], None] | None = None  # after the venue answered (the order log)
 
     @property
     def fee_rate(self) -> Decimal:
@@ -178,10 +211,15 @@ class JournaledVenue:
         return self.journal.read("liquidity", lambda: self.venue.liquidity(instrument), payload)
 
     def create_order(self, order: Order) -> Sequence[VenueEvent]:
+        """The order's intent is committed to the journal, then the order is handed to the venue (an
+        observer's `on_submit` sees it at that moment)."""
+        self.journal.flush(progress=False)  # the order's intent: the run's progress follows after the bar
         if self.on_submit is not None:
             self.on_submit(order)
-        self.journal.flush()
-        return self.venue.create_order(order)  # type: ignore[no-any-return]
+        events: Sequence[VenueEvent] = self.venue.create_order(order)
+        if self.on_sent is not None:
+            self.on_sent(order)
+        return events
 
     def cancel_order(self, client_order_id: str) -> Sequence[VenueEvent]:
         self.journal.flush()

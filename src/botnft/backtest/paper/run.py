@@ -25,7 +25,8 @@ from botnft.domain.money import plain, to_decimal
 from botnft.storage.errors import StorageError
 from botnft.storage.journal import PaperStore
 
-#: at full speed the journal is written at least this often between orders (paced: every bar)
+#: at full speed on a server database the journal is written at least this often between orders (paced
+#: or on SQLite: after every bar)
 FLUSH_S = 0.05
 #: at full speed a snapshot (which grows with the run) is taken at most this often
 SNAP_S = 1.0
@@ -76,6 +77,7 @@ class PaperRun:
         self.bars_here = 0
         self.elapsed = 0.0
         self.observer: Any = None
+        self.polled = -float("inf")  # when the kill flag was last read
 
     def attach(self, observer: Any) -> None:
         """Feed `observer` (botnft.obs's MetricsObserver) from the node's bus and around every bar."""
@@ -83,6 +85,13 @@ class PaperRun:
         observer.attach(self.node.bus)
         for venue in self.venues.values():
             venue.on_submit = observer.on_submit
+
+    def log_orders(self, order_log: Any) -> None:
+        """One log line per order event: `order_log` (botnft.obs's OrderLog) on the node's bus and told of
+        every order the venues took."""
+        order_log.attach(self.node.bus)
+        for venue in self.venues.values():
+            venue.on_sent = order_log.on_sent
 
     # recovery -----------------------------------------------------------------------------------------
     def resume(self) -> None:
@@ -125,11 +134,15 @@ class PaperRun:
         self.stop = self.stop or reason
 
     def _kill_requested(self) -> bool:
-        try:
-            if self.store.kill_requested(self.run_id):
-                self.request_stop("kill")
-        except StorageError:
-            pass  # the flush after the bar waits for the database and says so
+        """The kill flag, read from the database at most every `poll_s` (a read costs as much as a bar)."""
+        now = time.monotonic()
+        if now >= self.polled + self.settings.poll_s:
+            self.polled = now
+            try:
+                if self.store.kill_requested(self.run_id):
+                    self.request_stop("kill")
+            except StorageError:
+                pass  # the flush after the bar waits for the database and says so
         return self.stop is not None
 
     def _wait(self, until: float) -> bool:
@@ -151,6 +164,9 @@ class PaperRun:
             and int(bars.ts_ns[self.next_bar - 1]) >= self.catch_up_ts
         ):
             self._reconcile(int(bars.ts_ns[max(self.next_bar - 1, 0)]))
+        # the journal is written after every bar when paced or when a commit is cheap (SQLite): the
+        # write before an order then holds that bar's entries only
+        every_bar = step is not None or self.store.local
         t0 = time.perf_counter()
         release = flushed = snapped = time.monotonic()
         j = self.next_bar
@@ -165,11 +181,12 @@ class PaperRun:
             if obs is not None:
                 obs.bar_start()
             driver.on_batch(bars.slice(j, j + 1))
+            self.side.settle()  # the venues persist the bar's fills once the node has had it
             j += 1
             if obs is not None:
                 self._observe(obs, j - 1)
             self.journal.bars_done = j
-            if step is not None or time.monotonic() >= flushed + FLUSH_S or j == n:
+            if every_bar or time.monotonic() >= flushed + FLUSH_S or j == n:
                 self.journal.flush()  # (before any order or cancel it is flushed anyway)
                 flushed = time.monotonic()
             if (

@@ -90,7 +90,8 @@ class PaperVenues:
     """The venue side of one paper run: every simulated venue, its record, and their persistence.
 
     It persists its state and record (all venues of a run together: the Solana venues share a wallet and
-    pools) right after an order, a cancel or a fill; `save(bar, version, blob)` may fail, and the venue
+    pools) right after an order or a cancel, and after the node's turn on a bar that brought a fill
+    (`settle`); `save(bar, version, blob)` may fail, and the venue
     goes on and saves at its next change, as a venue whose database hiccups would. A second
     `create_order` with a known client order id returns the order already made, never a second one; a
     bar the venue has processed is never processed again (a node replaying from an older snapshot gets
@@ -104,6 +105,7 @@ class PaperVenues:
         self.version = 0
         self.bar = -1  # the last bar the paper driver released to the venues
         self.dirty = False
+        self.filled = False  # a bar's fill waits for `settle`
         self._save = save
         self.adapters = {name: PaperVenue(self, name) for name in self.venues}
 
@@ -118,17 +120,28 @@ class PaperVenues:
     def persist(self) -> None:
         self.version += 1
         self.dirty = True
+        self.filled = False
         try:
             self._save(self.bar, self.version, self.state())
         except Exception:  # the database is away: saved at the next change or flush
             return
         self.dirty = False
 
+    def settle(self) -> None:
+        """After the node's turn on a bar: persist a fill the bar brought (funding waits for the next
+        change). Not before the node's turn, so that the node's orders on the bar do not wait for it; a
+        crash before it loses nothing: the venues' state is then the one before the bar, which they
+        process again, as they did, when the node replays it."""
+        if self.filled:
+            self.persist()
+            crash_point("venue-fill")
+
     def flush(self, *, force: bool = False) -> None:
         """Persist what is not saved yet (bars processed since, a save that failed; everything with
         `force`); raises while the database is away. Forced before every node snapshot: the venues'
         persisted state never trails the node's."""
         if self.dirty or force:
+            self.filled = False
             self.version += 1
             self._save(self.bar, self.version, self.state())
             self.dirty = False
@@ -207,9 +220,8 @@ class PaperVenue:
         self.side.dirty = True
         if events:
             rec.bar_events[(self.name, ts)] = events
-            if rec.note(self.name, events):  # a fill is persisted at once; funding with the next change
-                self.side.persist()
-                crash_point("venue-fill")
+            if rec.note(self.name, events):  # persisted by `settle` once the node has had the bar
+                self.side.filled = True
         return events
 
     def set_cursor(self, bars: BarArrays, j: int) -> None:
