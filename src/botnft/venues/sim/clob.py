@@ -317,6 +317,10 @@ class OrderBook:
         capped by the owner's new size there (cancellations ahead only move it forward); new lots join
         behind. Levels that would cross the remaining orders are dropped (those quotes would have traded)
         and counted in the return value."""
+        if len(self._by_owner.get(owner, ())) == len(self._orders):
+            bids, asks = list(bids), list(asks)
+            if _strictly(bids, descending=True) and _strictly(asks, descending=False):
+                return self._requote_alone(owner, bids, asks)
         ahead: dict[int, int] = {}
         for side in (0, 1):
             for level in self._levels[side].values():
@@ -343,6 +347,44 @@ class OrderBook:
                         placed += chunk
                 if qty > placed:
                     self.add(owner, is_bid, price, qty - placed)
+        return dropped
+
+    def _requote_alone(self, owner: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> int:
+        """`requote` when the owner's orders are the whole book and each side's prices are strictly in
+        priority order (bids falling, asks rising): no queue to keep, so the levels are built directly,
+        with the ids, versions and drops the general path gives (one order per positive level, bids
+        first; an ask at or below the best bid is dropped)."""
+        self._remove_owner(owner)  # the book is now empty
+        dropped = 0
+        mine: dict[int, RestingOrder] = {}
+        orders = self._orders
+        seq = self._seq
+        best_bid: int | None = None
+        for is_bid, quotes in ((True, bids), (False, asks)):
+            levels = self._levels[is_bid]
+            prices: list[int] = []
+            for price, qty in quotes:
+                if qty <= 0:
+                    continue
+                if not is_bid and best_bid is not None and price <= best_bid:
+                    dropped += 1
+                    continue
+                if price <= 0:
+                    raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
+                seq += 1
+                o = RestingOrder(seq, owner, is_bid, price, qty, None)
+                levels[price] = [o]
+                prices.append(price)
+                orders[seq] = o
+                mine[seq] = o
+            if is_bid:
+                prices.reverse()
+                best_bid = prices[-1] if prices else None
+            self._prices[is_bid][:] = prices
+        self._version += seq - self._seq
+        self._seq = seq
+        if mine:
+            self._by_owner[owner] = mine
         return dropped
 
     def check(self) -> None:
@@ -403,3 +445,11 @@ class OrderBook:
         for order_id in mine:
             del self._orders[order_id]
         self._version += 1
+
+
+def _strictly(levels: list[tuple[int, int]], *, descending: bool) -> bool:
+    """Whether the levels' prices are strictly falling (`descending`) or strictly rising."""
+    prices = [p for p, _ in levels]
+    if descending:
+        return all(a > b for a, b in zip(prices, prices[1:]))
+    return all(a < b for a, b in zip(prices, prices[1:]))
