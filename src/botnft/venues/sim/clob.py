@@ -13,6 +13,7 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 from botnft.domain.orders import TimeInForce
 
@@ -449,7 +450,7 @@ class OrderBook:
 
 def _strictly(levels: list[tuple[int, int]], *, descending: bool) -> bool:
     """Whether the levels' prices are strictly falling (`descending`) or strictly rising."""
-    prices = [p for p, _ in levels]
+    pairs = pairwise(p for p, _ in levels)
     if descending:
-        return all(a > b for a, b in zip(prices, prices[1:]))
-    return all(a < b for a, b in zip(prices, prices[1:]))
+        return all(a > b for a, b in pairs)
+    return all(a < b for a, b in pairs)
