@@ -17,7 +17,8 @@ Knobs: `advance(n)` (blocks pass: expiry), `drop_next(n)` (accepted, never lands
 (accepted, lands after `k` status queries that saw it unknown, or at `release_held()`), `inject(fault, n)` on
 sendTransaction (``rate_limit``: 429 + Retry-After, ``server_error``: 503, both not executed; ``timeout``:
 executed, answered after `slow_s`; ``lost_response``: executed, connection closed), `priority_fees`.
-`sends[signature]` counts the sendTransaction requests that reached it; `landed[signature]` is the record.
+`sends[signature]` counts the sendTransaction requests that reached it (`on_send` callbacks see each one as
+it arrives); `landed[signature]` is the record of a transaction in a block (`listeners` see each).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class LocalSolana:
     sends: Counter[str] = field(default_factory=Counter)
     landed: dict[str, Landed] = field(default_factory=dict)
     listeners: list[Callable[[Landed], None]] = field(default_factory=list)
+    on_send: list[Callable[[str], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rent_token = self.svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
@@ -274,15 +276,15 @@ class LocalSolana:
         ]
 
     def _status(self, sig: str) -> Any:
+        held = self._held.get(sig)
+        if held is not None:  # unknown to the first `polls` queries, landed before the next one
+            if held.polls_left > 0:
+                held.polls_left -= 1
+                return None
+            self._land(self._held.pop(sig).tx)
         rec = self.landed.get(sig)
         if rec is None:
-            held = self._held.get(sig)
-            if held is not None:
-                held.polls_left -= 1
-                if held.polls_left < 0:
-                    self._held.pop(sig)
-                    self._land(held.tx)
-            return None  # it was unknown when asked; a later query finds it
+            return None
         st = TransactionStatus(rec.slot, None, None, rec.err, TransactionConfirmationStatus.Confirmed)
         return json.loads(st.to_json())
 
@@ -312,6 +314,8 @@ class LocalSolana:
             raise RpcError(-32602, f"invalid transaction: {exc}", None) from None
         sig = str(tx.signatures[0])
         self.sends[sig] += 1
+        for cb in self.on_send:
+            cb(sig)
         if sig in self.landed or sig in self._held:
             return sig
         if not opts.get("skipPreflight", False):

@@ -46,22 +46,27 @@ def b58decode(text: str) -> bytes:
 class WalletKey:
     """A signing key whose secret is never shown: `pubkey`, `sign_message` and `sign` only."""
 
-    __slots__ = ("__keypair", "source")
+    __slots__ = ("_pubkey", "_sign", "source")
 
     def __init__(self, keypair: Keypair, source: str) -> None:
-        self.__keypair = keypair
+        # the keypair is held only by this closure: no attribute of the object is (or prints) the secret
+        def sign(message: bytes) -> Signature:
+            return keypair.sign_message(message)
+
+        self._sign = sign
+        self._pubkey = keypair.pubkey()
         self.source = source
 
     @property
     def pubkey(self) -> Pubkey:
-        return self.__keypair.pubkey()
+        return self._pubkey
 
     @property
     def address(self) -> str:
-        return str(self.__keypair.pubkey())
+        return str(self._pubkey)
 
     def sign_message(self, message: bytes) -> Signature:
-        return self.__keypair.sign_message(message)
+        return self._sign(message)
 
     def sign(self, tx: VersionedTransaction) -> VersionedTransaction:
         """`tx` with this key's signature in its slot; the other signatures (a pool authority's, filled in
