@@ -233,8 +233,8 @@ def test_journal_survives_a_process_kill(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL and proc.stdout.strip() == "recorded"
     row = SendJournal(path).get("SIG1")
     assert row is not None
-    assert (row.client_order_id, row.last_valid_block_height, row.tx, row.state) == ("order-1", 1234, b"\x01\x02",
-                                                                                      "pending")  # fmt: skip
+    got = (row.client_order_id, row.last_valid_block_height, row.tx, row.state)
+    assert got == ("order-1", 1234, b"\x01\x02", "pending")
     assert dict(row.detail) == {"k": "v"} and row.created_ns == 42
     assert os.path.getsize(path) > 0
 
