@@ -26,6 +26,7 @@ from botnft.engine.sizing import build_sized
 from botnft.risk.gate import RiskGate, RiskLimits
 from botnft.risk.guard import LiquidationGuard
 from botnft.risk.limits import GuardLimits
+from botnft.risk.reserve import ReserveCollateral, has_transfers
 from botnft.risk.sizing import CashFraction, FixedSize, MarginCapped, Sizer
 from botnft.risk.venue_stops import VenueStops, has_trigger_orders
 from botnft.venue_builders import (
@@ -284,6 +285,10 @@ def build_backtest(
         fee_rate=fee_bps / 10_000,
         rng=random.Random(spec.seed),
     )
+    if (risk or RiskSettings()).reserve_collateral is not None and not (
+        margined and has_transfers(build.venue)
+    ):
+        raise UserError(f"risk.reserve_collateral needs a venue with sub-accounts (drift), not {kind}")
     if margined:
         node.guard = LiquidationGuard(
             drift_margin_at(build.venue, inst.id.symbol),
@@ -295,4 +300,9 @@ def build_backtest(
         )
         if (risk or RiskSettings()).stops_at_venue and has_trigger_orders(build.venue):
             node.guard.venue_stops = VenueStops(build.venue, node.oms, inst, node.bus.drain, clock.now_ns)
+        reserve = (risk or RiskSettings()).reserve_collateral
+        if reserve is not None:  # the authority's USDC: the portfolio counts the reserve, the guard uses it
+            build.venue.deposit_sub_account(1, Decimal(repr(reserve)))
+            portfolio.deposit(inst.id.venue, inst.quote, Decimal(repr(reserve)))
+            node.guard.reserve = ReserveCollateral(build.venue)
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues, (kind,))

@@ -14,6 +14,7 @@ from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO, floor_to, to_decimal
 from botnft.ports import BarArrays
 from botnft.risk.limits import GuardLimits
+from botnft.risk.reserve import ReserveCollateral
 from botnft.risk.state import RiskState
 from botnft.risk.venue_stops import VenueStops
 from botnft.risk.volatility import AtrTracker
@@ -60,6 +61,9 @@ class GuardRecord:
     min_margin_multiple: float = float("inf")
     min_liq_distance_atr: float = float("inf")
     states: list[tuple[int, str]] = field(default_factory=list)
+    #: collateral moved in from a reserve sub-account instead of de-levering (quote), and how many times
+    collateral_moved: float = 0.0
+    transfers: int = 0
     #: per UTC day (days since the epoch) with a position: (smallest margin multiple, smallest
     #: liquidation distance in ATRs), each taken at the day's extreme closes with its largest ATR
     daily: dict[int, tuple[float, float]] = field(default_factory=dict)
@@ -101,6 +105,8 @@ class LiquidationGuard:
         #: the stop-loss and take-profit as trigger orders at the venue (a composition root attaches it
         #: where the venue has them); None: the node holds them (exits at the close of the bar hit)
         self.venue_stops: VenueStops | None = None
+        #: a reserve sub-account whose collateral restores the buffer before any de-lever (None: none)
+        self.reserve: ReserveCollateral | None = None
 
     # the model -----------------------------------------------------------------------------------------
     def model(self, price: float) -> AccountModel:
@@ -401,6 +407,13 @@ class LiquidationGuard:
         k, a = lim.buffer * lim.restore, lim.atr_multiple * lim.restore
         gap = lim.min_distance * lim.restore
         cap = float(m.max_size(eq, c, atr, k, a, gap)) if eq > 0 else 0.0
+        if abs(m.base) > cap and self.reserve is not None and self.enabled:
+            moved = self._top_up(m, c, atr, eq, k, a, gap)
+            if moved > 0.0:
+                m = self.model(c)  # the venue's account after the transfer
+                eq = float(m.total_at(c))
+                self.peak += moved  # collateral moved in is not a gain
+                cap = float(m.max_size(eq, c, atr, k, a, gap))
         if lim.max_drawdown is not None:
             floor = (1.0 - lim.max_drawdown) * self.peak
             room = eq - floor
@@ -423,6 +436,21 @@ class LiquidationGuard:
             keep = max(ZERO, held - inst.min_size)
         self.record.actions += 1
         return keep if m.base > 0 else -keep
+
+    def _top_up(
+        self, m: AccountModel, c: float, atr: float, eq: float, k: float, a: float, gap: float
+    ) -> float:
+        """Move from the reserve the collateral that lets the position keep its size with the restored
+        buffer (both closed forms of ``max_size`` solved for the collateral), or all the reserve holds."""
+        assert self.reserve is not None
+        b = abs(m.base)
+        side = 1.0 - m.m if m.base > 0 else 1.0 + m.m
+        need = b * max(k * m.m * c, m.m * c + max(a * atr, gap * c) * side) - eq
+        moved = self.reserve.move_in(need) if need > 0.0 else 0.0
+        if moved > 0.0:
+            self.record.collateral_moved += moved
+            self.record.transfers += 1
+        return moved
 
     # exits at the venue --------------------------------------------------------------------------------
     def _venue_kinds(self) -> tuple[str, ...]:

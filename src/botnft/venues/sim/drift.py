@@ -55,6 +55,7 @@ from botnft.venues.sim.drift_orders import (
     to_native,
 )
 from botnft.venues.sim.drift_params import SOL_PERP, VENUE, DriftMarketParams, DriftStateParams
+from botnft.venues.sim.drift_subaccounts import SubAccounts
 from botnft.venues.sim.drift_triggers import TriggerConditions, checked_trigger
 
 _P = dm.PRICE_PRECISION
@@ -75,6 +76,7 @@ class SimDrift:
         "limit": True,
         "stopMarket": True,
         "triggerOrders": True,
+        "transferDeposit": True,
         "postOnly": True,
         "reduceOnly": True,
         "ioc": True,
@@ -98,6 +100,7 @@ class SimDrift:
         self.name = VENUE
         self._liquidity_cache: dict[InstrumentId, tuple[tuple[int, ...], PerpLiquidity]] = {}
         self.trigger_conditions = TriggerConditions()  # drift_triggers: armed before create_order
+        self.sub_accounts = SubAccounts()  # drift_subaccounts: reserve collateral of the same authority
         self.core = DriftCore(
             markets,
             collateral=collateral,
@@ -183,6 +186,27 @@ class SimDrift:
         rec.trigger_price = native
         rec.order.trigger_price = trigger_price
         return None
+
+    def deposit_sub_account(self, sub: int, amount: Decimal) -> None:
+        """Fund reserve sub-account ``sub`` (1, 2, ...) of the same authority with ``amount`` USDC."""
+        native = to_native(Decimal(amount), dm.QUOTE_PRECISION)
+        if native is None or native < 0:
+            raise ValueError(f"deposit {amount} must be a non-negative whole number of USDC units")
+        self.sub_accounts.deposit(sub, native)
+
+    def sub_account_balance(self, sub: int) -> Decimal:
+        """USDC of sub-account ``sub`` (0: the trading account's balance)."""
+        if sub == 0:
+            return dec(self.core.account.balance, 6)
+        return dec(self.sub_accounts.balance(sub), 6)
+
+    def transfer_deposit(self, from_sub: int, to_sub: int, amount: Decimal) -> str | None:
+        """``transfer_deposit`` of ``amount`` USDC between two sub-accounts (``drift_subaccounts``): None
+        when done, else why the program refuses it."""
+        native = to_native(Decimal(amount), dm.QUOTE_PRECISION)
+        if native is None:
+            return f"amount {amount} is not a whole number of USDC units"
+        return self.sub_accounts.transfer(self.core, from_sub, to_sub, native)
 
     def deposit(self, amount: Decimal) -> None:
         native = to_native(Decimal(amount), dm.QUOTE_PRECISION)
