@@ -209,15 +209,22 @@ class ConstantProductEngine(PoolEngine):
         return Fraction(qt + q.amount_in - fq, b - q.amount_out - fb)
 
     def _arb(self, *, buy_base: bool, target: Fraction) -> SwapQuote | None:
-        """The smallest exact-in amount that moves the price to `target` or past it, by bisection on
-        the program math (the price after a swap is monotone in its size). The guess is the fee-free
-        constant-product answer, so a few dozen evaluations suffice."""
+        """The smallest exact-in amount that moves the price to `target` or past it (the price after a
+        swap is monotone in its size), found on the program math by a search that starts at the
+        constant-product answer with the fee, gallops to bracket it and bisects the bracket. It is the
+        amount a doubling search from the fee-free answer finds, and None where that search gives up
+        (its doubling passes u64 before reaching the target)."""
         b, q = self.reserves()
         k = b * q
         # buying base: quote in until q'/b' >= target; selling: base in until q'/b' <= target
         guess = isqrt_fraction(k * target) - q if buy_base else isqrt_fraction(k / target) - b
+        start = max(1, guess)
+        ff = self.fee_factor
+        estimate = max(1, start * ff.denominator // ff.numerator)
 
         def reached(amount: int) -> SwapQuote | None:
+            if amount > U64_MAX:
+                return None
             try:
                 quote = self.quote_swap(amount, sell_base=not buy_base, exact_in=True)
             except RaydiumMathError:  # too small to trade (or, past u64, too big): not a usable quote
@@ -225,13 +232,21 @@ class ConstantProductEngine(PoolEngine):
             after = self._price_after(quote)
             return quote if (after >= target if buy_base else after <= target) else None
 
-        lo, hi = 0, max(1, guess)
-        best = reached(hi)
-        while best is None:
-            lo, hi = hi, hi * 2
-            if hi > U64_MAX:
-                return None
-            best = reached(hi)
+        step = max(1, estimate >> 20)
+        best = reached(estimate)
+        if best is None:  # gallop up: lo stays short of the target
+            lo, hi = estimate, estimate + step
+            while (best := reached(hi)) is None:
+                if hi > U64_MAX:
+                    return None
+                step *= 2
+                lo, hi = hi, hi + step
+        else:  # gallop down: hi reaches it
+            lo, hi = estimate - step, estimate
+            while lo > 0 and (found := reached(lo)) is not None:
+                best, hi = found, lo
+                step *= 2
+                lo = max(0, lo - step)
         while hi - lo > 1:
             mid = (lo + hi) // 2
             found = reached(mid)
@@ -239,7 +254,8 @@ class ConstantProductEngine(PoolEngine):
                 lo = mid
             else:
                 hi, best = mid, found
-        return best
+        doubled = start << ((hi - 1) // start).bit_length()  # the first doubling at or past hi
+        return best if doubled <= U64_MAX else None
 
 
 def isqrt_fraction(x: Fraction) -> int:

@@ -1,0 +1,81 @@
+"""The arbitrage swap of a constant-product pool: the smallest exact-in amount whose price after the swap
+reaches the target, checked against a plain doubling-and-bisection search over the program math."""
+
+from __future__ import annotations
+
+import copy
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from botnft.venues.sim.intmath import U64_MAX
+from botnft.venues.sim.raydium_config import PoolConfig, from_price
+from botnft.venues.sim.raydium_math import RaydiumMathError
+from botnft.venues.sim.raydium_pools import ConstantProductEngine, SwapQuote, isqrt_fraction
+
+
+def _price_after(engine: ConstantProductEngine, quote: SwapQuote) -> Fraction:
+    after = copy.deepcopy(engine)
+    after.apply(quote)
+    return after.price()
+
+
+def reference_arb(engine: ConstantProductEngine, buy_base: bool, target: Fraction) -> SwapQuote | None:
+    """Doubling from the fee-free constant-product answer, then bisection (each step priced whole)."""
+    b, q = engine.reserves()
+    guess = isqrt_fraction(b * q * target) - q if buy_base else isqrt_fraction(b * q / target) - b
+
+    def reached(amount: int) -> SwapQuote | None:
+        try:
+            quote = engine.quote_swap(amount, sell_base=not buy_base, exact_in=True)
+        except RaydiumMathError:
+            return None
+        after = _price_after(engine, quote)
+        return quote if (after >= target if buy_base else after <= target) else None
+
+    lo, hi = 0, max(1, guess)
+    best = reached(hi)
+    while best is None:
+        lo, hi = hi, hi * 2
+        if hi > U64_MAX:
+            return None
+        best = reached(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        found = reached(mid)
+        if found is None:
+            lo = mid
+        else:
+            hi, best = mid, found
+    return best
+
+
+def engine(kind: str, price: float, scale: float) -> ConstantProductEngine:
+    cfg = from_price(price, kind=kind)
+    b = max(1, int(cfg.base_reserve * scale))
+    return ConstantProductEngine(PoolConfig(cfg.terms, base_reserve=b, quote_reserve=int(b * price * 1e-3)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["amm_v4", "cpmm"]),
+    price=st.floats(5.0, 500.0),
+    scale=st.sampled_from([1e-6, 1e-3, 1.0, 10.0]),
+    move=st.floats(-0.6, 1.5).filter(lambda m: abs(m) > 1e-7),
+)
+def test_the_arbitrage_swap_is_the_smallest_that_reaches_the_target(kind, price, scale, move):
+    e = engine(kind, price, scale)
+    target = e.price() * Fraction(1 + move)
+    buy_base = target > e.price()
+    got = e.arbitrage(target / e.fee_factor if buy_base else target * e.fee_factor)
+    assert got == reference_arb(e, buy_base, target)
+
+
+@pytest.mark.parametrize("kind", ["amm_v4", "cpmm"])
+def test_a_target_beyond_what_u64_can_buy_gives_no_swap(kind):
+    e = engine(kind, 150.0, 1e-6)
+    target = e.price() * 10**30
+    assert e.arbitrage(target) is None
+    assert reference_arb(e, True, target * e.fee_factor) is None
