@@ -87,6 +87,8 @@ class FakeJupiter:
         self.quotes = 0
         self.swaps = 0
         self.built: list[dict[str, Any]] = []
+        #: what reached the API: ("quote", query) and ("swap", body), in order
+        self.requests: list[tuple[str, dict[str, Any]]] = []
         self._faults: list[str] = []
         self._short = 0
         if chain.svm.get_account(USDC) is None:
@@ -127,6 +129,7 @@ class FakeJupiter:
     async def _quote(self, request: web.Request) -> web.Response:
         self.quotes += 1
         q = request.query
+        self.requests.append(("quote", dict(q)))
         try:
             amount = int(q["amount"])
             bps = int(q.get("slippageBps", "50"))
@@ -150,6 +153,7 @@ class FakeJupiter:
         self.swaps += 1
         try:
             body = await request.json()
+            self.requests.append(("swap", body))
             user = Pubkey.from_string(body["userPublicKey"])
             quote = body["quoteResponse"]
             tin, tout = Pubkey.from_string(quote["inputMint"]), Pubkey.from_string(quote["outputMint"])
