@@ -22,6 +22,7 @@ import numpy as np
 from botnft.backtest.driver import SimulationDriver
 from botnft.backtest.paper.reconcile import HaltingRiskGate
 from botnft.data.bars import BarBatch
+from botnft.domain.errors import Rejected, UserError
 from botnft.domain.market import Bar
 from botnft.domain.money import plain
 from botnft.domain.reports import MassStatus
@@ -64,6 +65,9 @@ async def pump_feed(feed: MarketDataFeed, inbox: Inbox) -> None:
                 inbox.put(("bar", "feed", event))
     except asyncio.CancelledError:
         raise
+    except Rejected as exc:  # the venue refuses the query (unknown symbol or interval): the user's to fix
+        inbox.put(("error", "feed", UserError(f"market data: {exc}")))
+        return
     except Exception as exc:
         inbox.put(("error", "feed", exc))
         return
