@@ -13,6 +13,20 @@ documented request and answers ``data: [{transaction: base64}]`` with whatever `
 `swap(...)` applies a swap to a pool (what a landed transaction does). Faults for tests: `inject(kind)`
 makes the next trade-API request meet a 429 with Retry-After, a 503, a delay past the client's timeout
 (executed first) or a dropped connection after execution.
+
+`ChainSwaps` is the transaction builder for the local chain of `solana_rpc.LocalSolana` (the pattern of
+`jupiter_api.FakeJupiter`): [compute-unit price] [wrap: SOL to the user's wrapped-SOL account + SyncNative,
+when SOL goes in and ``wrapSol``] [user -> pool authority: input] [pool authority -> user: output] [the
+slippage check]. The amounts are re-quoted on the sim pool when the transaction is built (the pool may have
+moved since the compute answer); the check is an SPL Token self-transfer on the user's output account
+(base in) of its balance plus ``otherAmountThreshold`` (base out: on the input account, of its balance minus
+the maximum input), so the transaction lands failed (``InstructionError(i, Custom(1))``: the token program's
+InsufficientFunds, not a Raydium slippage code) exactly when the user would get less than the threshold.
+`fail_next_slippage()` delivers one unit short. By default the user is the only signer, as with the real
+API: the pool authority's output account names the user as its delegate for the output amount (set on the
+local chain when the transaction is built), so the client may replace the blockhash; ``co_sign=True`` has
+the pool authority sign instead. The sim pool moves only when the transaction lands (a chain listener), so
+a dropped or expired swap leaves it as it was.
 """
 
 from __future__ import annotations
@@ -547,3 +561,139 @@ async def record_answers(fake: FakeRaydiumApi, wallet: str) -> dict[str, Any]:
             await http.post(url + "/transaction/swap-base-in", json=request)
         ).json()
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# transactions for the local chain
+# --------------------------------------------------------------------------------------------------
+
+CU_LIMIT = 200_000
+
+
+class ChainSwaps:
+    """The `TransactionBuilder` of a `FakeRaydiumApi` for a `LocalSolana` chain (module docstring)."""
+
+    def __init__(self, chain: Any, api: FakeRaydiumApi, *, co_sign: bool = False) -> None:
+        from solders.keypair import Keypair
+        from solders.pubkey import Pubkey
+
+        self.chain, self.api, self.co_sign = chain, api, co_sign
+        self.authority = Keypair()
+        self.built: list[dict[str, Any]] = []
+        self.applied: list[str] = []
+        self._short = 0
+        self._intents: dict[bytes, tuple[str, str, int, bool]] = {}
+        chain.airdrop(self.authority.pubkey(), 10 * 10**9)
+        for token in api.tokens.values():
+            mint = Pubkey.from_string(token.address)
+            if chain.svm.get_account(mint) is None:
+                chain.create_mint(mint, token.decimals)
+            chain.set_token(self.authority.pubkey(), mint, 10**6 * 10**token.decimals)
+        chain.listeners.append(self._landed)
+        api.build_transaction = self
+
+    def fund_user(self, owner: Any, *, sol: int, tokens: Mapping[str, int]) -> None:
+        """Give `owner` lamports and token accounts holding `tokens` (mint -> native amount)."""
+        from solders.pubkey import Pubkey
+
+        self.chain.airdrop(owner, sol)
+        for mint, amount in tokens.items():
+            self.chain.set_token(owner, Pubkey.from_string(mint), amount)
+
+    def fail_next_slippage(self, n: int = 1) -> None:
+        self._short += n
+
+    @staticmethod
+    def _key(message: Any) -> bytes:
+        """What identifies a swap whatever its blockhash: its accounts and instructions."""
+        parts = [bytes(k) for k in message.account_keys]
+        for ix in message.instructions:
+            parts += [bytes([ix.program_id_index]), bytes(ix.accounts), bytes(ix.data)]
+        return hashlib.sha256(b"|".join(parts)).digest()
+
+    def _landed(self, rec: Any) -> None:
+        intent = self._intents.pop(self._key(rec.tx.message), None)
+        if intent is not None and rec.err is None:
+            pool_id, input_mint, amount, base_in = intent
+            self.api.swap(pool_id, input_mint, amount, base_in)
+            self.applied.append(rec.signature)
+
+    def __call__(self, body: Mapping[str, Any], data: Mapping[str, Any]) -> bytes:
+        from solders.account import Account
+        from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
+        from solders.instruction import Instruction
+        from solders.message import MessageV0, to_bytes_versioned
+        from solders.pubkey import Pubkey
+        from solders.signature import Signature
+        from solders.system_program import TransferParams, transfer
+        from solders.token.associated import get_associated_token_address as ata
+        from solders.token.state import TokenAccount, TokenAccountState
+        from solders.transaction import VersionedTransaction
+        from spl.token.constants import TOKEN_PROGRAM_ID as TOK
+        from spl.token.instructions import (
+            SyncNativeParams,
+            TransferCheckedParams,
+            sync_native,
+            transfer_checked,
+        )
+
+        user = Pubkey.from_string(body["wallet"])
+        pool = self.api.pools[data["routePlan"][0]["poolId"]]
+        base_in = data["swapType"] == "BaseIn"
+        tin, tout = Pubkey.from_string(data["inputMint"]), Pubkey.from_string(data["outputMint"])
+        threshold = int(data["otherAmountThreshold"])
+        amount = int(data["inputAmount"] if base_in else data["outputAmount"])
+        try:
+            q = pool.quote_swap(data["inputMint"], amount, base_in)
+            amount_in, amount_out = q.amount_in, q.amount_out
+            ok = amount_out >= threshold if base_in else amount_in <= threshold
+        except RaydiumMathError:
+            amount_in, amount_out, ok = amount, 0, False
+        if self._short:
+            self._short -= 1
+            ok = False
+        if not ok:  # one unit short of what the threshold allows: the check fails on chain
+            amount_in = amount if base_in else threshold + 1
+            amount_out = max(0, threshold - 1) if base_in else amount
+        auth = self.authority.pubkey()
+        u_in, u_out, p_in, p_out = ata(user, tin), ata(user, tout), ata(auth, tin), ata(auth, tout)
+        dec_in, dec_out = self.chain.decimals(tin), self.chain.decimals(tout)
+        ixs: list[Instruction] = [set_compute_unit_limit(CU_LIMIT)]
+        price = int(body["computeUnitPriceMicroLamports"])
+        if price:
+            ixs.append(set_compute_unit_price(price))
+        wrap = tin == Pubkey.from_string(WSOL) and bool(body["wrapSol"])
+        if wrap:
+            ixs.append(transfer(TransferParams(from_pubkey=user, to_pubkey=u_in, lamports=amount_in)))
+            ixs.append(sync_native(SyncNativeParams(TOK, u_in)))
+        ixs.append(transfer_checked(TransferCheckedParams(TOK, u_in, tin, p_in, user, amount_in, dec_in)))
+        out_signer = auth if self.co_sign else user
+        ixs.append(
+            transfer_checked(TransferCheckedParams(TOK, p_out, tout, u_out, out_signer, amount_out, dec_out))
+        )
+        if base_in:  # the user's output account must have grown by at least the threshold
+            check = self.chain.token_amount(user, tout) + threshold
+            ixs.append(transfer_checked(TransferCheckedParams(TOK, u_out, tout, u_out, user, check, dec_out)))
+        else:  # the user's input account must not have shrunk by more than the threshold
+            have = self.chain.token_amount(user, tin) + (amount_in if wrap else 0)
+            check = max(0, have - threshold)
+            ixs.append(transfer_checked(TransferCheckedParams(TOK, u_in, tin, u_in, user, check, dec_in)))
+        if not self.co_sign:  # the user may move the output from the authority's account, and only that
+            acc = self.chain.svm.get_account(p_out)
+            state = TokenAccount.from_bytes(bytes(acc.data))
+            initialized = TokenAccountState.Initialized
+            delegated = TokenAccount(
+                state.mint, state.owner, state.amount, user, initialized, state.is_native, amount_out
+            )
+            self.chain.svm.set_account(p_out, Account(acc.lamports, bytes(delegated), acc.owner, False, 0))
+        blockhash, _ = self.chain.latest_blockhash()
+        msg = MessageV0.try_compile(user, ixs, [], blockhash)
+        signers = list(msg.account_keys[: msg.header.num_required_signatures])
+        sigs = [Signature.default() for _ in signers]
+        if self.co_sign:
+            sigs[signers.index(auth)] = self.authority.sign_message(to_bytes_versioned(msg))
+        self._intents[self._key(msg)] = (pool.id, data["inputMint"], amount, base_in)
+        self.built.append(
+            {"user": str(user), "in": amount_in, "out": amount_out, "ok": ok, "pool": pool.kind}
+        )
+        return bytes(VersionedTransaction.populate(msg, sigs))

@@ -1,4 +1,36 @@
-"""Raydium live adapter: the data API v3 and trade API client (`api`), decoders of the on-chain pool
-accounts (`layouts`), decoded pools priced with the project's program math (`pools`), and the execution
-client that swaps through the trade API and the Solana sender (`execution`, which needs the ``solana`` extra).
+"""Raydium as a live venue: the data API v3 and trade API client (`api`), decoders of the on-chain pool
+accounts (`layouts`), decoded pools priced with the project's program math (`pools`), the adapter's settings
+(`settings`) and `RaydiumClient`, the `ExecutionClient` that swaps through the trade API and the Solana sender
+(`client`; `build_raydium` wires it from settings).
+
+`api`, `layouts`, `pools` and `settings` need only httpx; `RaydiumClient` and `build_raydium` import
+`solana`/`solders` (the ``solana`` extra) when first used. `botnft` itself never imports this package.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botnft.venues.raydium.api import RaydiumApi, RaydiumApiSettings
+from botnft.venues.raydium.settings import SOL_USDC, RaydiumMarket, RaydiumSettings
+
+if TYPE_CHECKING:
+    from botnft.venues.raydium.client import RaydiumClient, build_raydium
+
+__all__ = [
+    "SOL_USDC",
+    "RaydiumApi",
+    "RaydiumApiSettings",
+    "RaydiumClient",
+    "RaydiumMarket",
+    "RaydiumSettings",
+    "build_raydium",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("RaydiumClient", "build_raydium"):
+        from botnft.venues.raydium import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
