@@ -136,7 +136,7 @@ class FakeBinance:
         self.creates: dict[str, int] = {}
         self.held: dict[str, int] = {}
         self.faults: list[str] = []
-        self.requests: list[tuple[str, str]] = []
+        self.log: list[tuple[str, str, dict[str, str]]] = []
         self._ids = itertools.count(1001)
         self._trade_ids = itertools.count(5001)
         self._clock_ms = 1_764_000_000_000
@@ -198,9 +198,9 @@ class FakeBinance:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         body = await request.text() if request.method == "POST" else ""
-        self.requests.append((request.method, path))
         params = dict(parse_qsl(request.query_string, keep_blank_values=True))
         params.update(dict(parse_qsl(body, keep_blank_values=True)))
+        self.log.append((request.method, path, params))
         try:
             route = ROUTES.get((request.method, path))
             if route is None:
@@ -268,7 +268,8 @@ class FakeBinance:
         start = int(params.get("startTime", "0"))
         end = int(params.get("endTime", str(2**62)))
         rows = [k for k in self.klines if start <= k[0] <= end]
-        return rows[: min(int(params.get("limit", "500")), 1500)]
+        limit = min(int(params.get("limit", "500")), 1500)
+        return rows[:limit] if "startTime" in params else rows[-limit:]  # no start: the most recent
 
     def premium_index(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
         m = self._market(kind, params)

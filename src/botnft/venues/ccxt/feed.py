@@ -152,9 +152,10 @@ class CcxtMarketDataFeed:
         if rate is None:
             return []
         fr = FundingRate(sub.instrument, ms_to_ns(raw.get("timestamp")) or self.now_ns(), dec(rate))
-        if (fr.ts_ns, fr.rate) == sub.last:
+        key = (fr.rate, raw.get("fundingTimestamp"))  # the quote time moves on every call; the rate may not
+        if key == sub.last:
             return []
-        sub.last = (fr.ts_ns, fr.rate)
+        sub.last = key
         return [fr]
 
 
