@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from botnft.domain.events import OrderFilled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.money import ZERO, to_decimal
 from botnft.domain.orders import Side
@@ -29,6 +30,12 @@ class CarryRunner:
         #: the net of filled positions only (a leg whose transaction is still in flight counts as not held)
         self.filled_max = ZERO
         self.filled_inside = 0
+        #: in event time (every fill): how long the filled net delta was outside the band, and its peak
+        self.ns_outside = 0
+        self.event_max = ZERO
+        self._outside_since: int | None = None
+        self._band = ZERO
+        executor.fill_listeners.append(self._on_fill)
 
     def held(self) -> tuple[Decimal, Decimal]:
         """(spot base held across the spot wallets, signed perp position)."""
@@ -38,6 +45,19 @@ class CarryRunner:
         spot = sum((pf.balance(v, base) for v in wallets.values()), ZERO)
         perp = sum((pf.positions[i].qty for i in self.perps), ZERO)
         return spot, perp
+
+    def _on_fill(self, fill: OrderFilled) -> None:
+        """After each fill (the portfolio has it): the filled net delta at that instant."""
+        if fill.instrument not in self.executor.instruments:
+            return
+        spot, perp = self.held()
+        net = abs(spot + perp - self.carry.inventory)
+        self.event_max = max(self.event_max, net)
+        if net > self._band and self._outside_since is None:
+            self._outside_since = fill.ts_ns
+        elif net <= self._band and self._outside_since is not None:
+            self.ns_outside += max(0, fill.ts_ns - self._outside_since)
+            self._outside_since = None
 
     def _rate(self) -> Decimal | None:
         for snap in self.executor.snapshots(self.perps):
@@ -68,6 +88,14 @@ class CarryRunner:
     def step(self, bars: BarArrays, j: int, ts_ns: int) -> None:
         price = self._price = to_decimal(float(bars.close[j]))
         ex = self.executor
+        # the filled positions at the bar's close, before this close's orders: the legs sent at the last
+        # close both fill in this bar (a swap at its open, the perp's auction a slot later), so what is
+        # measured here is what the bar ends with, not an order sent at this instant
+        spot, perp = self.held()
+        filled = abs(spot + perp - self.carry.inventory)
+        self._band = self.carry.band_units(price)
+        self.filled_max = max(self.filled_max, filled)
+        self.filled_inside += filled <= self._band
         rate = self._rate()
         if rate is not None:
             self.funding_rate_bars += 1
@@ -80,9 +108,6 @@ class CarryRunner:
                         moves.append((ids, Side.BUY if delta > ZERO else Side.SELL, abs(delta)))
                 ex.run_legs(price, ts_ns, moves)
         spot, perp = self.held()
-        filled = abs(spot + perp - self.carry.inventory)
-        self.filled_max = max(self.filled_max, filled)
-        self.filled_inside += filled <= self.carry.band_units(price)
         for i in self.spots:  # what is sent and not yet filled (a transaction in flight) is committed
             spot += ex.children.working_signed(i)
         for i in self.perps:
@@ -101,6 +126,8 @@ class CarryRunner:
             **self.monitor.summary(),
             "max_abs_filled_net_delta": str(self.filled_max),
             "share_filled_inside_band": round(self.filled_inside / observed, 6) if observed else 1.0,
+            "max_abs_filled_net_delta_any_time": str(self.event_max),
+            "seconds_filled_outside_band": self.ns_outside / 1e9,
             "funding_earned": str(-sum((pf.positions[i].funding for i in self.perps), ZERO)),
             "fees": str(sum((r.fees for r in st.per_venue.values()), ZERO)),
             "slippage": str(sum((r.shortfall for r in st.per_venue.values()), ZERO)),

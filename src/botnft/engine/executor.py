@@ -109,6 +109,8 @@ class Executor:
         self._queued: tuple[Decimal, int, Decimal] | None = None  # (arrival, ts_ns, desired)
         #: when the market data the running decision read was current (ns); the gate sees its age
         self.data_ts_ns: int | None = None
+        #: called with every fill after the portfolio applied it (e.g. a carry's event-time net delta)
+        self.fill_listeners: list[Callable[[OrderFilled], None]] = []
         if config.child_timeout_ns is not None and clock is None:
             raise ValueError("a child timeout needs a clock")
         if config.direct and len(self.instruments) != 1:
@@ -117,6 +119,8 @@ class Executor:
     # fills feed the analytics -----------------------------------------------------------------------
     def on_fill(self, fill: OrderFilled) -> None:
         self.children.on_fill(fill.client_order_id, fill.qty)
+        for listener in self.fill_listeners:
+            listener(fill)
         if fill.instrument not in self.instruments or not self._arrival:
             return
         expected = self._expected.get(fill.client_order_id)
