@@ -1,0 +1,107 @@
+"""`bot live`'s refusals: one line on stderr, exit 2, nothing sent, and (for every mistake in the flags, the
+venue list, the confirmation or the keys) no venue SDK imported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+#: runs `bot ARGS` in a fresh interpreter and reports the exit code and whether ccxt / solana got imported
+PROBE = (
+    "import sys; from botnft.cli import run; code = run(sys.argv[1:]); "
+    "print(code, 'ccxt' in sys.modules, 'solana' in sys.modules, 'solders' in sys.modules)"
+)
+
+
+def bot(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, bool, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env={**base, **(env or {})}, cwd=tmp_path, text=True,
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    code, ccxt, solana, solders = done.stdout.split()[-4:]
+    return int(code), "True" in (ccxt, solana, solders), done.stderr
+
+
+def config(tmp_path: Path, body: str) -> dict[str, str]:
+    cfg = tmp_path / "live.toml"
+    cfg.write_text(body)
+    return {"BOT_LIVE_CONFIG": str(cfg)}
+
+
+BINANCE = '[live.ccxt.binance]\nsymbols = ["SOL/USDT"]\napi_urls = "http://127.0.0.1:9"\n'
+
+
+@pytest.mark.parametrize(
+    ("args", "body", "env", "message"),
+    [
+        ((), BINANCE, {}, "needs --venues"),
+        (("--venues", "kraken"), BINANCE, {}, "unknown live venue 'kraken'"),
+        (("--venues", "ccxt:"), BINANCE, {}, "a ccxt venue is ccxt:<exchange id>"),
+        (("--venues", "ccxt:binance,ccxt:binance"), BINANCE, {}, "twice"),
+        (("--venues", "ccxt:binance"), BINANCE, {}, "refusing to send real orders"),
+        (("--venues", "ccxt:okx", "--i-understand-real-money"), BINANCE, {}, "no [live.ccxt.okx] table"),
+        (("--venues", "ccxt:binance", "--i-understand-real-money"), BINANCE, {}, "needs api_key and secret"),
+        (
+            ("--venues", "ccxt:binance", "--i-understand-real-money"), BINANCE,
+            {"BOT_LIVE_BINANCE_API_KEY": "has spaces in it", "BOT_LIVE_BINANCE_SECRET": "s" * 20},
+            "api_key is malformed",
+        ),
+        (
+            ("--venues", "ccxt:binance", "--i-understand-real-money"),
+            BINANCE + 'api_key_file = "/nonexistent/key"\nsecret = "ssssssssssss"\n', {},
+            "secret file not found",
+        ),
+        (("--venues", "jupiter", "--i-understand-real-money"), "", {}, "needs a wallet"),
+        (
+            ("--venues", "ccxt:binance", "--dry-run", "--interval", "7m"), BINANCE, {},
+            "--interval takes one of",
+        ),
+        (("--venues", "ccxt:binance", "--dry-run", "--speed", "2"), BINANCE, {}, "--speed does not apply"),
+        (("--venues", "ccxt:binance", "--dry-run", "--unknown-orders", "adopt"), BINANCE, {}, "cancels"),
+        (("--venues", "ccxt:binance", "--dry-run", "--run-id", "bad id"), BINANCE, {}, "a run id is"),
+        (("--venues", "ccxt:binance", "--dry-run"), "[live]\nreal_money = 1\n", {}, "true or false"),
+        (("--venues", "ccxt:binance", "--dry-run"), "[live\n", {}, "cannot read live config"),
+    ],
+)  # fmt: skip
+def test_a_mistake_is_one_line_exit_2_before_any_venue_sdk_is_imported(tmp_path, args, body, env, message):
+    code, imported, stderr = bot(tmp_path, "live", *args, env={**config(tmp_path, body), **env})
+    assert code == 2
+    assert message in stderr and stderr.count("\n") == 1, stderr
+    assert not imported  # nothing heavy loaded, nothing sent
+
+
+def test_the_confirmation_can_come_from_the_config_instead_of_the_flag(tmp_path):
+    body = "[live]\nreal_money = true\n" + BINANCE
+    code, _, stderr = bot(tmp_path, "live", "--venues", "ccxt:binance", env=config(tmp_path, body))
+    assert code == 2 and "needs api_key and secret" in stderr  # past the refusal: the keys are checked next
+
+
+def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path):
+    key = tmp_path / "k"
+    key.write_text("abcdefgh12345678\n")
+    key.chmod(0o644)
+    body = BINANCE + f'api_key_file = "{key}"\nsecret = "ssssssssssss"\nexchange = "nosuchexchange"\n'
+    code, _, stderr = bot(
+        tmp_path, "live", "--venues", "ccxt:binance", "--i-understand-real-money", env=config(tmp_path, body)
+    )
+    assert "readable by others" in stderr
+    assert code == 2 and "unknown ccxt exchange 'nosuchexchange'" in stderr  # one line after the warning
+    assert "abcdefgh12345678" not in stderr and "ssssssssssss" not in stderr  # keys never printed
+
+
+def test_a_live_run_of_a_venue_without_an_adapter_in_this_build_is_refused(tmp_path):
+    keypair = tmp_path / "id.json"
+    keypair.write_text("[1,2,3]")
+    keypair.chmod(0o600)
+    keys = 'api_key = "abcdefgh1234"\nsecret = "ssssssssssss"\n'
+    body = BINANCE + keys + f'[live.raydium]\nkeypair_file = "{keypair}"\n'
+    code, _, stderr = bot(
+        tmp_path, "live", "--venues", "ccxt:binance,raydium", "--i-understand-real-money",
+        env=config(tmp_path, body),
+    )  # fmt: skip
+    assert code == 2 and "no live adapter for raydium" in stderr
