@@ -105,7 +105,8 @@ def test_swap_request_body() -> None:
          lambda e: e.reason == "jupiter_refused" and e.status == 400),
         (httpx.Response(200, text="<html>"), NetworkError, lambda e: "unreadable" in str(e)),
         (httpx.Response(200, json={**QUOTE, "inAmount": "1.5"}), NetworkError, lambda e: True),
-        (httpx.Response(200, json={**QUOTE, "outputMint": SOL}), NetworkError, lambda e: "other mints" in str(e)),
+        (httpx.Response(200, json={**QUOTE, "outputMint": SOL}), NetworkError,
+         lambda e: "other mints" in str(e)),
     ],
 )  # fmt: skip
 def test_quote_failures_are_mapped(
