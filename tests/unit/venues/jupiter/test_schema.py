@@ -1,5 +1,6 @@
 """Recorded Jupiter request/response fixtures (recorded from the fake with the adapter), and what the adapter
-and the fake exchange live, checked field by field against a JSON Schema written from Jupiter's OpenAPI "Swap API" (source in the schema's $comment)."""
+and the fake exchange live, checked field by field against a JSON Schema written from Jupiter's OpenAPI
+"Swap API" (source in the schema's $comment)."""
 
 from __future__ import annotations
 
