@@ -1,10 +1,11 @@
 """Raydium as a live venue: the data API v3 and trade API client (`api`), decoders of the on-chain pool
-accounts (`layouts`), decoded pools priced with the project's program math (`pools`), the adapter's settings
-(`settings`) and `RaydiumClient`, the `ExecutionClient` that swaps through the trade API and the Solana sender
-(`client`; `build_raydium` wires it from settings).
+accounts (`layouts`), decoded pools priced with the project's program math (`pools`) and read from the
+chain (`chain.load_pool`), the adapter's settings (`settings`) and `RaydiumClient`, the `ExecutionClient`
+that swaps through the trade API and the Solana sender (`client`; `build_raydium` wires it from settings).
 
-`api`, `layouts`, `pools` and `settings` need only httpx; `RaydiumClient` and `build_raydium` import
-`solana`/`solders` (the ``solana`` extra) when first used. `botnft` itself never imports this package.
+`api`, `layouts`, `pools` and `settings` need only httpx; `chain`, `RaydiumClient` and `build_raydium`
+import `solana`/`solders` (the ``solana`` extra), the last two when first used from here. `botnft` itself
+never imports this package.
 """
 
 from __future__ import annotations
