@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -52,6 +53,8 @@ from botnft.venues.solana.rpc import SolanaRpc
 from botnft.venues.solana.sender import TransactionSender, custom_error
 
 __all__ = ["JupiterClient"]
+
+log = logging.getLogger("botnft.venues.jupiter")
 
 PRICE_STEP = Decimal("0.00000001")
 LAMPORTS = Decimal(10) ** 9
@@ -110,10 +113,12 @@ class JupiterClient:
 
     # lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> list[JupEvent]:
-        """Resolve every pending journaled transaction (the recovery rule) and start the watcher; returns
-        (and streams) the events of those that were decided."""
+        """Resolve this venue's pending journaled transactions by the recovery rule (found, or provably
+        expired) and start the watcher; returns (and streams) the events of those now decided. Rows of
+        other venues sharing the journal are left to their own clients."""
         before = [e.signature for e in self.sender.journal.entries("pending") if self._mine(e)]
-        await self.sender.recover()
+        if before:
+            await self.sender.statuses(before)
         events = await self.poll(also=before)
         self._ensure_watcher()
         return events
@@ -140,8 +145,12 @@ class JupiterClient:
 
     async def _watch(self) -> None:
         while True:
-            with contextlib.suppress(Retryable):
+            try:
                 await self.poll()
+            except Retryable:
+                pass  # the node cannot answer now: the next round asks again
+            except Exception:  # a bug must not stop the watcher silently
+                log.exception("%s: polling the pending swaps failed", self.name)
             await asyncio.sleep(self.settings.poll_interval_s)
 
     async def stream(self) -> AsyncIterator[JupEvent]:

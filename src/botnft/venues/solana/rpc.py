@@ -247,6 +247,16 @@ class SolanaRpc:
         fee = fees[rank - 1]
         return min(fee, max_micro_lamports) if max_micro_lamports is not None else fee
 
+    async def account_data(self, key: Pubkey) -> bytes | None:
+        """The account's data (None if it does not exist)."""
+        r = await rpc_call("getAccountInfo", self.client.get_account_info(key))
+        return bytes(r.value.data) if r.value is not None else None
+
+    async def accounts_data(self, keys: Sequence[Pubkey]) -> list[bytes | None]:
+        """The data of up to 100 accounts in one `getMultipleAccounts` (None where one does not exist)."""
+        r = await rpc_call("getMultipleAccounts", self.client.get_multiple_accounts(list(keys)))
+        return [bytes(a.data) if a is not None else None for a in r.value]
+
     async def lamports(self, owner: Pubkey) -> int:
         r = await rpc_call("getBalance", self.client.get_balance(owner))
         return int(r.value)

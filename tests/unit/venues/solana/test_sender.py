@@ -301,3 +301,20 @@ def test_error_text_is_the_rpc_json_form() -> None:
     assert error_text(err) == '{"InstructionError": [3, {"Custom": 6001}]}'
     assert custom_error(error_text(err)) == (3, 6001)
     assert custom_error('"BlockhashNotFound"') is None and custom_error(None) is None
+
+
+def test_account_data_single_and_multiple() -> None:
+    async def go(chain: LocalSolana, rpc: SolanaRpc, sender: TransactionSender, key: WalletKey) -> None:
+        from solders.token.state import TokenAccount
+
+        usdc = Pubkey.new_unique()
+        chain.create_mint(usdc, 6)
+        ata = chain.set_token(key.pubkey, usdc, 42)
+        missing = Pubkey.new_unique()
+        raw = await rpc.account_data(ata)
+        assert raw is not None and TokenAccount.from_bytes(raw).amount == 42
+        assert await rpc.account_data(missing) is None
+        many = await rpc.accounts_data([ata, missing, key.pubkey])
+        assert many[0] == raw and many[1] is None and many[2] == b""
+
+    run(go)
