@@ -48,8 +48,10 @@ class CcxtExecutionClient:
         *,
         exchange: Any | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        trades_page: int = 500,
     ) -> None:
         self.settings = settings
+        self.trades_page = trades_page
         self.name = settings.venue_name.lower()
         self.has: Mapping[str, bool] = {
             "idempotentClientOrderId": True,
@@ -240,36 +242,51 @@ class CcxtExecutionClient:
             for raw in rows:
                 rep = status_report(raw, inst, self.contract_size(inst), self.now_ns())
                 self._cid_instrument[rep.client_order_id] = inst
+                self.tracker.learn(rep)
+                self.tracker.watch(rep.client_order_id)  # a working order found here reports its events too
                 out.append(rep)
         return out
 
     async def fetch_my_trades(self, since_ns: int | None = None) -> Sequence[FillReport]:
-        since_ms = since_ns // 1_000_000 if since_ns is not None else None
+        """Our trades since `since_ns` (all the venue keeps when None), page by page: each page starts at
+        the last page's latest trade time, and a trade seen twice at that boundary is kept once."""
         out: list[FillReport] = []
         for inst in self._instruments:
-            rows = await self.call(
-                "fetch_my_trades", self.exchange.fetch_my_trades, self.symbol(inst), since_ms
-            )
-            for t in rows:
-                cid = await self.tracker.client_id_of(inst, str(t["order"]))
-                fee, fee_asset = fee_of(t)
-                size = self.contract_size(inst)
-                out.append(
-                    FillReport(
-                        ts_ns=ms_to_ns(t.get("timestamp")),
-                        trade_id=str(t["id"]),
-                        client_order_id=cid,
-                        venue_order_id=str(t["order"]),
-                        instrument=inst,
-                        side=Side.BUY if t["side"] == "buy" else Side.SELL,
-                        qty=dec(t["amount"]) * size,
-                        price=dec(t["price"]),
-                        fee=fee,
-                        fee_asset=fee_asset,
-                        liquidity="maker" if t.get("takerOrMaker") == "maker" else "taker",
-                    )
+            seen: set[str] = set()
+            since_ms = since_ns // 1_000_000 if since_ns is not None else None
+            while True:
+                rows = await self.call(
+                    "fetch_my_trades",
+                    self.exchange.fetch_my_trades,
+                    self.symbol(inst),
+                    since_ms,
+                    self.trades_page,
                 )
+                fresh = [t for t in rows if str(t["id"]) not in seen]
+                for t in fresh:
+                    seen.add(str(t["id"]))
+                    out.append(await self._fill_report(inst, t))
+                if len(rows) < self.trades_page or not fresh:
+                    break
+                since_ms = max(int(t["timestamp"]) for t in rows)
         return out
+
+    async def _fill_report(self, inst: InstrumentId, t: Mapping[str, Any]) -> FillReport:
+        cid = await self.tracker.client_id_of(inst, str(t["order"]))
+        fee, fee_asset = fee_of(t)
+        return FillReport(
+            ts_ns=ms_to_ns(t.get("timestamp")),
+            trade_id=str(t["id"]),
+            client_order_id=cid,
+            venue_order_id=str(t["order"]),
+            instrument=inst,
+            side=Side.BUY if t["side"] == "buy" else Side.SELL,
+            qty=dec(t["amount"]) * self.contract_size(inst),
+            price=dec(t["price"]),
+            fee=fee,
+            fee_asset=fee_asset,
+            liquidity="maker" if t.get("takerOrMaker") == "maker" else "taker",
+        )
 
     async def fetch_positions(self) -> Sequence[PositionReport]:
         now = self.now_ns()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from botnft.venues.ccxt.client import CcxtExecutionClient
 
 LOOKBACK_NS = 60 * 1_000_000_000
+OVERLAP_NS = 5 * 1_000_000_000
 
 
 class OrderTracker:
@@ -73,7 +74,20 @@ class OrderTracker:
                 self.accepted.add(cid)
                 events.append(OrderAccepted(rep.ts_ns, cid, rep.venue_order_id))
         if reports:
-            for f in await self.client.fetch_my_trades(self.since_ns):
+            fills = await self.client.fetch_my_trades(self.since_ns)
+            if fills:
+                # the next round starts a little before the latest trade listed, and never after a trade of
+                # a watched order this round could not place yet (its order was not reported)
+                waiting = [
+                    f.ts_ns
+                    for f in fills
+                    if f.client_order_id in self.watched
+                    and f.client_order_id not in reports
+                    and f.client_order_id not in self.closed
+                ]
+                nxt = min([max(f.ts_ns for f in fills) - OVERLAP_NS, *waiting])
+                self.since_ns = max(self.since_ns, nxt)
+            for f in fills:
                 if f.client_order_id not in reports or f.trade_id in self.trades_seen:
                     continue
                 self.trades_seen.add(f.trade_id)

@@ -245,3 +245,21 @@ def test_the_stream_reports_each_fill_once_and_the_cancel() -> None:
             assert fake.balances["SOL"] == Decimal(99) and fake.locked.get("SOL", 0) == 0
 
     run(main)
+
+
+def test_trades_are_read_page_by_page_and_each_kept_once() -> None:
+    async def main() -> None:
+        async with running() as (fake, client):
+            for i in range(5):
+                await client.create_order(Order(f"p-{i}", SPOT, Side.BUY, Decimal("0.5"), 0))
+            paged = CcxtExecutionClient(client.settings, trades_page=2)
+            await paged.connect()
+            try:
+                fills = await paged.fetch_my_trades()
+            finally:
+                await paged.close()
+            assert sorted(f.client_order_id for f in fills) == [f"p-{i}" for i in range(5)]
+            assert len({f.trade_id for f in fills}) == 5
+            assert len([1 for m, p, _ in fake.log if p == "/api/v3/myTrades"]) >= 3
+
+    run(main)
