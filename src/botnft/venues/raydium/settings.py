@@ -8,7 +8,7 @@ in micro-lamports), ``priority_level`` (``vh``, ``h`` or ``m``; default ``h``),
 ``max_priority_micro_lamports`` (cap of the automatic price, default 1 000 000),
 ``foreign_blockhash_margin`` (blocks added to our own ``lastValidBlockHeight`` when the API's transaction
 carries another signer's signature, so its blockhash cannot be replaced; default 150), ``timeout_s``
-(HTTP, default 10), ``confirm_timeout_s`` (default 60), ``poll_interval_s`` (default 0.5), ``markets`` (a
+(HTTP, default 10), ``poll_interval_s`` (default 0.5), ``markets`` (a
 list of tables ``symbol``, ``base_mint``, ``quote_mint``, ``base_decimals``, ``quote_decimals``,
 ``min_size``; default SOL/USDC on mainnet mints).
 """
@@ -110,7 +110,6 @@ class RaydiumSettings:
     max_priority_micro_lamports: int = 1_000_000
     foreign_blockhash_margin: int = 150
     timeout_s: float = 10.0
-    confirm_timeout_s: float = 60.0
     poll_interval_s: float = 0.5
     markets: tuple[RaydiumMarket, ...] = (SOL_USDC,)
 
@@ -144,7 +143,6 @@ class RaydiumSettings:
             max_priority_micro_lamports=_int(cfg, "max_priority_micro_lamports", 1_000_000, 0, 10**12),
             foreign_blockhash_margin=_int(cfg, "foreign_blockhash_margin", 150, 0, 10_000),
             timeout_s=_pos(cfg, "timeout_s", 10.0),
-            confirm_timeout_s=_pos(cfg, "confirm_timeout_s", 60.0),
             poll_interval_s=_pos(cfg, "poll_interval_s", 0.5),
             markets=parsed,
         )
