@@ -3,7 +3,10 @@ so the unmodified `solana` client signs, sends and confirms real transactions of
 
 Methods: getLatestBlockhash, getBlockHeight, sendTransaction, getSignatureStatuses, getTransaction (base64,
 with meta: fee, pre/postBalances and pre/postTokenBalances computed from the accounts before and after),
-getAccountInfo, getMultipleAccounts, getBalance, getTokenAccountBalance, getRecentPrioritizationFees.
+getAccountInfo, getMultipleAccounts, getBalance, getTokenAccountBalance, getRecentPrioritizationFees; on a
+websocket at the same address (`ws_url`), accountSubscribe / accountUnsubscribe with an
+``accountNotification`` whenever a subscribed account changes (a landed transaction, a helper below), and
+`drop_websockets()` to test reconnection.
 Error responses carry ``error.data`` (solana 0.41's parser needs it).
 
 Chain model. One block per landed transaction: the block height (= slot) goes up by one, and by `advance(n)`.
@@ -81,6 +84,13 @@ class _Held:
     polls_left: int
 
 
+@dataclass
+class _Sub:
+    key: str
+    queue: asyncio.Queue[dict[str, Any]]
+    last: Any
+
+
 class RpcError(Exception):
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
@@ -108,7 +118,11 @@ class LocalSolana:
         self._hold: list[int] = []
         self._held: dict[str, _Held] = {}
         self._faults: list[str] = []
+        self._subs: dict[int, _Sub] = {}
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._next_sub = 0
         self.url = ""
+        self.ws_url = ""
         if self.svm.get_account(NATIVE_MINT) is None:
             self.create_mint(NATIVE_MINT, 9)
 
@@ -122,6 +136,7 @@ class LocalSolana:
         acc = self.svm.get_account(owner)
         have = acc.lamports if acc is not None else 0
         self.svm.set_account(owner, Account(have + lamports, b"", Pubkey.default(), False, 0))
+        self.notify()
 
     def set_token(self, owner: Pubkey, mint: Pubkey, amount: int) -> Pubkey:
         """Create or overwrite `owner`'s associated token account of `mint` holding `amount`."""
@@ -130,6 +145,7 @@ class LocalSolana:
         state = TokenAccount(mint, owner, amount, None, TokenAccountState.Initialized, native, 0)
         lamports = self.rent_token + (amount if native is not None else 0)
         self.svm.set_account(ata, Account(lamports, bytes(state), TOKEN_PROGRAM_ID, False, 0))
+        self.notify()
         return ata
 
     def token_amount(self, owner: Pubkey, mint: Pubkey) -> int:
@@ -214,6 +230,7 @@ class LocalSolana:
         rec = Landed(sig, self.height, tx, err, fee, pre, post, pre_tokens, self._tokens(keys),
                      list(meta.logs()), int(meta.compute_units_consumed()))  # fmt: skip
         self.landed[sig] = rec
+        self.notify()
         for cb in self.listeners:
             cb(rec)
         return rec
@@ -334,6 +351,67 @@ class LocalSolana:
         self._land(tx)
         return sig
 
+    # account subscriptions (websocket) ----------------------------------------------------------------
+    def notify(self) -> None:
+        """Queue an ``accountNotification`` for every subscribed account whose state changed."""
+        for sid, sub in self._subs.items():
+            now = self._account(sub.key)
+            if now != sub.last:
+                sub.last = now
+                value = now or {
+                    "data": ["", "base64"],
+                    "executable": False,
+                    "lamports": 0,
+                    "owner": "11111111111111111111111111111111",
+                    "rentEpoch": 0,
+                    "space": 0,
+                }
+                params = {"result": self._ctx(value), "subscription": sid}
+                sub.queue.put_nowait({"jsonrpc": "2.0", "method": "accountNotification", "params": params})
+
+    async def drop_websockets(self) -> None:
+        """Close every websocket (the client must reconnect and subscribe again)."""
+        for ws in list(self._sockets):
+            await ws.close()
+
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        mine: list[int] = []
+
+        async def writer() -> None:
+            while True:
+                await ws.send_json(await queue.get())
+
+        task = asyncio.create_task(writer())
+        try:
+            async for msg in ws:
+                try:
+                    body = json.loads(msg.data)
+                    rid, method, params = body.get("id"), body.get("method"), body.get("params") or []
+                except (ValueError, AttributeError):
+                    queue.put_nowait(_error(None, -32700, "Parse error", None))
+                    continue
+                if method == "accountSubscribe":
+                    self._next_sub += 1
+                    sid = self._next_sub
+                    self._subs[sid] = _Sub(params[0], queue, self._account(params[0]))
+                    mine.append(sid)
+                    queue.put_nowait({"jsonrpc": "2.0", "result": sid, "id": rid})
+                elif method == "accountUnsubscribe":
+                    ok = self._subs.pop(params[0], None) is not None
+                    queue.put_nowait({"jsonrpc": "2.0", "result": ok, "id": rid})
+                else:
+                    queue.put_nowait(_error(rid, -32601, "Method not found", None))
+        finally:
+            task.cancel()
+            for sid in mine:
+                self._subs.pop(sid, None)
+            self._sockets.discard(ws)
+        return ws
+
     # server -------------------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -373,15 +451,18 @@ class LocalSolana:
         """Serve on 127.0.0.1 (ephemeral port) while the context is open; yields the URL."""
         app = web.Application()
         app.router.add_post("/", self._handle)
+        app.router.add_get("/", self._ws)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
         try:
             yield self.url
         finally:
+            await self.drop_websockets()
             await runner.cleanup()
 
 

@@ -318,3 +318,39 @@ def test_account_data_single_and_multiple() -> None:
         assert many[0] == raw and many[1] is None and many[2] == b""
 
     run(go)
+
+
+@pytest.mark.filterwarnings(
+    "ignore:websockets.legacy is deprecated:DeprecationWarning"
+)  # solana 0.36's client
+def test_account_subscription_notifies_changes_and_drops() -> None:
+    from solana.rpc.websocket_api import connect
+    from solders.rpc.responses import AccountNotification, SubscriptionResult
+    from solders.token.state import TokenAccount
+    from websockets.exceptions import ConnectionClosed
+
+    async def go(chain: LocalSolana, rpc: SolanaRpc, sender: TransactionSender, key: WalletKey) -> None:
+        usdc = Pubkey.new_unique()
+        chain.create_mint(usdc, 6)
+        ata = chain.set_token(key.pubkey, usdc, 1)
+        dest = Pubkey.new_unique()
+        async with connect(chain.ws_url) as ws:
+            await ws.account_subscribe(ata, encoding="base64")
+            await ws.account_subscribe(dest, encoding="base64")
+            (first,) = await ws.recv()
+            (second,) = await ws.recv()
+            assert isinstance(first, SubscriptionResult) and isinstance(second, SubscriptionResult)
+            chain.set_token(key.pubkey, usdc, 77)
+            (note,) = await asyncio.wait_for(ws.recv(), 5)
+            assert isinstance(note, AccountNotification) and note.subscription == first.result
+            assert TokenAccount.from_bytes(bytes(note.result.value.data)).amount == 77
+            tx, lvbh = await pay(rpc, key, dest, 5_000_000)  # a landed transaction moves `dest`
+            sig = await sender.send(tx, lvbh, client_order_id="ws")
+            (note2,) = await asyncio.wait_for(ws.recv(), 5)
+            assert note2.subscription == second.result and note2.result.value.lamports == 5_000_000
+            assert (await sender.confirm(sig, timeout_s=5)).state == "landed"
+            await chain.drop_websockets()
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+
+    run(go)
