@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from botnft.domain.errors import UserError
 from botnft.venues.jupiter.api import KEYED_URL, KEYLESS_URL, JupiterApi, JupiterApiError, JupiterRateLimited
 from botnft.venues.jupiter.client import JupiterClient
 from botnft.venues.jupiter.settings import SOL_USDC, JupiterMarket, JupiterSettings
 from botnft.venues.solana.journal import SendJournal
-from botnft.venues.solana.keypair import WalletKey
+from botnft.venues.solana.keypair import WalletKey, load_keypair
 from botnft.venues.solana.rpc import SolanaRpc
 from botnft.venues.solana.sender import TransactionSender
 
@@ -31,7 +32,11 @@ __all__ = [
     "JupiterRateLimited",
     "JupiterSettings",
     "build_jupiter",
+    "jupiter_from_table",
 ]
+
+#: keys of a ``[live.jupiter]`` table that are not `JupiterSettings`
+TABLE_KEYS = ("rpc_url", "keypair_file", "keypair_env", "journal", "skip_preflight", "rpc_timeout_s")
 
 
 def build_jupiter(
@@ -55,3 +60,37 @@ def build_jupiter(
     )
     api = JupiterApi(base_url=s.base_url, api_key=s.api_key, timeout_s=s.timeout_s)
     return JupiterClient(api, rpc, sender, key, s, clock=clock)
+
+
+def jupiter_from_table(
+    table: Mapping[str, Any],
+    *,
+    journal: SendJournal | str | Path | None = None,
+    clock: Callable[[], int] = time.time_ns,
+) -> JupiterClient:
+    """A `JupiterClient` from one config table (``[live.jupiter]``): ``rpc_url`` (required), the wallet as
+    ``keypair_file`` or ``keypair_env`` (the name of a variable holding it), ``journal`` (the SQLite path;
+    else the `journal` argument), ``skip_preflight`` (default false), ``rpc_timeout_s`` (default 10); every
+    other key is a `JupiterSettings` key. Mistakes are one-line `UserError`s."""
+    rpc_url = table.get("rpc_url")
+    if not isinstance(rpc_url, str) or not rpc_url.startswith(("http://", "https://")):
+        raise UserError("jupiter.rpc_url must be the http(s) URL of a Solana RPC node")
+    if table.get("keypair_file"):
+        key = load_keypair(path=str(table["keypair_file"]))
+    elif table.get("keypair_env"):
+        key = load_keypair(env=str(table["keypair_env"]))
+    else:
+        raise UserError("jupiter needs a wallet: keypair_file or keypair_env")
+    where = table.get("journal", journal)
+    if where is None:
+        raise UserError("jupiter needs a send journal: journal = <path of its SQLite file>")
+    skip = table.get("skip_preflight", False)
+    timeout = table.get("rpc_timeout_s", 10.0)
+    if not isinstance(skip, bool):
+        raise UserError("jupiter.skip_preflight must be true or false")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 1e6:
+        raise UserError(f"jupiter.rpc_timeout_s must be a positive number, got {timeout!r}")
+    settings = JupiterSettings.from_mapping({k: v for k, v in table.items() if k not in TABLE_KEYS})
+    j = where if isinstance(where, SendJournal) else SendJournal(str(where))
+    return build_jupiter(settings, key=key, rpc_url=rpc_url, journal=j, rpc_timeout_s=float(timeout),
+                         skip_preflight=skip, clock=clock)  # fmt: skip

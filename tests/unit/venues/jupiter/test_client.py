@@ -400,3 +400,42 @@ def test_sigkill_then_restart_reconciles_with_nothing_sent_twice(tmp_path: Path,
         assert w.chain.sends[sig] == 1 and len(w.chain.landed) == 1 and len(w.api.built) == 1
 
     run(go, journal=SendJournal(":memory:"))
+
+
+def test_built_from_a_config_table_trades(tmp_path: Path) -> None:
+    from botnft.domain.errors import UserError
+    from botnft.venues.jupiter import jupiter_from_table
+
+    async def go(w: World) -> None:
+        keyfile = tmp_path / "id.json"
+        keyfile.write_text(json.dumps(list(bytes(w.kp))))
+        keyfile.chmod(0o600)
+        table = {
+            "rpc_url": w.rpc_url,
+            "keypair_file": str(keyfile),
+            "journal": str(tmp_path / "j.sqlite"),
+            "base_url": w.jup_url,
+            "slippage_bps": 30,
+            "priority_fee": "none",
+            "poll_interval_s": 0.02,
+        }
+        c = jupiter_from_table(table)
+        assert c.key.pubkey == w.kp.pubkey() and c.settings.slippage_bps == 30
+        async with c:
+            ack = await c.create_order(market("t1", Side.SELL, "0.1"))
+            ev = await next_event(c)
+        assert isinstance(ev, OrderFilled) and ev.trade_id == ack.signature
+        (q,) = [b for kind, b in w.api.requests if kind == "quote"]
+        assert q["slippageBps"] == "30"
+        assert SendJournal(tmp_path / "j.sqlite").for_order("t1")[0].state == "landed"
+        for bad, needle in [
+            ({k: v for k, v in table.items() if k != "rpc_url"}, "rpc_url"),
+            ({k: v for k, v in table.items() if k != "keypair_file"}, "wallet"),
+            ({k: v for k, v in table.items() if k != "journal"}, "journal"),
+            ({**table, "skip_preflight": "yes"}, "skip_preflight"),
+            ({**table, "slipage": 1}, "unknown setting"),
+        ]:
+            with pytest.raises(UserError, match=needle):
+                jupiter_from_table(bad)
+
+    run(go)
