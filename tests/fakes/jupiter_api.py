@@ -28,8 +28,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -256,3 +259,39 @@ class FakeJupiter:
             yield self.url
         finally:
             await runner.cleanup()
+
+
+@dataclass
+class SolanaFakes:
+    """A running local chain and fake Jupiter API with one funded wallet (`keypair`)."""
+
+    chain: LocalSolana
+    jupiter: FakeJupiter
+    keypair: Keypair
+    rpc_url: str
+    jupiter_url: str
+
+    def keypair_file(self, path: Path) -> Path:
+        """Write the wallet as a Solana CLI keypair file (mode 600) and return its path."""
+        path.write_text(json.dumps(list(bytes(self.keypair))))
+        path.chmod(0o600)
+        return path
+
+    def table(self, keypair_file: Path, journal: Path, **settings: Any) -> dict[str, Any]:
+        """A ``[live.jupiter]`` table pointing at these fakes (for `jupiter_from_table`)."""
+        return {"rpc_url": self.rpc_url, "keypair_file": str(keypair_file), "journal": str(journal),
+                "base_url": self.jupiter_url, **settings}  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def solana_fakes(
+    *, sol: Decimal = Decimal(10), usdc: Decimal = Decimal(1_000), price: float = 150.0
+) -> AsyncIterator[SolanaFakes]:
+    """Start the LiteSVM chain and the fake Jupiter API on loopback, with a wallet holding `sol` native SOL
+    and `usdc` USDC; both stop when the context closes."""
+    chain = LocalSolana()
+    api = FakeJupiter(chain, sim_jupiter(price))
+    kp = Keypair()
+    api.fund_user(kp.pubkey(), sol=sol, usdc=usdc)
+    async with chain.serve() as rpc_url, api.serve() as jup_url:
+        yield SolanaFakes(chain, api, kp, rpc_url, jup_url)
