@@ -185,3 +185,52 @@ def test_bot_live_dry_run_trades_the_paper_venues_on_live_candles_and_sends_noth
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["bars"] == 25 and summary["fills"] >= 2
     assert fake.fake.creates == {}  # nothing sent to the exchange
+
+
+def test_bot_live_dry_run_survives_a_sigkill_and_its_paper_venues_executed_each_order_once(
+    fake: Fake, tmp_path: Path
+) -> None:
+    from botnft.backtest.paper.state import loads
+
+    env = config(tmp_path, fake.url)
+    db = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = PaperStore(make_engine(db))
+    fake.keep_growing(0.1)
+    first = subprocess.Popen(
+        args(db, "--run-id", "dry2", "--dry-run"), env=env, cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _fills(store, "dry2") >= 2, 30, first)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = subprocess.run(
+        args(db, "--resume", "dry2", "--dry-run", "--max-bars", "15"),
+        env=env, cwd=tmp_path, text=True, capture_output=True, timeout=40,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout.strip().splitlines()[-1])
+    assert summary["life"] == 2 and summary["reconciliation"]["mismatches"] == 0, (
+        summary["reconciliation"],
+        summary["halted"],
+    )
+    saved = store.load_venues("dry2")
+    assert saved is not None
+    _venues, record, _bar = loads(saved[2])
+    assert record.executions and all(n == 1 for n in record.executions.values())  # none executed twice
+    view = read_journal(store, "dry2")
+    # every journaled intent reached the paper venue, or (killed between the journal's write and the
+    # venue's) reconciliation knows it never did
+    never = set(view.orders) - set(record.executions)
+    assert len(never) == summary["reconciliation"]["never_reached"], (never, summary["reconciliation"])
+    assert fake.fake.creates == {}
+
+
+def _fills(store: PaperStore, run_id: str) -> int:
+    try:
+        return len(store.entries(run_id, kinds=["OrderFilled"]))
+    except Exception:  # the run has not created its tables yet
+        return 0

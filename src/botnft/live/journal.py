@@ -65,7 +65,8 @@ class JournaledOrder:
     prefix: str
     submitted: OrderSubmitted
     status: OrderStatus = OrderStatus.SUBMITTED
-    trades: set[str] = field(default_factory=set)
+    trades: set[str] = field(default_factory=set)  # the venue's trade ids of the fills applied
+    unnamed: int = 0  # fills applied without a trade id (a simulated venue's), in order
     filled: Decimal = Decimal(0)
 
     @property
@@ -112,7 +113,10 @@ def read_journal(store: PaperStore, run_id: str) -> JournalView:
             view.fills.append((prefix, ev))
             rec_f = by_node.get(ev.client_order_id)
             if rec_f is not None:
-                rec_f.trades.add(ev.trade_id or f"seq{seq}")
+                if ev.trade_id:
+                    rec_f.trades.add(ev.trade_id)
+                else:
+                    rec_f.unnamed += 1
                 rec_f.filled += ev.qty
             continue
         status = _CLOSING.get(kind)

@@ -136,8 +136,12 @@ def reconcile_start(
             venue.inner.cancel_order(wire)
             out.canceled += 1
             out.actions.append(f"canceled order {wire} on {name}, left working by an earlier life")
+        unnamed = rec.unnamed  # fills journaled without a trade id match the venue's first others
         for t in status.fills:
             if t.client_order_id != wire or t.trade_id in rec.trades:
+                continue
+            if unnamed:
+                unnamed -= 1
                 continue
             out.missed_fills += 1
             out.actions.append(
