@@ -201,6 +201,14 @@ class JupiterClient:
         self._ensure_watcher()
         previous = self.sender.journal.for_order(order.client_order_id)
         if previous:
+            d = previous[-1].detail
+            if (d.get("instrument"), d.get("side"), d.get("amount")) != (
+                str(order.instrument),
+                order.side.value,
+                str(qty),
+            ):
+                msg = f"client order id {order.client_order_id} was already used for another order"
+                raise InvalidOrder(msg, reason="duplicate_client_order_id")
             return await self._known(previous[-1])
         buy = order.side is Side.BUY
         in_mint, out_mint = (m.quote_mint, m.base_mint) if buy else (m.base_mint, m.quote_mint)

@@ -193,6 +193,8 @@ def test_dropped_transaction_expires_and_is_never_resent() -> None:
             assert rep is not None and rep.status is OrderStatus.EXPIRED
             third = await c.create_order(market("d1", Side.BUY, "0.5"))  # still no new transaction
             assert third.signature == ack.signature and len(w.api.built) == 1
+            with pytest.raises(InvalidOrder, match="already used"):  # the same id for another order
+                await c.create_order(market("d1", Side.SELL, "0.5"))
             assert await c.fetch_open_orders() == []
         assert (w.sol(), w.usdc()) == (sol0, usdc0) and w.chain.landed == {}
 
