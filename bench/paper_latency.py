@@ -19,6 +19,7 @@ being woken on the bar (after the venues processed it) to the same point.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import tempfile
 import time
@@ -67,6 +68,8 @@ def main() -> None:
             if j == n:  # before the run's last snapshot: the node pickles without the bench's wrapper
                 del run.node.on_signal
 
+        gc.collect()
+        gc.freeze()  # as `bot paper` does after its start-up
         status = run.run(progress=unwrap)
         summary = run.summary(status)
     name = "bot_tick_to_order_seconds"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from botnft.storage import upgrade
+from botnft.storage import make_engine, upgrade
+from botnft.storage.journal import PaperStore
 
 BOT = [sys.executable, "-m", "botnft.cli"]
 SPOT = ["--start", "2024-03-01", "--end", "2024-03-08"]  # 168 hourly bars, 9 fills
@@ -122,16 +123,31 @@ def test_bot_paper_serves_metrics_on_loopback_while_it_runs(tmp_path: Path) -> N
             proc.kill()
 
 
-def test_a_resumed_run_logs_json_lines_with_the_run_id_client_order_id_and_venue(tmp_path: Path) -> None:
+def test_a_piped_run_logs_json_lines_with_the_run_id_client_order_id_and_venue_and_console_on_request(
+    tmp_path: Path,
+) -> None:
     db = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(db)
     args = [*BOT, "paper", "--run-id", "j1", "--speed", "36000", "--metrics-port", "0", "--db-url", db, *SPOT]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    time.sleep(4)  # 10 bars/s: some bars done
+    store, deadline = PaperStore(make_engine(db)), time.monotonic() + 60
+    while time.monotonic() < deadline and ((row := store.run("j1")) is None or row["bars_done"] < 10):
+        time.sleep(0.2)  # 10 bars/s: some bars done (start-up takes seconds on a busy machine)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
-    r = bot("paper", "--resume", "j1", "--log-json", "--metrics-port", "0", "--db-url", db, cwd=tmp_path)
+    r = bot("paper", "--resume", "j1", "--metrics-port", "0", "--db-url", db, cwd=tmp_path)  # stderr: a pipe
     assert r.returncode == 0, r.stderr
     logged = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
     assert any("resuming after bar" in e["event"] for e in logged), r.stderr
     assert all(e["run_id"] == "j1" and "client_order_id" in e and "venue" in e for e in logged)
+    orders = [e for e in logged if e["event"].startswith("order ")]
+    assert {"order submitted", "order filled"} <= {e["event"] for e in orders}, r.stderr
+    assert all(e["client_order_id"] and e["venue"] == "SIM" for e in orders), [
+        e for e in orders if e["venue"] != "SIM" or not e["client_order_id"]
+    ]
+    console = bot("paper", "--run-id", "j2", "--log-format", "console", "--metrics-port", "0", "--db-url", db,
+                  *SPOT, cwd=tmp_path)  # fmt: skip
+    assert console.returncode == 0, console.stderr
+    assert "order filled" in console.stderr and not any(
+        line.startswith("{") for line in console.stderr.splitlines()
+    )

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -59,8 +58,14 @@ def _paper_options(
         typer.Option("--metrics-port", metavar="PORT", show_default="9464", help="Serve Prometheus metrics "
                      "on 127.0.0.1:PORT/metrics while the run goes (default 9464 if free); 0: off."),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option("--log-format", metavar="json|console", show_default="json, console on a terminal",
+                     help="Log lines (run id, client order id and venue on each) as JSON objects or for a "
+                     "person to read."),
+    ] = None,
     log_json: Annotated[
-        bool, typer.Option("--log-json", help="Log lines as JSON objects (run id, client order id, venue).")
+        bool, typer.Option("--log-json", hidden=True, help="The same as --log-format json.")
     ] = False,
 ) -> None:  # fmt: skip
     """The flags `bot paper` adds to `bot backtest`'s."""
@@ -123,6 +128,8 @@ def _paper(o: dict[str, Any]) -> None:
     import secrets
 
     speed = _speed(o["speed"])
+    if o["log_format"] not in (None, "json", "console"):
+        raise UserError(f"--log-format takes json or console, got {o['log_format']!r}")
     if o["unknown_orders"] not in ("cancel", "adopt"):
         raise UserError(f"--unknown-orders takes cancel or adopt, got {o['unknown_orders']!r}")
     if not 1 <= o["snapshot_every"] <= 1_000_000:
@@ -181,23 +188,25 @@ def _paper(o: dict[str, Any]) -> None:
 def _run_paper(
     o: dict[str, Any], store: Any, run_id: str, session: Any, speed: float | None, fills_out: Any
 ) -> None:
+    import gc
     import signal
     import time
 
     from botnft.backtest.paper.run import PaperRun, PaperSettings
     from botnft.backtest.report import write_fills_csv
-    from botnft.obs.wiring import paper_log, watch_paper, write_stored_report
+    from botnft.obs.wiring import log_paper_orders, paper_log, watch_paper, write_stored_report
 
     settings = PaperSettings(
         speed=speed, snapshot_every=o["snapshot_every"], unknown_orders=o["unknown_orders"],
         db_retry_s=float(os.environ.get("BOT_DB_RETRY_S", "30")),
     )  # fmt: skip
-    log = paper_log(run_id, json=True) if o["log_json"] else (lambda m: err.print(escape(m), highlight=False))
+    log = paper_log(run_id, fmt="json" if o["log_json"] else o["log_format"])
     run = PaperRun(session, store, run_id, settings, log=log)
     if o["resume"]:
         store.set_status(run_id, "running", pid=os.getpid())
         run.resume()
     watched = watch_paper(run, run_id, o["metrics_port"], write=bool(o["metrics_out"]), warn=log)
+    log_paper_orders(run)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: run.request_stop("signal"))
     n = len(session.data.bars)
@@ -212,8 +221,10 @@ def _run_paper(
             bar.update(task, completed=j)
             if not err.is_terminal and time.monotonic() - said[0] >= 30:  # a log, not a bar, when piped
                 said[0] = time.monotonic()
-                err.print(f"run {run_id}: bar {j:,} of {n:,}", highlight=False)
+                log(f"bar {j:,} of {n:,}")
 
+        gc.collect()
+        gc.freeze()  # the start-up's objects (data, session, modules) are no longer walked mid-run
         try:
             status = run.run(progress=progress)
         finally:

@@ -1,5 +1,6 @@
 """Structured logs (structlog): one JSON object a line on stderr with the run id, client order id and venue on
-every line, a console format on a terminal, and secrets (keys, tokens, keypairs) never written."""
+every line (JSON when stderr is not a terminal, a console format when it is, or as asked), one line per
+order event (`OrderLog`), and secrets (keys, tokens, keypairs) never written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
+
+from botnft.domain.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderStatusUnknown,
+)
 
 #: keys whose values are never logged, wherever they appear (nested too)
 SECRET_KEY = re.compile(
@@ -21,13 +31,15 @@ SECRET_VALUE = re.compile(
     r"|\b[1-9A-HJ-NP-Za-km-z]{80,90}\b|\[(?:\s*\d{1,3}\s*,){63}\s*\d{1,3}\s*\])"
 )
 REDACTED = "[redacted]"
+#: a password in a URL (a database URL, a node's RPC URL): scheme://user:PASSWORD@host
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
 #: fields present on every line (null when not known)
 CONTEXT = ("run_id", "client_order_id", "venue")
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return SECRET_VALUE.sub(REDACTED, value)
+        return URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", SECRET_VALUE.sub(REDACTED, value))
     if isinstance(value, dict):
         return {
             k: REDACTED if isinstance(k, str) and SECRET_KEY.search(k) else _scrub(v)
@@ -54,14 +66,35 @@ def _context(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
-def configure(run_id: str | None = None, stream: TextIO | None = None, json: bool | None = None) -> Any:
-    """Configure structlog for this process and return a logger bound to `run_id`. JSON unless `stream`
-    (stderr by default) is a terminal, or as `json` says."""
-    out = stream or sys.stderr
-    as_json = (not out.isatty()) if json is None else json
+class _Stderr:
+    """The process's stderr as it is at each write (a progress display may redirect it meanwhile)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+FORMATS = ("json", "console")
+
+
+def configure(
+    run_id: str | None = None, stream: TextIO | None = None, json: bool | None = None, fmt: str | None = None
+) -> Any:
+    """Configure structlog for this process and return a logger bound to `run_id`. JSON lines unless the
+    stream (stderr by default) is a terminal, where they are a human console format; `fmt` ("json" or
+    "console") or `json` forces one."""
+    out: Any = stream if stream is not None else _Stderr()
+    if fmt is None and json is not None:
+        fmt = "json" if json else "console"
+    if fmt is None:
+        fmt = "console" if (stream or sys.stderr).isatty() else "json"
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r}: expected json or console")
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=False)
-        if as_json
+        if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
@@ -85,3 +118,54 @@ def configure(run_id: str | None = None, stream: TextIO | None = None, json: boo
 def order_context(client_order_id: str | None, venue: str | None) -> Any:
     """Bind the order being worked on to every line logged inside the `with` block."""
     return structlog.contextvars.bound_contextvars(client_order_id=client_order_id, venue=venue)
+
+
+class OrderLog:
+    """One log line per order event of a run, with its client order id and venue: the submission (once
+    the venue has it: never on the way to it), acks, fills, cancels, rejections, unknown statuses."""
+
+    def __init__(self, logger: Any) -> None:
+        self.log = logger
+        self.venues: dict[str, str] = {}  # client order id -> venue
+
+    def attach(self, bus: Any) -> None:
+        for kind in (OrderAccepted, OrderFilled, OrderCanceled, OrderRejected, OrderExpired,
+                     OrderStatusUnknown):  # fmt: skip
+            bus.subscribe(kind, self.on_event)
+
+    def know(self, orders: Any) -> None:
+        """Orders sent before this log was attached (a resumed run's): their events name their venue."""
+        for order in orders:
+            self.venues[order.client_order_id] = order.instrument.venue
+
+    def on_sent(self, order: Any) -> None:
+        venue = order.instrument.venue
+        self.venues[order.client_order_id] = venue
+        with order_context(order.client_order_id, venue):
+            self.log.info(
+                "order submitted", instrument=str(order.instrument), side=order.side.value,
+                amount=str(order.amount), price=None if order.price is None else str(order.price),
+            )  # fmt: skip
+
+    def on_event(self, e: Any) -> None:
+        coid = e.client_order_id
+        inst = getattr(e, "instrument", None)
+        venue = inst.venue if inst is not None else self.venues.get(coid)
+        kind = type(e).__name__
+        fields: dict[str, Any] = {}
+        if kind == "OrderFilled":
+            fields = {"qty": str(e.qty), "price": str(e.price), "fee": str(e.fee), "trade_id": e.trade_id}
+        elif kind == "OrderRejected":
+            fields = {"reason": e.reason, "message": e.message}
+        elif kind == "OrderCanceled":
+            fields = {"reason": e.reason}
+        elif kind == "OrderStatusUnknown":
+            fields = {"message": e.message}
+        event = {"OrderAccepted": "order accepted", "OrderFilled": "order filled",
+                 "OrderCanceled": "order canceled", "OrderRejected": "order rejected",
+                 "OrderExpired": "order expired"}.get(kind, "order status unknown")  # fmt: skip
+        with order_context(coid, venue):
+            if kind in ("OrderRejected", "OrderStatusUnknown"):
+                self.log.warning(event, **fields)
+            else:
+                self.log.info(event, **fields)

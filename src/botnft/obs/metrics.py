@@ -39,6 +39,8 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created serie
 TICK_BUCKETS = (2e-6, 5e-6, 1e-5, 2e-5, 3e-5, 5e-5, 7.5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2)
 TRIP_BUCKETS = (5e-5, 1e-3, 1e-2, 0.1, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0)
 MAX_TRACKED = 100_000  # orders whose submission time is kept for their round trip
+#: margin ratio and liquidation distance where there is none (flat, or an account that cannot be liquidated)
+CAP = 100.0
 SLIP_BUCKETS = (-50.0, -10.0, -5.0, -1.0, 0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0)
 
 
@@ -62,11 +64,17 @@ class Metrics:
         self.notional = gauge("bot_notional", "Gross notional per instrument and venue", lab)
         acc = ["run", "account"]
         self.margin_ratio = Gauge(
-            "bot_margin_ratio", "Equity over gross notional per account", acc, registry=r
-        )
+            "bot_margin_ratio",
+            "Total collateral over the maintenance margin requirement, as the venue's margin model computes "
+            f"them (below 1: liquidatable; {CAP:g}, the cap, when nothing is required or no margin model)",
+            acc, registry=r,
+        )  # fmt: skip
         self.liq_distance = Gauge(
-            "bot_liquidation_distance", "Relative price move that leaves maintenance margin", acc, registry=r
-        )
+            "bot_liquidation_distance",
+            "Relative oracle move to the nearest liquidation price the venue computes for the account's "
+            f"positions (capped at {CAP:g}: none, or no margin model)",
+            acc, registry=r,
+        )  # fmt: skip
         self.orders = counter("bot_orders", "Order events by status", ["run", "venue", "status"])
         self.fills = counter("bot_fills", "Fills", ["run", "venue"])
         self.fees = counter("bot_fees", "Fees paid (quote)", ["run", "venue"])
@@ -156,6 +164,7 @@ class MetricsObserver:
         self._t_start = time.monotonic()
         self._bars = 0
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self._margins: dict[str, tuple[float, float]] = {}  # account -> its venue's last margin figures
         self.risk_events = False
         m, r = metrics, run_id
         self._fills = m.fills.labels(r, "")  # warm the run's own children so every series exists
@@ -271,9 +280,10 @@ class MetricsObserver:
         self.bar_t0 = self.wall()
 
     def bar_done(
-        self, node: Any, prices: Mapping[Any, Decimal], _venues: Mapping[str, Any] | None = None
+        self, node: Any, prices: Mapping[Any, Decimal], venues: Mapping[str, Any] | None = None
     ) -> None:
-        """After a bar: equity, PnL, positions and margin from the node's portfolio at `prices`."""
+        """After a bar: equity, PnL and positions from the node's portfolio at `prices`, margin from the
+        `venues`' own margin models."""
         self.bar_t0 = None
         self._bars += 1
         self._bar_counter.inc()
@@ -282,10 +292,12 @@ class MetricsObserver:
         if elapsed > 0:
             self._child(m.bars_per_s).set(self._bars / elapsed)
         self._child(m.last_bar).set(time.time())
-        self.mark(node.portfolio, prices)
+        self.mark(node.portfolio, prices, venues)
 
-    def mark(self, pf: Any, prices: Mapping[Any, Decimal]) -> None:
-        """Equity, drawdown, PnL, positions, margin ratio and liquidation distance at `prices`."""
+    def mark(self, pf: Any, prices: Mapping[Any, Decimal], venues: Mapping[str, Any] | None = None) -> None:
+        """Equity, drawdown, PnL and positions at `prices`; each account's margin ratio and liquidation
+        distance from the margin model of its venue among `venues` that has one (`venue_margin`), else
+        the cap (an account without a margin model, or flat, cannot be liquidated)."""
         m, _r = self.m, self.run
         equity = float(pf.equity(prices))
         self._peak = max(self._peak, equity)
@@ -293,8 +305,19 @@ class MetricsObserver:
         self._child(m.peak).set(self._peak)
         self._child(m.drawdown).set(1 - equity / self._peak if self._peak > 0 else 0.0)
         realized = unrealized = 0.0
-        gross: dict[str, float] = {}
-        maint: dict[str, float] = {}
+        accounts: dict[str, tuple[float, float]] = {}
+        for inst_id in pf.positions:
+            accounts.setdefault(pf.account(inst_id.venue), (CAP, CAP))
+        for name, venue in (venues or {}).items():
+            if not has_margin_model(venue):
+                continue
+            account = pf.account(name)
+            got = venue_margin(venue)
+            if got is None:  # no valid oracle now: the account's last values stand
+                got = self._margins.get(account, (CAP, CAP))
+            self._margins[account] = got
+            ratio, distance = accounts.get(account, (CAP, CAP))
+            accounts[account] = (min(ratio, got[0]), min(distance, got[1]))
         for inst_id, pos in pf.positions.items():
             price = prices.get(inst_id)
             if price is None:
@@ -304,17 +327,11 @@ class MetricsObserver:
             notional = float(pos.notional(price))
             self._child(m.position, str(inst_id), inst_id.venue).set(float(pos.qty))
             self._child(m.notional, str(inst_id), inst_id.venue).set(notional)
-            account = pf.account(inst_id.venue)
-            gross[account] = gross.get(account, 0.0) + notional
-            mmr = getattr(pf.instruments[inst_id], "maintenance_margin", None)
-            maint[account] = max(maint.get(account, 0.0), float(mmr or 0))
         self._child(m.realized).set(realized)
         self._child(m.unrealized).set(unrealized)
-        for account, notional in gross.items() or {"all": 0.0}.items():
-            ratio = equity / notional if notional > 0 else 10.0  # flat: far from any margin call (capped)
-            mmr = maint.get(account, 0.0)
-            self._child(m.margin_ratio, account).set(min(ratio, 10.0))
-            self._child(m.liq_distance, account).set(min(max(ratio - mmr, 0.0), 10.0))
+        for account, (ratio, distance) in accounts.items() or {"all": (CAP, CAP)}.items():
+            self._child(m.margin_ratio, account).set(ratio)
+            self._child(m.liq_distance, account).set(distance)
 
     # the paper run's own state ------------------------------------------------------------------------------
     def on_reconcile(self, action: str) -> None:
@@ -324,6 +341,41 @@ class MetricsObserver:
     def state(self, halted: int, journal_lag: int) -> None:
         self._child(self.m.halted).set(halted)
         self._child(self.m.journal_lag).set(journal_lag)
+
+
+def has_margin_model(venue: Any) -> bool:
+    """Whether `venue` (or a paper venue's simulated venue, `raw`) computes its own margin (SimDrift)."""
+    venue = getattr(venue, "raw", venue)
+    return callable(getattr(venue, "margin", None)) and callable(getattr(venue, "liquidation_price", None))
+
+
+def venue_margin(venue: Any) -> tuple[float, float] | None:
+    """(margin ratio, liquidation distance) of `venue`'s account as its own margin model computes them
+    (SimDrift's `margin("maintenance")` and `liquidation_price`, the distance taken from the oracle price
+    that model reads), each capped at `CAP`; None while it has no valid oracle price. `venue` has a margin
+    model (`has_margin_model`); a paper venue's simulated venue (`raw`) is asked."""
+    venue = getattr(venue, "raw", venue)
+    try:
+        calc = venue.margin("maintenance")
+    except RuntimeError:  # no oracle price yet
+        return None
+    required = calc.margin_requirement
+    ratio = min(calc.total_collateral / required, CAP) if required > 0 else CAP
+    distance = CAP
+    core = getattr(venue, "core", None)
+    if core is None:
+        return ratio, distance
+    for inst_id, qty in venue.fetch_positions().items():
+        idx = core.index.get(inst_id)
+        if qty == 0 or idx is None:
+            continue
+        liq = venue.liquidation_price(inst_id.symbol)
+        quotes = core.quotes(core.now, {idx}, action="twap")
+        if liq is None or quotes is None:
+            continue
+        oracle = Decimal(quotes[idx].oracle_price).scaleb(-6)
+        distance = min(distance, float(abs(oracle - liq) / oracle))
+    return ratio, distance
 
 
 def _risk_events() -> tuple[type, ...] | None:

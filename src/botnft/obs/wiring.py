@@ -69,7 +69,7 @@ def write_backtest_metrics(observer: MetricsObserver, session: Any, result: Any,
     PnL, positions and margin at the last bar's prices, and the run's bars and bars/s."""
     node = session.node
     prices: dict[Any, Decimal] = node.final_prices(session.data.bars)
-    observer.mark(node.portfolio, prices)
+    observer.mark(node.portfolio, prices, session.venues)
     m, r = observer.m, observer.run
     m.bars.labels(r).inc(result.stats.bars)
     if result.stats.bars_per_s:
@@ -78,12 +78,22 @@ def write_backtest_metrics(observer: MetricsObserver, session: Any, result: Any,
     m.write(path)
 
 
-def paper_log(run_id: str, json: bool | None = None) -> Callable[[str], None]:
-    """A paper run's log callback writing structured lines (JSON when stderr is not a terminal)."""
+def paper_log(run_id: str, json: bool | None = None, fmt: str | None = None) -> Callable[[str], None]:
+    """A paper run's log callback writing structured lines (JSON when stderr is not a terminal, the
+    console format when it is; `fmt` "json" or "console" forces one)."""
     from botnft.obs.logs import configure
 
-    log = configure(run_id, json=json)
+    log = configure(run_id, json=json, fmt=fmt)
     return log.info  # type: ignore[no-any-return]
+
+
+def log_paper_orders(run: Any) -> None:
+    """One structured line per order event of paper run `run` (on the logger `paper_log` configured)."""
+    import structlog
+
+    from botnft.obs.logs import OrderLog
+
+    run.log_orders(OrderLog(structlog.get_logger()))
 
 
 def write_backtest_report(session: Any, result: Any, out: Path) -> Path:

@@ -38,6 +38,7 @@ class PaperStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._appender: Any = None
+        self._cursor: Any = None
         self.local = engine.dialect.name == "sqlite"
         if self.local:
             event.listen(engine, "connect", _sqlite_for_runs)
@@ -138,9 +139,9 @@ class PaperStore:
         try:
             if self._appender is None:
                 self._appender = self._engine.raw_connection()
-                self._appender.cursor().execute("PRAGMA wal_autocheckpoint = 0")
-            connection = self._appender
-            cursor = connection.cursor()
+                self._cursor = self._appender.cursor()
+                self._cursor.execute("PRAGMA wal_autocheckpoint = 0")
+            connection, cursor = self._appender, self._cursor
             try:
                 cursor.execute("BEGIN")  # the driver runs in autocommit mode (storage.db): one transaction
                 if rows:
@@ -158,11 +159,12 @@ class PaperStore:
 
     def close(self) -> None:
         """Give back the journal's own connection (opened again at the next append)."""
-        appender, self._appender = self._appender, None
+        appender, cursor, self._appender, self._cursor = self._appender, self._cursor, None, None
         if appender is None:
             return
         try:
-            appender.cursor().execute("PRAGMA wal_autocheckpoint = 1000")  # back to the pool as it came
+            cursor.execute("PRAGMA wal_autocheckpoint = 1000")  # back to the pool as it came
+            cursor.close()
             appender.close()
         except sqlite3.Error:
             appender.invalidate()  # not back to the pool: dropped

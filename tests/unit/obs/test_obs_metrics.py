@@ -131,8 +131,9 @@ def test_equity_drawdown_pnl_position_and_margin_come_from_the_portfolio_at_the_
     assert value(m, "bot_pnl_realized", run="r1") == 7
     assert value(m, "bot_position", run="r1", instrument="SOL-PERP.DRIFT", venue="DRIFT") == -10
     assert value(m, "bot_notional", run="r1", instrument="SOL-PERP.DRIFT", venue="DRIFT") == 1100
-    assert abs(value(m, "bot_margin_ratio", run="r1", account="DRIFT") - 900 / 1100) < 1e-12
-    assert abs(value(m, "bot_liquidation_distance", run="r1", account="DRIFT") - (900 / 1100 - 0.03)) < 1e-12
+    # no venue with a margin model given: nothing is estimated, the account shows the cap
+    assert value(m, "bot_margin_ratio", run="r1", account="DRIFT") == 100
+    assert value(m, "bot_liquidation_distance", run="r1", account="DRIFT") == 100
 
 
 def test_the_text_file_holds_what_the_endpoint_serves(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ and its snapshots (the node's whole state, without its venues) and their restore
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,14 +75,26 @@ class Detached:
 DETACHED = Detached()
 
 
+#: how many listeners besides the observer a snapshot writes as references (`snapshot`'s `listeners`)
+MAX_LISTENERS = 4
+
+
 def _refs(
-    node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal, observer: Any = None
+    node: TradingNode,
+    venues: Mapping[str, JournaledVenue],
+    journal: NodeJournal,
+    observer: Any = None,
+    listeners: Sequence[Any] = (),
 ) -> dict[str, Any]:
     refs: dict[str, Any] = {f"venue:{name}": v for name, v in venues.items()}
     refs["journal"] = journal
     refs["observer:detached"] = DETACHED
     if observer is not None:
         refs["observer"] = observer
+    if len(listeners) > MAX_LISTENERS:
+        raise ValueError(f"at most {MAX_LISTENERS} listeners")
+    for i, listener in enumerate(listeners):
+        refs[f"listener:{i}"] = listener
     ex = node.executor
     if ex is not None:
         if ex.chooser is not None:
@@ -101,24 +113,30 @@ def compact(node: TradingNode) -> None:
 
 
 def snapshot(
-    node: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal, observer: Any = None
+    node: TradingNode,
+    venues: Mapping[str, JournaledVenue],
+    journal: NodeJournal,
+    observer: Any = None,
+    listeners: Sequence[Any] = (),
 ) -> bytes:
     """The node's whole state: orders, positions, balances, the strategy's state, the executor's and the
     clock's, the random generators, the record. The venues, the journal and the vehicle chooser (a
     closure over the impact model) are written as references and bound to the rebuilt ones on restore;
     the impact model's state is written beside the node and loaded into the rebuilt model. An `observer`
-    subscribed to the bus is written as a reference too and restored detached."""
+    subscribed to the bus is written as a reference too and restored detached, as are `listeners` (the
+    order log)."""
     compact(node)
     ex = node.executor
     impact = None if ex is None or ex.impact_model is None else dict(vars(ex.impact_model))
-    return dumps((node, impact), _refs(node, venues, journal, observer))
+    return dumps((node, impact), _refs(node, venues, journal, observer, listeners))
 
 
 def restore(
     blob: bytes, fresh: TradingNode, venues: Mapping[str, JournaledVenue], journal: NodeJournal
 ) -> TradingNode:
     """The node a snapshot holds, bound to `fresh`'s venues, journal, chooser and impact model."""
-    node, impact = loads(blob, {**_refs(fresh, venues, journal), "observer": DETACHED})
+    detached = {"observer": DETACHED} | {f"listener:{i}": DETACHED for i in range(MAX_LISTENERS)}
+    node, impact = loads(blob, {**_refs(fresh, venues, journal), **detached})
     assert isinstance(node, TradingNode)
     if impact is not None and node.executor is not None and node.executor.impact_model is not None:
         vars(node.executor.impact_model).update(impact)

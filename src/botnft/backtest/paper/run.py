@@ -77,6 +77,7 @@ class PaperRun:
         self.bars_here = 0
         self.elapsed = 0.0
         self.observer: Any = None
+        self.listeners: list[Any] = []  # the order log: written into snapshots as references
         self.polled = -float("inf")  # when the kill flag was last read
 
     def attach(self, observer: Any) -> None:
@@ -89,6 +90,8 @@ class PaperRun:
     def log_orders(self, order_log: Any) -> None:
         """One log line per order event: `order_log` (botnft.obs's OrderLog) on the node's bus and told of
         every order the venues took."""
+        self.listeners.append(order_log)
+        order_log.know(self.node.oms.orders())
         order_log.attach(self.node.bus)
         for venue in self.venues.values():
             venue.on_sent = order_log.on_sent
@@ -223,7 +226,7 @@ class PaperRun:
         self.journal.flush()
         try:
             self.side.flush(force=True)
-            blob = snapshot(self.node, self.venues, self.journal, self.observer)
+            blob = snapshot(self.node, self.venues, self.journal, self.observer, self.listeners)
             self.store.save_snapshot(self.run_id, bar, self.journal.seq, blob)
             if not self.stop and self.next_bar < len(self.bars):
                 self.store.save_summary(self.run_id, self.summary("running"))
