@@ -330,6 +330,46 @@ def quote_route(
     data = route_data()
     j = _bar_index(data, at)
     snapshots = _snapshots(data, j, liquidity)
+    bars = data.md.bars
+    ref = float(bars.close[j])
+    now = int(bars.ts_ns[j]) + int(bars.interval_ns)
+    # a horizon means the position is closed at its end: the exit's fee, impact and network are counted too
+    cfg = CostConfig(sol_price=ref, round_trip=horizon_s > 0)
+    return _priced(side, amount, quote, horizon_s, snapshots, ref, now, cfg)
+
+
+def quote_route_live(
+    side: str,
+    amount: Decimal,
+    base: str,
+    quote: str,
+    horizon_s: float,
+    snapshots: list[AnyLiquidity],
+    now_ns: int,
+    cex_venues: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The same quote on live snapshots (each venue's book or pool as fetched now): the reference price
+    is the median of their mids; a venue in `cex_venues` pays the withdrawal a CEX leg needs."""
+    check_request(side, amount, base, quote, horizon_s)
+    if not snapshots:
+        raise UserError("no live venue gave a quote")
+    mids = sorted(float(s.mid) for s in snapshots)
+    ref = mids[len(mids) // 2] if len(mids) % 2 else (mids[len(mids) // 2 - 1] + mids[len(mids) // 2]) / 2
+    cfg = CostConfig(sol_price=ref, round_trip=horizon_s > 0, cex_venues=frozenset({"CEX", *cex_venues}))
+    return {**_priced(side, amount, quote, horizon_s, snapshots, ref, now_ns, cfg), "live": True}
+
+
+def _priced(
+    side: str,
+    amount: Decimal,
+    quote: str,
+    horizon_s: float,
+    snapshots: list[AnyLiquidity],
+    ref: float,
+    now: int,
+    cfg: CostConfig,
+) -> dict[str, Any]:
+    """Each venue's all-in cost of `amount`, the best split, the vehicle and the saving, at price `ref`."""
     smallest = min(max(s.min_size, s.lot) for s in snapshots)
     if amount < smallest:
         raise UserError(f"--amount {amount} SOL is below the smallest tradable size {plain(smallest)} SOL")
@@ -340,11 +380,6 @@ def quote_route(
             f"--amount {amount} SOL is off every venue's lot grid: "
             f"the finest lot is {plain(finest)} SOL ({names})"
         )
-    bars = data.md.bars
-    ref = float(bars.close[j])
-    now = int(bars.ts_ns[j]) + int(bars.interval_ns)
-    # a horizon means the position is closed at its end: the exit's fee, impact and network are counted too
-    cfg = CostConfig(sol_price=ref, round_trip=horizon_s > 0)
     qty = float(amount)
     sd: Literal["buy", "sell"] = "buy" if side == "buy" else "sell"
     args = (sd, qty, horizon_s, ref, cfg)

@@ -234,3 +234,31 @@ def _fills(store: PaperStore, run_id: str) -> int:
         return len(store.entries(run_id, kinds=["OrderFilled"]))
     except Exception:  # the run has not created its tables yet
         return 0
+
+
+def test_bot_route_live_prices_a_trade_on_the_fakes_live_book(fake: Fake, tmp_path: Path) -> None:
+    env = config(tmp_path, fake.url)
+    done = subprocess.run(
+        [*BOT, "route", "--live", "--venues", "ccxt:binance", "--side", "buy", "--amount", "60", "--json"],
+        env=env, cwd=tmp_path, text=True, capture_output=True, timeout=40,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    r = json.loads(done.stdout)
+    (row,) = r["venues"]
+    assert row["venue"] == "BINANCE" and r["live"] is True
+    # the fake's asks: 50 SOL at 150.05, then 50 at 150.10: 60 SOL average (50·150.05 + 10·150.10) / 60,
+    # with ccxt's Binance taker fee (0.1 %) on top
+    expected = (50 * Decimal("150.05") + 10 * Decimal("150.10")) / 60 * Decimal("1.001")
+    assert Decimal(repr(row["avg_price"])) == expected.quantize(Decimal("1e-9"))
+    assert [(leg["venue"], leg["base"]) for leg in r["split"]["legs"]] == [("BINANCE", "60")]
+    assert r["reference_price"] == 150.0  # the book's mid
+
+
+def test_bot_route_live_refuses_a_venue_it_cannot_quote_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*BOT, "route", "--live", "--venues", "jupiter", "--side", "buy", "--amount", "1"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("BOT_")}, cwd=tmp_path, text=True,
+        capture_output=True, timeout=40,
+    )  # fmt: skip
+    assert done.returncode == 2 and "no live quote for jupiter" in done.stderr
+    assert done.stderr.count("\n") == 1

@@ -16,6 +16,7 @@ from botnft.cli.common import (
     decimal_arg,
     out,
 )
+from botnft.domain.errors import UserError
 
 
 @app.command()
@@ -41,7 +42,14 @@ def route(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")
     ] = False,
-) -> None:
+    live: Annotated[
+        bool, typer.Option("--live", help="Price against live quotes of the --venues (live settings).")
+    ] = False,
+    venues: Annotated[
+        str | None,
+        typer.Option(metavar="ccxt:ID,...", help="With --live: the venues to quote, e.g. ccxt:binance."),
+    ] = None,
+) -> None:  # fmt: skip
     """Each venue's quote and all-in cost for a trade, the best split, the vehicle, and the saving."""
     from botnft.route_request import check_request, parse_horizon
 
@@ -49,11 +57,18 @@ def route(
     when = date_arg("--at", at)
     held = parse_horizon(horizon)
     check_request(side.lower(), amt, base, quote, held)  # before the router's heavy imports
-    from botnft.config import load_settings
-    from botnft.route_quote import quote_route
+    if live:
+        result = _live_route(side.lower(), amt, base, quote, held, when, venues)
+    else:
+        if venues is not None:
+            raise UserError(
+                "--venues picks the live venues of --live; without it every simulated venue quotes"
+            )
+        from botnft.config import load_settings
+        from botnft.route_quote import quote_route
 
-    liquidity = load_settings().liquidity.model_dump()
-    result = quote_route(side.lower(), amt, base, quote, held, when, liquidity)
+        liquidity = load_settings().liquidity.model_dump()
+        result = quote_route(side.lower(), amt, base, quote, held, when, liquidity)
     if json_out:
         sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
         return
@@ -98,3 +113,60 @@ def _print_route(r: dict[str, Any]) -> None:
             f"saving vs the best single venue ({r['best_single_venue']}): "
             f"{r['saving_vs_best_single_bps']:.2f} bps"
         )
+
+
+def _live_route(
+    side: str, amount: Decimal, base: str, quote: str, held: float, when: Any, venues: str | None
+) -> dict[str, Any]:
+    """The quote on each live venue's book as fetched now (public data: no keys needed)."""
+    from botnft.live.config import load_live_config
+
+    if when is not None:
+        raise UserError("--at quotes the bundled history; --live quotes now: give one of them")
+    cfg = load_live_config(venues, dry_run=True, confirmed=False, interval="1m")
+    missing = [v.label for v in cfg.venues if v.kind != "ccxt"]
+    if missing:
+        raise UserError(f"no live quote for {', '.join(missing)} in this build yet (ccxt venues only)")
+    import asyncio
+    import time
+
+    from botnft.route_quote import quote_route_live
+
+    snapshots, names = asyncio.run(_books(cfg))
+    return quote_route_live(side, amount, base, quote, held, snapshots, time.time_ns(), frozenset(names))
+
+
+async def _books(cfg: Any) -> tuple[list[Any], list[str]]:
+    """Each ccxt venue's SOL spot books, as the router's liquidity snapshots."""
+    import time
+
+    from botnft.domain.liquidity import BookLiquidity
+    from botnft.venues.ccxt.client import CcxtExecutionClient
+    from botnft.venues.ccxt.settings import CcxtSettings
+
+    snaps: list[Any] = []
+    names: list[str] = []
+    for v in cfg.venues:
+        client = CcxtExecutionClient(CcxtSettings.from_mapping(v.table))
+        try:
+            await client.connect()
+            for inst_id, inst in client.instruments().items():
+                if inst.is_perp or inst.base != "SOL":
+                    continue
+                symbol = client.symbol(inst_id)
+                book = await client.call("fetch_order_book", client.exchange.fetch_order_book, symbol, 50)
+                taker = client.exchange.markets[symbol].get("taker") or 0.001
+                bids = tuple((Decimal(str(p)), Decimal(str(q))) for p, q, *_ in book["bids"])
+                asks = tuple((Decimal(str(p)), Decimal(str(q))) for p, q, *_ in book["asks"])
+                if not bids or not asks:
+                    continue
+                snaps.append(
+                    BookLiquidity(
+                        instrument=inst_id, ts_ns=time.time_ns(), fee_bps=Decimal(str(taker)) * 10_000,
+                        lot=inst.lot_size, min_size=inst.min_size, bids=bids, asks=asks,
+                    )
+                )  # fmt: skip
+                names.append(inst_id.venue)
+        finally:
+            await client.close()
+    return snaps, names
