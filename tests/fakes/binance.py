@@ -20,7 +20,6 @@ import hmac
 import itertools
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,7 +28,8 @@ from aiohttp import web
 
 from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Side, TimeInForce
-from botnft.venues.sim.clob import OrderBook, SelfTradeMode
+from botnft.venues.sim.clob import SelfTradeMode
+from fakes.binance_shapes import FakeOrder, Market, bundled_klines, exchange_info_json, order_json, plain
 
 API_KEY = "fake-api-key"
 SECRET = "fake-secret"
@@ -37,48 +37,6 @@ USER = "user"
 MAKER = "maker"
 TAKER = "taker"
 FAULTS = ("rate_limit", "server_error", "timeout", "lost_response")
-
-
-def plain(d: Decimal) -> str:
-    """Binance prints decimals with 8 places: '150.00000000'."""
-    return f"{d:.8f}"
-
-
-@dataclass
-class Market:
-    symbol: str  # SOLUSDT
-    base: str
-    quote: str
-    tick: Decimal
-    step: Decimal
-    min_qty: Decimal
-    min_notional: Decimal
-    perp: bool
-    book: OrderBook = field(default_factory=OrderBook)
-
-    def ticks(self, price: Decimal) -> int:
-        return int(price / self.tick)
-
-    def lots(self, qty: Decimal) -> int:
-        return int(qty / self.step)
-
-
-@dataclass
-class FakeOrder:
-    order_id: int
-    client_id: str
-    market: Market
-    side: Side
-    type: str
-    tif: str
-    price: Decimal
-    qty: Decimal
-    time: int
-    executed: Decimal = Decimal(0)
-    quote: Decimal = Decimal(0)
-    status: str = "NEW"
-    resting_id: int | None = None
-    reduce_only: bool = False
 
 
 class BinanceError(Exception):
@@ -376,7 +334,7 @@ class FakeBinance:
                 self._lock(m, is_bid, qty - o.executed, price)
         elif o.status in ("NEW", "PARTIALLY_FILLED"):
             o.status = "EXPIRED" if o.executed < o.qty else "FILLED"
-        out = self.order_json(kind, o)
+        out = order_json(kind, o)
         if not m.perp:
             out["fills"] = fills
         return out
@@ -506,7 +464,7 @@ class FakeBinance:
         return o
 
     def get_order(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
-        return self.order_json(kind, self._find(kind, params))
+        return order_json(kind, self._find(kind, params))
 
     def cancel_order(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
         try:
@@ -520,13 +478,13 @@ class FakeBinance:
         if not o.market.perp:
             self._lock(o.market, o.side is Side.BUY, -(o.qty - o.executed), o.price)
         o.status = "CANCELED"
-        return self.order_json(kind, o)
+        return order_json(kind, o)
 
     def open_orders(self, kind: str, params: dict[str, str]) -> list[dict[str, Any]]:
         if "symbol" in params:
             self._market(kind, params)
         return [
-            self.order_json(kind, o)
+            order_json(kind, o)
             for (k, _), o in self.orders.items()
             if k == kind and o.status in ("NEW", "PARTIALLY_FILLED")
         ]
@@ -536,54 +494,6 @@ class FakeBinance:
         since = int(params.get("startTime", "0"))
         rows = [t for t in self.trades[kind] if t["time"] >= since]
         return rows[: int(params.get("limit", "500"))]
-
-    def order_json(self, kind: str, o: FakeOrder) -> dict[str, Any]:
-        common = {
-            "symbol": o.market.symbol,
-            "orderId": o.order_id,
-            "clientOrderId": o.client_id,
-            "price": plain(o.price),
-            "origQty": plain(o.qty),
-            "executedQty": plain(o.executed),
-            "status": o.status,
-            "timeInForce": o.tif or "GTC",
-            "type": o.type,
-            "side": "BUY" if o.side is Side.BUY else "SELL",
-            "stopPrice": plain(Decimal(0)),
-            "time": o.time,
-            "updateTime": o.time,
-            "selfTradePreventionMode": "EXPIRE_MAKER",
-        }
-        if kind == "fapi":
-            avg = o.quote / o.executed if o.executed else Decimal(0)
-            common.update(
-                {
-                    "avgPrice": plain(avg),
-                    "cumQty": plain(o.executed),
-                    "cumQuote": plain(o.quote),
-                    "reduceOnly": o.reduce_only,
-                    "closePosition": False,
-                    "positionSide": "BOTH",
-                    "workingType": "CONTRACT_PRICE",
-                    "priceProtect": False,
-                    "origType": o.type,
-                    "priceMatch": "NONE",
-                    "goodTillDate": 0,
-                }
-            )
-        else:
-            common.update(
-                {
-                    "orderListId": -1,
-                    "cummulativeQuoteQty": plain(o.quote),
-                    "icebergQty": "0.00000000",
-                    "isWorking": o.status in ("NEW", "PARTIALLY_FILLED"),
-                    "workingTime": o.time,
-                    "origQuoteOrderQty": "0.00000000",
-                    "transactTime": o.time,
-                }
-            )
-        return common
 
     # --- account ----------------------------------------------------------------------------------------
     def account(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
@@ -725,143 +635,6 @@ class FakeBinance:
                 ],
             }
         ]
-
-
-def bundled_klines(n: int = 300) -> list[list[Any]]:
-    """The last `n` hours of the package's real SOL/USDT candles, as Binance kline rows."""
-    from botnft.data import bundle
-    from botnft.data.loader import load_candles
-
-    b = load_candles(bundle.get("sol-spot-1h").path)
-    step = b.interval_ns // 1_000_000
-    rows = []
-    for i in range(len(b) - n, len(b)):
-        t = int(b.ts_ns[i]) // 1_000_000
-        o, h, lo, c, v = (repr(float(a[i])) for a in (b.open, b.high, b.low, b.close, b.volume))
-        rows.append([t, o, h, lo, c, v, t + step - 1, "0", 0, "0", "0", "0"])
-    return rows
-
-
-def exchange_info_json(m: Market, now_ms: int) -> dict[str, Any]:
-    price_filter = {
-        "filterType": "PRICE_FILTER",
-        "minPrice": plain(m.tick),
-        "maxPrice": "1000000.00000000",
-        "tickSize": plain(m.tick),
-    }
-    lot = {
-        "filterType": "LOT_SIZE",
-        "minQty": plain(m.min_qty),
-        "maxQty": "9000000.00000000",
-        "stepSize": plain(m.step),
-    }
-    market_lot = dict(lot, filterType="MARKET_LOT_SIZE")
-    limits = [
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-    ]
-    if m.perp:
-        sym = {
-            "symbol": m.symbol,
-            "pair": m.symbol,
-            "contractType": "PERPETUAL",
-            "deliveryDate": 4133404800000,
-            "onboardDate": 1569398400000,
-            "status": "TRADING",
-            "maintMarginPercent": "2.5000",
-            "requiredMarginPercent": "5.0000",
-            "baseAsset": m.base,
-            "quoteAsset": m.quote,
-            "marginAsset": m.quote,
-            "pricePrecision": 2,
-            "quantityPrecision": 2,
-            "baseAssetPrecision": 8,
-            "quotePrecision": 8,
-            "underlyingType": "COIN",
-            "underlyingSubType": ["Layer-1"],
-            "settlePlan": 0,
-            "triggerProtect": "0.0500",
-            "liquidationFee": "0.012500",
-            "marketTakeBound": "0.05",
-            "maxMoveOrderLimit": 10000,
-            "filters": [
-                price_filter,
-                lot,
-                market_lot,
-                {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-                {"filterType": "MIN_NOTIONAL", "notional": plain(m.min_notional)},
-                {
-                    "filterType": "PERCENT_PRICE",
-                    "multiplierUp": "1.0500",
-                    "multiplierDown": "0.9500",
-                    "multiplierDecimal": "4",
-                },
-            ],
-            "orderTypes": [
-                "LIMIT",
-                "MARKET",
-                "STOP",
-                "STOP_MARKET",
-                "TAKE_PROFIT",
-                "TAKE_PROFIT_MARKET",
-                "TRAILING_STOP_MARKET",
-            ],
-            "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
-        }
-        return {
-            "timezone": "UTC",
-            "serverTime": now_ms,
-            "futuresType": "U_MARGINED",
-            "rateLimits": limits,
-            "exchangeFilters": [],
-            "assets": [{"asset": m.quote, "marginAvailable": True, "autoAssetExchange": "-10000"}],
-            "symbols": [sym],
-        }
-    sym = {
-        "symbol": m.symbol,
-        "status": "TRADING",
-        "baseAsset": m.base,
-        "baseAssetPrecision": 8,
-        "quoteAsset": m.quote,
-        "quotePrecision": 8,
-        "quoteAssetPrecision": 8,
-        "baseCommissionPrecision": 8,
-        "quoteCommissionPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-        "icebergAllowed": True,
-        "ocoAllowed": True,
-        "otoAllowed": True,
-        "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": True,
-        "cancelReplaceAllowed": True,
-        "amendAllowed": True,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
-        "filters": [
-            price_filter,
-            lot,
-            market_lot,
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": plain(m.min_notional),
-                "applyMinToMarket": True,
-                "maxNotional": "9000000.00000000",
-                "applyMaxToMarket": False,
-                "avgPriceMins": 5,
-            },
-        ],
-        "permissions": [],
-        "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-        "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-    }
-    return {
-        "timezone": "UTC",
-        "serverTime": now_ms,
-        "rateLimits": limits,
-        "exchangeFilters": [],
-        "symbols": [sym],
-    }
 
 
 F = FakeBinance
