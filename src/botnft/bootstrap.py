@@ -301,8 +301,7 @@ def build_backtest(
         if (risk or RiskSettings()).stops_at_venue and has_trigger_orders(build.venue):
             node.guard.venue_stops = VenueStops(build.venue, node.oms, inst, node.bus.drain, clock.now_ns)
         reserve = (risk or RiskSettings()).reserve_collateral
-        if reserve is not None:  # the authority's USDC: the portfolio counts the reserve, the guard uses it
+        if reserve is not None:  # outside the run's cash and returns: the guard draws on it when it must
             build.venue.deposit_sub_account(1, Decimal(repr(reserve)))
-            portfolio.deposit(inst.id.venue, inst.quote, Decimal(repr(reserve)))
             node.guard.reserve = ReserveCollateral(build.venue)
     return BacktestSession(spec, md_cut, kind, inst, node, portfolio, fee_bps, clock, venues, (kind,))

@@ -108,7 +108,8 @@ class RiskSettings(BaseModel):
     #: a trailing stop resting at the venue is moved once the guard's level has moved this many ATRs
     trail_step_atr: float = Field(default=0.25, ge=0, le=1_000)
     #: USDC held in a reserve sub-account of the same authority (Drift sub-account 1), on top of the run's
-    #: cash: the guard moves from it what restores the buffer before it de-levers; None: no reserve
+    #: cash and outside its returns: the guard moves from it what restores the buffer before it de-levers
+    #: (the guard's record says how much moved); None: no reserve
     reserve_collateral: float | None = Field(default=None, gt=0, le=1e15)
     max_leverage: float = Field(default=10.0, gt=0, le=1_000)
     max_order_notional: float | None = Field(default=None, gt=0, le=1e15)
