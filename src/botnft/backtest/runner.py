@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,12 +30,35 @@ def run_backtest(session: BacktestSession, progress: Callable[[int], None] | Non
     node = session.node
     driver = SimulationDriver(node, session.clock, session.venues)
     t0 = time.perf_counter()
-    for chunk in session.data.bars.chunks(session.spec.batch_bars):
-        driver.on_batch(chunk)
-        if progress is not None:
-            progress(len(chunk))
+    with _quiet_gc():
+        for chunk in session.data.bars.chunks(session.spec.batch_bars):
+            driver.on_batch(chunk)
+            if progress is not None:
+                progress(len(chunk))
     elapsed = time.perf_counter() - t0
     rec = node.record
     ts = np.concatenate(rec.ts_ns)
     equity = np.concatenate(rec.equity)
     return BacktestResult(summarize(session, ts, equity, elapsed), ts, equity, rec.fills)
+
+
+#: container allocations between two young-generation collections while a run is in progress
+RUN_GC_THRESHOLD = 50_000
+
+
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Cyclic garbage collection kept out of the run's way: what exists when it starts (the session, the
+    data, the imported modules) is frozen out of the collector's scans, and the young generation is
+    collected every `RUN_GC_THRESHOLD` allocations instead of every 700. A routed run allocates millions
+    of short-lived objects (fractions, quotes, events) that reference counting frees at once; with the
+    default settings the collector spent about a third of the run rescanning the long-lived ones. Nothing
+    it computes depends on when garbage is collected. Settings are restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], RUN_GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
