@@ -68,13 +68,20 @@ class CcxtExecutionClient:
         self._acks: dict[str, OrderAck] = {}
         self._unsure: set[str] = set()
         self._cid_instrument: dict[str, InstrumentId] = {}
+        self.started_ns = clock_ns()
         self.tracker = OrderTracker(self)
 
     def __repr__(self) -> str:
         return f"CcxtExecutionClient({self.settings!r})"
 
     # --- lifecycle ---------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, raw: Mapping[str, Any], **kw: Any) -> CcxtExecutionClient:
+        """Build from a config table (see `CcxtSettings.from_mapping`); `await connect()` before use."""
+        return cls(CcxtSettings.from_mapping(raw), **kw)
+
     async def connect(self) -> None:
+        self.started_ns = self.now_ns()
         try:
             markets = await self.exchange.load_markets()
         except Exception as e:
@@ -153,7 +160,9 @@ class CcxtExecutionClient:
         known = self._acks.get(cid)
         if known is not None:
             return known
-        if cid in self._unsure:
+        if cid in self._unsure or order.ts_ns < self.started_ns:
+            # no answer to an earlier attempt, or an order from before this process started (a restart):
+            # ask the venue first, send only if it has no such order
             rep = await self.fetch_order(cid)  # Retryable while the venue cannot tell
             if rep is not None:
                 return self._remember(cid, rep.venue_order_id)

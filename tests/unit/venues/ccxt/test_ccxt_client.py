@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from botnft.domain.errors import InvalidOrder, RateLimited, Rejected, UserError
+from botnft.domain.errors import InvalidOrder, RateLimited, Rejected, Retryable, UserError
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderFilled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side
@@ -261,5 +261,37 @@ def test_trades_are_read_page_by_page_and_each_kept_once() -> None:
             assert sorted(f.client_order_id for f in fills) == [f"p-{i}" for i in range(5)]
             assert len({f.trade_id for f in fills}) == 5
             assert len([1 for m, p, _ in fake.log if p == "/api/v3/myTrades"]) >= 3
+
+    run(main)
+
+
+def test_after_a_restart_an_order_from_before_is_asked_for_not_sent_again() -> None:
+    async def main() -> None:
+        async with running() as (fake, client):
+            before = client.now_ns()
+            fake.inject("lost_response")
+            with pytest.raises(Retryable):
+                await client.create_order(Order("k-1", SPOT, Side.BUY, Decimal("1"), before))
+            fresh = CcxtExecutionClient.from_config(
+                {
+                    "exchange": "binance",
+                    "symbols": ["SOL/USDT"],
+                    "api_key": API_KEY,
+                    "secret": SECRET,
+                    "api_urls": fake.url,
+                    "enable_rate_limit": False,
+                }
+            )
+            await fresh.connect()  # the new process: it never saw k-1
+            try:
+                ack = await fresh.create_order(Order("k-1", SPOT, Side.BUY, Decimal("1"), before))
+                new = await fresh.create_order(Order("k-2", SPOT, Side.BUY, Decimal("1"), fresh.now_ns()))
+            finally:
+                await fresh.close()
+            assert ack.venue_order_id is not None
+            assert (fake.creates_received("k-1"), fake.orders_held("k-1")) == (1, 1)
+            assert (fake.creates_received("k-2"), new.client_order_id) == (1, "k-2")
+            lookups = [p for m, path, p in fake.log if path == "/api/v3/order" and m == "GET"]
+            assert [p.get("origClientOrderId") for p in lookups] == ["k-1"]  # a new order is not looked up
 
     run(main)
