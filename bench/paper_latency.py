@@ -1,6 +1,6 @@
 """Tick-to-order latency of a paper run (the README's figures): a `bot paper` run at full speed, in this
-process, with the metrics observer attached; p50 and p99 read from its `bot_tick_to_order_seconds`
-histogram as Prometheus computes them (targets: p50 <= 100 µs, p99 <= 1 ms).
+process, with the metrics observer and the order log (to /dev/null) attached; p50 and p99 read from its
+`bot_tick_to_order_seconds` histogram as Prometheus computes them (targets: p50 <= 100 µs, p99 <= 1 ms).
 
     .venv/bin/python bench/paper_latency.py [--data sol-spot-1h] [--start 2024-01-01] [--end 2024-07-01]
 
@@ -19,8 +19,10 @@ being woken on the bar (after the venues processed it) to the same point.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
+import os
 import tempfile
 import time
 from datetime import datetime
@@ -42,6 +44,7 @@ def main() -> None:
     from botnft.backtest.paper.specjson import spec_to_json
     from botnft.backtest.spec import BacktestSpec
     from botnft.bootstrap import build_backtest
+    from botnft.obs.logs import OrderLog, configure
     from botnft.obs.metrics import Metrics, MetricsObserver
     from botnft.storage import make_engine, upgrade
     from botnft.storage.journal import PaperStore
@@ -50,7 +53,7 @@ def main() -> None:
         data=a.data, strategy=a.strategy,
         start=datetime.fromisoformat(a.start), end=datetime.fromisoformat(a.end),
     )  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         url = f"sqlite:///{Path(tmp) / 'bot.db'}"
         upgrade(url)
         store = PaperStore(make_engine(url))
@@ -61,6 +64,8 @@ def main() -> None:
         metrics = Metrics()
         observer = MetricsObserver(metrics, "latency")
         run.attach(observer)
+        devnull = stack.enter_context(open(os.devnull, "w"))
+        run.log_orders(OrderLog(configure("latency", stream=devnull, fmt="json")))  # as `bot paper` logs
         node_share = _time_the_node(run, observer)
         n = len(session.data.bars)
 

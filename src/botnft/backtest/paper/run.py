@@ -86,6 +86,11 @@ class PaperRun:
         observer.attach(self.node.bus)
         for venue in self.venues.values():
             venue.on_submit = observer.on_submit
+        # equity, positions and margin from the start (at the last bar done; a fresh run holds cash only)
+        close = to_decimal(float(self.bars.close[max(self.next_bar - 1, 0)]))
+        observer.mark(
+            self.node.portfolio, dict.fromkeys(self.node.portfolio.positions, close), self.side.adapters
+        )
 
     def log_orders(self, order_log: Any) -> None:
         """One log line per order event: `order_log` (botnft.obs's OrderLog) on the node's bus and told of
