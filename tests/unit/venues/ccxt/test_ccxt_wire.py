@@ -95,7 +95,13 @@ async def place(
         await client.connect()
         (inst,) = client.instruments()
         order = Order(
-            "bot-77", inst, Side.BUY, amount, 0, order_type=OrderType.LIMIT, price=Decimal("150.01")
+            "bot-77",
+            inst,
+            Side.BUY,
+            amount,
+            client.now_ns(),
+            order_type=OrderType.LIMIT,
+            price=Decimal("150.01"),
         )
         with pytest.raises(Rejected, match="recorded"):
             await client.create_order(order)
