@@ -85,8 +85,14 @@ class RiskReport:
     slippage_cost: Decimal = Decimal(0)
     #: per UTC day with a position on the margined account: [day, min margin multiple, min liq. distance ATRs]
     margin_by_day: tuple[tuple[str, float | None, float | None], ...] = ()
-    #: the node-held exits by kind (stop, take_profit, time_stop); their sum is stops_triggered
+    #: the exits by kind (stop, take_profit, time_stop, ...); their sum is stops_triggered
     stops_by_kind: tuple[tuple[str, int], ...] = ()
+    #: collateral the guard moved in from a reserve sub-account instead of de-levering (quote), and how often
+    collateral_moved: Decimal = Decimal(0)
+    transfers: int = 0
+    #: trigger orders the guard rested on the venue, and how many times it moved a trailing one there
+    venue_stops_placed: int = 0
+    venue_stops_moved: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +272,8 @@ def risk_report(node: Any, fills: Sequence[OrderFilled], arrivals: Mapping[str, 
             slip += (f.price - arrival) * f.qty if f.side.value == "buy" else (arrival - f.price) * f.qty
     guard = getattr(node, "guard", None)
     g = None if guard is None else guard.record
+    reserve = None if guard is None else guard.reserve
+    stops = None if guard is None else guard.venue_stops
     return RiskReport(
         liquidations=len(node.record.liquidations),
         risk_denials=dict(sorted(node.risk.reasons.items())),
@@ -285,6 +293,10 @@ def risk_report(node: Any, fills: Sequence[OrderFilled], arrivals: Mapping[str, 
             (iso(d * 86_400 * 10**9)[:10], _round(mult), _round(dist))
             for d, (mult, dist) in sorted(g.daily.items())
         ),
+        collateral_moved=Decimal(0) if reserve is None else reserve.moved,
+        transfers=0 if reserve is None else reserve.transfers,
+        venue_stops_placed=0 if stops is None else stops.placed,
+        venue_stops_moved=0 if stops is None else stops.moved,
     )
 
 

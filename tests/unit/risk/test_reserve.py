@@ -82,3 +82,20 @@ def test_a_small_reserve_is_emptied_then_the_guard_sells_less() -> None:
 def test_a_reserve_on_a_venue_without_sub_accounts_is_refused_in_one_line() -> None:
     with pytest.raises(UserError, match="reserve_collateral"):
         run(100.0, venue="perp")
+
+
+def test_the_summary_reports_what_moved_from_the_reserve() -> None:
+    spec = BacktestSpec(
+        data="hand",
+        venue="drift",
+        strategy="hold",
+        size=Decimal(20),
+        cash=Decimal(1_000),
+        liquidity=LiquiditySettings().model_dump(),
+    )
+    session = build_backtest(spec, market(), risk=RiskSettings(reserve_collateral=10.0))
+    stats = run_backtest(session).stats.to_json()
+    assert stats["collateral_moved"] == "10"  # the whole 10 USDC reserve, as the venue's sub-account shows
+    assert stats["transfers"] == session.node.guard.reserve.transfers >= 1
+    bare = run_backtest(build_backtest(spec, market(), risk=RiskSettings())).stats.to_json()
+    assert bare["collateral_moved"] == "0" and bare["transfers"] == 0

@@ -84,6 +84,7 @@ def test_a_venue_stop_fills_inside_the_crash_bar_at_its_trigger_where_the_node_e
     assert trigger * Decimal("0.995") <= exit_.price <= trigger
     assert dict(stats["stops_by_kind"]) == {"stop": 1}
     assert guard.venue_stops.placed == 1
+    assert stats["venue_stops_placed"] == 1 and stats["venue_stops_moved"] == 0
 
     stats_node, fills_node, _ = run(md, stop_atr=3.0, stops_at_venue=False)
     node_exit = fills_node[-1]
@@ -91,6 +92,7 @@ def test_a_venue_stop_fills_inside_the_crash_bar_at_its_trigger_where_the_node_e
     assert t10 + HOUR < node_exit.ts_ns < t10 + 2 * HOUR
     assert Decimal(90) * Decimal("0.99") <= node_exit.price <= Decimal(90) * Decimal("1.01")
     assert dict(stats_node["stops_by_kind"]) == {"stop": 1}
+    assert stats_node["venue_stops_placed"] == 0  # held by the node: nothing rests on the venue
 
 
 def test_a_take_profit_rests_above_a_long_and_fires_on_the_rise() -> None:
