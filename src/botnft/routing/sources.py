@@ -592,28 +592,56 @@ def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
     ``R/√λ + const`` with ``R = Σ root_i``, one curve segment ``a'x/(b'+x)`` with ``b' = R/√λ_hi``,
     ``a' = R·√λ_hi`` from ``λ_hi`` down to ``λ_lo``; the flat levels at one rate are one flat segment.
     """
-    events = sorted(((e, i) for i, c in enumerate(curves) for e in c.events), key=lambda ei: -ei[0][0])
+    events: list[Event] = []
+    owner: list[int] = []
+    for i, c in enumerate(curves):
+        events += c.events
+        owner += [i] * len(c.events)
+    keys = [e[0] for e in events]
+    # best rate first; equal rates keep the curves' order (a stable sort, as reverse=True keeps it)
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
     out: list[Segment] = []
+    append = out.append
+    sqrt = math.sqrt
     active: dict[tuple[int, int], float] = {}  # (curve, segment) -> root, the curve segments in use
     roots = 0.0
     lam = INF
-    for e, i in events:
+    for j in order:
+        e = events[j]
         rate, kind = e[0], e[1]
         if roots > 0.0 and rate < lam:
-            b = roots / math.sqrt(lam)
-            out.append(curve_segment(roots * math.sqrt(lam), b, roots / math.sqrt(rate) - b))
+            s_lam = sqrt(lam)
+            b = roots / s_lam
+            # curve_segment(roots·√λ, b, roots/√rate − b), written out (it runs once per event)
+            a = roots * s_lam
+            cap = roots / sqrt(rate) - b
+            if cap == INF:
+                append((CURVE, a / b, 0.0, a, b, sqrt(a * b), INF, a))
+            else:
+                append(
+                    (
+                        CURVE,
+                        a / b,
+                        a * b / ((b + cap) * (b + cap)),
+                        a,
+                        b,
+                        sqrt(a * b),
+                        cap,
+                        a * cap / (b + cap),
+                    )
+                )
         lam = min(lam, rate)
         if kind == EV_FLAT:
             if out and out[-1][0] == FLAT and out[-1][1] == rate:
                 prev = out.pop()
-                out.append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
+                append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
             else:
-                out.append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+                append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
             continue
         if kind == EV_START:
-            active[i, e[2]] = e[5]
+            active[owner[j], e[2]] = e[5]
         else:
-            del active[i, e[2]]
+            del active[owner[j], e[2]]
         roots = math.fsum(active.values())
     if roots > 0.0:  # what is still in use never runs out
         out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
