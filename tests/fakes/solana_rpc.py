@@ -6,8 +6,8 @@ with meta: fee, pre/postBalances and pre/postTokenBalances computed from the acc
 getAccountInfo, getMultipleAccounts, getBalance, getTokenAccountBalance, getRecentPrioritizationFees; on a
 websocket at the same address (`ws_url`), accountSubscribe / accountUnsubscribe with an
 ``accountNotification`` whenever a subscribed account changes (a landed transaction, a helper below), and
-`drop_websockets()` to test reconnection.
-Error responses carry ``error.data`` (solana 0.41's parser needs it).
+`drop_websockets()` to test reconnection; getSignaturesForAddress (newest first, ``limit``, ``before``,
+``until``). Error responses carry ``error.data`` (solana 0.41's parser needs it).
 
 Chain model. One block per landed transaction: the block height (= slot) goes up by one, and by `advance(n)`.
 Each `getLatestBlockhash` after the height moved issues a fresh blockhash valid for 150 more blocks
@@ -22,6 +22,16 @@ sendTransaction (``rate_limit``: 429 + Retry-After, ``server_error``: 503, both 
 executed, answered after `slow_s`; ``lost_response``: executed, connection closed), `priority_fees`.
 `sends[signature]` counts the sendTransaction requests that reached it (`on_send` callbacks see each one as
 it arrives); `landed[signature]` is the record of a transaction in a block (`listeners` see each).
+
+Programs without a binary here (Drift, OpenBook): `register_program(handler)` routes the instructions of a
+transaction addressed to `handler.program_id` to `handler.execute(chain, calls, simulate=...)` (the
+instructions decoded there with the program's IDL and applied to a simulated venue, which writes the
+program's accounts into the chain in their on-chain layout with `svm.set_account` + `notify()`). The other
+instructions (system, token, compute budget) run in LiteSVM first, in a copy of the transaction without the
+handled instructions (the signatures are checked here, against the original message). A handler that raises
+`ProgramFailed` fails the transaction like an on-chain error: the accounts it touched are restored, the fee
+is paid, ``InstructionError [index, {"Custom": code}]``. One handled program per transaction is atomic; a
+preflight simulation sees the handler's state before the transaction's LiteSVM part.
 """
 
 from __future__ import annotations
@@ -33,13 +43,15 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from solders.account import Account
 from solders.account_decoder import UiTokenAmount
 from solders.hash import Hash
+from solders.instruction import AccountMeta
 from solders.litesvm import LiteSVM
+from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.token.associated import get_associated_token_address
@@ -49,7 +61,9 @@ from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import (
     EncodedConfirmedTransactionWithStatusMeta,
     EncodedTransactionWithStatusMeta,
+    InstructionErrorCustom,
     TransactionConfirmationStatus,
+    TransactionErrorInstructionError,
     TransactionStatus,
     UiTransactionStatusMeta,
     UiTransactionTokenBalance,
@@ -76,6 +90,40 @@ class Landed:
     post_tokens: list[UiTransactionTokenBalance]
     logs: list[str]
     units: int
+
+
+@dataclass(frozen=True)
+class ProgramCall:
+    """One instruction of a transaction addressed to a handled program: its index in the transaction."""
+
+    index: int
+    program_id: Pubkey
+    accounts: list[AccountMeta]
+    data: bytes
+
+
+class ProgramFailed(Exception):
+    """Raised by a handler: instruction `index` failed with custom error `code`; `logs` are its log lines."""
+
+    def __init__(self, index: int, code: int, logs: list[str]) -> None:
+        super().__init__(f"instruction {index} failed with custom error {code}")
+        self.index, self.code, self.logs = index, code, logs
+
+
+class ProgramHandler(Protocol):
+    program_id: Pubkey
+
+    def execute(self, chain: LocalSolana, calls: list[ProgramCall], *, simulate: bool) -> list[str]:
+        """Apply `calls` (all or none; nothing at all when `simulate`) and return the log lines, or raise
+        `ProgramFailed`."""
+        ...
+
+
+def invoke_logs(program_id: Pubkey, lines: list[str], error: int | None = None) -> list[str]:
+    """The runtime's log lines around one top-level instruction's own lines."""
+    end = f"Program {program_id} success" if error is None else (
+        f"Program {program_id} failed: custom program error: {error:#x}")  # fmt: skip
+    return [f"Program {program_id} invoke [1]", *lines, end]
 
 
 @dataclass
@@ -109,6 +157,7 @@ class LocalSolana:
     landed: dict[str, Landed] = field(default_factory=dict)
     listeners: list[Callable[[Landed], None]] = field(default_factory=list)
     on_send: list[Callable[[str], None]] = field(default_factory=list)
+    programs: dict[Pubkey, ProgramHandler] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rent_token = self.svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
@@ -158,6 +207,10 @@ class LocalSolana:
     def decimals(self, mint: Pubkey) -> int:
         acc = self.svm.get_account(mint)
         return Mint.from_bytes(bytes(acc.data)).decimals if acc is not None else 0
+
+    def register_program(self, handler: ProgramHandler) -> None:
+        """Handle the instructions addressed to `handler.program_id` (module docstring)."""
+        self.programs[handler.program_id] = handler
 
     # knobs --------------------------------------------------------------------------------------------
     def advance(self, blocks: int) -> None:
@@ -209,6 +262,85 @@ class LocalSolana:
             out.append(UiTransactionTokenBalance(i, ta.mint, amount, ta.owner, TOKEN_PROGRAM_ID))
         return out
 
+    def _calls(self, tx: VersionedTransaction) -> list[ProgramCall]:
+        """The instructions of `tx` addressed to a handled program (static account keys only)."""
+        if not self.programs:
+            return []
+        msg, keys = tx.message, self._keys(tx)
+        h = msg.header
+        signers = h.num_required_signatures
+
+        def writable(a: int) -> bool:
+            if a < signers:
+                return a < signers - h.num_readonly_signed_accounts
+            return a < len(keys) - h.num_readonly_unsigned_accounts
+
+        out = []
+        for i, ix in enumerate(msg.instructions):
+            pid = keys[ix.program_id_index]
+            if pid in self.programs:
+                metas = [AccountMeta(keys[a], a < signers, writable(a)) for a in ix.accounts]
+                out.append(ProgramCall(i, pid, metas, bytes(ix.data)))
+        return out
+
+    def _without(self, tx: VersionedTransaction, calls: list[ProgramCall]) -> VersionedTransaction:
+        """`tx` without the handled instructions, carrying the original signatures (LiteSVM runs it with
+        its signature check off: the signatures were checked against the original message)."""
+        msg = tx.message
+        skip = {c.index for c in calls}
+        rest = [ix for i, ix in enumerate(msg.instructions) if i not in skip]
+        h = msg.header
+        stripped: Message | MessageV0
+        if isinstance(msg, MessageV0):
+            stripped = MessageV0(h, list(msg.account_keys), msg.recent_blockhash, rest,
+                                 list(msg.address_table_lookups))  # fmt: skip
+        else:
+            stripped = Message.new_with_compiled_instructions(
+                h.num_required_signatures, h.num_readonly_signed_accounts, h.num_readonly_unsigned_accounts,
+                list(msg.account_keys), msg.recent_blockhash, rest,
+            )  # fmt: skip
+        return VersionedTransaction.populate(stripped, tx.signatures)
+
+    def _run_programs(self, calls: list[ProgramCall], *, simulate: bool) -> list[str]:
+        logs: list[str] = []
+        for pid in dict.fromkeys(c.program_id for c in calls):
+            logs += self.programs[pid].execute(self, [c for c in calls if c.program_id == pid],
+                                               simulate=simulate)  # fmt: skip
+        return logs
+
+    def _execute(self, tx: VersionedTransaction, keys: list[Pubkey]) -> tuple[Any, list[str], int]:
+        """(error or None, logs, units) of executing `tx`; None error with None logs if refused."""
+        calls = self._calls(tx)
+        if not calls:
+            res = self.svm.send_transaction(tx)
+        else:
+            if not all(tx.verify_with_results()):
+                return _REFUSED, [], 0
+            saved = {k: self.svm.get_account(k) for k in keys}
+            self.svm.with_sigverify(False)
+            try:
+                res = self.svm.send_transaction(self._without(tx, calls))
+            finally:
+                self.svm.with_sigverify(True)
+        if isinstance(res, FailedTransactionMetadata):
+            return res.err(), list(res.meta().logs()), int(res.meta().compute_units_consumed())
+        logs, units = list(res.logs()), int(res.compute_units_consumed())
+        if calls:
+            try:
+                logs += self._run_programs(calls, simulate=False)
+            except ProgramFailed as f:
+                before = sum(a.lamports for a in saved.values() if a is not None)
+                fee = before - sum(self.lamports(k) for k in keys)  # burned by the LiteSVM part
+                for k, acc in saved.items():
+                    self.svm.set_account(k, acc or Account(0, b"", Pubkey.default(), False, 0))
+                payer = saved[keys[0]]
+                assert payer is not None
+                self.svm.set_account(keys[0], Account(payer.lamports - fee, payer.data, payer.owner,
+                                                      payer.executable, payer.rent_epoch))  # fmt: skip
+                err = TransactionErrorInstructionError(f.index, InstructionErrorCustom(f.code))
+                return err, logs + f.logs, units
+        return None, logs, units
+
     def _land(self, tx: VersionedTransaction) -> Landed | None:
         """Execute `tx` in a new block; None if it cannot land (blockhash expired, not executable)."""
         sig = str(tx.signatures[0])
@@ -217,18 +349,15 @@ class LocalSolana:
         keys = self._keys(tx)
         pre = [self.lamports(k) for k in keys]
         pre_tokens = self._tokens(keys)
-        res = self.svm.send_transaction(tx)
+        err, logs, units = self._execute(tx, keys)
+        if err is _REFUSED:
+            return None
         post = [self.lamports(k) for k in keys]
         fee = sum(pre) - sum(post)
-        if isinstance(res, FailedTransactionMetadata):
-            err, meta = res.err(), res.meta()
-            if fee == 0 and "InstructionError" not in type(err).__name__:
-                return None  # refused before execution (signature, fee payer): never in a block
-        else:
-            err, meta = None, res
+        if err is not None and fee == 0 and "InstructionError" not in type(err).__name__:
+            return None  # refused before execution (signature, fee payer): never in a block
         self.height += 1
-        rec = Landed(sig, self.height, tx, err, fee, pre, post, pre_tokens, self._tokens(keys),
-                     list(meta.logs()), int(meta.compute_units_consumed()))  # fmt: skip
+        rec = Landed(sig, self.height, tx, err, fee, pre, post, pre_tokens, self._tokens(keys), logs, units)
         self.landed[sig] = rec
         self.notify()
         for cb in self.listeners:
@@ -236,8 +365,24 @@ class LocalSolana:
         return rec
 
     def simulate(self, tx: VersionedTransaction) -> Any:
-        res = self.svm.simulate_transaction(tx)
-        return res.err() if isinstance(res, FailedTransactionMetadata) else None
+        calls = self._calls(tx)
+        if not calls:
+            res = self.svm.simulate_transaction(tx)
+            return res.err() if isinstance(res, FailedTransactionMetadata) else None
+        if not all(tx.verify_with_results()):
+            return "SignatureFailure"
+        self.svm.with_sigverify(False)
+        try:
+            res = self.svm.simulate_transaction(self._without(tx, calls))
+        finally:
+            self.svm.with_sigverify(True)
+        if isinstance(res, FailedTransactionMetadata):
+            return res.err()
+        try:
+            self._run_programs(calls, simulate=True)
+        except ProgramFailed as f:
+            return TransactionErrorInstructionError(f.index, InstructionErrorCustom(f.code))
+        return None
 
     # JSON-RPC methods ----------------------------------------------------------------------------------
     def _ctx(self, value: Any) -> dict[str, Any]:
@@ -320,6 +465,24 @@ class LocalSolana:
             rec.slot, EncodedTransactionWithStatusMeta(rec.tx, meta, 0), None
         )
         return json.loads(enc.to_json())
+
+    def m_getSignaturesForAddress(self, params: list[Any]) -> Any:
+        key = Pubkey.from_string(params[0])
+        opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+        limit, before, until = int(opts.get("limit") or 1000), opts.get("before"), opts.get("until")
+        out: list[dict[str, Any]] = []
+        started = before is None
+        for rec in reversed(list(self.landed.values())):
+            if not started:
+                started = rec.signature == before
+                continue
+            if rec.signature == until or len(out) >= limit:
+                break
+            if key in self._keys(rec.tx):
+                err = error_json(rec.err) if rec.err is not None else None
+                out.append({"signature": rec.signature, "slot": rec.slot, "err": err, "memo": None,
+                            "blockTime": None, "confirmationStatus": "confirmed"})  # fmt: skip
+        return out
 
     def _send(self, params: list[Any]) -> str:
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
@@ -464,6 +627,9 @@ class LocalSolana:
         finally:
             await self.drop_websockets()
             await runner.cleanup()
+
+
+_REFUSED = object()
 
 
 def _preflight(err: Any) -> dict[str, Any]:
