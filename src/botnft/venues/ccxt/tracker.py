@@ -60,10 +60,17 @@ class OrderTracker:
         if not open_ids:
             return []
         reports: dict[str, OrderStatusReport] = {}
+        known = self.client.known_orders()
+        for inst in sorted({known[c] for c in open_ids if c in known}):
+            # one request per instrument for the working orders (not one per order: rate limits)
+            for rep in await self.client.fetch_open_orders(inst):
+                if rep.client_order_id in self.watched:
+                    reports[rep.client_order_id] = rep
         for cid in open_ids:
-            rep = await self.client.fetch_order(cid)
-            if rep is not None:
-                reports[cid] = rep
+            if cid not in reports:  # closed since, not yet visible, or never sent: ask for it alone
+                rep = await self.client.fetch_order(cid)
+                if rep is not None:
+                    reports[cid] = rep
         events: list[Any] = []
         for cid, rep in reports.items():
             if (

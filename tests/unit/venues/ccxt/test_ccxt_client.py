@@ -295,3 +295,48 @@ def test_after_a_restart_an_order_from_before_is_asked_for_not_sent_again() -> N
             assert [p.get("origClientOrderId") for p in lookups] == ["k-1"]  # a new order is not looked up
 
     run(main)
+
+
+def test_the_stream_polls_working_orders_in_one_request_per_instrument() -> None:
+    async def main() -> None:
+        async with running() as (fake, client):
+            for i in range(6):
+                price = Decimal(140) - i
+                await client.create_order(
+                    Order(
+                        f"w-{i}",
+                        SPOT,
+                        Side.BUY,
+                        Decimal("0.1"),
+                        client.now_ns(),
+                        order_type=OrderType.LIMIT,
+                        price=price,
+                    )
+                )
+            n0 = len(fake.log)
+            await client.tracker.poll()
+            paths = [path for _, path, _ in fake.log[n0:]]
+            assert paths.count("/api/v3/openOrders") == 1
+            assert paths.count("/api/v3/order") == 0  # no per-order lookups while all six are working
+
+    run(main)
+
+
+def test_no_key_or_secret_in_an_error_message() -> None:
+    async def main() -> None:
+        async with running() as (fake, client):
+            msgs = []
+            for fault in ("timeout", "server_error", "rate_limit", "lost_response"):
+                fake.inject(fault)
+                with pytest.raises(Retryable) as e:
+                    await client.create_order(
+                        Order(f"e-{fault}", SPOT, Side.BUY, Decimal("1"), client.now_ns())
+                    )
+                msgs.append(str(e.value))
+            with pytest.raises(InvalidOrder) as e2:
+                await client.create_order(Order("e-x", SPOT, Side.BUY, Decimal("1.00001"), client.now_ns()))
+            msgs.append(str(e2.value))
+            for m in msgs:
+                assert API_KEY not in m and SECRET not in m
+
+    run(main)
