@@ -65,6 +65,15 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
     """
     t_open = int(bars.ts_ns[j])
     t_close = t_open + int(bars.interval_ns)
+    # funding moves collateral by at most the tier cap per update: leave room for every update the bar
+    # can hold (plus one that is late)
+    period_ns = min(m.funding_period for m in core.params.values()) * 1_000_000_000
+    headroom = FUNDING_CAP * (int(bars.interval_ns) // period_ns + 2)
+    quiet = not core.orders and not core.account.being_liquidated
+    if quiet and liquidation_scan(core, bars, j, j + 1, headroom=headroom) != j:
+        # nothing in the bar needs the market state before its close: replay to the close at once
+        # (what the timeline below comes to when no order is live and no check is risky)
+        return _close_bar(core, t_close)
     start = max(core.now, t_open)
     line = Timeline(t_open)
     checks = {start}
@@ -79,10 +88,6 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
     for rec in list(core.orders.values()):
         schedule(core, line, rec, start, t_close)
     out: list[VenueEvent] = []
-    # funding moves collateral by at most the tier cap per update: leave room for every update the bar
-    # can hold (plus one that is late)
-    period_ns = min(m.funding_period for m in core.params.values()) * 1_000_000_000
-    headroom = FUNDING_CAP * (int(bars.interval_ns) // period_ns + 2)
     risky = liquidation_scan(core, bars, j, j + 1, headroom=headroom) == j
     while line:
         t, kind, item, price = line.pop()
@@ -98,7 +103,13 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
             out.extend(done)
         if risky or core.account.being_liquidated:
             out.extend(check_liquidation(core, t, at_open=t == t_open))
-    out.extend(core.goto(t_close))
+    out.extend(_close_bar(core, t_close))
+    return out
+
+
+def _close_bar(core: DriftCore, t_close: int) -> list[VenueEvent]:
+    """Replay every market to the bar's close (its funding settled on the way) and forget old tape."""
+    out = core.goto(t_close)
     core.now = max(core.now, t_close)
     oldest = min((m.t_ns if m.t_ns is not None else t_close) for m in core.markets.values())
     core.tapes[core.primary].prune(oldest - 3 * HOUR_NS)
