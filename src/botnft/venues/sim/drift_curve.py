@@ -6,10 +6,13 @@ A taker meets, in price order (best first; at equal prices JIT, then resting ord
   whose price reaches oracle ± ``jit_spread_bps``, at that auction price, for at most ``jit_max_base``.
 * **resting orders** (the DLOB): ``dlob_levels`` of ``(offset_bps, base)`` around the oracle, each at
   its own price (the maker's price), snapped to the tick against the taker.
-* **the vAMM** (``math/amm.rs``; venues.md §1.8): ``x·y = k`` with balanced reserves ``amm_base_reserve``
-  and a peg at the oracle moved out by ``amm_half_spread_bps`` on each side (Drift's long/short spread).
-  Its curve is cut into bands ``amm_band_bps`` wide in marginal price; a band fills at the vAMM's exact
-  average price over the band (``peg·B²/((B∓x0)(B∓x1))``) snapped to the tick against the taker.
+* **the vAMM** (``math/amm.rs``; venues.md §1.8): ``x·y = k`` with reserves ``amm_base_reserve`` (B) and
+  ``amm_quote_reserve`` (Q, balanced = B by default) and a peg at the oracle (or at the oracle scaled by a
+  snapshot's ``peg_multiplier / last oracle price``, ``amm_peg``), moved out on each side by Drift's
+  long/short spread (``amm_spreads`` in 1e6, else ``amm_half_spread_bps``). Its reserve price is
+  ``peg·Q/B``; its curve is cut into bands ``amm_band_bps`` wide in marginal price from there; a band
+  fills at the vAMM's exact average price over the band (``peg·B·Q/((B∓x0)(B∓x1))``) snapped to the tick
+  against the taker.
 
 Everything stops at the order's limit: its own limit price, or for a market order the auction's end
 price (oracle ± 0.5 %, ``calculate_auction_prices``). An order larger than the curve is partly filled,
@@ -36,11 +39,22 @@ class DriftLiquidityParams:
     amm_base_reserve: int
     amm_half_spread_bps: int = 5
     amm_band_bps: int = 5
+    #: quote reserve (1e9, as Drift's ``quote_asset_reserve``); 0: balanced, equal to the base reserve
+    amm_quote_reserve: int = 0
+    #: ``(peg_multiplier, oracle price)`` of a snapshot (both 1e6): the peg follows the oracle scaled by
+    #: their ratio (the vAMM is repegged as the oracle moves); None: the peg is the oracle
+    amm_peg: tuple[int, int] | None = None
+    #: ``(long_spread, short_spread)`` in 1e6 (Drift's BID_ASK_SPREAD_PRECISION); None: amm_half_spread_bps
+    amm_spreads: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("jit_max_base", "amm_base_reserve", "amm_half_spread_bps"):
+        for name in ("jit_max_base", "amm_base_reserve", "amm_half_spread_bps", "amm_quote_reserve"):
             if getattr(self, name) < 0:
                 raise ValueError(f"liquidity {name} must be >= 0")
+        if self.amm_peg is not None and min(self.amm_peg) <= 0:
+            raise ValueError("liquidity amm_peg needs a positive peg and oracle price")
+        if self.amm_spreads is not None and not all(0 <= s < 1_000_000 for s in self.amm_spreads):
+            raise ValueError("liquidity amm_spreads must be in [0, 1e6)")
         if self.amm_band_bps <= 0:
             raise ValueError("liquidity amm_band_bps must be > 0")
         for off, base in self.dlob_levels:
@@ -78,31 +92,37 @@ def amm_levels(
 ) -> list[Level]:
     """The vAMM's bands up to ``limit`` (see the module docstring)."""
     big_b = liq.amm_base_reserve
+    big_q = liq.amm_quote_reserve or big_b
     if big_b <= 0:
         return []
-    half = oracle * liq.amm_half_spread_bps // 10_000
-    peg = oracle + half if direction > 0 else oracle - half
-    if peg <= 0 or (direction > 0 and peg >= limit) or (direction < 0 and peg <= limit):
+    base_peg = oracle if liq.amm_peg is None else oracle * liq.amm_peg[0] // liq.amm_peg[1]
+    if liq.amm_spreads is None:
+        half = base_peg * liq.amm_half_spread_bps // 10_000
+    else:
+        half = base_peg * liq.amm_spreads[0 if direction > 0 else 1] // 1_000_000
+    peg = base_peg + half if direction > 0 else base_peg - half
+    start = peg * big_q // big_b  # the reserve price, peg·Q/B
+    if start <= 0 or (direction > 0 and start >= limit) or (direction < 0 and start <= limit):
         return []
     out: list[Level] = []
     x0 = 0
     i = 1
     while True:
-        edge = peg * (10_000 + direction * i * liq.amm_band_bps) // 10_000
+        edge = start * (10_000 + direction * i * liq.amm_band_bps) // 10_000
         last = (direction > 0 and edge >= limit) or (direction < 0 and (edge <= limit or edge <= 0))
         if last:
             edge = limit
-        # base traded when the marginal price peg·(B/(B∓x))² reaches the edge
-        root = isqrt(big_b * big_b * peg // edge)
+        # base traded when the marginal price peg·B·Q/(B∓x)² reaches the edge
+        root = isqrt(big_b * big_q * peg // edge)
         x1 = _floor(big_b - root if direction > 0 else root - big_b, step)
         if direction > 0:
             x1 = min(x1, _floor(big_b - 1, step))
         if x1 > x0:
             if direction > 0:
-                num, den = peg * big_b * big_b, (big_b - x0) * (big_b - x1)
+                num, den = peg * big_b * big_q, (big_b - x0) * (big_b - x1)
                 price = _snap(-(-num // den), tick, direction)
             else:
-                num, den = peg * big_b * big_b, (big_b + x0) * (big_b + x1)
+                num, den = peg * big_b * big_q, (big_b + x0) * (big_b + x1)
                 price = _snap(num // den, tick, direction)
             if (direction > 0 and price <= limit) or (direction < 0 and 0 < price >= limit):
                 out.append((price, x1 - x0, "amm"))
