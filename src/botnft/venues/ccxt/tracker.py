@@ -68,9 +68,9 @@ class OrderTracker:
                     reports[rep.client_order_id] = rep
         for cid in open_ids:
             if cid not in reports:  # closed since, not yet visible, or never sent: ask for it alone
-                rep = await self.client.fetch_order(cid)
-                if rep is not None:
-                    reports[cid] = rep
+                one = await self.client.fetch_order(cid)
+                if one is not None:
+                    reports[cid] = one
         events: list[Any] = []
         for cid, rep in reports.items():
             if (
