@@ -54,7 +54,7 @@ class Fake:
             klines_interval="1m",
             balances={"USDT": Decimal(100_000), "SOL": Decimal(0)},
             fee_rate=Decimal(0),  # the node's ledger books every fee in the quote (Binance: a buy's in SOL)
-            delay_s=8.0,  # an answer held past the client's timeout (and past the kill)
+            delay_s=4.0,  # an answer held past the client's timeout (and past the kill)
         )
         self.n = first
         self.loop = asyncio.new_event_loop()
@@ -81,7 +81,7 @@ class Fake:
         self.growing = False
         stopping = asyncio.run_coroutine_threadsafe(self.fake.stop(), self.loop)
         with contextlib.suppress(TimeoutError):  # a held answer may keep a handler a few seconds more
-            stopping.result(2)
+            stopping.result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
@@ -107,9 +107,9 @@ def config(tmp_path: Path, url: str) -> dict[str, str]:
     return {**env, "BOT_LIVE_CONFIG": str(cfg), "BOT_LIVE_BINANCE_SECRET": SECRET}
 
 
-def args(db: str, *extra: str) -> list[str]:
+def args(db: str, *extra: str, venues: str = "ccxt:binance") -> list[str]:
     return [
-        *BOT, "live", "--venues", "ccxt:binance", "--strategy", "sma_cross", "--param", "fast=2",
+        *BOT, "live", "--venues", venues, "--strategy", "sma_cross", "--param", "fast=2",
         "--param", "slow=4", "--size", "1", "--interval", "1m", "--db-url", db, "--poll-s", "0.05",
         "--timeout-s", "3", "--json", *extra,
     ]  # fmt: skip
@@ -187,6 +187,9 @@ def test_bot_live_dry_run_trades_the_paper_venues_on_live_candles_and_sends_noth
     assert fake.fake.creates == {}  # nothing sent to the exchange
 
 
+ROUTED = "ccxt:binance,jupiter,raydium"
+
+
 def test_bot_live_dry_run_survives_a_sigkill_and_its_paper_venues_executed_each_order_once(
     fake: Fake, tmp_path: Path
 ) -> None:
@@ -197,7 +200,7 @@ def test_bot_live_dry_run_survives_a_sigkill_and_its_paper_venues_executed_each_
     store = PaperStore(make_engine(db))
     fake.keep_growing(0.1)
     first = subprocess.Popen(
-        args(db, "--run-id", "dry2", "--dry-run"), env=env, cwd=tmp_path, text=True,
+        args(db, "--run-id", "dry2", "--dry-run", venues=ROUTED), env=env, cwd=tmp_path, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -208,7 +211,7 @@ def test_bot_live_dry_run_survives_a_sigkill_and_its_paper_venues_executed_each_
         if first.poll() is None:
             first.kill()
     second = subprocess.run(
-        args(db, "--resume", "dry2", "--dry-run", "--max-bars", "15"),
+        args(db, "--resume", "dry2", "--dry-run", "--max-bars", "15", venues=ROUTED),
         env=env, cwd=tmp_path, text=True, capture_output=True, timeout=40,
     )  # fmt: skip
     assert second.returncode == 0, second.stderr
@@ -227,6 +230,10 @@ def test_bot_live_dry_run_survives_a_sigkill_and_its_paper_venues_executed_each_
     never = set(view.orders) - set(record.executions)
     assert len(never) == summary["reconciliation"]["never_reached"], (never, summary["reconciliation"])
     assert fake.fake.creates == {}
+    venues_traded = {
+        e[3]["instrument"].rpartition(".")[2] for e in store.entries("dry2", kinds=["OrderFilled"])
+    }
+    assert len(venues_traded) >= 2, venues_traded  # routed across the venues
 
 
 def _fills(store: PaperStore, run_id: str) -> int:

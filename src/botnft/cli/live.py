@@ -184,6 +184,7 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
             settings=LiveSettings(cfg.interval_ns, max_bars=o["max_bars"]),
             clients=None if dry else clients, paper=paper, io=io, timeout_s=o["timeout_s"],
             poll_s=o["poll_s"], seed=spec.seed, log=log,
+            accounts={v: session.portfolio.account(v) for v in session.venues} if dry else None,
         )  # fmt: skip
     except BaseException:
         _close(clients, io)

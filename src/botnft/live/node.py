@@ -32,9 +32,11 @@ def live_node(
     journal: LiveJournal,
     fee_rate: Decimal,
     seed: int = 0,
+    accounts: Mapping[str, str] | None = None,
 ) -> tuple[TradingNode, HaltingRiskGate]:
     """A node trading every instrument `venues` list for one base asset (the coarsest lot is the node's
-    instrument, as a routed backtest sizes on it); several venues are routed (split), one is direct."""
+    instrument, as a routed backtest sizes on it); several venues are routed (split), one is direct.
+    `accounts` maps venues that settle into one wallet (the Solana venues) to it."""
     instruments: dict[Any, Instrument] = {}
     for v in venues.values():
         instruments.update(v.instruments())
@@ -50,7 +52,7 @@ def live_node(
         strategy=strategy,
         instrument=primary,
         venues=venues,
-        portfolio=Portfolio(instruments),
+        portfolio=Portfolio(instruments, accounts),
         sizer=sizer,
         risk=halting,  # type: ignore[arg-type]
         fee_rate=fee_rate,

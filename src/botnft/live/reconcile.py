@@ -72,7 +72,8 @@ def venue_holdings(status: MassStatus, instruments: Mapping[Any, Instrument]) ->
 
 
 def seed_portfolio(node: TradingNode, statuses: Mapping[str, MassStatus]) -> dict[str, dict[str, str]]:
-    """Give the fresh node each venue's own balances and positions; returns what it was given."""
+    """Give the fresh node each venue's own balances and positions; returns what it was given, by account
+    (venues sharing a wallet, as the Solana venues do, report it alike and are seeded once)."""
     pf = node.portfolio
     seeded: dict[str, dict[str, str]] = {}
     for name, status in statuses.items():
@@ -92,7 +93,7 @@ def seed_portfolio(node: TradingNode, statuses: Mapping[str, MassStatus]) -> dic
             have = pf.balance(name, asset)
             if qty != have:
                 pf.deposit(name, asset, qty - have)
-        seeded[name] = {k: str(v) for k, v in held.items()}
+        seeded.setdefault(pf.account(name), {}).update({k: str(v) for k, v in held.items()})
     return seeded
 
 
@@ -106,14 +107,16 @@ def reconcile_start(
 ) -> StartReport:
     out = StartReport()
     instruments = node.portfolio.instruments
+    account = node.portfolio.account
     last = view.lives[-1] if view.lives else None
     expected: dict[str, dict[str, Decimal]] = {}
     if last is not None:
         expected = {v: {a: Decimal(q) for a, q in held.items()} for v, held in last["balances"].items()}
         for prefix, fill in view.fills:
             inst = instruments.get(fill.instrument)
-            if prefix == last["prefix"] and inst is not None and fill.instrument.venue in expected:
-                _apply(expected[fill.instrument.venue], inst, fill)
+            where = account(fill.instrument.venue)
+            if prefix == last["prefix"] and inst is not None and where in expected:
+                _apply(expected[where], inst, fill)
     # 1. every journaled order: found at its venue, or never received; still working: cancelled
     journaled = set(view.orders)
     for wire, rec in view.orders.items():
@@ -149,8 +152,9 @@ def reconcile_start(
                 "(in the balances the node starts from)"
             )
             inst = instruments.get(t.instrument)
-            if last is not None and rec.prefix == last["prefix"] and inst is not None and name in expected:
-                _apply(expected[name], inst, t)
+            where = account(name)
+            if last is not None and rec.prefix == last["prefix"] and inst is not None and where in expected:
+                _apply(expected[where], inst, t)
     # 2. working orders the journal does not know: the run's own are cancelled, anyone else's flagged
     for name, status in statuses.items():
         for report in status.orders:
@@ -164,17 +168,18 @@ def reconcile_start(
                 out.foreign += 1
                 out.actions.append(f"order {report.client_order_id} on {name} is not this run's: left alone")
     # 3. holdings: the journal's account (the last life's start + its fills) against the venue's
-    for name, want in expected.items():
-        status = statuses.get(name)
-        if status is None:
-            continue
-        insts = {i: inst for i, inst in instruments.items() if i.venue == name}
-        have = venue_holdings(status, insts)
+    for acct, want in expected.items():
+        have: dict[str, Decimal] = {}
+        names = [n for n in statuses if account(n) == acct]
+        for name in names:
+            insts = {i: inst for i, inst in instruments.items() if i.venue == name}
+            have.update(venue_holdings(statuses[name], insts))
         for asset in sorted(set(want) & set(have)):
             if want[asset] != have[asset]:
                 out.mismatches += 1
-                why = f"the journal accounts for {want[asset]} {asset}, {name} reports {have[asset]}"
-                out.actions.append(f"holding mismatch on {name}: {why}; new risk halted")
-                for inst_id in insts:
-                    gate.halted[inst_id] = why
+                why = f"the journal accounts for {want[asset]} {asset}, {acct} reports {have[asset]}"
+                out.actions.append(f"holding mismatch on {acct}: {why}; new risk halted")
+                for inst_id in instruments:
+                    if inst_id.venue in names:
+                        gate.halted[inst_id] = why
     return out

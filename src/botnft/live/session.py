@@ -46,6 +46,7 @@ def open_life(
     timeout_s: float = 10.0,
     poll_s: float = 0.2,
     seed: int = 0,
+    accounts: Mapping[str, str] | None = None,
     log: Callable[[str], None] = print,
 ) -> LiveLife:
     """`clients`: the live adapters by name; `paper`: instead, the paper venues of a dry run (their
@@ -74,7 +75,7 @@ def open_life(
             venues = {name: WireVenue(_Flushing(v, journal.flush), ids) for name, v in paper.items()}
         node, halting = live_node(
             strategy=strategy, sizer=sizer, gate=gate, venues=venues, clock=clock, journal=journal,
-            fee_rate=fee_rate, seed=seed,
+            fee_rate=fee_rate, seed=seed, accounts=accounts,
         )  # fmt: skip
         run = LiveRun(
             node, clock, venues, halting, inbox, journal, store, run_id, settings,
