@@ -93,7 +93,7 @@ class OpenBookIdl:
                 f"OpenBook IDL {name} {version} is not supported: the adapter is written against "
                 f"{IDL_NAME} {IDL_VERSION} (@openbook-dex/openbook-v2 0.2.10)"
             )
-        # the accounts become types too (under their Rust names), so anchorpy's public TypesCoder lays them out
+        # the accounts become types too (Rust names), so anchorpy's public TypesCoder lays them out
         accounts = {a["name"] for a in doc.get("accounts", [])}
         if set(RUST_NAMES) - accounts:
             raise OpenBookLayoutError(f"the OpenBook IDL lacks accounts {sorted(set(RUST_NAMES) - accounts)}")
