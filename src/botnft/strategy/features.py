@@ -9,6 +9,7 @@ for the basis, the venue's book spread) is not provided. Every value at bar t us
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,7 +133,7 @@ class _Smooth:
         y, seen, warm = self._y, self._seen, self.warm
         out = []
         for v in np.asarray(x, dtype=np.float64).tolist():
-            if v != v:  # NaN input: the average waits
+            if math.isnan(v):  # NaN input: the average waits
                 out.append(y if seen >= warm else float("nan"))
                 continue
             y = v if seen == 0 else b * y + a * v
