@@ -210,29 +210,55 @@ class ConstantProductEngine(PoolEngine):
 
     def _arb(self, *, buy_base: bool, target: Fraction) -> SwapQuote | None:
         """The smallest exact-in amount that moves the price to `target` or past it (the price after a
-        swap is monotone in its size), found on the program math by a search that starts at the
-        constant-product answer with the fee, gallops to bracket it and bisects the bracket. It is the
-        amount a doubling search from the fee-free answer finds, and None where that search gives up
-        (its doubling passes u64 before reaching the target)."""
+        swap is monotone in its size), found on the program math: secant steps from the constant-product
+        answer with the fee come within a few units of it, then a gallop brackets it and a bisection of
+        the bracket pins it. It is the amount a doubling search from the fee-free answer finds, and None
+        where that search gives up (its doubling passes u64 before reaching the target)."""
         b, q = self.reserves()
         k = b * q
         # buying base: quote in until q'/b' >= target; selling: base in until q'/b' <= target
         guess = isqrt_fraction(k * target) - q if buy_base else isqrt_fraction(k / target) - b
         start = max(1, guess)
         ff = self.fee_factor
-        estimate = max(1, start * ff.denominator // ff.numerator)
 
-        def reached(amount: int) -> SwapQuote | None:
+        def quote_at(amount: int) -> SwapQuote | None:
             if amount > U64_MAX:
                 return None
             try:
-                quote = self.quote_swap(amount, sell_base=not buy_base, exact_in=True)
+                return self.quote_swap(amount, sell_base=not buy_base, exact_in=True)
             except RaydiumMathError:  # too small to trade (or, past u64, too big): not a usable quote
+                return None
+
+        def reached(amount: int) -> SwapQuote | None:
+            quote = quote_at(amount)
+            if quote is None:
                 return None
             after = self._price_after(quote)
             return quote if (after >= target if buy_base else after <= target) else None
 
+        def gap(amount: int) -> float | None:
+            quote = quote_at(amount)
+            return None if quote is None else float(self._price_after(quote) - target)
+
+        estimate = max(1, start * ff.denominator // ff.numerator)
         step = max(1, estimate >> 20)
+        xa, fa = estimate, gap(estimate)
+        xb = estimate + step
+        fb = gap(xb)
+        for _ in range(8):  # only a starting point: the bracket below makes the answer exact
+            if fa is None or fb is None or fa == fb:
+                break
+            x = xb - fb * (xb - xa) / (fb - fa)
+            if not 1.0 <= x <= U64_MAX:
+                break
+            nxt = round(x)
+            if nxt == xb:
+                break
+            xa, fa, xb, fb = xb, fb, nxt, gap(nxt)
+            if abs(xb - xa) <= 1:
+                break
+        if fb is not None:
+            estimate, step = xb, max(1, abs(xb - xa))
         best = reached(estimate)
         if best is None:  # gallop up: lo stays short of the target
             lo, hi = estimate, estimate + step
