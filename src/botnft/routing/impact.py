@@ -122,11 +122,32 @@ def huber_irls(
         # Huber weights: 1 inside k·scale, k·scale/|r| beyond (1/max(a, 1) is both, bit for bit)
         hub = 1.0 / np.maximum(ar / (k * scale), 1.0)
         xtw = xt * (w * hub)
-        new = np.linalg.solve(xtw @ x + pen, xtw @ y)
+        new = _solve(xtw @ x + pen, xtw @ y)
         if all(abs(b1 - b0) < 1e-9 for b1, b0 in zip(new.tolist(), beta.tolist(), strict=True)):
             return np.asarray(new, dtype=np.float64)
         beta = np.asarray(new, dtype=np.float64)
     return beta
+
+
+def _solve(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``np.linalg.solve(a, b)``; a 2 × 2 system is solved in Python floats the way LAPACK's ``gesv``
+    does it (partial pivoting, the pivot column scaled by the pivot's reciprocal, back substitution by
+    division), which gives its result bit for bit without the call's overhead. A singular system takes
+    ``np.linalg.solve``, which raises as before."""
+    if a.shape != (2, 2) or b.shape != (2,):
+        return np.asarray(np.linalg.solve(a, b), dtype=np.float64)
+    (a00, a01), (a10, a11) = a.tolist()
+    b0, b1 = b.tolist()
+    if abs(a10) > abs(a00):
+        a00, a01, a10, a11, b0, b1 = a10, a11, a00, a01, b1, b0
+    if a00 == 0.0:
+        return np.asarray(np.linalg.solve(a, b), dtype=np.float64)
+    m = a10 * (1.0 / a00)
+    u11 = a11 - m * a01
+    if u11 == 0.0:
+        return np.asarray(np.linalg.solve(a, b), dtype=np.float64)
+    x1 = (b1 - m * b0) / u11
+    return np.array(((b0 - a01 * x1) / a00, x1))
 
 
 def _weighted_median(v: FloatArray, w: FloatArray) -> float:
@@ -147,6 +168,7 @@ class ImpactModel:
     def __init__(self, config: ImpactModelConfig | None = None) -> None:
         self.config = config if config is not None else ImpactModelConfig()
         self._venues: dict[str, _Venue] = {}
+        self._weights: dict[int, FloatArray] = {}  # forgetting weights by number of fills
 
     def venues(self) -> tuple[str, ...]:
         return tuple(self._venues)
@@ -185,8 +207,10 @@ class ImpactModel:
         n = len(v.z)
         u = np.fromiter(v.u, dtype=np.float64, count=n)
         z = np.fromiter(v.z, dtype=np.float64, count=n)
-        age = np.arange(n - 1, -1, -1, dtype=np.float64)
-        w = np.power(0.5, age / cfg.half_life)
+        w = self._weights.get(n)
+        if w is None:  # the same for every fit of n fills
+            age = np.arange(n - 1, -1, -1, dtype=np.float64)
+            w = self._weights[n] = np.power(0.5, age / cfg.half_life)
         center = float(np.sum(w * u) / np.sum(w))
         x = np.column_stack([np.ones(n), u - center])
         beta = huber_irls(x, z, w, k=cfg.huber_k, ridge=cfg.ridge, max_iter=cfg.max_iter)

@@ -148,3 +148,53 @@ def test_the_learned_model_beats_the_static_one_on_held_out_fills() -> None:
     assert scores.n_test == 600
     assert scores.frozen_mae < 0.8 * scores.static_mae  # frozen at the end of training: truly held out
     assert scores.online_mae < scores.static_mae
+
+
+def _reference_irls(x, y, w, *, k, ridge, max_iter=50):
+    """The IRLS written plainly: np.where for the Huber weights, np.linalg.solve, np.max for the step."""
+
+    def wmed(v, wt):
+        order = np.argsort(v)
+        cw = np.cumsum(wt[order])
+        return float(v[order][min(int(np.searchsorted(cw, 0.5 * cw[-1])), len(v) - 1)])
+
+    beta = np.zeros(x.shape[1])
+    beta[0] = wmed(y, w)
+    for _ in range(max_iter):
+        r = y - x @ beta
+        scale = max(1.4826 * wmed(np.abs(r), w), 1e-6)
+        a = np.abs(r) / (k * scale)
+        ww = w * np.where(a <= 1.0, 1.0, 1.0 / np.maximum(a, 1e-300))
+        xtw = x.T * ww
+        new = np.linalg.solve(xtw @ x + ridge * np.eye(x.shape[1]), xtw @ y)
+        if float(np.max(np.abs(new - beta))) < 1e-9:
+            return new
+        beta = new
+    return beta
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_huber_irls_gives_the_plain_irls_result_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 500))
+    p = 2 if seed % 5 else 3
+    u = rng.normal(size=(n, p - 1)) * rng.uniform(0.1, 5.0)
+    y = u @ rng.normal(size=p - 1) + rng.standard_t(2, size=n) * rng.uniform(0.01, 2.0)
+    if seed % 7 == 0:
+        y[: n // 2] = 0.0  # ties in the residuals' median
+    w = np.power(0.5, np.arange(n - 1, -1, -1.0) / 150.0)
+    x = np.column_stack([np.ones(n), u - u.mean(axis=0)])
+    got = huber_irls(x, y, w, k=1.345, ridge=float(seed % 3))
+    assert got.tobytes() == _reference_irls(x, y, w, k=1.345, ridge=float(seed % 3)).tobytes()
+
+
+def test_the_two_by_two_solve_is_lapacks_bit_for_bit():
+    from botnft.routing.impact import _solve
+
+    rng = np.random.default_rng(11)
+    for _ in range(20_000):
+        a = rng.normal(size=(2, 2)) * 10.0 ** rng.uniform(-4, 4, size=(2, 2))
+        b = rng.normal(size=2) * 10.0 ** rng.uniform(-4, 4, size=2)
+        assert _solve(a, b).tobytes() == np.linalg.solve(a, b).tobytes()
+    with pytest.raises(np.linalg.LinAlgError):
+        _solve(np.array([[1.0, 2.0], [2.0, 4.0]]), np.ones(2))
