@@ -364,6 +364,10 @@ class LocalSolana:
             cb(rec)
         return rec
 
+    def land(self, tx: VersionedTransaction) -> Landed | None:
+        """Land `tx` at once, as if it had been sent (a keeper's or another wallet's transaction)."""
+        return self._land(tx)
+
     def simulate(self, tx: VersionedTransaction) -> Any:
         calls = self._calls(tx)
         if not calls:
