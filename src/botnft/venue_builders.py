@@ -144,6 +144,13 @@ class VenueBuild:
 VenueBuilder = Callable[[BuildContext], VenueBuild]
 
 
+def _snapshot(ctx: BuildContext) -> Any:
+    """The run's snapshot (`--snapshot NAME`: its JSON form under the liquidity settings' ``snapshot``)."""
+    from botnft.snapshot.apply import snapshot_of
+
+    return snapshot_of(ctx.spec.liquidity.get("snapshot"))
+
+
 def _build_sim(ctx: BuildContext) -> VenueBuild:
     md, fee, fill = ctx.md, ctx.fee, ctx.fill
     inst = make_instrument("sim", md.base)
@@ -192,6 +199,12 @@ def _build_drift(ctx: BuildContext) -> VenueBuild:
     market = DEFAULT_MARKETS.get(f"{md.base}-PERP")
     if market is None:
         raise UserError(f"SimDrift has no {md.base}-PERP market; known: {', '.join(DEFAULT_MARKETS)}")
+    snap = _snapshot(ctx)
+    state = snap.perp(market.symbol) if snap is not None else None
+    if state is not None:  # the snapshot's margin terms and vAMM (botnft.snapshot.apply)
+        from botnft.snapshot.apply import drift_market
+
+        market = drift_market(state)
     f = md.funding
     sim = sim_funding(market.symbol, None if f is None else (f.ts_ns, f.rate))
     cfg = ctx.liquidity("drift")
@@ -218,7 +231,14 @@ def _raydium(kind: Literal["amm_v4", "cpmm", "clmm"], name: str) -> VenueBuilder
         if md.base != "SOL":
             raise UserError(f"the simulated Raydium pools are SOL/USDC; the data is {md.base}")
         tvl = ctx.liquidity(name.lower()).get("tvl_usd")
-        pool = from_price(Decimal(repr(float(md.bars.close[0]))), tvl, kind=kind)
+        snap = _snapshot(ctx)
+        state = snap.pool(kind) if snap is not None else None
+        if state is not None:  # the snapshot's pool (botnft.snapshot.apply)
+            from botnft.snapshot.apply import pool_config
+
+            pool = pool_config(state)
+        else:
+            pool = from_price(Decimal(repr(float(md.bars.close[0]))), tvl, kind=kind)
         venue = SimRaydium(pool, name=name, wallet=solana.wallet, execution=ctx.execution())
         solana.venues.append(venue)
         return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)

@@ -147,6 +147,10 @@ def backtest(
             help="Drawdown limit in (0, 1): REDUCING past half of it, then HALTED and flat ([risk]).",
         ),
     ] = None,
+    snapshot: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Build the simulated venues from a stored `bot snapshot`."),
+    ] = None,
 ) -> None:
     """Replay history through the trading node with simulated venues; print a summary and chart it."""
     _backtest(locals())
@@ -206,7 +210,10 @@ def _backtest(o: dict[str, Any]) -> None:
     from botnft.backtest.runner import run_backtest
 
     risk = settings.risk.model_copy(update=overrides)
-    session = built_session(o, spec, settings.liquidity.model_dump(), risk)
+    from botnft.cli.snapshot import snapshot_liquidity
+
+    liquidity = snapshot_liquidity(settings.liquidity.model_dump(), o.get("snapshot"))
+    session = built_session(o, spec, liquidity, risk)
     spec = session.spec
     if o["store"]:
         from botnft.backtest.persist import preflight

@@ -49,6 +49,10 @@ def route(
         str | None,
         typer.Option(metavar="ccxt:ID,...", help="With --live: the venues to quote, e.g. ccxt:binance."),
     ] = None,
+    snapshot: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="Build the simulated venues from a stored `bot snapshot`."),
+    ] = None,
 ) -> None:  # fmt: skip
     """Each venue's quote and all-in cost for a trade, the best split, the vehicle, and the saving."""
     from botnft.route_request import check_request, parse_horizon
@@ -57,6 +61,8 @@ def route(
     when = date_arg("--at", at)
     held = parse_horizon(horizon)
     check_request(side.lower(), amt, base, quote, held)  # before the router's heavy imports
+    if live and snapshot is not None:
+        raise UserError("--snapshot builds the simulated venues; --live quotes live ones: give one of them")
     if live:
         result = _live_route(side.lower(), amt, base, quote, held, when, venues)
     else:
@@ -67,7 +73,9 @@ def route(
         from botnft.config import load_settings
         from botnft.route_quote import quote_route
 
-        liquidity = load_settings().liquidity.model_dump()
+        from botnft.cli.snapshot import snapshot_liquidity
+
+        liquidity = snapshot_liquidity(load_settings().liquidity.model_dump(), snapshot)
         result = quote_route(side.lower(), amt, base, quote, held, when, liquidity)
     if json_out:
         sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
