@@ -94,14 +94,14 @@ def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path):
     assert "abcdefgh12345678" not in stderr and "ssssssssssss" not in stderr  # keys never printed
 
 
-def test_a_live_run_of_a_venue_without_an_adapter_in_this_build_is_refused(tmp_path):
+def test_a_solana_venue_without_its_rpc_url_is_one_line_exit_2(tmp_path):
     keypair = tmp_path / "id.json"
     keypair.write_text("[1,2,3]")
     keypair.chmod(0o600)
     keys = 'api_key = "abcdefgh1234"\nsecret = "ssssssssssss"\n'
     body = BINANCE + keys + f'[live.raydium]\nkeypair_file = "{keypair}"\n'
     code, _, stderr = bot(
-        tmp_path, "live", "--venues", "ccxt:binance,raydium", "--i-understand-real-money",
+        tmp_path, "live", "--venues", "raydium,ccxt:binance", "--i-understand-real-money",
         env=config(tmp_path, body),
     )  # fmt: skip
-    assert code == 2 and "no live adapter for raydium" in stderr
+    assert code == 2 and "raydium.rpc_url must be" in stderr and stderr.count("error") == 1, stderr

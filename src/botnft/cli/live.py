@@ -11,6 +11,8 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -103,9 +105,6 @@ def _live(o: dict[str, Any]) -> None:
         raise UserError(
             "bot live takes its candles from a ccxt venue: add one to --venues, e.g. ccxt:binance"
         )
-    if not o["dry_run"] and any(v.kind != "ccxt" for v in cfg.venues):
-        missing = [v.label for v in cfg.venues if v.kind != "ccxt"]
-        raise UserError(f"no live adapter for {', '.join(missing)} in this build yet; use --dry-run")
     spec = checked_spec({**o, "venues": None, "venue": None, "route": None, "fill": None})
     from botnft.cli.paper import _paper_store
 
@@ -146,7 +145,6 @@ def _identity(cfg: Any, dry_run: bool) -> dict[str, Any]:
 def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_id: str) -> None:
     import dataclasses
     import signal
-    from decimal import Decimal
 
     from botnft.backtest.paper.specjson import spec_to_json
     from botnft.cli.backtest import built_session
@@ -166,7 +164,9 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
     io = IoLoop()
     clients: dict[str, Any] = {}
     try:
-        clients = _connect(cfg, io, o["timeout_s"], o["poll_s"])
+        Path(settings.runs_dir).mkdir(parents=True, exist_ok=True)
+        journal_path = str(Path(settings.runs_dir) / f"{run_id}.solana.db")
+        clients, quoters = _connect(cfg, io, o, journal_path)
         feed = _feed(cfg, clients, io, o["poll_s"])
         paper = None
         if dry:
@@ -182,9 +182,10 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
             store=store, run_id=run_id, feed=feed, strategy=node.strategy, sizer=node.sizer,
             gate=node.risk, fee_rate=Decimal(node.fee_rate),
             settings=LiveSettings(cfg.interval_ns, max_bars=o["max_bars"]),
-            clients=None if dry else clients, paper=paper, io=io, timeout_s=o["timeout_s"],
+            clients=None if dry else clients, quoters=quoters, paper=paper, io=io,
+            timeout_s=o["timeout_s"],
             poll_s=o["poll_s"], seed=spec.seed, log=log,
-            accounts={v: session.portfolio.account(v) for v in session.venues} if dry else None,
+            accounts=_accounts(session, cfg, dry),
         )  # fmt: skip
     except BaseException:
         _close(clients, io)
@@ -214,29 +215,140 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
     )
 
 
-def _connect(cfg: Any, io: Any, timeout_s: float, poll_s: float) -> dict[str, Any]:
-    """The ccxt adapters, connected (markets loaded): by the venue name their instruments carry."""
-    from botnft.venues.ccxt.client import CcxtExecutionClient
-    from botnft.venues.ccxt.settings import CcxtSettings
+def _connect(
+    cfg: Any, io: Any, o: dict[str, Any], journal_path: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The live adapters, started (markets loaded, pending Solana transactions resolved), by the venue
+    name their instruments carry, and each one's liquidity source for the router."""
+    from botnft.domain.errors import Retryable
 
     clients: dict[str, Any] = {}
+    quoters: dict[str, Any] = {}
     for v in cfg.venues:
-        if v.kind != "ccxt":
-            continue
-        table = {"timeout_ms": int(timeout_s * 1000), "poll_interval_s": poll_s, **v.table}
-        client = CcxtExecutionClient(CcxtSettings.from_mapping(table))
-        clients[client.settings.venue_name] = client
-        io.call(client.connect(), timeout_s * 3)
+        if o["dry_run"] and v.kind != "ccxt":
+            continue  # a dry run simulates the swap venues; only the candles come from a live venue
+        try:
+            client = _start(v, io, o, journal_path, quoters)
+        except Retryable as exc:
+            raise UserError(f"{v.label}: cannot reach the venue ({exc})") from None
+        clients[client.name if v.kind != "ccxt" else client.settings.venue_name] = client
         if not client.instruments():
-            raise UserError(f"{v.label}: no market to trade; list one in symbols = [...]")
-    return clients
+            raise UserError(f"{v.label}: no market to trade; list one in its settings")
+    return clients, quoters
+
+
+def _start(v: Any, io: Any, o: dict[str, Any], journal_path: str, quoters: dict[str, Any]) -> Any:
+    """One adapter, started; its liquidity source added to `quoters`."""
+    timeout_s, poll_s = o["timeout_s"], o["poll_s"]
+    if v.kind == "ccxt":
+        from botnft.venues.ccxt.client import CcxtExecutionClient
+        from botnft.venues.ccxt.settings import CcxtSettings
+
+        table = {"timeout_ms": int(timeout_s * 1000), "poll_interval_s": poll_s, **v.table}
+        client: Any = CcxtExecutionClient(CcxtSettings.from_mapping(table))
+        io.call(client.connect(), timeout_s * 3)
+        quoters[client.settings.venue_name] = _ccxt_quoter(client)
+        return client
+    from botnft.venues.solana import SendJournal
+
+    # one send journal for the wallet's transactions (written before sending), shared by the venues
+    journal = _JOURNALS.get(journal_path)
+    if journal is None:
+        journal = _JOURNALS[journal_path] = SendJournal(str(v.table.get("journal") or journal_path))
+    client = _solana_client(v, journal)
+    io.call(client.start(), timeout_s * 3)
+    quoters[client.name] = _swap_quoter(v.kind, client)
+    return client
+
+
+_JOURNALS: dict[str, Any] = {}
+
+
+def _solana_client(v: Any, journal: Any) -> Any:
+    table = {k: val for k, val in v.table.items() if k != "journal"}
+    if v.kind == "jupiter":
+        from botnft.venues.jupiter import jupiter_from_table
+
+        return jupiter_from_table(table, journal=journal)
+    from botnft.venues.raydium import build_raydium
+    from botnft.venues.solana import load_keypair
+
+    rpc_url = table.pop("rpc_url", None)
+    if not isinstance(rpc_url, str) or not rpc_url.startswith(("http://", "https://")):
+        raise UserError("raydium.rpc_url must be the http(s) URL of a Solana RPC node")
+    key = load_keypair(path=str(table.pop("keypair_file")))
+    timeout = float(table.pop("rpc_timeout_s", 10.0))
+    skip = bool(table.pop("skip_preflight", False))
+    return build_raydium(table, key=key, rpc_url=rpc_url, journal=journal, rpc_timeout_s=timeout,
+                         skip_preflight=skip)  # fmt: skip
+
+
+def _ccxt_quoter(client: Any) -> Any:
+    """The exchange's order book now, as the router's snapshot."""
+    import time
+
+    from botnft.live.quotes import book
+
+    async def quote(inst_id: Any) -> Any:
+        symbol = client.symbol(inst_id)
+        raw = await client.call("fetch_order_book", client.exchange.fetch_order_book, symbol, 50)
+        taker = client.exchange.markets[symbol].get("taker") or 0.001
+        fee_bps = Decimal(str(taker)) * 10_000
+        return book(client.instruments()[inst_id], raw["bids"], raw["asks"], fee_bps, time.time_ns())
+
+    return quote
+
+
+#: one Solana transaction (5,000 lamports base + 200,000 CU at 50,000 micro-lamports), in SOL
+_TX_SOL = Decimal("0.000015")
+
+
+def _swap_quoter(kind: str, client: Any) -> Any:
+    """A swap venue's quotes at a few sizes (Jupiter's /quote, Raydium's compute) as a ladder of levels."""
+    import dataclasses
+    import time
+
+    from botnft.live.quotes import ladder
+
+    async def quote(inst_id: Any) -> Any:
+        m = client.markets[inst_id] if kind == "jupiter" else _raydium_market(client, inst_id)
+        slip = client.settings.slippage_bps
+
+        async def quote_for(side: str, size: Decimal) -> Decimal:
+            amount = int(size.scaleb(m.base_decimals))
+            if kind == "jupiter":
+                if side == "buy":
+                    r = await client.api.quote(m.quote_mint, m.base_mint, amount, slippage_bps=slip,
+                                               swap_mode="ExactOut")  # fmt: skip
+                    return Decimal(int(r["inAmount"])).scaleb(-m.quote_decimals)
+                r = await client.api.quote(m.base_mint, m.quote_mint, amount, slippage_bps=slip)
+                return Decimal(int(r["outAmount"])).scaleb(-m.quote_decimals)
+            if side == "buy":
+                c = await client.api.compute_swap(m.quote_mint, m.base_mint, amount, slip, base_in=False)
+                return Decimal(c.input_amount).scaleb(-m.quote_decimals)
+            c = await client.api.compute_swap(m.base_mint, m.quote_mint, amount, slip, base_in=True)
+            return Decimal(c.output_amount).scaleb(-m.quote_decimals)
+
+        snap = await ladder(client.instruments()[inst_id], quote_for, time.time_ns())
+        if snap is None:
+            return None
+        return dataclasses.replace(snap, network_fee=(_TX_SOL * snap.mid).quantize(Decimal("0.000001")))
+
+    return quote
+
+
+def _raydium_market(client: Any, inst_id: Any) -> Any:
+    for m in client.settings.markets:
+        if m.symbol == inst_id.symbol:
+            return m
+    raise UserError(f"raydium does not trade {inst_id}")
 
 
 def _feed(cfg: Any, clients: dict[str, Any], io: Any, poll_s: float) -> Any:
     """Candles of the first ccxt venue's first market, polled."""
     from botnft.live.feed import PollingCandleFeed, ohlcv_bars
 
-    client = next(iter(clients.values()))
+    client = next(c for c in clients.values() if hasattr(c, "exchange"))  # the first ccxt venue
     inst = next(iter(client.instruments()))
     symbol = client.symbol(inst)
 
@@ -248,8 +360,24 @@ def _feed(cfg: Any, clients: dict[str, Any], io: Any, poll_s: float) -> Any:
     return PollingCandleFeed(fetch, poll_s=poll_s)
 
 
+def _accounts(session: Any, cfg: Any, dry: bool) -> dict[str, str]:
+    """Venues settling into one wallet share an account: the paper Solana venues, or the live Jupiter
+    and Raydium clients signing with the same keypair."""
+    if dry:
+        return {v: session.portfolio.account(v) for v in session.venues}
+    wallets: dict[str, list[str]] = {}
+    for v in cfg.venues:
+        if v.kind != "ccxt":
+            name = "JUPITER" if v.kind == "jupiter" else "RAYDIUM"
+            wallets.setdefault(str(v.table.get("keypair_file")), []).append(name)
+    return {n: "SOLANA" for names in wallets.values() if len(names) > 1 for n in names}
+
+
 def _close(clients: dict[str, Any], io: Any) -> None:
     for c in clients.values():
         with contextlib.suppress(Exception):  # a session that failed to open: nothing to release
             io.call(c.close(), 5.0)
     io.close()
+    for journal in _JOURNALS.values():
+        journal.close()
+    _JOURNALS.clear()

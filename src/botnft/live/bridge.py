@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -81,8 +81,10 @@ class LiveVenue:
         before_send: Callable[[], None] = lambda: None,
         timeout_s: float = 10.0,
         name: str | None = None,
+        quoter: Callable[[InstrumentId], Awaitable[Any]] | None = None,
     ) -> None:
         self.client = client
+        self.quoter = quoter
         self.io = io
         self.inbox = inbox
         self.before_send = before_send
@@ -112,7 +114,10 @@ class LiveVenue:
         return self._instruments
 
     def liquidity(self, instrument: InstrumentId) -> Any:
-        """The venue's liquidity snapshot for the router, when the adapter gives one (sync or async)."""
+        """The venue's liquidity snapshot for the router: from `quoter` (its book, or a ladder of its
+        quotes: botnft.live.quotes), else the adapter's own `liquidity` (sync or async), else None."""
+        if self.quoter is not None:
+            return self.io.call(_awaited(self.quoter(instrument)), self.timeout_s)
         get = getattr(self.client, "liquidity", None)
         if get is None:
             return None

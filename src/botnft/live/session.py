@@ -4,7 +4,7 @@ the first bar. `close()` stops the pumps and the loop."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +47,7 @@ def open_life(
     poll_s: float = 0.2,
     seed: int = 0,
     accounts: Mapping[str, str] | None = None,
+    quoters: Mapping[str, Callable[[Any], Awaitable[Any]]] | None = None,
     log: Callable[[str], None] = print,
 ) -> LiveLife:
     """`clients`: the live adapters by name; `paper`: instead, the paper venues of a dry run (their
@@ -67,8 +68,9 @@ def open_life(
         if clients is not None:
             for name, client in clients.items():
                 live[name] = LiveVenue(
-                    client, io, inbox, before_send=journal.flush, timeout_s=timeout_s, name=name
-                )
+                    client, io, inbox, before_send=journal.flush, timeout_s=timeout_s, name=name,
+                    quoter=(quoters or {}).get(name),
+                )  # fmt: skip
                 venues[name] = WireVenue(live[name], ids)
         else:
             assert paper is not None
