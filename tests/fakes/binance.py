@@ -30,6 +30,7 @@ from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Side, TimeInForce
 from botnft.venues.sim.clob import SelfTradeMode
 from fakes.binance_shapes import FakeOrder, Market, bundled_klines, exchange_info_json, order_json, plain
+from fakes.binance_ws import StreamHub
 
 API_KEY = "fake-api-key"
 SECRET = "fake-secret"
@@ -104,11 +105,13 @@ class FakeBinance:
                 m.book.add(MAKER, True, mid_ticks[k] - i * level_gap_ticks, m.lots(level_qty))
                 m.book.add(MAKER, False, mid_ticks[k] + i * level_gap_ticks, m.lots(level_qty))
         self._runner: web.AppRunner | None = None
+        self.streams = StreamHub(self)
         self.url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application()
+        self.streams.routes(app)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

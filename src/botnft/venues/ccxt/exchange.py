@@ -14,7 +14,9 @@ from botnft.venues.ccxt.settings import CcxtSettings
 
 def override_urls(api: Any, target: Any) -> Any:
     """Point an exchange's `urls['api']` at `target`: a mapping replaces named entries, a string
-    (`http://127.0.0.1:PORT`) replaces every entry's scheme and host and keeps its path."""
+    (`http://127.0.0.1:PORT`) replaces every REST entry's scheme and host and keeps its path; a websocket
+    entry (`wss://stream.binance.com:9443/ws`) becomes `ws://127.0.0.1:PORT/stream/ws`: its host's first
+    label leads the path, so one loopback server tells the streams apart."""
     if isinstance(target, dict):
         out = dict(api) if isinstance(api, dict) else {}
         out.update(target)
@@ -23,16 +25,29 @@ def override_urls(api: Any, target: Any) -> Any:
     if isinstance(api, dict):
         return {k: override_urls(v, base) for k, v in api.items()}
     if isinstance(api, str):
-        path = urlsplit(api).path
-        return base + path
+        parts = urlsplit(api)
+        if parts.scheme in ("ws", "wss"):
+            target_parts = urlsplit(base)
+            scheme = "wss" if target_parts.scheme == "https" else "ws"
+            label = (parts.hostname or "").split(".")[0]
+            return f"{scheme}://{target_parts.netloc}/{label}{parts.path}"
+        return base + parts.path
     return api
 
 
-def build_exchange(settings: CcxtSettings) -> Any:
-    """A `ccxt.async_support` exchange configured from `settings` (not yet connected)."""
-    import ccxt.async_support as ccxt_async
+def build_exchange(settings: CcxtSettings, *, pro: bool = False) -> Any:
+    """A `ccxt.async_support` exchange configured from `settings` (not yet connected); with `pro`, the
+    `ccxt.pro` class of the same exchange (REST and websocket streams), or None if ccxt.pro has none."""
+    if pro:
+        import ccxt.pro as ccxt_pro
 
-    cls = getattr(ccxt_async, settings.exchange, None)
+        cls = getattr(ccxt_pro, settings.exchange, None)
+        if cls is None:
+            return None
+    else:
+        import ccxt.async_support as ccxt_async
+
+        cls = getattr(ccxt_async, settings.exchange, None)
     if cls is None:
         raise UserError(f"unknown ccxt exchange {settings.exchange!r}")
     options: dict[str, Any] = {"defaultType": settings.market_type, "fetchCurrencies": False}

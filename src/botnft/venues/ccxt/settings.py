@@ -26,7 +26,8 @@ MARKET_TYPES = ("spot", "swap")
 @dataclass(frozen=True, slots=True)
 class CcxtSettings:
     """`exchange` is a ccxt id (binance, bybit, okx, ...); `market_type` spot or swap (USDⓈ-M linear perps);
-    `symbols` ccxt symbols (`SOL/USDT`, `SOL/USDT:USDT`). `api_urls` overrides entries of the exchange's
+    `symbols` ccxt symbols (`SOL/USDT`, `SOL/USDT:USDT`). `websocket`: market data through `ccxt.pro`
+    streams where the exchange has them (else polled). `api_urls` overrides entries of the exchange's
     `urls['api']` (a loopback fake; a string replaces every entry's scheme and host). Keys are kept out of
     `repr`."""
 
@@ -41,6 +42,7 @@ class CcxtSettings:
     timeout_ms: int = 10_000
     poll_interval_s: float = 1.0
     enable_rate_limit: bool = True
+    websocket: bool = True
     api_urls: str | Mapping[str, str] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -103,6 +105,7 @@ class CcxtSettings:
             timeout_ms=timeout_ms,
             poll_interval_s=poll,
             enable_rate_limit=bool(raw.get("enable_rate_limit", True)),
+            websocket=bool(raw.get("websocket", True)),
             api_urls=raw.get("api_urls"),
             options=dict(raw.get("options", {})),
         )
