@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
 
 from botnft.domain.errors import UserError
 from botnft.strategy.indicators import F64
@@ -243,7 +245,7 @@ def compute_features(
     return FeatureState(params).update(close, high, low, volume, funding, spot_close, book_spread)
 
 
-def funding_per_bar(bar_ts_ns: F64, interval_ns: int, funding_ts_ns: F64, rate: F64) -> F64:
+def funding_per_bar(bar_ts_ns: NDArray[Any], interval_ns: int, funding_ts_ns: NDArray[Any], rate: F64) -> F64:
     """The latest funding rate published at or before each bar's close (NaN before the first)."""
     close_ts = np.asarray(bar_ts_ns, dtype=np.int64) + interval_ns
     pos = np.searchsorted(np.asarray(funding_ts_ns, dtype=np.int64), close_ts, side="right") - 1
