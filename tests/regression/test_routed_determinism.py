@@ -1,5 +1,6 @@
 """Routed backtests over the full Solana stack repeat bit for bit: the same data and seed give the same
-summary, and feeding the bars one at a time gives the same fills as one batch."""
+summary, and feeding the bars in batches of any size (one at a time, 7, 3,000, all at once) gives the same
+fills and equity bytes."""
 
 from __future__ import annotations
 
@@ -45,3 +46,22 @@ def test_one_bar_at_a_time_gives_the_same_fills_as_one_batch():
     one_by_one = run(replace(SPEC, batch_bars=1))
     assert whole[1] == one_by_one[1] and len(whole[1]) > 20
     assert whole[2] == one_by_one[2]
+
+
+#: four and a half months of the full Solana stack: more bars than the largest batch, so every size splits
+#: the run
+LONG = replace(SPEC, end=datetime(2026, 2, 15, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def long_whole():
+    return run(LONG)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 3_000])
+def test_batches_of_1_7_and_3000_bars_give_the_same_fills_and_equity_bytes(batch, long_whole):
+    whole = long_whole
+    split = run(replace(LONG, batch_bars=batch))
+    assert len(whole[1]) > 40 and whole[0]["bars"] > 3_000 and len(whole[2]) == 8 * whole[0]["bars"]
+    assert split[1] == whole[1]
+    assert split[2] == whole[2]
