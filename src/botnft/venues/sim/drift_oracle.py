@@ -132,8 +132,12 @@ class MarkBasis:
     before: float = 0.0
 
     def ppm_at(self, ts: NDArray[np.int64]) -> NDArray[np.int64]:
-        k = np.searchsorted(self.ts_ns, ts, "right") - 1
-        b = np.where(k >= 0, np.asarray(self.basis, dtype=np.float64)[np.maximum(k, 0)], self.before)
+        basis = np.asarray(self.basis, dtype=np.float64)
+        if not len(basis):  # no modelled point: `before` throughout
+            b = np.full(len(ts), self.before, dtype=np.float64)
+        else:
+            k = np.searchsorted(self.ts_ns, ts, "right") - 1
+            b = np.where(k >= 0, basis[np.maximum(k, 0)], self.before)
         out: NDArray[np.int64] = np.rint(b * 1_000_000).astype(np.int64)
         return out
 

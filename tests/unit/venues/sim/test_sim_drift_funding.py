@@ -123,3 +123,11 @@ def test_a_drift_funding_file_with_a_rate_that_is_not_an_hourly_fraction_fails_f
     p.write_text("market,date,avg_hourly_rate\nSOL-PERP,2026-01-10,0.5\n")
     with pytest.raises(DataError, match=r"row 2: funding rate 0\.5 is not an hourly fraction"):
         load_drift_funding(p)
+
+
+def test_a_mark_basis_without_modelled_points_is_its_before_value_throughout() -> None:
+    empty = MarkBasis(np.array([], dtype=np.int64), np.array([], dtype=np.float64), 0.0012)
+    ts = np.array([0, HOUR, 5 * HOUR], dtype=np.int64)
+    assert empty.ppm_at(ts).tolist() == [1_200, 1_200, 1_200]
+    one = MarkBasis(np.array([HOUR], dtype=np.int64), np.array([-0.002]), 0.0012)
+    assert one.ppm_at(ts).tolist() == [1_200, -2_000, -2_000]
