@@ -14,6 +14,7 @@ from typing import Any, Final
 from botnft.domain.drift_margin import PERP_MARKET_TABLE
 from botnft.domain.errors import DataError
 from botnft.snapshot.model import DriftPerpState, DriftSpotState
+from botnft.venues.raydium.layouts import anchor_discriminator  # sha256("account:<Name>")[:8]
 
 DRIFT_PROGRAM: Final = "dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH"
 PERP_MARKET_LEN: Final = 1216  # 8-byte discriminator + PerpMarket (state/perp_market.rs PerpMarket::SIZE)
@@ -37,14 +38,12 @@ def _coder() -> Any:
 
 
 def _decode(data: bytes, name: str, size: int, pubkey: str, owner: str | None) -> Any:
-    from anchorpy.coder.accounts import _account_discriminator
-
     what = f"account {pubkey}"
     if owner is not None and owner != DRIFT_PROGRAM:
         raise DataError(f"{what} is owned by {owner}, not the Drift program {DRIFT_PROGRAM}")
     if len(data) != size:
         raise DataError(f"{what} is {len(data)} bytes; a Drift {name} is {size}")
-    if data[:8] != _account_discriminator(name):
+    if data[:8] != anchor_discriminator(name):
         raise DataError(f"{what} is not a Drift {name} (its discriminator is another account type's)")
     try:
         return _coder().decode(data)

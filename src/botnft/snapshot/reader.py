@@ -7,6 +7,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def read_document(path: Path) -> Any:
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 JSON") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=Decimal)  # the Raydium API parser takes exact numbers
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
 

@@ -87,7 +87,7 @@ def test_foreign_owner_is_refused():
 
 def test_unknown_market_index_and_wrong_name_are_refused():
     c = mk.coder()
-    with pytest.raises(DataError, match="index 7 .*not one the simulator lists"):
+    with pytest.raises(DataError, match=r"index 7 .*not one the simulator lists"):
         decode_perp_market(mk.perp_market(c, market_index=7, name="WIF-PERP"), "pk")
     with pytest.raises(DataError, match="named 'BTC-PERP', expected 'SOL-PERP'"):
         decode_perp_market(mk.perp_market(c, name="BTC-PERP"), "pk")
@@ -119,9 +119,9 @@ def test_sim_drift_built_from_the_snapshot_has_its_margin_terms_and_vamm():
     liq = p.taker_liquidity
     assert (liq.amm_base_reserve, liq.amm_quote_reserve) == (960_000 * B, 1_041_666_666_666_667)
     assert liq.amm_peg == (138_378_240, 150_000_000) and liq.amm_spreads == (1_000, 500)
-    assert built.instrument.initial_margin == Decimal("0.1") and built.instrument.maintenance_margin == Decimal(
-        "0.05"
-    )
+    assert built.instrument.initial_margin == Decimal(
+        "0.1"
+    ) and built.instrument.maintenance_margin == Decimal("0.05")
     dp = default.venue.core.markets[0].params
     assert (dp.margin_ratio_initial, dp.margin_ratio_maintenance) == (500, 300)  # the table's, unchanged
 
