@@ -308,29 +308,30 @@ class LocalSolana:
                                                simulate=simulate)  # fmt: skip
         return logs
 
-    def _execute(self, tx: VersionedTransaction, keys: list[Pubkey]) -> tuple[Any, list[str], int]:
-        """(error or None, logs, units) of executing `tx`; None error with None logs if refused."""
+    def _execute(self, tx: VersionedTransaction, keys: list[Pubkey]) -> tuple[Any, list[str], int, int]:
+        """(error or None, logs, units, fee) of executing `tx`; `_REFUSED` if it cannot run. The fee is what
+        the LiteSVM part burned (a handler may create accounts: their rent is not the fee)."""
         calls = self._calls(tx)
+        before = sum(self.lamports(k) for k in keys)
         if not calls:
             res = self.svm.send_transaction(tx)
         else:
             if not all(tx.verify_with_results()):
-                return _REFUSED, [], 0
+                return _REFUSED, [], 0, 0
             saved = {k: self.svm.get_account(k) for k in keys}
             self.svm.with_sigverify(False)
             try:
                 res = self.svm.send_transaction(self._without(tx, calls))
             finally:
                 self.svm.with_sigverify(True)
+        fee = before - sum(self.lamports(k) for k in keys)
         if isinstance(res, FailedTransactionMetadata):
-            return res.err(), list(res.meta().logs()), int(res.meta().compute_units_consumed())
+            return res.err(), list(res.meta().logs()), int(res.meta().compute_units_consumed()), fee
         logs, units = list(res.logs()), int(res.compute_units_consumed())
         if calls:
             try:
                 logs += self._run_programs(calls, simulate=False)
             except ProgramFailed as f:
-                before = sum(a.lamports for a in saved.values() if a is not None)
-                fee = before - sum(self.lamports(k) for k in keys)  # burned by the LiteSVM part
                 for k, acc in saved.items():
                     self.svm.set_account(k, acc or Account(0, b"", Pubkey.default(), False, 0))
                 payer = saved[keys[0]]
@@ -338,8 +339,8 @@ class LocalSolana:
                 self.svm.set_account(keys[0], Account(payer.lamports - fee, payer.data, payer.owner,
                                                       payer.executable, payer.rent_epoch))  # fmt: skip
                 err = TransactionErrorInstructionError(f.index, InstructionErrorCustom(f.code))
-                return err, logs + f.logs, units
-        return None, logs, units
+                return err, logs + f.logs, units, fee
+        return None, logs, units, fee
 
     def _land(self, tx: VersionedTransaction) -> Landed | None:
         """Execute `tx` in a new block; None if it cannot land (blockhash expired, not executable)."""
@@ -349,11 +350,10 @@ class LocalSolana:
         keys = self._keys(tx)
         pre = [self.lamports(k) for k in keys]
         pre_tokens = self._tokens(keys)
-        err, logs, units = self._execute(tx, keys)
+        err, logs, units, fee = self._execute(tx, keys)
         if err is _REFUSED:
             return None
         post = [self.lamports(k) for k in keys]
-        fee = sum(pre) - sum(post)
         if err is not None and fee == 0 and "InstructionError" not in type(err).__name__:
             return None  # refused before execution (signature, fee payer): never in a block
         self.height += 1
