@@ -9,9 +9,10 @@ from botnft.strategy.base import Strategy, parse_params
 from botnft.strategy.carry import FundingCarry
 from botnft.strategy.library.crossover import EmaCross, SmaCross
 from botnft.strategy.library.hold import Hold
+from botnft.strategy.ml_selector import MlSelector
 from botnft.strategy.sizing import SizingParams, split_sizing
 
-REGISTRY: dict[str, Any] = {cls.name: cls for cls in (EmaCross, SmaCross, Hold, FundingCarry)}
+REGISTRY: dict[str, Any] = {cls.name: cls for cls in (EmaCross, SmaCross, Hold, FundingCarry, MlSelector)}
 DEFAULT = "ema_cross"
 
 
