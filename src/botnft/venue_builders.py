@@ -277,14 +277,22 @@ def _build_openbook(ctx: BuildContext) -> VenueBuild:
     from botnft.venues.sim.openbook import SOL_USDC_FEES, SimOpenBook
 
     cfg = ctx.liquidity("openbook")
+    terms: dict[str, Any] = {
+        "profile": _profile(OPENBOOK_PROFILE, cfg),
+        "taker_fee": _ppm(cfg.get("taker_fee_bps"), SOL_USDC_FEES.taker_rate),
+        "maker_fee": _ppm(cfg.get("maker_fee_bps"), SOL_USDC_FEES.maker_rate),
+    }
+    snap = _snapshot(ctx)
+    if snap is not None:  # the snapshot's lots, fees and calibrated depth (botnft.snapshot.apply)
+        from botnft.snapshot.apply import openbook_terms
+
+        terms.update(openbook_terms(snap) or {})
     venue = SimOpenBook(
         base=md.base,
         seed=ctx.spec.seed,
-        profile=_profile(OPENBOOK_PROFILE, cfg),
-        taker_fee=_ppm(cfg.get("taker_fee_bps"), SOL_USDC_FEES.taker_rate),
-        maker_fee=_ppm(cfg.get("maker_fee_bps"), SOL_USDC_FEES.maker_rate),
         execution=ctx.execution(),  # the one fee, and latency
         wallet=solana.wallet,  # the same Solana wallet as Raydium
+        **terms,
     )
     solana.venues.append(venue)
     return VenueBuild(venue, venue.instrument, "SOLANA", solana.fund)

@@ -21,6 +21,7 @@ from fakes.solana_rpc import LocalSolana
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "snapshots"
 DRIFT = FIXTURES / "drift_sol_perp.json"
 RAYDIUM = FIXTURES / "raydium_pools.json"
+OPENBOOK = FIXTURES / "openbook_book.json"
 sys.path.insert(0, str(FIXTURES))
 import make_drift_fixture as mk  # noqa: E402
 
@@ -177,8 +178,9 @@ def test_fetch_from_the_local_chain_equals_the_import(
     from botnft.cli import run
 
     monkeypatch.setenv("BOT_RUNS_DIR", str(tmp_path))
-    accounts = json.loads(DRIFT.read_text())["accounts"] + json.loads(RAYDIUM.read_text())["accounts"]
+    accounts = [a for f in (DRIFT, RAYDIUM, OPENBOOK) for a in json.loads(f.read_text())["accounts"]]
     named = ("drift_perp_market", "drift_spot_market", "raydium_amm_v4", "raydium_cpmm", "raydium_clmm")
+    named += ("openbook_market",)
     wanted = [a for a in accounts if a["kind"] in named]
 
     async def main() -> int:
@@ -196,10 +198,56 @@ def test_fetch_from_the_local_chain_equals_the_import(
     assert asyncio.run(main()) == 0
     assert run(["snapshot", "import", str(DRIFT), "--name", "d"]) == 0
     assert run(["snapshot", "import", str(RAYDIUM), "--name", "r"]) == 0
-    fetched, d, r = (load(n, tmp_path) for n in ("fetched", "d", "r"))
+    assert run(["snapshot", "import", str(OPENBOOK), "--name", "o"]) == 0
+    fetched, d, r, o = (load(n, tmp_path) for n in ("fetched", "d", "r", "o"))
+    assert fetched.openbook_markets == o.openbook_markets
     assert fetched.drift_perp_markets == d.drift_perp_markets
     assert fetched.drift_spot_markets == d.drift_spot_markets
     assert sorted(fetched.raydium_pools, key=lambda p: p.kind) == sorted(
         r.raydium_pools, key=lambda p: p.kind
     )
     assert fetched.slot is not None and fetched.source.startswith("http://127.0.0.1")
+
+
+def test_an_openbook_snapshot_thins_the_simulated_book(tmp_path: Path) -> None:
+    assert bot(tmp_path, "snapshot", "import", str(OPENBOOK), "--name", "ob").returncode == 0
+    rows = {}
+    for snap in (None, "ob"):
+        r = bot(
+            tmp_path,
+            "route",
+            "--side",
+            "buy",
+            "--amount",
+            "100",
+            "--json",
+            *(["--snapshot", snap] if snap else []),
+        )
+        assert r.returncode == 0, r.stderr
+        rows[snap] = next(v for v in json.loads(r.stdout)["venues"] if v["venue"] == "OPENBOOK")
+    # the profile's cumulative depth is depth_1pct · (d / 100 bps)^1.18: 100 SOL sit within
+    # 100 · (100 / 1500)^(1/1.18) ≈ 10 bps on the default book, 100 · (100 / 60)^(1/1.18) ≈ 154 bps on the
+    # snapshot's (60 SOL within 1 %): the snapshot's buy pays more
+    assert rows["ob"]["avg_price"] > rows[None]["avg_price"]
+
+
+def test_backtest_runs_on_a_snapshot(tmp_path: Path) -> None:
+    assert bot(tmp_path, "snapshot", "import", str(DRIFT), "--name", "d").returncode == 0
+    base = [
+        "backtest",
+        "--data",
+        "sol-perp-1h",
+        "--venue",
+        "drift",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-02-01",
+    ]
+    out = {}
+    for snap in (None, "d"):
+        r = bot(tmp_path, *base, "--json", "--no-store", *(["--snapshot", snap] if snap else []))
+        assert r.returncode == 0, r.stderr
+        out[snap] = json.loads(r.stdout)
+    assert out["d"]["final_equity"] != out[None]["final_equity"]
+    one_line_error(bot(tmp_path, *base, "--no-store", "--snapshot", "missing"), "no snapshot named 'missing'")

@@ -19,7 +19,14 @@ from botnft.domain.errors import UserError
 snapshot_app = typer.Typer(no_args_is_help=True, help="Snapshots of on-chain state for the simulated venues.")
 app.add_typer(snapshot_app, name="snapshot")
 
-ACCOUNT_KINDS = ("drift_perp_market", "drift_spot_market", "raydium_amm_v4", "raydium_cpmm", "raydium_clmm")
+ACCOUNT_KINDS = (
+    "drift_perp_market",
+    "drift_spot_market",
+    "raydium_amm_v4",
+    "raydium_cpmm",
+    "raydium_clmm",
+    "openbook_market",
+)
 _B58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
 
 NameOpt = Annotated[

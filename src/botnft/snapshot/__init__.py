@@ -20,7 +20,8 @@ Input FILE, one of two shapes (JSON):
   ``kind``: ``drift_perp_market``, ``drift_spot_market`` (Drift ``PerpMarket``/``SpotMarket``, decoded
   with driftpy's IDL), ``raydium_amm_v4``, ``raydium_cpmm``, ``raydium_clmm`` (a pool), and the accounts a
   pool is priced with: ``spl_token`` (its vaults), ``raydium_cpmm_config``, ``raydium_clmm_config``,
-  ``raydium_clmm_tick_array``. ``data`` may also be a bare base64 string.
+  ``raydium_clmm_tick_array``; ``openbook_market`` (an OpenBook v2 ``Market``) with its two
+  ``openbook_book_side`` accounts. ``data`` may also be a bare base64 string.
 * **Raydium API v3** — a ``/pools/info/ids`` or ``/pools/info/list-v2`` answer (``{"success": true,
   "data": [...]}`` or ``{"data": {"data": [...]}}``): AMM v4 and CPMM pools take the API's token amounts
   as reserves and its fee rate; a CLMM takes the API's price and TVL over the sim's CLMM liquidity model
@@ -29,6 +30,8 @@ Input FILE, one of two shapes (JSON):
 A snapshot replaces, per venue: SimDrift's market parameters (margin ratios, IMF factor, liquidation fees,
 grids, high-leverage ratios, unrealized-pnl weights, funding period) and its vAMM (base/quote reserves,
 peg relative to the snapshot's oracle, long/short spreads); each Raydium pool's reserves and fee terms
-(AMM v4, CPMM) or its sqrt price, liquidity and initialized ticks (CLMM). Drift spot markets are decoded
-and stored, not yet applied (SimDrift's collateral weights stay the documented ones).
+(AMM v4, CPMM) or its sqrt price, liquidity and initialized ticks (CLMM); SimOpenBook's lot sizes, fees
+and depth profile calibrated to the real book (touch spread, depth within 1 %; ``snapshot.openbook``).
+Drift spot markets are decoded and stored, not yet applied (SimDrift's collateral weights stay the
+documented ones).
 """

@@ -90,3 +90,22 @@ def pool_config(p: RaydiumPoolState) -> PoolConfig:
         positions = tuple(ClmmPosition(lo, hi, liq) for lo, hi, liq in clmm_segments(p))
         return PoolConfig(terms, sqrt_price_x64=p.sqrt_price_x64, positions=positions)
     raise DataError(f"unknown Raydium pool kind {p.kind!r} in the snapshot")
+
+
+def openbook_terms(snapshot: Snapshot) -> dict[str, Any] | None:
+    """SimOpenBook's keyword arguments from the snapshot's market (module ``snapshot.openbook``): lot sizes,
+    fees and the depth profile calibrated to its book; None when the snapshot holds no OpenBook market."""
+    if not snapshot.openbook_markets:
+        return None
+    from botnft.snapshot.openbook import calibration
+    from botnft.venues.sim.book_market import OPENBOOK_PROFILE
+
+    m = snapshot.openbook_markets[0]
+    spread_bps, depth_1pct = calibration(m)
+    return {
+        "base_lot_size": m.base_lot_size,
+        "quote_lot_size": m.quote_lot_size,
+        "taker_fee": m.taker_fee,
+        "maker_fee": m.maker_fee,
+        "profile": replace(OPENBOOK_PROFILE, spread_bps=spread_bps, depth_1pct=depth_1pct),
+    }

@@ -51,6 +51,11 @@ def _aux(kind: str, pubkey: str, data: bytes, each_side: int) -> list[tuple[str,
             for i in range(-each_side, each_side + 1)
         ]
         return [("raydium_clmm_config", p.amm_config)] + [("raydium_clmm_tick_array", a) for a in arrays]
+    if kind == "openbook_market":
+        from botnft.venues.openbook.layouts import decode_market
+
+        m = decode_market(data)
+        return [("openbook_book_side", str(m.bids)), ("openbook_book_side", str(m.asks))]
     return []
 
 

@@ -114,6 +114,23 @@ class RaydiumPoolState:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenBookState:
+    """One OpenBook v2 market: lot sizes, fees (millionths; a negative maker fee is a rebate) and its two
+    book sides as ``(price lots, base lots)`` levels, best first."""
+
+    pubkey: str
+    name: str
+    base_decimals: int
+    quote_decimals: int
+    base_lot_size: int
+    quote_lot_size: int
+    taker_fee: int
+    maker_fee: int
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     name: str
     slot: int | None
@@ -123,6 +140,7 @@ class Snapshot:
     drift_perp_markets: tuple[DriftPerpState, ...] = ()
     drift_spot_markets: tuple[DriftSpotState, ...] = ()
     raydium_pools: tuple[RaydiumPoolState, ...] = ()
+    openbook_markets: tuple[OpenBookState, ...] = ()
 
     def perp(self, symbol: str) -> DriftPerpState | None:
         return next((m for m in self.drift_perp_markets if m.symbol == symbol), None)
@@ -135,6 +153,10 @@ class Snapshot:
         out = [f"{m.symbol} (Drift perp #{m.market_index})" for m in self.drift_perp_markets]
         out += [f"{m.symbol} (Drift spot #{m.market_index})" for m in self.drift_spot_markets]
         out += [f"Raydium {p.kind} {p.pubkey} ({p.origin})" for p in self.raydium_pools]
+        out += [
+            f"OpenBook {m.name} {m.pubkey} ({len(m.bids)} bid, {len(m.asks)} ask levels)"
+            for m in self.openbook_markets
+        ]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +178,12 @@ class Snapshot:
                 q = dict(p)
                 q["ticks"] = {int(k): int(v) for k, v in dict(q.get("ticks", {})).items()}
                 pools.append(_build(RaydiumPoolState, q))
+            books = []
+            for m in raw.get("openbook_markets", ()):
+                q = dict(m)
+                for side in ("bids", "asks"):
+                    q[side] = tuple((int(p), int(n)) for p, n in q.get(side, ()))
+                books.append(_build(OpenBookState, q))
             return cls(
                 name=str(raw["name"]),
                 slot=None if raw.get("slot") is None else int(raw["slot"]),
@@ -165,6 +193,7 @@ class Snapshot:
                 drift_perp_markets=perps,
                 drift_spot_markets=spots,
                 raydium_pools=tuple(pools),
+                openbook_markets=tuple(books),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{where} is malformed: {exc}") from None

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from botnft.domain.errors import DataError, UserError
-from botnft.snapshot.model import DriftPerpState, DriftSpotState, RaydiumPoolState, Snapshot
+from botnft.snapshot.model import DriftPerpState, DriftSpotState, OpenBookState, RaydiumPoolState, Snapshot
+from botnft.snapshot.openbook import BOOK_KINDS
 from botnft.snapshot.raydium import AUX_KINDS, POOL_KINDS, pool_from_account
 
 DRIFT_KINDS = ("drift_perp_market", "drift_spot_market")
-KINDS = (*DRIFT_KINDS, *POOL_KINDS, *AUX_KINDS)
+KINDS = (*DRIFT_KINDS, *POOL_KINDS, *AUX_KINDS, *BOOK_KINDS)
 
 
 def read_document(path: Path) -> Any:
@@ -108,6 +109,7 @@ def snapshot_from_accounts(
     perps: list[DriftPerpState] = []
     spots: list[DriftSpotState] = []
     pools: list[RaydiumPoolState] = []
+    books: list[OpenBookState] = []
     if any(kind in DRIFT_KINDS for kind, _, _ in accounts.values()):
         from botnft.snapshot.drift import decode_perp_market, decode_spot_market
 
@@ -121,12 +123,23 @@ def snapshot_from_accounts(
         for pubkey, (kind, data, _) in accounts.items():
             if kind in POOL_KINDS:
                 pools.append(pool_from_account(kind, pubkey, data, plain))
+    if any(kind == "openbook_market" for kind, _, _ in accounts.values()):
+        from botnft.snapshot.openbook import market_from_accounts
+
+        plain = {k: (kind, data) for k, (kind, data, _) in accounts.items()}
+        for pubkey, (kind, data, _) in accounts.items():
+            if kind == "openbook_market":
+                books.append(market_from_accounts(pubkey, data, plain))
     _unique([m.symbol for m in perps], "Drift perp market")
     _unique([m.symbol for m in spots], "Drift spot market")
     _unique([p.kind for p in pools], "Raydium pool kind")
-    if not (perps or spots or pools):
+    if len(books) > 1:
+        raise DataError(f"the file lists {len(books)} OpenBook markets: a snapshot holds one")
+    if not (perps or spots or pools or books):
         raise DataError("the snapshot file lists no market or pool account (only accounts pools read)")
-    return Snapshot(name, slot, taken_at, _now(), source, tuple(perps), tuple(spots), tuple(pools))
+    return Snapshot(
+        name, slot, taken_at, _now(), source, tuple(perps), tuple(spots), tuple(pools), tuple(books)
+    )
 
 
 def _unique(items: list[str], what: str) -> None:
