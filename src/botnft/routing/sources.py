@@ -20,217 +20,59 @@ Conventions (all floats, no token decimals; the caller converts from integer uni
   ``min_size``. Build the source with the numbers for the direction you route (a venue whose lot is
   0.01 SOL on sells and 0.01 USDC on buys is two different ``BookSource`` objects).
 
-The module is pure: standard library only, no I/O.
+The curves themselves, and the pooled curve of an aggregator's parts, are in :mod:`botnft.routing.curves`
+(re-exported here). The module is pure: standard library only, no I/O.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import operator
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
-from typing import Any, Literal
+from typing import Any
 
-Side = Literal["buy", "sell"]
+from botnft.routing.curves import (
+    CURVE,
+    EV_END,
+    EV_FLAT,
+    EV_START,
+    FLAT,
+    INF,
+    Curve,
+    Event,
+    Segment,
+    Side,
+    check_finite,
+    check_lots,
+    check_positive,
+    check_side,
+    curve_segment,
+    fee_fraction,
+    pooled_segments,
+)
 
-INF = math.inf
-
-CURVE = 0
-FLAT = 1
-
-# Event kinds for the solver's sweep on the marginal rate (see split.py).
-EV_START = 0  # a curve segment starts receiving flow
-EV_END = 1  # a curve segment is exhausted
-EV_FLAT = 2  # a flat segment is taken whole (or partly, at the optimum)
-
-# A segment: (kind, m_start, m_end, a, b, root, cap, out_cap)
-#   curve: out(x) = a*x/(b+x); root = sqrt(a*b); m_start = a/b; m_end = a*b/(b+cap)^2
-#   flat:  out(x) = a*x (a = rate); b = root = 0; m_start = m_end = a
-Segment = tuple[int, float, float, float, float, float, float, float]
-# An event: (lambda, kind, segment index, a, b, root, cap, out_cap) at marginal rate lambda.
-Event = tuple[float, int, int, float, float, float, float, float]
-
-
-def _finite(name: str, value: object) -> float:
-    t = type(value)
-    if t is float or t is int:  # the common case, without the slower ABC check below
-        v = float(value)  # type: ignore[arg-type]
-        if v - v == 0.0:  # finite
-            return v
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
-def _positive(name: str, value: object) -> float:
-    v = _finite(name, value)
-    if v <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
-
-
-def _fee(fee_bps: object) -> float:
-    f = _finite("fee_bps", fee_bps)
-    if not 0.0 <= f < 10_000.0:
-        raise ValueError(f"fee_bps must be in [0, 10000), got {fee_bps!r}")
-    return f / 10_000.0
-
-
-def _check_lots(lot: object, min_size: object) -> None:
-    if lot is not None:
-        _positive("lot", lot)
-    if min_size is not None and _finite("min_size", min_size) < 0.0:
-        raise ValueError(f"min_size must be >= 0, got {min_size!r}")
-
-
-def _check_side(side: object) -> Side:
-    if side == "buy":
-        return "buy"
-    if side == "sell":
-        return "sell"
-    raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-
-
-def curve_segment(a: float, b: float, cap: float) -> Segment:
-    """A constant-product segment ``out = a*x/(b+x)`` on ``[0, cap]`` (cap may be ``inf``)."""
-    m_start = a / b
-    if cap == INF:
-        return (CURVE, m_start, 0.0, a, b, math.sqrt(a * b), INF, a)
-    return (CURVE, m_start, a * b / ((b + cap) * (b + cap)), a, b, math.sqrt(a * b), cap, a * cap / (b + cap))
-
-
-class Curve:
-    """One source's output as a function of input, for one side: consecutive segments.
-
-    The segments' marginal rates never increase along the input axis (the output is concave). The
-    solver reads ``events`` and ``keys`` (their marginal rates, the sort keys);
-    ``output``/``marginal``/``input_for`` evaluate the curve directly, from tables built on first use.
-    """
-
-    __slots__ = ("_in_starts", "_out_starts", "_segments", "events", "keys", "total_in", "total_out")
-
-    def __init__(self, segments: Sequence[Segment]) -> None:
-        if len(segments) == 1 and segments[0][0] == CURVE and segments[0][6] > 0.0:
-            self._one_curve(segments[0])  # a pool: the common case, without the loop below
-            return
-        segs = tuple([s for s in segments if s[6] > 0.0])
-        events: list[Event] = []
-        for k, (kind, m_start, m_end, a, b, root, cap, out_cap) in enumerate(segs):
-            if kind == CURVE:
-                events.append((m_start, EV_START, k, a, b, root, cap, out_cap))
-                if cap != INF:
-                    events.append((m_end, EV_END, k, a, b, root, cap, out_cap))
-            else:
-                events.append((m_start, EV_FLAT, k, a, b, root, cap, out_cap))
-        self._segments: tuple[Segment, ...] | None = segs
-        self.events = events
-        self.keys = [e[0] for e in events]
-        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
-        self.total_in = sum([s[6] for s in segs])
-        self.total_out = sum([s[7] for s in segs])
-        self._in_starts: tuple[float, ...] | None = None
-        self._out_starts: tuple[float, ...] = ()
-
-    def _one_curve(self, seg: Segment) -> None:
-        """What ``__init__`` makes of the one curve segment `seg` (its events and totals)."""
-        _, m_start, m_end, a, b, root, cap, out_cap = seg
-        self._segments = (seg,)
-        if cap != INF:
-            self.events = [
-                (m_start, EV_START, 0, a, b, root, cap, out_cap),
-                (m_end, EV_END, 0, a, b, root, cap, out_cap),
-            ]
-            self.keys = [m_start, m_end]
-        else:
-            self.events = [(m_start, EV_START, 0, a, b, root, cap, out_cap)]
-            self.keys = [m_start]
-        self.total_in = cap
-        self.total_out = out_cap
-        self._in_starts = None
-        self._out_starts = ()
-
-    @classmethod
-    def levels(cls, rates: Sequence[float], caps: Sequence[float], outs: Sequence[float]) -> Curve:
-        """Flat segments only (a book side), given best rate first; segments are built lazily."""
-        self = cls.__new__(cls)
-        n = len(rates)
-        if not n == len(caps) == len(outs):
-            raise ValueError(f"{n} rates need as many caps and outputs, got {len(caps)} and {len(outs)}")
-        # (rate, EV_FLAT, k, rate, 0.0, 0.0, cap, out) per level, built by zip in C
-        flat, zero = repeat(EV_FLAT, n), repeat(0.0, n)
-        events: list[Event] = list(
-            zip(rates, flat, range(n), rates, zero, repeat(0.0, n), caps, outs, strict=True)
-        )
-        self._segments = None
-        self.events = events
-        self.keys = list(rates)
-        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
-        self.total_in = sum(caps)
-        self.total_out = sum(outs)
-        self._in_starts = None
-        self._out_starts = ()
-        return self
-
-    @property
-    def segments(self) -> tuple[Segment, ...]:
-        """The segments in input order: ``(kind, m_start, m_end, a, b, root, cap, out_cap)``."""
-        if self._segments is None:  # flat levels: the events are the segments, in order
-            self._segments = tuple((FLAT, e[3], e[3], e[3], 0.0, 0.0, e[6], e[7]) for e in self.events)
-        return self._segments
-
-    def _tables(self) -> tuple[tuple[Segment, ...], tuple[float, ...], tuple[float, ...]]:
-        segs = self.segments
-        if self._in_starts is None:
-            self._in_starts = (0.0, *accumulate(s[6] for s in segs[:-1]))
-            self._out_starts = (0.0, *accumulate(s[7] for s in segs[:-1]))
-        return segs, self._in_starts, self._out_starts
-
-    def output(self, x: float) -> float:
-        """Output received for ``x`` units of input (input beyond the capacity is not used)."""
-        if x <= 0.0:
-            return 0.0
-        if x >= self.total_in:
-            return self.total_out
-        segs, in_starts, out_starts = self._tables()
-        k = max(bisect_right(in_starts, x) - 1, 0)
-        s = segs[k]
-        d = x - in_starts[k]
-        if s[0] == CURVE:
-            return out_starts[k] + s[3] * d / (s[4] + d)
-        return out_starts[k] + s[3] * d
-
-    def marginal(self, x: float) -> float:
-        """Right-hand marginal output per unit input at ``x`` (0 beyond the capacity)."""
-        if x >= self.total_in or not self.events:
-            return 0.0
-        segs, in_starts, _ = self._tables()
-        k = max(bisect_right(in_starts, x) - 1, 0)
-        s = segs[k]
-        if s[0] == CURVE:
-            d = max(x - in_starts[k], 0.0)
-            return s[3] * s[4] / ((s[4] + d) * (s[4] + d))
-        return s[3]
-
-    def input_for(self, out: float) -> float:
-        """Input needed to receive ``out`` (``inf`` if the source can never deliver that much)."""
-        if out <= 0.0:
-            return 0.0
-        if out > self.total_out or (out == self.total_out and self.total_in == INF):
-            return INF
-        segs, in_starts, out_starts = self._tables()
-        k = max(bisect_right(out_starts, out) - 1, 0)
-        s = segs[k]
-        o = out - out_starts[k]
-        if s[0] == CURVE:
-            return in_starts[k] + min(s[4] * o / (s[3] - o), s[6])
-        return in_starts[k] + min(o / s[3], s[6])
+__all__ = [
+    "CURVE",
+    "EV_END",
+    "EV_FLAT",
+    "EV_START",
+    "FLAT",
+    "INF",
+    "SOURCE_TYPES",
+    "BookSource",
+    "ClmmSource",
+    "CpmmSource",
+    "Curve",
+    "Event",
+    "PerpSource",
+    "PooledSource",
+    "Segment",
+    "Side",
+    "Source",
+    "curve_segment",
+    "pooled_segments",
+]
 
 
 class _SourceMixin:
@@ -242,7 +84,7 @@ class _SourceMixin:
     def curve(self, side: str) -> Curve:
         """The output curve on ``side`` (``"buy"`` or ``"sell"``): what the split solver reads (built from
         the side's segments when first read: a route reads one side)."""
-        s = _check_side(side)
+        s = check_side(side)
         c = self._curves[s]
         if type(c) is not Curve:
             c = self._curves[s] = Curve(c)
@@ -293,10 +135,10 @@ class CpmmSource(_SourceMixin):
     _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        rb = _positive("base_reserve", self.base_reserve)
-        rq = _positive("quote_reserve", self.quote_reserve)
-        g = 1.0 - _fee(self.fee_bps)
-        _check_lots(self.lot, self.min_size)
+        rb = check_positive("base_reserve", self.base_reserve)
+        rq = check_positive("quote_reserve", self.quote_reserve)
+        g = 1.0 - fee_fraction(self.fee_bps)
+        check_lots(self.lot, self.min_size)
         self._set_curves([curve_segment(rb, rq / g, INF)], [curve_segment(rq, rb / g, INF)])
 
     @classmethod
@@ -336,8 +178,8 @@ def _levels(name: str, levels: Iterable[tuple[float, float]]) -> list[tuple[floa
         except (TypeError, ValueError):
             raise ValueError(f"{name}[{i}] must be a (price, size) pair, got {level!r}") from None
         if not (type(price) is float and type(size) is float and 0.0 < price < INF and 0.0 < size < INF):
-            price = _positive(f"{name}[{i}] price", price)
-            size = _positive(f"{name}[{i}] size", size)
+            price = check_positive(f"{name}[{i}] price", price)
+            size = check_positive(f"{name}[{i}] size", size)
         append((price, size))
     return out
 
@@ -389,8 +231,8 @@ class BookSource(_SourceMixin):
         bids.sort(reverse=True)
         if asks and bids and bids[0][0] >= asks[0][0]:
             raise ValueError(f"crossed book: best bid {bids[0][0]} >= best ask {asks[0][0]}")
-        _fee(self.fee_bps)
-        _check_lots(self.lot, self.min_size)
+        fee_fraction(self.fee_bps)
+        check_lots(self.lot, self.min_size)
         object.__setattr__(self, "asks", tuple(asks))
         object.__setattr__(self, "bids", tuple(bids))
         object.__setattr__(self, "_curves", {})
@@ -420,7 +262,7 @@ class BookSource(_SourceMixin):
             )
         if ask_prices and bid_prices and bid_prices[0] >= ask_prices[0]:
             raise ValueError(f"crossed book: best bid {bid_prices[0]} >= best ask {ask_prices[0]}")
-        _fee(fee_bps)
+        fee_fraction(fee_bps)
         self = cls.__new__(cls)
         for key, value in (
             ("asks", tuple(zip(ask_prices, ask_sizes, strict=True))),
@@ -439,8 +281,8 @@ class BookSource(_SourceMixin):
         c: Curve | None = self._curves.get(side)
         if c is not None:
             return c
-        s = _check_side(side)
-        f = _fee(self.fee_bps)
+        s = check_side(side)
+        f = fee_fraction(self.fee_bps)
         arrays = self.__dict__.get("_arrays")
         levels = self.asks if s == "buy" else self.bids
         if arrays is not None:
@@ -481,18 +323,18 @@ class ClmmSource(_SourceMixin):
     _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        p0 = _positive("price", self.price)
-        g = 1.0 - _fee(self.fee_bps)
-        _check_lots(self.lot, self.min_size)
+        p0 = check_positive("price", self.price)
+        g = 1.0 - fee_fraction(self.fee_bps)
+        check_lots(self.lot, self.min_size)
         rngs: list[tuple[float, float, float]] = []
         for i, r in enumerate(self.ranges):
             try:
                 lo, hi, liq = r
             except (TypeError, ValueError):
                 raise ValueError(f"ranges[{i}] must be (lower_price, upper_price, L), got {r!r}") from None
-            lo_f = _positive(f"ranges[{i}] lower_price", lo)
-            hi_f = _positive(f"ranges[{i}] upper_price", hi)
-            liq_f = _finite(f"ranges[{i}] liquidity", liq)
+            lo_f = check_positive(f"ranges[{i}] lower_price", lo)
+            hi_f = check_positive(f"ranges[{i}] upper_price", hi)
+            liq_f = check_finite(f"ranges[{i}] liquidity", liq)
             if hi_f <= lo_f:
                 raise ValueError(f"ranges[{i}]: upper_price {hi!r} must be > lower_price {lo!r}")
             if liq_f < 0.0:
@@ -561,17 +403,17 @@ class PerpSource(_SourceMixin):
     _curves: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        rb = _positive("base_reserve", self.base_reserve)
-        rq = _positive("quote_reserve", self.quote_reserve)
-        peg = _positive("peg", self.peg)
-        f = _fee(self.fee_bps)
-        _check_lots(self.lot, self.min_size)
+        rb = check_positive("base_reserve", self.base_reserve)
+        rq = check_positive("quote_reserve", self.quote_reserve)
+        peg = check_positive("peg", self.peg)
+        f = fee_fraction(self.fee_bps)
+        check_lots(self.lot, self.min_size)
         cap_buy = INF
         cap_sell = INF
         a_buy, b_buy = rb, rq * peg * (1.0 + f)
         a_sell, b_sell = rq * peg * (1.0 - f), rb
         if self.max_base is not None:
-            mb = _positive("max_base", self.max_base)
+            mb = check_positive("max_base", self.max_base)
             if mb < a_buy:
                 cap_buy = b_buy * mb / (a_buy - mb)
             cap_sell = mb
@@ -581,71 +423,6 @@ class PerpSource(_SourceMixin):
     def price(self) -> float:
         """Mark price, quote per base, before fees."""
         return float(self.quote_reserve) / float(self.base_reserve) * float(self.peg)
-
-
-def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
-    """The curve of the best split of one input across `curves`: the output of ``x`` sent to them all is
-    the most the curves give for ``x`` between them (their sup-convolution), as segments.
-
-    Sweeping the marginal rate λ down through the curves' events: between two events the set of partly
-    used curve segments is fixed, and each takes ``x_i(λ) = root_i/√λ − b_i``, so together they take
-    ``R/√λ + const`` with ``R = Σ root_i``, one curve segment ``a'x/(b'+x)`` with ``b' = R/√λ_hi``,
-    ``a' = R·√λ_hi`` from ``λ_hi`` down to ``λ_lo``; the flat levels at one rate are one flat segment.
-    """
-    events: list[Event] = []
-    owner: list[int] = []
-    for i, c in enumerate(curves):
-        events += c.events
-        owner += [i] * len(c.events)
-    keys = [e[0] for e in events]
-    # best rate first; equal rates keep the curves' order (a stable sort, as reverse=True keeps it)
-    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
-    out: list[Segment] = []
-    append = out.append
-    sqrt = math.sqrt
-    active: dict[tuple[int, int], float] = {}  # (curve, segment) -> root, the curve segments in use
-    roots = 0.0
-    lam = INF
-    for j in order:
-        e = events[j]
-        rate, kind = e[0], e[1]
-        if roots > 0.0 and rate < lam:
-            s_lam = sqrt(lam)
-            b = roots / s_lam
-            # curve_segment(roots·√λ, b, roots/√rate − b), written out (it runs once per event)
-            a = roots * s_lam
-            cap = roots / sqrt(rate) - b
-            if cap == INF:
-                append((CURVE, a / b, 0.0, a, b, sqrt(a * b), INF, a))
-            else:
-                append(
-                    (
-                        CURVE,
-                        a / b,
-                        a * b / ((b + cap) * (b + cap)),
-                        a,
-                        b,
-                        sqrt(a * b),
-                        cap,
-                        a * cap / (b + cap),
-                    )
-                )
-        lam = min(lam, rate)
-        if kind == EV_FLAT:
-            if out and out[-1][0] == FLAT and out[-1][1] == rate:
-                prev = out.pop()
-                append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
-            else:
-                append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
-            continue
-        if kind == EV_START:
-            active[owner[j], e[2]] = e[5]
-        else:
-            del active[owner[j], e[2]]
-        roots = math.fsum(active.values())
-    if roots > 0.0:  # what is still in use never runs out
-        out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
-    return out
 
 
 @dataclass(frozen=True)
@@ -667,14 +444,14 @@ class PooledSource(_SourceMixin):
         if self.part_lots and len(self.part_lots) != len(self.parts):
             raise ValueError(f"{len(self.parts)} parts need as many part lots, got {len(self.part_lots)}")
         for lot in self.part_lots:
-            _check_lots(lot, None)
-        _check_lots(self.lot, self.min_size)
+            check_lots(lot, None)
+        check_lots(self.lot, self.min_size)
         object.__setattr__(self, "_curves", {})
 
     def curve(self, side: str) -> Curve:
         c: Curve | None = self._curves.get(side)
         if c is None:
-            s = _check_side(side)
+            s = check_side(side)
             c = self._curves[s] = Curve(pooled_segments([p.curve(s) for p in self.parts]))
         return c
 
@@ -684,7 +461,7 @@ class PooledSource(_SourceMixin):
             return self.curve(side).output(float(amount_in))
         from botnft.routing.split import settle_pooled  # the solver imports this module
 
-        return settle_pooled(self, _check_side(side), float(amount_in), 0.0, False)[1]
+        return settle_pooled(self, check_side(side), float(amount_in), 0.0, False)[1]
 
     def input_for(self, side: str, amount_out: float) -> float:
         """Input for ``amount_out`` (``inf`` out of reach), the books' shares in whole lots."""
@@ -693,7 +470,7 @@ class PooledSource(_SourceMixin):
             return c.input_for(float(amount_out))
         from botnft.routing.split import settle_pooled  # the solver imports this module
 
-        return settle_pooled(self, _check_side(side), 0.0, float(amount_out), True)[0]
+        return settle_pooled(self, check_side(side), 0.0, float(amount_out), True)[0]
 
 
 Source = CpmmSource | BookSource | ClmmSource | PerpSource | PooledSource

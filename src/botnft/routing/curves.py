@@ -1,0 +1,280 @@
+"""Output curves for the split solver: one source's output as a function of its input, as consecutive
+segments, and the curve of the best split of one input across several curves (`pooled_segments`).
+
+Two kinds of segment are enough for every venue (see :mod:`botnft.routing.sources`): a **curve segment**
+``out(x) = a*x / (b + x)`` for ``0 <= x <= cap`` (a constant-product curve with the fee folded into ``a``
+and ``b``) and a **flat segment** (a constant rate over ``cap`` units of input: one book level). The
+module is pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate, repeat
+from typing import Literal
+
+Side = Literal["buy", "sell"]
+
+INF = math.inf
+
+CURVE = 0
+FLAT = 1
+
+# Event kinds for the solver's sweep on the marginal rate (see split.py).
+EV_START = 0  # a curve segment starts receiving flow
+EV_END = 1  # a curve segment is exhausted
+EV_FLAT = 2  # a flat segment is taken whole (or partly, at the optimum)
+
+# A segment: (kind, m_start, m_end, a, b, root, cap, out_cap)
+#   curve: out(x) = a*x/(b+x); root = sqrt(a*b); m_start = a/b; m_end = a*b/(b+cap)^2
+#   flat:  out(x) = a*x (a = rate); b = root = 0; m_start = m_end = a
+Segment = tuple[int, float, float, float, float, float, float, float]
+# An event: (lambda, kind, segment index, a, b, root, cap, out_cap) at marginal rate lambda.
+Event = tuple[float, int, int, float, float, float, float, float]
+
+
+def check_finite(name: str, value: object) -> float:
+    t = type(value)
+    if t is float or t is int:  # the common case, without the slower ABC check below
+        v = float(value)  # type: ignore[arg-type]
+        if v - v == 0.0:  # finite
+            return v
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def check_positive(name: str, value: object) -> float:
+    v = check_finite(name, value)
+    if v <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return v
+
+
+def fee_fraction(fee_bps: object) -> float:
+    f = check_finite("fee_bps", fee_bps)
+    if not 0.0 <= f < 10_000.0:
+        raise ValueError(f"fee_bps must be in [0, 10000), got {fee_bps!r}")
+    return f / 10_000.0
+
+
+def check_lots(lot: object, min_size: object) -> None:
+    if lot is not None:
+        check_positive("lot", lot)
+    if min_size is not None and check_finite("min_size", min_size) < 0.0:
+        raise ValueError(f"min_size must be >= 0, got {min_size!r}")
+
+
+def check_side(side: object) -> Side:
+    if side == "buy":
+        return "buy"
+    if side == "sell":
+        return "sell"
+    raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+
+
+def curve_segment(a: float, b: float, cap: float) -> Segment:
+    """A constant-product segment ``out = a*x/(b+x)`` on ``[0, cap]`` (cap may be ``inf``)."""
+    m_start = a / b
+    if cap == INF:
+        return (CURVE, m_start, 0.0, a, b, math.sqrt(a * b), INF, a)
+    return (CURVE, m_start, a * b / ((b + cap) * (b + cap)), a, b, math.sqrt(a * b), cap, a * cap / (b + cap))
+
+
+class Curve:
+    """One source's output as a function of input, for one side: consecutive segments.
+
+    The segments' marginal rates never increase along the input axis (the output is concave). The
+    solver reads ``events`` and ``keys`` (their marginal rates, the sort keys);
+    ``output``/``marginal``/``input_for`` evaluate the curve directly, from tables built on first use.
+    """
+
+    __slots__ = ("_in_starts", "_out_starts", "_segments", "events", "keys", "total_in", "total_out")
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        if len(segments) == 1 and segments[0][0] == CURVE and segments[0][6] > 0.0:
+            self._one_curve(segments[0])  # a pool: the common case, without the loop below
+            return
+        segs = tuple([s for s in segments if s[6] > 0.0])
+        events: list[Event] = []
+        for k, (kind, m_start, m_end, a, b, root, cap, out_cap) in enumerate(segs):
+            if kind == CURVE:
+                events.append((m_start, EV_START, k, a, b, root, cap, out_cap))
+                if cap != INF:
+                    events.append((m_end, EV_END, k, a, b, root, cap, out_cap))
+            else:
+                events.append((m_start, EV_FLAT, k, a, b, root, cap, out_cap))
+        self._segments: tuple[Segment, ...] | None = segs
+        self.events = events
+        self.keys = [e[0] for e in events]
+        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
+        self.total_in = sum([s[6] for s in segs])
+        self.total_out = sum([s[7] for s in segs])
+        self._in_starts: tuple[float, ...] | None = None
+        self._out_starts: tuple[float, ...] = ()
+
+    def _one_curve(self, seg: Segment) -> None:
+        """What ``__init__`` makes of the one curve segment `seg` (its events and totals)."""
+        _, m_start, m_end, a, b, root, cap, out_cap = seg
+        self._segments = (seg,)
+        if cap != INF:
+            self.events = [
+                (m_start, EV_START, 0, a, b, root, cap, out_cap),
+                (m_end, EV_END, 0, a, b, root, cap, out_cap),
+            ]
+            self.keys = [m_start, m_end]
+        else:
+            self.events = [(m_start, EV_START, 0, a, b, root, cap, out_cap)]
+            self.keys = [m_start]
+        self.total_in = cap
+        self.total_out = out_cap
+        self._in_starts = None
+        self._out_starts = ()
+
+    @classmethod
+    def levels(cls, rates: Sequence[float], caps: Sequence[float], outs: Sequence[float]) -> Curve:
+        """Flat segments only (a book side), given best rate first; segments are built lazily."""
+        self = cls.__new__(cls)
+        n = len(rates)
+        if not n == len(caps) == len(outs):
+            raise ValueError(f"{n} rates need as many caps and outputs, got {len(caps)} and {len(outs)}")
+        # (rate, EV_FLAT, k, rate, 0.0, 0.0, cap, out) per level, built by zip in C
+        flat, zero = repeat(EV_FLAT, n), repeat(0.0, n)
+        events: list[Event] = list(
+            zip(rates, flat, range(n), rates, zero, repeat(0.0, n), caps, outs, strict=True)
+        )
+        self._segments = None
+        self.events = events
+        self.keys = list(rates)
+        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
+        self.total_in = sum(caps)
+        self.total_out = sum(outs)
+        self._in_starts = None
+        self._out_starts = ()
+        return self
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The segments in input order: ``(kind, m_start, m_end, a, b, root, cap, out_cap)``."""
+        if self._segments is None:  # flat levels: the events are the segments, in order
+            self._segments = tuple((FLAT, e[3], e[3], e[3], 0.0, 0.0, e[6], e[7]) for e in self.events)
+        return self._segments
+
+    def _tables(self) -> tuple[tuple[Segment, ...], tuple[float, ...], tuple[float, ...]]:
+        segs = self.segments
+        if self._in_starts is None:
+            self._in_starts = (0.0, *accumulate(s[6] for s in segs[:-1]))
+            self._out_starts = (0.0, *accumulate(s[7] for s in segs[:-1]))
+        return segs, self._in_starts, self._out_starts
+
+    def output(self, x: float) -> float:
+        """Output received for ``x`` units of input (input beyond the capacity is not used)."""
+        if x <= 0.0:
+            return 0.0
+        if x >= self.total_in:
+            return self.total_out
+        segs, in_starts, out_starts = self._tables()
+        k = max(bisect_right(in_starts, x) - 1, 0)
+        s = segs[k]
+        d = x - in_starts[k]
+        if s[0] == CURVE:
+            return out_starts[k] + s[3] * d / (s[4] + d)
+        return out_starts[k] + s[3] * d
+
+    def marginal(self, x: float) -> float:
+        """Right-hand marginal output per unit input at ``x`` (0 beyond the capacity)."""
+        if x >= self.total_in or not self.events:
+            return 0.0
+        segs, in_starts, _ = self._tables()
+        k = max(bisect_right(in_starts, x) - 1, 0)
+        s = segs[k]
+        if s[0] == CURVE:
+            d = max(x - in_starts[k], 0.0)
+            return s[3] * s[4] / ((s[4] + d) * (s[4] + d))
+        return s[3]
+
+    def input_for(self, out: float) -> float:
+        """Input needed to receive ``out`` (``inf`` if the source can never deliver that much)."""
+        if out <= 0.0:
+            return 0.0
+        if out > self.total_out or (out == self.total_out and self.total_in == INF):
+            return INF
+        segs, in_starts, out_starts = self._tables()
+        k = max(bisect_right(out_starts, out) - 1, 0)
+        s = segs[k]
+        o = out - out_starts[k]
+        if s[0] == CURVE:
+            return in_starts[k] + min(s[4] * o / (s[3] - o), s[6])
+        return in_starts[k] + min(o / s[3], s[6])
+
+
+def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
+    """The curve of the best split of one input across `curves`: the output of ``x`` sent to them all is
+    the most the curves give for ``x`` between them (their sup-convolution), as segments.
+
+    Sweeping the marginal rate λ down through the curves' events: between two events the set of partly
+    used curve segments is fixed, and each takes ``x_i(λ) = root_i/√λ − b_i``, so together they take
+    ``R/√λ + const`` with ``R = Σ root_i``, one curve segment ``a'x/(b'+x)`` with ``b' = R/√λ_hi``,
+    ``a' = R·√λ_hi`` from ``λ_hi`` down to ``λ_lo``; the flat levels at one rate are one flat segment.
+    """
+    events: list[Event] = []
+    owner: list[int] = []
+    for i, c in enumerate(curves):
+        events += c.events
+        owner += [i] * len(c.events)
+    keys = [e[0] for e in events]
+    # best rate first; equal rates keep the curves' order (a stable sort, as reverse=True keeps it)
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+    out: list[Segment] = []
+    append = out.append
+    sqrt = math.sqrt
+    active: dict[tuple[int, int], float] = {}  # (curve, segment) -> root, the curve segments in use
+    roots = 0.0
+    lam = INF
+    for j in order:
+        e = events[j]
+        rate, kind = e[0], e[1]
+        if roots > 0.0 and rate < lam:
+            s_lam = sqrt(lam)
+            b = roots / s_lam
+            # curve_segment(roots·√λ, b, roots/√rate − b), written out (it runs once per event)
+            a = roots * s_lam
+            cap = roots / sqrt(rate) - b
+            if cap == INF:
+                append((CURVE, a / b, 0.0, a, b, sqrt(a * b), INF, a))
+            else:
+                append(
+                    (
+                        CURVE,
+                        a / b,
+                        a * b / ((b + cap) * (b + cap)),
+                        a,
+                        b,
+                        sqrt(a * b),
+                        cap,
+                        a * cap / (b + cap),
+                    )
+                )
+        lam = min(lam, rate)
+        if kind == EV_FLAT:
+            if out and out[-1][0] == FLAT and out[-1][1] == rate:
+                prev = out.pop()
+                append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
+            else:
+                append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+            continue
+        if kind == EV_START:
+            active[owner[j], e[2]] = e[5]
+        else:
+            del active[owner[j], e[2]]
+        roots = math.fsum(active.values())
+    if roots > 0.0:  # what is still in use never runs out
+        out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
+    return out
