@@ -32,11 +32,15 @@ demo: install
 ## test: install dev dependencies and the system tools the tests drive, then lint, types, contracts, the suite
 test: install-dev system-tools lint types contracts unit
 
-# Debian's prometheus (promtool) and chromium, for the observability tests; installed only when missing
+# Debian's prometheus (promtool), alertmanager (amtool), chromium, nginx and wrk, for the observability, API and
+# deployment tests; installed only when one is missing
+SYSTEM_TOOLS := promtool prometheus amtool chromium chromedriver nginx wrk
 system-tools:
-	@if ! command -v promtool > /dev/null || ! command -v prometheus > /dev/null || ! command -v chromium > /dev/null; then \
+	@for t in $(SYSTEM_TOOLS); do command -v $$t > /dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
 		apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends prometheus chromium chromium-driver > /dev/null; \
+			--no-install-recommends prometheus prometheus-alertmanager chromium chromium-driver nginx-light wrk \
+			> /dev/null; \
 	fi
 
 lint:
