@@ -151,7 +151,38 @@ def artifact_bytes(model: TrainedModel) -> bytes:
         return str(model.estimator.model_to_string()).encode()
     import skops.io as sio
 
-    return bytes(sio.dumps(model.estimator))
+    return _canonical_zip(bytes(sio.dumps(model.estimator)))
+
+
+def _canonical_zip(blob: bytes) -> bytes:
+    """The skops zip rewritten so that one model gives one file (and one ID) whenever it is saved: skops
+    names its array entries and reference links after object ids and stamps the time; here they are
+    numbered in the order schema.json first names them, with a fixed time."""
+    import io
+    import re
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(blob))
+    schema = src.read("schema.json").decode()
+    rename: dict[str, str] = {}
+    for name in re.findall(r'"(\d+\.npy)"', schema):
+        rename.setdefault(name, f"{len(rename)}.npy")
+    schema = re.sub(r'"(\d+\.npy)"', lambda m: f'"{rename[m.group(1)]}"', schema)
+    ids: dict[str, str] = {}  # object ids that link repeated references: renumbered, same links
+    for value in re.findall(r'"__id__": (\d+)', schema):
+        ids.setdefault(value, str(len(ids) + 1))
+    schema = re.sub(r'"__id__": (\d+)', lambda m: f'"__id__": {ids[m.group(1)]}', schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        entries = {"schema.json": schema.encode()}
+        for name in src.namelist():
+            if name != "schema.json":
+                entries[rename.get(name, name)] = src.read(name)
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, entries[name])
+    return out.getvalue()
 
 
 def save(model: TrainedModel, meta: dict[str, Any], root: Path) -> str:
