@@ -122,6 +122,17 @@ class OrderIds:
         assert got is not None
         return got
 
+    def restore(
+        self, client_order_id: str, user_order_id: int, detail: Mapping[str, Any], created_ns: int
+    ) -> None:
+        """Put back the slot of an order journaled in the send journal (a new id file rebuilt from the chain);
+        open until the history says it closed."""
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR IGNORE INTO drift_order_ids ({self._COLS}) VALUES (?, ?, 1, NULL, ?, ?)",
+                (client_order_id, user_order_id, json.dumps(dict(detail), sort_keys=True), created_ns),
+            )
+
     def get(self, client_order_id: str) -> Slot | None:
         with self._lock:
             row = self._db.execute(

@@ -25,7 +25,7 @@ from botnft.venues.sim.drift_math import (
 )
 from botnft.venues.sim.intmath import tdiv
 
-__all__ = ["MarginFigures", "compare", "own_figures", "venue_figures"]
+__all__ = ["MarginFigures", "compare", "own_figures", "usdc_amount", "venue_figures"]
 
 SPOT_BALANCE_TO_TOKEN = 10**19  # scaled balance * cumulative interest / 10**(19 - decimals)
 
@@ -69,7 +69,8 @@ def _ratio(market: Any, size: int, kind: str) -> int:
     )
 
 
-def _usdc(user: Any, spot: Any) -> int:
+def usdc_amount(user: Any, spot: Any) -> int:
+    """The user's USDC (spot market 0) in native units: its scaled balance times the cumulative interest."""
     total = 0
     for sp in user.spot_positions:
         if sp.market_index != 0 or sp.scaled_balance == 0:
@@ -84,7 +85,7 @@ def _usdc(user: Any, spot: Any) -> int:
 def _calc(
     user: Any, spot: Any, markets: Mapping[int, Any], oracles: Mapping[int, int], kind: str
 ) -> tuple[int, int]:
-    total, req = _usdc(user, spot), 0
+    total, req = usdc_amount(user, spot), 0
     for pos in user.perp_positions:
         if pos.base_asset_amount == 0 and pos.quote_asset_amount == 0 and pos.open_orders == 0:
             continue
