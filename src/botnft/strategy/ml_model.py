@@ -82,7 +82,7 @@ def _calibrated(p: F64, temperature: float, bias: F64) -> F64:
     return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
-def _fit_calibration(p: F64, y: F64, n_classes: int) -> tuple[float, tuple[float, ...]]:
+def fit_calibration(p: F64, y: F64, n_classes: int) -> tuple[float, tuple[float, ...]]:
     """Temperature and biases minimising the log loss on (p, y), with a small ridge on the biases."""
     from scipy.optimize import minimize
 
@@ -142,7 +142,7 @@ def fit(
     model = TrainedModel(kind, n_classes, est)
     if n_cal:
         xc, yc = x[n - n_cal :], y[n - n_cal :]
-        model.temperature, model.bias = _fit_calibration(model.raw_proba(xc), yc, n_classes)
+        model.temperature, model.bias = fit_calibration(model.raw_proba(xc), yc, n_classes)
     return model
 
 

@@ -75,7 +75,7 @@ def test_calibration_undoes_an_overconfident_model() -> None:
     y = (rng.random(20_000) < p).astype(float)
     raw = np.column_stack([(1 - p) ** 3, p**3])
     raw /= raw.sum(axis=1, keepdims=True)  # log-odds three times too large
-    t, bias = ml_model._fit_calibration(raw, y, 2)  # noqa: SLF001  (module-level helper under test)
+    t, bias = ml_model.fit_calibration(raw, y, 2)
     assert t == pytest.approx(3.0, rel=0.1)
     assert abs(bias[1] - bias[0]) < 0.1
 
