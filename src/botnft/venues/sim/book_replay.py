@@ -33,7 +33,8 @@ Events of `create_order`
   An order must be funded for everything it would execute or post, else "insufficient_funds".
 
 The rest of the market (the depth profile, the bar path) is in `book_market`, the ledger and fee schedules
-in `book_ledger`.
+in `book_ledger`, the fills' bookkeeping (taker fills per price, maker fills, the funds an order needs) in
+`book_fills`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from botnft.domain.errors import UserError
@@ -52,9 +52,10 @@ from botnft.domain.liquidity import BookLiquidity, FloatLevels
 from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
+from botnft.venues.sim.book_fills import BookFills, OwnOrder
 from botnft.venues.sim.book_ledger import BpsFees, FeeSchedule, Ledger
 from botnft.venues.sim.book_market import DepthProfile, bar_ticks, first_reach
-from botnft.venues.sim.clob import Match, MatchPlan, OrderBook, RestingOrder, SelfTradeMode
+from botnft.venues.sim.clob import MatchPlan, OrderBook, RestingOrder, SelfTradeMode
 from botnft.venues.sim.solana import SolanaExecution, SolanaFees, latency_price
 from botnft.venues.sim.wallet import MappingView, SolanaWallet
 
@@ -72,31 +73,7 @@ TAPE = "tape"
 """The bar's price path, acting as the taker that reaches our resting orders."""
 
 
-@dataclass(slots=True, eq=False)
-class _Own:
-    """Our order resting on the book, with the funds it locks and the fills it has had."""
-
-    order: Order
-    resting: RestingOrder
-    venue_order_id: str
-    since_ts: int
-    lock_quote: int = 0
-    lock_fee: int = 0
-    lock_base: int = 0
-    fills: list[tuple[Decimal, Decimal, Decimal]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _Fill:
-    """Consecutive matches of one incoming order at one price, reported as one taker fill."""
-
-    price: int
-    lots: int
-    self_trade: bool
-    matches: tuple[Match, ...]
-
-
-class BookVenue:
+class BookVenue(BookFills):
     """An order-book venue over `clob.OrderBook` (the model is in the module docstring). Subclasses choose
     the instrument grid, the decimals of the balances, the fee schedule and the self-trade mode.
 
@@ -166,8 +143,8 @@ class BookVenue:
             initial[asset] = _exact_int(amount.scaleb(dec), f"{asset} balance")
         self.ledger = Ledger(initial)
         self._rng = random.Random(seed)
-        self._own: dict[str, _Own] = {}
-        self._by_rest: dict[int, _Own] = {}
+        self._own: dict[str, OwnOrder] = {}
+        self._by_rest: dict[int, OwnOrder] = {}
         self._ref: float | None = None
         self._ref_key: tuple[int, float] | None = None
         self._quoted = True
@@ -454,114 +431,9 @@ class BookVenue:
             return reject("duplicate_client_order_id", f"order {order.client_order_id} is already open")
         return int(lots), limit
 
-    def _groups(self, plan: MatchPlan) -> list[_Fill]:
-        groups: list[_Fill] = []
-        run: list[Match] = []
-        for m in plan.matches:
-            if run and (m.price != run[0].price or m.self_trade != run[0].self_trade):
-                groups.append(_Fill(run[0].price, sum(x.qty for x in run), run[0].self_trade, tuple(run)))
-                run = []
-            run.append(m)
-        if run:
-            groups.append(_Fill(run[0].price, sum(x.qty for x in run), run[0].self_trade, tuple(run)))
-        return groups
-
-    def _refusal(self, is_bid: bool, plan: MatchPlan, rest: int, limit: int | None) -> str | None:
-        """Why the account cannot place this plan (open-order slots, funds), or None."""
-        if rest and self.max_open_orders is not None:
-            closing = len(plan.cancels) + sum(
-                1 for m in plan.matches if m.self_trade and m.qty == m.maker.qty
-            )
-            if len(self._own) - closing >= self.max_open_orders:
-                return "too_many_open_orders"
-        groups = [g for g in self._groups(plan) if not g.self_trade]
-        if is_bid:
-            quotes = [g.lots * g.price * self._qpl for g in groups]
-            need = sum(quotes) + sum(self.fees.taker_fees(quotes))
-            if rest:
-                assert limit is not None
-                posted = rest * limit * self._qpl
-                need += posted + self.fees.bid_lock(posted)
-            if need > self.ledger.free(self._quote):
-                return "insufficient_funds"
-        elif (sum(g.lots for g in groups) + rest) * self._lot_atoms > self.ledger.free(self._base):
-            return "insufficient_funds"
-        return None
-
-    def _taker_fills(self, order: Order, plan: MatchPlan, ts: int) -> list[OrderFilled]:
-        groups = self._groups(plan)
-        fees = iter(self.fees.taker_fees([g.lots * g.price * self._qpl for g in groups if not g.self_trade]))
-        is_bid = plan.is_bid
-        sign = 1 if is_bid else -1
-        base, quote, led = self._base, self._quote, self.ledger
-        events: list[OrderFilled] = []
-        for g in groups:
-            q, b = g.lots * g.price * self._qpl, g.lots * self._lot_atoms
-            fee = 0
-            if g.self_trade:  # our own resting orders were the makers: no fees, nothing changes hands
-                makers = [self._maker_fill(m, ts, self_trade=True) for m in g.matches]
-            else:
-                fee = next(fees)
-                maker_fees = sum(self.fees.maker_fee(m.qty * m.price * self._qpl) for m in g.matches)
-                led.trade(base, sign * b, -sign * b)
-                led.trade(quote, -sign * q - fee, sign * q - maker_fees, fee + maker_fees)
-                makers = []
-            events.append(self._fill_event(order, g.price, g.lots, fee, "taker", ts))
-            events.extend(makers)
-        return events
-
-    def _maker_fill(
-        self, m: Match, ts: int, *, self_trade: bool = False, reference: Decimal | None = None
-    ) -> OrderFilled:
-        """Our resting order `m.maker` traded `m.qty` lots (the book already shows it). A fill by the bar
-        path is referenced to that bar's open, the market price when the bar began."""
-        own = self._by_rest[m.maker.order_id]
-        q, b = m.qty * m.price * self._qpl, m.qty * self._lot_atoms
-        base, quote, led = self._base, self._quote, self.ledger
-        fee = 0 if self_trade else self.fees.maker_fee(q)
-        if m.maker.is_bid:
-            own.lock_quote -= q
-            led.locked[quote] -= q
-            if fee > 0:
-                paid = min(fee, own.lock_fee)
-                own.lock_fee -= paid
-                led.locked[quote] -= paid
-            if not self_trade:
-                tape_fee = self.fees.taker_fees([q])[0]
-                led.trade(base, b, -b)
-                led.trade(quote, -q - fee, q - tape_fee, tape_fee + fee)
-        else:
-            own.lock_base -= b
-            led.locked[base] -= b
-            if not self_trade:
-                tape_fee = self.fees.taker_fees([q])[0]
-                led.trade(base, -b, b)
-                led.trade(quote, q - fee, -q - tape_fee, tape_fee + fee)
-        event = self._fill_event(own.order, m.price, m.qty, fee, "maker", ts, reference)
-        own.fills.append((event.qty, event.price, event.fee))
-        if m.maker.qty == 0:
-            self._close(own)
-        return event
-
-    def _fill_event(
-        self,
-        order: Order,
-        price: int,
-        lots: int,
-        fee: int,
-        liquidity: str,
-        ts: int,
-        reference: Decimal | None = None,
-    ) -> OrderFilled:
-        ref = reference if reference is not None or self._ref is None else to_decimal(self._ref)
-        return OrderFilled(
-            ts, order.client_order_id, self.instrument.id, order.side, self._qty(lots), self._price(price),
-            Decimal(fee).scaleb(-self._qd), self._quote, liquidity, ref,
-        )  # fmt: skip
-
-    def _rest(self, order: Order, resting: RestingOrder, vid: str) -> _Own:
+    def _rest(self, order: Order, resting: RestingOrder, vid: str) -> OwnOrder:
         since = max(order.ts_ns, self._now)
-        own = _Own(order, resting, vid, since)
+        own = OwnOrder(order, resting, vid, since)
         if resting.is_bid:
             own.lock_quote = resting.qty * resting.price * self._qpl
             own.lock_fee = self.fees.bid_lock(own.lock_quote)
@@ -573,7 +445,7 @@ class BookVenue:
         self._by_rest[resting.order_id] = own
         return own
 
-    def _close(self, own: _Own) -> None:
+    def _close(self, own: OwnOrder) -> None:
         """Forget a resting order that is gone from the book and unlock what it still holds."""
         self.ledger.locked[self._quote] -= own.lock_quote + own.lock_fee
         self.ledger.locked[self._base] -= own.lock_base
