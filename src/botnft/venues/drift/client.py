@@ -271,7 +271,9 @@ class DriftVenue(DriftHistory):
             )
         return self.markets[iid], self._instruments[iid]
 
-    def _params(self, order: Order, idx: int, inst: Instrument, uid: int) -> Any:
+    def order_params(self, order: Order, idx: int, inst: Instrument, uid: int) -> Any:
+        """driftpy's `OrderParams` of `order` in market `idx` with user order id `uid`; sizes and prices
+        checked on the market's grids (`InvalidOrder` off them)."""
         from driftpy import types as T
 
         qty = inst.check_qty(order.amount)
@@ -311,7 +313,7 @@ class DriftVenue(DriftHistory):
         previous = [e for e in self.sender.journal.for_order(order.client_order_id) if self._mine(e)]
         if previous:
             return await self._known(previous[-1])
-        self._params(order, idx, inst, 1)  # grids checked before an id is taken
+        self.order_params(order, idx, inst, 1)  # grids checked before an id is taken
         detail = {
             "venue": self.name,
             "instrument": str(order.instrument),
@@ -327,7 +329,7 @@ class DriftVenue(DriftHistory):
                 f"{self.name}: {exc}; order {order.client_order_id} not sent",
                 reason="user_order_id_exhausted",
             ) from None
-        params = self._params(order, idx, inst, slot.user_order_id)
+        params = self.order_params(order, idx, inst, slot.user_order_id)
         async with self._lock:
             await self.refresh()
             take = order.order_type is OrderType.MARKET and self.settings.market_orders == "place_and_take"
