@@ -1,0 +1,162 @@
+"""What a SimRaydium swap meets on its way to the chain: the network fee of its transaction, the latency
+before it lands (arbitrageurs move the pool to where the price has gone by then), a failed transaction's
+fee when it misses its limit, the sandwich that takes the room to its limit, and the slippage check. Also
+the native-unit conversions of the pool's tokens. `SimRaydium` inherits `SwapLanding`."""
+
+from __future__ import annotations
+
+import math
+import random
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from botnft.domain.errors import InvalidOrder
+from botnft.ports import BarArrays
+from botnft.venues.sim.raydium_config import Token, native_price
+from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote
+from botnft.venues.sim.solana import (
+    LatencyModel,
+    SolanaExecution,
+    SolanaFees,
+    lamports_in_quote_native,
+    latency_price,
+)
+from botnft.venues.sim.wallet import PairView
+
+#: What one swap transaction costs on Solana, in USD, when the pool has no `SolanaFees` to price it with:
+#: `SolanaFees()` (15,000 lamports) at $150/SOL.
+SOLANA_SWAP_FEE_USD = Decimal("0.00225")
+
+
+def to_native(amount: Decimal, token: Token) -> int | None:
+    """`amount` in native units, or None when it is not a whole number of them."""
+    if not amount.is_finite():
+        return None
+    n = Fraction(amount) * 10**token.decimals
+    return n.numerator if n.denominator == 1 else None
+
+
+def to_units(native: int, token: Token) -> Decimal:
+    """A native amount as an exact Decimal of the token (``native / 10**decimals``)."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return Decimal(native).scaleb(-token.decimals).quantize(Decimal(1).scaleb(-token.decimals))
+
+
+class SwapLanding:
+    """The transaction side of a swap; the attributes below are the venue's own (see `SimRaydium`)."""
+
+    reference: Decimal | None
+    execution: SolanaExecution | None
+    solana_fees: SolanaFees | None
+    tokens: tuple[Token, Token]
+    engine: PoolEngine
+    latency: LatencyModel | None
+    account: list[int] | PairView
+    validators: list[int]
+    landed: int
+    failed: int
+    failed_fees: int
+    _bars: BarArrays | None
+    _cursor: int
+    _rng: random.Random | None
+    _move_rng: random.Random | None
+
+    def catch_up(self, reference: Fraction | None = None) -> None:
+        raise NotImplementedError
+
+    def _network_native(self) -> int:
+        """One transaction's fee (and Jito tip) in native quote at the reference; 0 without fees."""
+        if self.reference is None:
+            return 0
+        if self.execution is not None:
+            return lamports_in_quote_native(
+                self.execution.tx_lamports(), self.reference, self.tokens[1].decimals
+            )
+        if self.solana_fees is None:
+            return 0
+        return self.solana_fees.in_quote_native(self.reference, self.tokens[1].decimals)
+
+    def _network_fee_units(self) -> Decimal:
+        """The network fee the router is shown: this pool's own, or the documented default before a price."""
+        if self.reference is None or (self.execution is None and self.solana_fees is None):
+            return SOLANA_SWAP_FEE_USD
+        return to_units(self._network_native(), self.tokens[1])
+
+    def _land(self) -> bool:
+        """Wait the latency's slots and let arbitrageurs move the pool to where the price has gone by then
+        (`solana.latency_price`); False when nothing moves (no latency, no cursor yet)."""
+        if self.latency is None or self._bars is None or self._move_rng is None:
+            return False
+        slots = self.latency.next_slots()
+        z = self._move_rng.gauss(0.0, 1.0)
+        self.landed += 1
+        if slots == 0:
+            return False
+        price = latency_price(self._bars, self._cursor, self.latency.delay_ns(slots), z)
+        if not (math.isfinite(price) and price > 0):
+            return False
+        self.catch_up(native_price(Fraction(Decimal(repr(price))), *self.tokens))
+        return True
+
+    def _fail(self, network: int) -> None:
+        """A landed swap missed its limit: the transaction fails and pays its fee (not as a bundle)."""
+        self.failed += 1
+        if self.execution is not None and self.execution.mev.jito:
+            return  # a bundle that would fail is dropped, never lands
+        fee = min(network, self.account[1])
+        self.account[1] -= fee
+        self.validators[1] += fee
+        self.failed_fees += fee
+
+    def _sandwich(self, q: SwapQuote, guard: Decimal | None, native: int, network: int) -> int:
+        """Quote native a sandwich takes from this swap (0 when it is not sandwiched): the whole room to
+        the order's limit (or to the default tolerance), when that pays the attacker's pool fees and two
+        transactions."""
+        if self.execution is None or self._rng is None:
+            return 0
+        mev = self.execution.mev
+        p = mev.probability(native / self._depth_native())
+        if p <= 0.0 or self._rng.random() >= p:
+            return 0
+        dec = 10 ** self.tokens[1].decimals
+        if guard is not None:
+            bound = Fraction(guard) * Fraction(to_units(native, self.tokens[0])) * dec
+            room = q.amount_out - math.ceil(bound) if q.sell_base else math.floor(bound) - q.amount_in
+        else:
+            tol = Fraction(Decimal(repr(mev.default_tolerance_bps))) / 10_000
+            room = math.floor((q.amount_out if q.sell_base else q.amount_in) * tol)
+        if room <= 0:
+            return 0
+        # the attacker pushes the price by about the tolerance t through the pool's (virtual) depth and back,
+        # paying the pool fee both ways: about fee × t × depth; it only attacks when what it takes pays that
+        # and its two transactions
+        victim = q.amount_out if q.sell_base else q.amount_in
+        depth_quote = Fraction(self._depth_native()) * self.engine.price()
+        attacker_cost = (1 - self.engine.fee_factor) * Fraction(room, max(victim, 1)) * depth_quote
+        return room if room > 2 * network + attacker_cost else 0
+
+    def _depth_native(self) -> int:
+        """The pool's (virtual) base reserve: the reserve of a constant-product pool, L/√P of a CLMM."""
+        eng = self.engine
+        if isinstance(eng, ClmmEngine):
+            return max(eng.pool.liquidity * 2**64 // eng.pool.sqrt_price_x64, 1)
+        return max(eng.reserves()[0], 1)
+
+    def _check_slippage(self, q: SwapQuote, guard: Decimal, amount: Decimal) -> None:
+        quote = self.tokens[1]
+        bound = Fraction(guard) * Fraction(amount) * 10**quote.decimals
+        if q.sell_base:
+            least = math.ceil(bound)
+            if q.amount_out < least:
+                raise InvalidOrder(
+                    f"sell would receive {to_units(q.amount_out, quote)} {quote.symbol}, "
+                    f"below the {to_units(least, quote)} that price {guard} allows",
+                    reason="slippage",
+                )
+        elif q.amount_in > math.floor(bound):
+            raise InvalidOrder(
+                f"buy would pay {to_units(q.amount_in, quote)} {quote.symbol}, "
+                f"above the {to_units(math.floor(bound), quote)} that price {guard} allows",
+                reason="slippage",
+            )
