@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from numbers import Integral
@@ -89,7 +88,7 @@ from botnft.venues.sim.jupiter_api import (
     SwapResult,
     percents,
 )
-from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote, PoolLeg
+from botnft.venues.sim.jupiter_legs import BookLeg, Leg, LegQuote, OneBar, PoolLeg
 from botnft.venues.sim.jupiter_split import Snapshot, best_route
 from botnft.venues.sim.raydium import SimRaydium, to_native, to_units
 from botnft.venues.sim.raydium_config import Token
@@ -106,27 +105,6 @@ __all__ = [
 ]
 
 Venue = SimRaydium | BookVenue
-
-
-@dataclass(frozen=True, slots=True)
-class _OneBar:
-    """A one-bar `BarArrays` that moves a venue's reference to `price` at time ``ts + interval``."""
-
-    ts_ns: tuple[int]
-    open: tuple[float]
-    high: tuple[float]
-    low: tuple[float]
-    close: tuple[float]
-    volume: tuple[float]
-    interval_ns: int
-
-    @classmethod
-    def at(cls, price: float, now_ns: int, interval_ns: int) -> _OneBar:
-        p = (price,)
-        return cls((now_ns - interval_ns,), p, p, p, p, (0.0,), interval_ns)
-
-    def __len__(self) -> int:
-        return 1
 
 
 # ==================================================================================================
@@ -543,7 +521,7 @@ class SimJupiter:
         if slots and bars is not None and self.latency is not None and j + 1 < len(bars):
             interval = int(bars.interval_ns)
             price = path_price(bars, j + 1, self.latency.delay_ns(slots))
-            moved = _OneBar.at(price, self._now + self.latency.delay_ns(slots), interval)
+            moved = OneBar.at(price, self._now + self.latency.delay_ns(slots), interval)
             for v in self.venues:
                 v.set_cursor(moved, 0)
             return to_decimal(price)

@@ -1,5 +1,7 @@
 """The legs of a SimJupiter route: one underlying venue each (a Raydium pool or a book), quoted in native
-units without touching state and committed on demand, through the venue's public surface only."""
+units without touching state and committed on demand, through the venue's public surface only; and
+`OneBar`, the one-bar `BarArrays` that moves the legs' venues to where the price has gone when a swap
+lands late."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from botnft.venues.sim.raydium_config import Token
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import SwapQuote
 
-__all__ = ["POOL_LABELS", "BookLeg", "Leg", "LegFill", "LegQuote", "PoolLeg"]
+__all__ = ["POOL_LABELS", "BookLeg", "Leg", "LegFill", "LegQuote", "OneBar", "PoolLeg"]
 
 #: Jupiter's dex labels (its ``dexes=`` query values) by Raydium pool kind.
 POOL_LABELS = {"amm_v4": "Raydium", "cpmm": "Raydium CP", "clmm": "Raydium CLMM"}
@@ -215,3 +217,24 @@ def _exact(value: Decimal, what: str) -> int:
     if value != value.to_integral_value() or value <= 0:
         raise UserError(f"{what} must be a positive whole number of native units, got {value}")
     return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class OneBar:
+    """A one-bar `BarArrays` that moves a venue's reference to `price` at time ``ts + interval``."""
+
+    ts_ns: tuple[int]
+    open: tuple[float]
+    high: tuple[float]
+    low: tuple[float]
+    close: tuple[float]
+    volume: tuple[float]
+    interval_ns: int
+
+    @classmethod
+    def at(cls, price: float, now_ns: int, interval_ns: int) -> OneBar:
+        p = (price,)
+        return cls((now_ns - interval_ns,), p, p, p, p, (0.0,), interval_ns)
+
+    def __len__(self) -> int:
+        return 1
