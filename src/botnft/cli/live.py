@@ -181,7 +181,7 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
         life = open_life(
             store=store, run_id=run_id, feed=feed, strategy=node.strategy, sizer=node.sizer,
             gate=node.risk, fee_rate=Decimal(node.fee_rate),
-            settings=LiveSettings(cfg.interval_ns, max_bars=o["max_bars"]),
+            settings=LiveSettings(cfg.interval_ns, max_bars=o["max_bars"], reserves=_reserves(cfg, dry)),
             clients=None if dry else clients, quoters=quoters, paper=paper, io=io,
             timeout_s=o["timeout_s"],
             poll_s=o["poll_s"], seed=spec.seed, log=log,
@@ -265,7 +265,7 @@ _JOURNALS: dict[str, Any] = {}
 
 
 def _solana_client(v: Any, journal: Any) -> Any:
-    table = {k: val for k, val in v.table.items() if k != "journal"}
+    table = {k: val for k, val in v.table.items() if k not in ("journal", "sol_reserve")}
     if v.kind == "jupiter":
         from botnft.venues.jupiter import jupiter_from_table
 
@@ -358,6 +358,14 @@ def _feed(cfg: Any, clients: dict[str, Any], io: Any, poll_s: float) -> Any:
         return ohlcv_bars(rows, inst)
 
     return PollingCandleFeed(fetch, poll_s=poll_s)
+
+
+def _reserves(cfg: Any, dry: bool) -> dict[str, dict[str, Decimal]]:
+    """The SOL each live Solana venue's wallet keeps for transaction fees (a dry run pays none)."""
+    if dry:
+        return {}
+    names = {"jupiter": "JUPITER", "raydium": "RAYDIUM"}
+    return {names[v.kind]: {"SOL": v.table["sol_reserve"]} for v in cfg.venues if v.kind in names}
 
 
 def _accounts(session: Any, cfg: Any, dry: bool) -> dict[str, str]:

@@ -2,7 +2,8 @@
 config (`[live.ccxt.binance]`, `[live.jupiter]`, `[live.raydium]` in bot.toml, or in the file
 `BOT_LIVE_CONFIG` names), and their keys: in the table, in a secret file the table names (`api_key_file`,
 `secret_file`, `keypair_file`), or in the environment (`BOT_LIVE_<VENUE>_API_KEY`, `..._SECRET`,
-`BOT_LIVE_SOLANA_KEYPAIR`). Everything here is checked before any venue SDK is imported; a mistake is a
+`BOT_LIVE_SOLANA_KEYPAIR`); a Solana venue keeps `sol_reserve` SOL (default 0.05) out of trading for
+transaction fees. Everything here is checked before any venue SDK is imported; a mistake is a
 one-line `UserError`. Keys are never printed."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,14 @@ def _solana_table(
     kind: str, table: Mapping[str, Any], need_keys: bool, env: Mapping[str, str], warn: Callable[[str], None]
 ) -> dict[str, Any]:
     out = dict(table)
+    raw = table.get("sol_reserve", "0.05")
+    try:
+        reserve = Decimal(str(raw))
+    except ArithmeticError:
+        reserve = Decimal(-1)
+    if isinstance(raw, bool) or not reserve.is_finite() or not 0 <= reserve <= 1000:
+        raise UserError(f"[live.{kind}] sol_reserve must be SOL kept for fees, in [0, 1000], got {raw!r}")
+    out["sol_reserve"] = reserve
     keypair = env.get("BOT_LIVE_SOLANA_KEYPAIR") or table.get("keypair_file")
     if keypair:
         path = Path(str(keypair)).expanduser()

@@ -71,10 +71,16 @@ def venue_holdings(status: MassStatus, instruments: Mapping[Any, Instrument]) ->
     return out
 
 
-def seed_portfolio(node: TradingNode, statuses: Mapping[str, MassStatus]) -> dict[str, dict[str, str]]:
-    """Give the fresh node each venue's own balances and positions; returns what it was given, by account
-    (venues sharing a wallet, as the Solana venues do, report it alike and are seeded once)."""
+def seed_portfolio(
+    node: TradingNode,
+    statuses: Mapping[str, MassStatus],
+    reserves: Mapping[str, Mapping[str, Decimal]] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Give the fresh node each venue's own balances and positions, less what `reserves` (by venue, per
+    asset) keeps out of trading: a Solana wallet's SOL for transaction fees. Returns what the venues
+    hold, by account (venues sharing a wallet, as the Solana venues do, report it alike: seeded once)."""
     pf = node.portfolio
+    reserves = reserves or {}
     seeded: dict[str, dict[str, str]] = {}
     for name, status in statuses.items():
         insts = {i: inst for i, inst in pf.instruments.items() if i.venue == name}
@@ -90,9 +96,11 @@ def seed_portfolio(node: TradingNode, statuses: Mapping[str, MassStatus]) -> dic
         for asset, qty in held.items():
             if "." in asset:
                 continue  # a perp position, given above
+            kept = reserves.get(name, {}).get(asset, ZERO)
+            tradable = max(qty - kept, ZERO)
             have = pf.balance(name, asset)
-            if qty != have:
-                pf.deposit(name, asset, qty - have)
+            if tradable != have:
+                pf.deposit(name, asset, tradable - have)
         seeded.setdefault(pf.account(name), {}).update({k: str(v) for k, v in held.items()})
     return seeded
 
@@ -135,7 +143,15 @@ def reconcile_start(
                 out.actions.append(f"order {wire} on {name} never reached the venue")
             continue
         out.found += 1
-        if report.status.is_open:
+        if report.status.is_open and venue.has.get("cancelOrder", True) is False:
+            # a swap in flight cannot be cancelled: it lands or expires; until the venue says which, the
+            # holdings the node starts from may still move, so no new risk there
+            out.mismatches += 1
+            out.actions.append(f"order {wire} on {name} is still in flight; new risk halted")
+            for inst_id in instruments:
+                if inst_id.venue == name:
+                    gate.halted[inst_id] = f"{wire} still in flight at the start"
+        elif report.status.is_open:
             venue.inner.cancel_order(wire)
             out.canceled += 1
             out.actions.append(f"canceled order {wire} on {name}, left working by an earlier life")

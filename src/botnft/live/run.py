@@ -13,7 +13,7 @@ import asyncio
 import queue
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +55,8 @@ class LiveSettings:
     max_bars: int | None = None  # stop after this many closed bars of this life (None: run on)
     settle_s: float = 10.0  # at the end, wait this long for orders still working to close
     kill_poll_s: float = 0.5
+    #: by venue, per asset: what the node leaves out of trading (a Solana wallet's SOL for fees)
+    reserves: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
 
 async def pump_feed(feed: MarketDataFeed, inbox: Inbox) -> None:
@@ -124,8 +126,10 @@ class LiveRun:
     def begin(self) -> StartReport:
         ts = self.clock.now_ns()
         statuses = {name: mass_status(v, ts) for name, v in self.venues.items()}
+        if self._await_in_flight(statuses):  # they settled: start from what the venues hold now
+            statuses = {name: mass_status(v, ts) for name, v in self.venues.items()}
         report = reconcile_start(self.node, self.venues, self.gate, self.view, statuses, run_tag(self.run_id))
-        seeded = seed_portfolio(self.node, statuses)
+        seeded = seed_portfolio(self.node, statuses, self.settings.reserves)
         prefix = next(iter(self.venues.values())).ids.prefix if self.venues else ""
         self.journal.record("life", ts, None, {"life": self.life, "prefix": prefix, "balances": seeded})
         for line in report.actions or ["nothing to reconcile: the journal agrees with every venue"]:
@@ -134,6 +138,32 @@ class LiveRun:
         self.journal.flush()
         self.started = report
         return report
+
+    def _await_in_flight(self, statuses: Mapping[str, MassStatus]) -> bool:
+        """Wait (at most `settle_s`) for the earlier lives' orders a venue cannot cancel (a swap sent, not
+        yet landed or expired) to settle; True if there were any."""
+        waiting = []
+        for wire, rec in self.view.orders.items():
+            name = rec.submitted.instrument.venue
+            venue, status = self.venues.get(name), statuses.get(name)
+            if venue is None or status is None or venue.has.get("cancelOrder", True) is not False:
+                continue
+            report = status.order(wire)
+            if report is not None and report.status.is_open:
+                waiting.append((venue, wire))
+        if not waiting:
+            return False
+        self.log(f"waiting for {len(waiting)} order(s) of an earlier life still in flight")
+        deadline = time.monotonic() + self.settings.settle_s
+        while waiting and time.monotonic() < deadline:
+            time.sleep(0.1)
+            still = []
+            for venue, wire in waiting:
+                report = venue.inner.fetch_order(wire)
+                if report is not None and report.status.is_open:
+                    still.append((venue, wire))
+            waiting = still
+        return True
 
     # the loop -------------------------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:

@@ -57,6 +57,7 @@ def open_life(
     view = read_journal(store, run_id)
     life = len(view.lives) + 1
     ids = WireIds(life_prefix(run_id, life))
+    own_io = io is None
     io = io or IoLoop()
     inbox: Inbox = Inbox()
     clock = FeedClock(0)
@@ -85,7 +86,8 @@ def open_life(
         )  # fmt: skip
         run.begin()
     except BaseException:
-        io.close()
+        if own_io:
+            io.close()
         raise
     tasks = [io.spawn(EventPump(v, poll_s=poll_s).run()) for v in live.values()]
     tasks.append(io.spawn(pump_feed(feed, inbox)))
