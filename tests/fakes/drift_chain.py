@@ -96,6 +96,7 @@ class DriftChain(DriftAccounts):
     def __init__(self, chain: LocalSolana, sim: SimDrift, bars: BarArrays, *, bar: int = 0) -> None:
         self.chain, self.sim, self.bars, self.j = chain, sim, bars, bar
         self.book = _Book()
+        self.history: list[Any] = []  # SimDrift's own events of every bar run (fills, funding, liquidations)
         self.authority: Pubkey | None = None
         self.keeper = Keypair()
         self.state_key = pda(b"drift_state")
@@ -132,6 +133,7 @@ class DriftChain(DriftAccounts):
         """Apply `calls` to a copy of the state; commit it into the same objects only on success."""
         original = (self.sim, self.book, self.authority, self.j)
         self.sim, self.book = copy.deepcopy((self.sim, self.book))
+        self._new_events: list[Any] = []
         tokens = {k: chain.svm.get_account(k) for c in calls for k in (m.pubkey for m in c.accounts)}
         logs: list[str] = []
         ok = False
@@ -145,6 +147,7 @@ class DriftChain(DriftAccounts):
             if ok:
                 self.sim.__dict__.update(work_sim.__dict__)
                 self.book.__dict__.update(work_book.__dict__)
+                self.history += self._new_events
                 self.render()
             else:
                 self.authority, self.j = original[2], original[3]
@@ -450,6 +453,7 @@ class DriftChain(DriftAccounts):
         self.j += 1
         out: list[bytes] = []
         for ev in self.sim.process(self.bars, self.j):
+            self._new_events.append(ev)
             out += self._record(ev)
         self.sim.set_cursor(self.bars, self.j)
         return out
