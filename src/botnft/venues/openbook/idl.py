@@ -100,8 +100,8 @@ class OpenBookIdl:
         doc["types"] = list(doc.get("types", [])) + [
             {"name": RUST_NAMES[a["name"]], "type": a["type"]} for a in doc["accounts"]
         ]
-        from anchorpy import Idl
         from anchorpy.coder.coder import Coder
+        from anchorpy_core.idl import Idl
 
         self.idl = Idl.from_json(json.dumps(doc))
         self.doc = doc
@@ -269,7 +269,8 @@ def zero_fields(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
             return []
         raise ValueError(f"no zero for {t}")
 
-    return zero({"defined": name})
+    out: dict[str, Any] = zero({"defined": name})
+    return out
 
 
 @cache

@@ -1,0 +1,756 @@
+"""OpenBook v2 as a live `ExecutionClient`: limit and market orders on one market, built from the IDL
+(`instructions`), signed by the wallet and sent by the Solana `TransactionSender` (journal before send), with
+every outcome read from the chain.
+
+Orders. A LIMIT order is ``placeOrder`` Limit (GTC), PostOnly (POST_ONLY), ImmediateOrCancel (IOC) or
+FillOrKill (FOK); a MARKET order is ``Market`` with, for a bid, ``max_quote_lots_including_fees`` from the
+book read just before (the asks that fill it, plus the taker fee, plus ``market_slippage_bps``). Sizes and
+prices must sit on the market's grid (``base_lot_size``, ``quote_lot_size`` and decimals read from the market
+account): off-grid is `InvalidOrder`, nothing sent. Each order transaction is ``placeOrder`` then
+``settleFunds``, so what the order took comes back to the wallet in the same transaction. The client order id
+goes on chain as OpenBook's u64 ``client_order_id`` (the first 8 bytes of sha256 of our id): with the journal
+it makes ``create_order`` idempotent (an id already journaled is never sent again) and finds the order in
+the open-orders account and the book after a restart. Cancel is ``cancelOrderByClientOrderId`` +
+``settleFunds``.
+
+Outcomes (on `stream()`): a rejected or expired transaction -> ``OrderRejected`` (reason from the program's
+error: ``insufficient_funds``, ``would_self_trade``, ``fok_unfillable``, ``too_many_open_orders``, else
+``transaction_failed``) / ``OrderExpired``; a landed one -> ``OrderAccepted``, then the taker fill read from
+the transaction's ``TotalOrderFillEvent`` log (base and quote moved, the taker fee in quote), then maker fills
+read from the event heap (``FillEvent`` with our open-orders account as maker; fee = the market's maker fee or
+rebate, negative for a rebate) — and, when a fill event was consumed before we saw it, from the book: the
+order's leaf quantity (or its absence) says how much of what it posted has traded, reported at its own price.
+A remainder that does not rest (IOC, market, a PostOnly that would cross) -> ``OrderCanceled``.
+
+The wallet's open-orders account (number ``account_num``) and its indexer are created at `start` when
+missing, with the wallet's base and quote token accounts (idempotent ATA creation). Wrapped SOL must be in
+the wallet's wSOL account: the client does not wrap SOL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from solders.compute_budget import set_compute_unit_price
+from solders.instruction import Instruction
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.token.associated import get_associated_token_address
+from solders.transaction import VersionedTransaction
+from spl.token.instructions import create_idempotent_associated_token_account
+
+from botnft.domain.errors import (
+    InsufficientFunds,
+    InvalidOrder,
+    OrderNotFound,
+    Rejected,
+    Retryable,
+    UserError,
+)
+from botnft.domain.events import OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
+from botnft.domain.ids import InstrumentId
+from botnft.domain.instruments import Instrument, Spot
+from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from botnft.domain.reports import (
+    CancelAck,
+    FillReport,
+    MassStatus,
+    OrderAck,
+    OrderStatusReport,
+    PositionReport,
+)
+from botnft.venues.openbook import instructions as obix
+from botnft.venues.openbook.idl import openbook_idl
+from botnft.venues.openbook.layouts import (
+    BookSide,
+    FillEvent,
+    Market,
+    OpenOrdersAccount,
+    decode_book_side,
+    decode_event_heap,
+    decode_market,
+    decode_open_orders,
+)
+from botnft.venues.openbook.settings import OpenBookSettings
+from botnft.venues.sim.openbook_math import maker_fees_floor, maker_rebate_floor, taker_fees_ceil
+from botnft.venues.solana.journal import JournalEntry, SendJournal
+from botnft.venues.solana.keypair import WalletKey
+from botnft.venues.solana.rpc import SolanaRpc
+from botnft.venues.solana.sender import TransactionSender, custom_error
+
+__all__ = ["OpenBookClient", "build_openbook", "client_id_u64"]
+
+OBEvent = OrderAccepted | OrderFilled | OrderCanceled | OrderRejected | OrderExpired
+ERROR_REASONS = {
+    1: "insufficient_funds",
+    6029: "would_self_trade",
+    6043: "fok_unfillable",
+    6036: "too_many_open_orders",
+}
+LAMPORTS = Decimal(10) ** 9
+
+
+def client_id_u64(client_order_id: str) -> int:
+    """Our client order id as OpenBook's u64 ``client_order_id`` (sha256's first 8 bytes, big-endian)."""
+    return int.from_bytes(hashlib.sha256(client_order_id.encode()).digest()[:8], "big")
+
+
+@dataclass
+class _Tracked:
+    """One order of ours: what it asked, what the chain says it did."""
+
+    entry: JournalEntry
+    lots: int
+    kind: str
+    taker: tuple[int, int, int] | None = None  # base lots, quote native (without fee), fee native
+    maker: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # trade id -> lots, price lots, fee
+    resting: bool = False
+    canceled: bool = False
+    closed: bool = False
+    accepted: bool = False
+    ts_ns: int = 0
+
+    @property
+    def cid(self) -> str:
+        return self.entry.client_order_id
+
+    @property
+    def u64(self) -> int:
+        return int(self.entry.detail["cid_u64"])
+
+    @property
+    def filled_lots(self) -> int:
+        return (self.taker[0] if self.taker else 0) + sum(v[0] for v in self.maker.values())
+
+
+class OpenBookClient:
+    """See the module docstring. `clock` gives nanoseconds."""
+
+    has: Mapping[str, bool] = MappingProxyType(
+        {"createOrder": True, "market": True, "limit": True, "cancelOrder": True, "fetchOrder": True,
+         "fetchMyTrades": True, "fetchBalance": True, "idempotentClientOrderId": True}
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        rpc: SolanaRpc,
+        sender: TransactionSender,
+        key: WalletKey,
+        settings: OpenBookSettings | None = None,
+        *,
+        name: str = "OPENBOOK",
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.name, self.rpc, self.sender, self.key, self.clock = name, rpc, sender, key, clock
+        self.settings = s = settings if settings is not None else OpenBookSettings()
+        self.program = Pubkey.from_string(s.program_id)
+        self.market_key = Pubkey.from_string(s.market)
+        self.iid = InstrumentId(s.symbol, name)
+        self.open_orders = obix.open_orders_address(key.pubkey, s.account_num, self.program)
+        self._market: Market | None = None
+        self._instrument: Spot | None = None
+        self._queue: asyncio.Queue[OBEvent] = asyncio.Queue()
+        self._orders: dict[str, _Tracked] = {}
+        self._watching: set[str] = set()
+        self._watcher: asyncio.Task[None] | None = None
+        self._poll_lock = asyncio.Lock()  # one poll at a time: the watcher's and a caller's never interleave
+
+    def __repr__(self) -> str:
+        return f"OpenBookClient({self.name}, market={self.market_key}, wallet={self.key.address})"
+
+    # market -----------------------------------------------------------------------------------------
+    @property
+    def market(self) -> Market:
+        if self._market is None:
+            raise UserError(f"{self.name}: call start() first (the market account is not loaded)")
+        return self._market
+
+    async def load_market(self) -> Market:
+        data = await self.rpc.account_data(self.market_key)
+        if data is None:
+            raise UserError(f"{self.name}: no market account at {self.market_key}")
+        m = decode_market(data)
+        s = self.settings
+        tick = Decimal(m.quote_lot_size).scaleb(m.base_decimals) / Decimal(m.base_lot_size).scaleb(
+            m.quote_decimals
+        )
+        lot = Decimal(m.base_lot_size).scaleb(-m.base_decimals)
+        self._market = m
+        self._instrument = Spot(self.iid, s.base, s.quote, tick, lot, lot * s.min_lots)
+        return m
+
+    def instruments(self) -> Mapping[InstrumentId, Instrument]:
+        return {self.iid: self._instrument} if self._instrument is not None else {}
+
+    # lifecycle --------------------------------------------------------------------------------------
+    async def start(self) -> list[OBEvent]:
+        """Load the market, create the open-orders account if missing, resolve what an earlier run left
+        pending (the recovery rule), pick up its orders, and start the watcher."""
+        await self.load_market()
+        await self._ensure_open_orders()
+        await self.sender.recover()
+        for e in self.sender.journal.entries():
+            if self._mine(e) and e.detail.get("kind") == "order" and e.client_order_id not in self._orders:
+                self._track(e)
+        for e in self.sender.journal.entries():
+            if self._mine(e) and e.detail.get("kind") == "cancel":
+                t = self._orders.get(str(e.detail["order"]))
+                if t is not None and e.state == "landed":
+                    t.canceled = True
+                elif t is not None and e.state == "pending":
+                    self._watching.add(e.signature)
+        events = await self.poll()
+        self._ensure_watcher()
+        return events
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        await self.rpc.close()
+
+    async def __aenter__(self) -> OpenBookClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(Retryable):
+                await self.poll()
+            await asyncio.sleep(self.settings.poll_interval_s)
+
+    async def stream(self) -> AsyncIterator[OBEvent]:
+        self._ensure_watcher()
+        while True:
+            yield await self._queue.get()
+
+    def _mine(self, e: JournalEntry) -> bool:
+        return e.detail.get("venue") == self.name and e.detail.get("market") == str(self.market_key)
+
+    async def _ensure_open_orders(self) -> None:
+        if await self.rpc.account_data(self.open_orders) is not None:
+            return
+        owner, m, num = self.key.pubkey, self.market, self.settings.account_num
+        ixs = [
+            create_idempotent_associated_token_account(owner, owner, m.base_mint),
+            create_idempotent_associated_token_account(owner, owner, m.quote_mint),
+        ]
+        if await self.rpc.account_data(obix.open_orders_indexer(owner, self.program)) is None:
+            ixs.append(obix.create_open_orders_indexer(owner, program=self.program))
+        ixs.append(obix.create_open_orders_account(owner, num, self.market_key, "bot", program=self.program))
+        sig = await self._send(
+            ixs, f"{self.name}:setup:{self.market_key}:{num}:{self.clock()}", {"kind": "setup"}
+        )
+        out = await self.sender.confirm(sig, timeout_s=60)
+        if out.state != "landed":
+            raise UserError(
+                f"{self.name}: creating open-orders account {self.open_orders} {out.state}: {out.err}"
+            )
+
+    async def _send(self, ixs: Sequence[Instruction], cid: str, detail: Mapping[str, Any]) -> str:
+        pre = [set_compute_unit_price(self.settings.priority_fee)] if self.settings.priority_fee else []
+        latest = await self.rpc.latest_blockhash()
+        msg = MessageV0.try_compile(self.key.pubkey, [*pre, *ixs], [], latest.blockhash)
+        tx = self.key.sign(VersionedTransaction.populate(msg, [Signature.default()]))
+        row = {"venue": self.name, "market": str(self.market_key), "ts_ns": self.clock(), **detail}
+        sig = str(tx.signatures[0])
+        self._watching.add(sig)  # watched even if the send raises: the row is journaled first
+        await self.sender.send(tx, latest.last_valid_block_height, client_order_id=cid, detail=row)
+        return sig
+
+    # orders -----------------------------------------------------------------------------------------
+    def _grid(self, order: Order) -> tuple[int, int | None, str]:
+        """(base lots, price lots or None, placeOrder type) of a valid order; `InvalidOrder` otherwise."""
+        if order.instrument != self.iid:
+            raise InvalidOrder(
+                f"{self.name} lists {self.iid}, not {order.instrument}", reason="unknown_instrument"
+            )
+        inst = self._instrument
+        assert inst is not None
+        lots = int(inst.check_qty(order.amount) / inst.lot_size)
+        if order.order_type is OrderType.MARKET:
+            return lots, None, "Market"
+        if order.order_type is not OrderType.LIMIT or order.price is None:
+            raise InvalidOrder(f"{self.name} takes limit and market orders", reason="unsupported_order_type")
+        price_lots = int(inst.check_price(order.price) / inst.tick_size)
+        kind = {TimeInForce.GTC: "Limit", TimeInForce.IOC: "ImmediateOrCancel", TimeInForce.FOK: "FillOrKill",
+                TimeInForce.POST_ONLY: "PostOnly"}.get(order.tif)  # fmt: skip
+        if kind is None:
+            raise InvalidOrder(
+                f"{self.name} has no time in force {order.tif}", reason="invalid_time_in_force"
+            )
+        return lots, price_lots, kind
+
+    async def create_order(self, order: Order) -> OrderAck:
+        m = self.market
+        lots, price_lots, kind = self._grid(order)
+        self._ensure_watcher()
+        previous = [e for e in self.sender.journal.for_order(order.client_order_id) if self._mine(e)]
+        if previous:
+            return await self._known(previous[-1], order)
+        bid = order.side is Side.BUY
+        u64 = client_id_u64(order.client_order_id)
+        wallet_base, wallet_quote, oo, book = await self._funds_view(not bid)
+        if oo is not None and oo.by_client_id(u64) is not None:
+            raise InvalidOrder(
+                f"client order id {order.client_order_id} is already on the book",
+                reason="duplicate_client_order_id",
+            )
+        if price_lots is None:  # market: a bid's budget from the asks, an ask sells into any bid
+            price_lots, budget = self._market_terms(bid, lots, book)
+        else:
+            quote = price_lots * lots * m.quote_lot_size
+            budget = quote + taker_fees_ceil(quote, max(m.taker_fee, m.maker_fee, 0))
+        free_quote = oo.quote_free_native if oo is not None else 0
+        free_base = oo.base_free_native if oo is not None else 0
+        if bid and budget > wallet_quote + free_quote:
+            raise InsufficientFunds(
+                f"the order may spend {budget} native {self.settings.quote}, "
+                f"the wallet holds {wallet_quote + free_quote}"
+            )
+        if not bid and lots * m.base_lot_size > wallet_base + free_base:
+            raise InsufficientFunds(
+                f"the order sells {lots * m.base_lot_size} native {self.settings.base}, "
+                f"the wallet holds {wallet_base + free_base}"
+            )
+        place = obix.PlaceOrder(
+            "Bid" if bid else "Ask",
+            price_lots,
+            lots,
+            -(-budget // m.quote_lot_size) if bid else obix.I64_MAX,
+            u64,
+            kind,
+        )
+        base_ata, quote_ata = self._atas()
+        ixs = [
+            obix.place_order(
+                place,
+                owner=self.key.pubkey,
+                open_orders=self.open_orders,
+                market_key=self.market_key,
+                market=m,
+                user_token_account=quote_ata if bid else base_ata,
+                program=self.program,
+            ),
+            obix.settle_funds(
+                owner=self.key.pubkey,
+                open_orders=self.open_orders,
+                market_key=self.market_key,
+                market=m,
+                user_base=base_ata,
+                user_quote=quote_ata,
+                program=self.program,
+            ),
+        ]
+        detail = {
+            "kind": "order",
+            "instrument": str(self.iid),
+            "side": order.side.value,
+            "amount": str(order.amount),
+            "lots": lots,
+            "price_lots": price_lots,
+            "type": kind,
+            "cid_u64": str(u64),
+        }
+        sig = await self._send(ixs, order.client_order_id, detail)
+        entry = self.sender.journal.get(sig)
+        assert entry is not None
+        self._track(entry)
+        return OrderAck(self.clock(), order.client_order_id, venue_order_id=sig, signature=sig)
+
+    def _market_terms(self, bid: bool, lots: int, book: BookSide | None) -> tuple[int, int]:
+        m = self.market
+        if not bid:
+            return 1, obix.I64_MAX
+        need, quote, last = lots, 0, 0
+        for price, qty in book.levels() if book is not None else []:
+            take = min(need, qty)
+            quote, need, last = quote + take * price * m.quote_lot_size, need - take, price
+            if need == 0:
+                break
+        if need:
+            raise Rejected(f"the book holds less than {lots} lots to buy", reason="no_liquidity")
+        budget = quote + taker_fees_ceil(quote, m.taker_fee)
+        return last, budget + budget * self.settings.market_slippage_bps // 10_000
+
+    async def _funds_view(
+        self, asks_side: bool
+    ) -> tuple[int, int, OpenOrdersAccount | None, BookSide | None]:
+        m = self.market
+        base_ata, quote_ata = self._atas()
+        side = m.asks if not asks_side else m.bids
+        datas = await self.rpc.accounts_data([base_ata, quote_ata, self.open_orders, side])
+        amounts = [
+            int.from_bytes(d[64:72], "little") if d is not None and len(d) >= 72 else 0 for d in datas[:2]
+        ]
+        oo = decode_open_orders(datas[2]) if datas[2] is not None else None
+        book = decode_book_side(datas[3]) if datas[3] is not None else None
+        return amounts[0], amounts[1], oo, book
+
+    def _atas(self) -> tuple[Pubkey, Pubkey]:
+        m, owner = self.market, self.key.pubkey
+        return get_associated_token_address(owner, m.base_mint), get_associated_token_address(
+            owner, m.quote_mint
+        )
+
+    async def _known(self, e: JournalEntry, order: Order) -> OrderAck:
+        """An order already journaled: never a new transaction (a pending one is re-broadcast as is)."""
+        d = e.detail
+        if (d.get("side"), d.get("amount"), d.get("instrument")) != (
+            order.side.value,
+            str(order.amount),
+            str(order.instrument),
+        ):
+            raise InvalidOrder(
+                f"client order id {order.client_order_id} was used for another order",
+                reason="duplicate_client_order_id",
+            )
+        if e.state == "pending":
+            out = await self.sender.status(e.signature)
+            if not out.final:
+                await self.sender.rebroadcast(e.signature)
+        if e.client_order_id not in self._orders:
+            self._track(e)
+        return OrderAck(self.clock(), e.client_order_id, venue_order_id=e.signature, signature=e.signature)
+
+    def _track(self, e: JournalEntry) -> _Tracked:
+        t = _Tracked(e, int(e.detail["lots"]), str(e.detail["type"]), ts_ns=int(e.detail.get("ts_ns", 0)))
+        self._orders[e.client_order_id] = t
+        self._watching.add(e.signature)
+        return t
+
+    async def cancel_order(self, client_order_id: str) -> CancelAck:
+        t = self._orders.get(client_order_id)
+        if t is None:
+            entries = [e for e in self.sender.journal.for_order(client_order_id) if self._mine(e)]
+            if not entries:
+                raise OrderNotFound(f"{self.name} has no order {client_order_id}")
+            t = self._track(entries[-1])
+        m = self.market
+        base_ata, quote_ata = self._atas()
+        ixs = [
+            obix.cancel_order_by_client_order_id(
+                t.u64,
+                owner=self.key.pubkey,
+                open_orders=self.open_orders,
+                market_key=self.market_key,
+                market=m,
+                program=self.program,
+            ),
+            obix.settle_funds(
+                owner=self.key.pubkey,
+                open_orders=self.open_orders,
+                market_key=self.market_key,
+                market=m,
+                user_base=base_ata,
+                user_quote=quote_ata,
+                program=self.program,
+            ),
+        ]
+        with contextlib.suppress(ValueError):  # a cancel already pending or landed is not sent again
+            await self._send(ixs, f"{client_order_id}#cancel", {"kind": "cancel", "order": client_order_id})
+        return CancelAck(self.clock(), client_order_id)
+
+    async def cancel_all_orders(self, instrument: InstrumentId | None = None) -> Sequence[CancelAck]:
+        out = []
+        for r in await self.fetch_open_orders(instrument):
+            out.append(await self.cancel_order(r.client_order_id))
+        return out
+
+    # reading the chain ------------------------------------------------------------------------------
+    async def poll(self) -> list[OBEvent]:
+        """Resolve the watched transactions, read the open-orders account, the book and the event heap in one
+        request, and emit (once each) what changed for our orders."""
+        async with self._poll_lock:
+            return await self._poll()
+
+    async def _poll(self) -> list[OBEvent]:
+        journal = self.sender.journal
+        pending = [s for s in self._watching if (e := journal.get(s)) is not None and e.state == "pending"]
+        if pending:
+            await self.sender.statuses(pending)
+        out: list[OBEvent] = []
+        for sig in sorted(self._watching):
+            e = journal.get(sig)
+            if e is None or not e.final:
+                continue
+            self._watching.discard(sig)
+            if e.detail.get("kind") == "order" and e.client_order_id in self._orders:
+                out += await self._decided(self._orders[e.client_order_id], e)
+            elif e.detail.get("kind") == "cancel" and e.state == "landed":
+                t = self._orders.get(str(e.detail["order"]))
+                if t is not None:
+                    t.canceled = True
+        out += await self._sync()
+        for ev in out:
+            self._queue.put_nowait(ev)
+        return out
+
+    async def _decided(self, t: _Tracked, e: JournalEntry) -> list[OBEvent]:
+        t.entry = e
+        now = self.clock()
+        if e.state == "expired":
+            t.closed = True
+            return [OrderExpired(now, t.cid)]
+        if e.state == "failed":
+            t.closed = True
+            code = custom_error(e.err)
+            reason = ERROR_REASONS.get(code[1], "transaction_failed") if code else "transaction_failed"
+            fee = Decimal(0)
+            if e.slot is not None:
+                tx = await self.rpc.transaction(Signature.from_string(e.signature))
+                fee = (
+                    Decimal(tx.transaction.meta.fee) / LAMPORTS
+                    if tx is not None and tx.transaction.meta
+                    else fee
+                )
+            return [OrderRejected(now, t.cid, self.iid, reason, f"{e.signature}: {e.err}", fee, "SOL")]
+        await self._read_taker(t)
+        t.accepted = True
+        out: list[OBEvent] = [OrderAccepted(now, t.cid, e.signature)]
+        if t.taker is not None and t.taker[0]:
+            out.append(self._fill(t, f"{e.signature}:taker", t.taker[0], t.taker[1], t.taker[2], "taker"))
+        return out
+
+    async def _read_taker(self, t: _Tracked) -> None:
+        if t.taker is not None:
+            return
+        tx = await self.rpc.transaction(Signature.from_string(t.entry.signature))
+        meta = tx.transaction.meta if tx is not None else None
+        if meta is None:
+            raise Retryable(f"{t.entry.signature} is confirmed but the node has no transaction for it yet")
+        base = quote = fee = 0
+        for line in meta.log_messages or []:
+            if not line.startswith("Program data: "):
+                continue
+            ev = openbook_idl().decode_event(base64.b64decode(line.removeprefix("Program data: ")))
+            if ev is None or ev[0] != "TotalOrderFillEvent" or ev[1].taker != self.open_orders:
+                continue
+            f = ev[1]
+            bid = f.side == 0
+            base_native = f.total_quantity_received if bid else f.total_quantity_paid
+            quote_native = f.total_quantity_paid - f.fees if bid else f.total_quantity_received + f.fees
+            base, quote, fee = (
+                base + base_native // self.market.base_lot_size,
+                quote + quote_native,
+                fee + f.fees,
+            )
+        t.taker = (base, quote, fee)
+
+    def _fill(
+        self, t: _Tracked, trade_id: str, lots: int, quote: int, fee: int, liquidity: str
+    ) -> OrderFilled:
+        m, inst = self.market, self._instrument
+        assert inst is not None
+        qty = lots * inst.lot_size
+        notional = Decimal(quote).scaleb(-m.quote_decimals)
+        price = (
+            (notional / qty).quantize(inst.tick_size)
+            if notional / qty % inst.tick_size == 0
+            else notional / qty
+        )
+        return OrderFilled(self.clock(), t.cid, self.iid, Side(t.entry.detail["side"]), qty, price,
+                           Decimal(fee).scaleb(-m.quote_decimals), self.settings.quote, liquidity,
+                           quote_qty=notional, trade_id=trade_id)  # fmt: skip
+
+    def _maker_fill(self, t: _Tracked, trade_id: str, lots: int, price_lots: int) -> OrderFilled:
+        m = self.market
+        quote = lots * price_lots * m.quote_lot_size
+        fee = maker_fees_floor(quote, m.maker_fee) - maker_rebate_floor(quote, m.maker_fee)
+        t.maker[trade_id] = (lots, price_lots, fee)
+        return self._fill(t, trade_id, lots, quote, fee, "maker")
+
+    async def _sync(self) -> list[OBEvent]:
+        live = [t for t in self._orders.values() if t.accepted and not t.closed]
+        if not live:
+            return []
+        m = self.market
+        datas = await self.rpc.accounts_data([self.open_orders, m.bids, m.asks, m.event_heap])
+        if any(d is None for d in datas):
+            raise Retryable(f"{self.name}: the open-orders account or the market's book is not readable")
+        oo = decode_open_orders(datas[0])  # type: ignore[arg-type]
+        leaves = {(o.client_order_id): o for side in datas[1:3] for o in decode_book_side(side).orders  # type: ignore[arg-type]
+                  if o.owner == self.open_orders}  # fmt: skip
+        _, heap = decode_event_heap(datas[3])  # type: ignore[arg-type]
+        out: list[OBEvent] = []
+        for t in live:
+            for e in heap:
+                if (
+                    isinstance(e, FillEvent)
+                    and e.maker == self.open_orders
+                    and e.maker_client_order_id == t.u64
+                ):
+                    tid = f"{e.seq_num}:{e.maker_slot}:{e.timestamp}"
+                    if tid not in t.maker:
+                        out.append(self._maker_fill(t, tid, e.quantity, e.price))
+            leaf = leaves.get(t.u64)
+            slot = oo.by_client_id(t.u64)
+            posted = t.lots - (t.taker[0] if t.taker else 0) if t.kind in ("Limit", "PostOnly") else 0
+            if leaf is not None:
+                traded = posted - leaf.quantity
+            elif slot is not None or not t.canceled:
+                traded = posted  # off the book and not canceled by us: all of it traded
+            else:
+                traded = sum(v[0] for v in t.maker.values())
+            if t.kind == "PostOnly" and leaf is None and slot is None and not t.maker and not t.canceled:
+                traded = 0  # never posted: it would have crossed
+            missing = traded - sum(v[0] for v in t.maker.values())
+            if missing > 0:
+                price_lots = int(t.entry.detail["price_lots"])
+                out.append(self._maker_fill(t, f"book:{t.u64}:{traded}", missing, price_lots))
+            t.resting = leaf is not None
+            if t.filled_lots >= t.lots:
+                t.closed = True
+            elif leaf is None and slot is None:
+                t.closed = True
+                reason = (
+                    "canceled"
+                    if t.canceled
+                    else {"PostOnly": "post_only_would_cross"}.get(t.kind, "ioc_remainder")
+                )
+                out.append(OrderCanceled(self.clock(), t.cid, reason))
+        return out
+
+    # reports ----------------------------------------------------------------------------------------
+    def _status(self, t: _Tracked) -> OrderStatus:
+        e = t.entry
+        if e.state != "landed":
+            return {
+                "pending": OrderStatus.SUBMITTED,
+                "failed": OrderStatus.REJECTED,
+                "expired": OrderStatus.EXPIRED,
+            }[e.state]
+        if t.filled_lots >= t.lots:
+            return OrderStatus.FILLED
+        if t.closed:
+            return OrderStatus.CANCELED
+        return OrderStatus.PARTIALLY_FILLED if t.filled_lots else OrderStatus.ACCEPTED
+
+    def _report(self, t: _Tracked) -> OrderStatusReport:
+        inst = self._instrument
+        assert inst is not None
+        quote = (t.taker[1] if t.taker else 0) + sum(
+            v[0] * v[1] * self.market.quote_lot_size for v in t.maker.values()
+        )
+        filled = t.filled_lots * inst.lot_size
+        avg = Decimal(quote).scaleb(-self.market.quote_decimals) / filled if filled else None
+        d = t.entry.detail
+        return OrderStatusReport(
+            self.clock(),
+            t.cid,
+            t.entry.signature,
+            self.iid,
+            Side(d["side"]),
+            Decimal(d["amount"]),
+            filled,
+            self._status(t),
+            avg,
+            t.entry.signature,
+        )
+
+    async def fetch_order(self, client_order_id: str) -> OrderStatusReport | None:
+        """The order as the chain sees it; None if it was never journaled (so never sent). Raises `Retryable`
+        while the node cannot be asked."""
+        t = self._orders.get(client_order_id)
+        if t is None:
+            entries = [e for e in self.sender.journal.for_order(client_order_id) if self._mine(e)]
+            if not entries:
+                return None
+            t = self._track(entries[-1])
+        await self.poll()
+        return self._report(t)
+
+    async def fetch_open_orders(self, instrument: InstrumentId | None = None) -> Sequence[OrderStatusReport]:
+        if instrument is not None and instrument != self.iid:
+            return []
+        await self.poll()
+        return [self._report(t) for t in self._orders.values() if self._status(t).is_open]
+
+    def _fill_reports(self, since_ns: int | None) -> list[FillReport]:
+        out = []
+        for t in self._orders.values():
+            if since_ns is not None and t.ts_ns < since_ns:
+                continue
+            parts = []
+            if t.taker is not None and t.taker[0]:
+                parts.append((f"{t.entry.signature}:taker", t.taker[0], t.taker[1], t.taker[2], "taker"))
+            m = self.market
+            parts += [(k, v[0], v[0] * v[1] * m.quote_lot_size, v[2], "maker") for k, v in t.maker.items()]
+            for tid, lots, quote, fee, liq in parts:
+                f = self._fill(t, tid, lots, quote, fee, liq)
+                out.append(
+                    FillReport(
+                        f.ts_ns,
+                        tid,
+                        t.cid,
+                        t.entry.signature,
+                        self.iid,
+                        f.side,
+                        f.qty,
+                        f.price,
+                        f.fee,
+                        f.fee_asset,
+                        liq,
+                    )
+                )
+        return out
+
+    async def fetch_my_trades(self, since_ns: int | None = None) -> Sequence[FillReport]:
+        await self.poll()
+        return self._fill_reports(since_ns)
+
+    async def fetch_balance(self) -> Mapping[str, Decimal]:
+        m, s = self.market, self.settings
+        native = await self.rpc.balances(self.key.pubkey, {s.base: m.base_mint, s.quote: m.quote_mint})
+        return {s.base: Decimal(native[s.base]).scaleb(-m.base_decimals),
+                s.quote: Decimal(native[s.quote]).scaleb(-m.quote_decimals)}  # fmt: skip
+
+    async def fetch_positions(self) -> Sequence[PositionReport]:
+        bal = await self.fetch_balance()
+        return [PositionReport(self.clock(), self.iid, bal[self.settings.base])]
+
+    async def mass_status(self, since_ns: int | None = None) -> MassStatus:
+        await self.poll()
+        orders = tuple(
+            self._report(t) for t in self._orders.values() if since_ns is None or t.ts_ns >= since_ns
+        )
+        balances = await self.fetch_balance()
+        return MassStatus(self.name, self.clock(), orders, tuple(self._fill_reports(since_ns)),
+                          tuple(await self.fetch_positions()), tuple(sorted(balances.items())))  # fmt: skip
+
+
+def build_openbook(
+    settings: OpenBookSettings | Mapping[str, object], *, key: WalletKey, rpc_url: str,
+    journal: SendJournal | str | Path, rpc_timeout_s: float = 10.0, skip_preflight: bool = False,
+    clock: Callable[[], int] = time.time_ns, name: str = "OPENBOOK",
+) -> OpenBookClient:  # fmt: skip
+    """An `OpenBookClient` over its own `SolanaRpc` and a `TransactionSender` on `journal` (shareable with the
+    other Solana venues, or the path of its SQLite file). ``await client.start()`` (or ``async with``) before
+    trading."""
+    s = settings if isinstance(settings, OpenBookSettings) else OpenBookSettings.from_mapping(settings)
+    rpc = SolanaRpc(rpc_url, timeout_s=rpc_timeout_s)
+    j = journal if isinstance(journal, SendJournal) else SendJournal(journal)
+    sender = TransactionSender(
+        rpc, j, skip_preflight=skip_preflight, poll_interval_s=s.poll_interval_s, clock=clock
+    )
+    return OpenBookClient(rpc, sender, key, s, name=name, clock=clock)
