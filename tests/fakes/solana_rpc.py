@@ -3,9 +3,9 @@ so the unmodified `solana` client signs, sends and confirms real transactions of
 
 Methods: getLatestBlockhash, getBlockHeight, sendTransaction, getSignatureStatuses, getTransaction (base64,
 with meta: fee, pre/postBalances and pre/postTokenBalances computed from the accounts before and after),
-getAccountInfo, getMultipleAccounts, getBalance, getTokenAccountBalance, getRecentPrioritizationFees; on a
-websocket at the same address (`ws_url`), accountSubscribe / accountUnsubscribe with an
-``accountNotification`` whenever a subscribed account changes (a landed transaction, a helper below), and
+getAccountInfo, getMultipleAccounts, getBalance, getTokenAccountBalance, getRecentPrioritizationFees (also as
+a JSON-RPC batch); on a websocket at the same address (`ws_url`), accountSubscribe / accountUnsubscribe with
+an ``accountNotification`` whenever a subscribed account changes (a landed transaction, a helper below), and
 `drop_websockets()` to test reconnection; getSignaturesForAddress (newest first, ``limit``, ``before``,
 ``until``). Error responses carry ``error.data`` (solana 0.41's parser needs it).
 
@@ -580,11 +580,28 @@ class LocalSolana:
         return ws
 
     # server -------------------------------------------------------------------------------------------
+    def _call(self, rid: Any, method: Any, params: list[Any]) -> dict[str, Any]:
+        try:
+            if method == "sendTransaction":
+                result: Any = self._send(params)
+            else:
+                fn = getattr(self, f"m_{method}", None)
+                if fn is None:
+                    raise RpcError(-32601, "Method not found", None)
+                result = fn(params)
+            return {"jsonrpc": "2.0", "id": rid, "result": result}
+        except RpcError as e:
+            return _error(rid, e.code, e.message, e.data)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
         except ValueError:
             return web.json_response(_error(None, -32700, "Parse error", None))
+        if isinstance(body, list):  # a JSON-RPC batch (driftpy's polling account loader): no faults
+            return web.json_response(
+                [self._call(b.get("id"), b.get("method"), b.get("params") or []) for b in body]
+            )
         rid, method, params = body.get("id"), body.get("method"), body.get("params") or []
         fault = None
         if method == "sendTransaction" and self._faults:
@@ -594,17 +611,7 @@ class LocalSolana:
                                          headers={"Retry-After": "1"})  # fmt: skip
             if fault == "server_error":
                 return web.json_response(_error(rid, -32603, "Internal error", None), status=503)
-        try:
-            if method == "sendTransaction":
-                result: Any = self._send(params)
-            else:
-                fn = getattr(self, f"m_{method}", None)
-                if fn is None:
-                    raise RpcError(-32601, "Method not found", None)
-                result = fn(params)
-            payload = {"jsonrpc": "2.0", "id": rid, "result": result}
-        except RpcError as e:
-            payload = _error(rid, e.code, e.message, e.data)
+        payload = self._call(rid, method, params)
         if fault == "timeout":
             await asyncio.sleep(self.slow_s)
         elif fault == "lost_response":
