@@ -8,8 +8,11 @@ docstring)."""
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import partial
+from itertools import accumulate, pairwise
 
 from botnft.domain.liquidity import BookLiquidity, ClmmLiquidity, CpmmLiquidity
 from botnft.venues.sim.jupiter_api import JupiterQuoteError
@@ -132,13 +135,40 @@ def _take(segs: Sequence[Seg], lam: float) -> tuple[float, float]:
     return x, out
 
 
+class _Levels:
+    """A venue made only of book levels (rates not increasing), read by `_take` through cumulative sums:
+    the levels better than λ are a prefix, found by bisection, and the prefix sums are the running sums
+    `_take` adds level by level (the same floats, in the same order)."""
+
+    __slots__ = ("caps", "keys", "outs", "segs")
+
+    def __init__(self, segs: Sequence[Seg]) -> None:
+        self.segs = segs
+        self.keys = [-s[0] for s in segs]  # rising
+        self.caps = list(accumulate((s[4] for s in segs), initial=0.0))
+        self.outs = list(accumulate((s[5] for s in segs), initial=0.0))
+
+    def take(self, lam: float) -> tuple[float, float]:
+        n = bisect_left(self.keys, -lam)  # levels with a rate above lam
+        return self.caps[n], self.outs[n]
+
+    @classmethod
+    def of(cls, segs: Sequence[Seg]) -> _Levels | None:
+        if len(segs) < 8 or any(s[3] != 0.0 for s in segs):
+            return None
+        if not all(a[0] >= b[0] for a, b in pairwise(segs)):
+            return None
+        return cls(segs)
+
+
 def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bool) -> list[float] | None:
     """Each venue's share of `target` (input if `exact_in`, else output) at the common marginal rate λ of
     the optimal split; None when the venues cannot take it all. λ is bisected (geometrically) to the
     last float; the part of `target` inside the last step (a book level at λ, partly taken) is shared
     in proportion to what each venue takes across that step."""
     k = 0 if exact_in else 1
-    cap = [_take(v, 0.0)[k] for v in venues]
+    takers = [lv.take if (lv := _Levels.of(v)) is not None else partial(_take, v) for v in venues]
+    cap = [t(0.0)[k] for t in takers]
     if not target > 0.0 or sum(cap) < target or (not exact_in and sum(cap) <= target):
         return None
     hi = max((v[0][0] for v in venues if v), default=0.0)
@@ -147,7 +177,7 @@ def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bo
     lo = hi
 
     def total(lam: float) -> float:
-        return sum(_take(v, lam)[k] for v in venues)
+        return sum(t(lam)[k] for t in takers)
 
     while total(lo) <= target:
         lo /= 16.0
@@ -161,8 +191,8 @@ def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bo
             lo = mid
         else:
             hi = mid
-    at_hi = [_take(v, hi)[k] for v in venues]
-    at_lo = [_take(v, lo)[k] for v in venues]
+    at_hi = [t(hi)[k] for t in takers]
+    at_lo = [t(lo)[k] for t in takers]
     rest = target - sum(at_hi)
     step = [b - a for a, b in zip(at_hi, at_lo, strict=True)]
     width = sum(step)
