@@ -398,6 +398,7 @@ class DriftChain(DriftAccounts):
         }
         remaining = m.base - m.base_filled
         p = OrderParams(
+            market_type=T.MarketType.Perp(),
             order_type=kinds[m.order_type],
             base_asset_amount=mp.base_asset_amount or remaining,
             market_index=self.sim.core.orders[str(oid)].market_index,

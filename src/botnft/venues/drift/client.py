@@ -392,14 +392,18 @@ class DriftVenue(DriftHistory):
         return slot
 
     async def cancel_order(self, client_order_id: str) -> CancelAck:
+        """``cancel_order_by_user_id``, once: while an earlier cancel of the order is pending it is
+        re-broadcast (the same bytes), never a second one sent."""
         slot = await self._landed_slot(client_order_id)
+        cancels = self.sender.journal.for_order(f"{client_order_id}#cancel")
+        if cancels and cancels[-1].state in ("pending", "landed"):
+            await self._known(cancels[-1])
+            return CancelAck(self.clock(), client_order_id)
         async with self._lock:
             await self.refresh()
             ix = self.drift.get_cancel_order_by_user_id_ix(slot.user_order_id)
-            n = len(self.sender.journal.for_order(f"{client_order_id}#cancel"))
-            await self._send(
-                [ix], f"{client_order_id}#cancel", {"venue": self.name, "action": "cancel", "attempt": n + 1}
-            )
+            detail = {"venue": self.name, "action": "cancel", "order": client_order_id}
+            await self._send([ix], f"{client_order_id}#cancel", detail)
         return CancelAck(self.clock(), client_order_id)
 
     async def modify_order(
@@ -426,9 +430,13 @@ class DriftVenue(DriftHistory):
         async with self._lock:
             await self.refresh()
             ix = self.drift.get_modify_order_by_user_id_ix(slot.user_order_id, mp)
-            n = len(self.sender.journal.for_order(f"{client_order_id}#modify"))
+            n = 1
+            while self.sender.journal.for_order(f"{client_order_id}#modify-{n}"):
+                n += 1
             return await self._send(
-                [ix], f"{client_order_id}#modify-{n + 1}", {"venue": self.name, "action": "modify"}
+                [ix],
+                f"{client_order_id}#modify-{n}",
+                {"venue": self.name, "action": "modify", "order": client_order_id},
             )
 
     async def cancel_all_orders(self, instrument: InstrumentId | None = None) -> Sequence[CancelAck]:

@@ -151,8 +151,12 @@ class DriftHistory:
                 meta = tx.transaction.meta
                 events = events_in_logs(self.drift.program, list(meta.log_messages or []) if meta else [])
             if self.ids.add_events(sig, int(row["slot"]), events):
+                mine = self.sender.journal.get(sig)
+                modified = (
+                    mine.detail.get("order") if mine and mine.detail.get("action") == "modify" else None
+                )
                 for pos, (name, body) in enumerate(events):
-                    out += self._domain(sig, pos, name, body)
+                    out += self._domain(sig, pos, name, body, modified=modified)
             self.ids.set_cursor(account, sig)
         return out
 
@@ -165,8 +169,12 @@ class DriftHistory:
             detail = {k: v for k, v in e.detail.items() if k not in ("user_order_id", "action")}
             self.ids.restore(e.client_order_id, int(e.detail["user_order_id"]), detail, e.created_ns)
 
-    def _domain(self, sig: str, pos: int, name: str, body: Mapping[str, Any]) -> list[DriftEvent]:
-        """The node's events for one program event of our user (others' are skipped)."""
+    def _domain(
+        self, sig: str, pos: int, name: str, body: Mapping[str, Any], *, modified: str | None = None
+    ) -> list[DriftEvent]:
+        """The node's events for one program event of our user (others' are skipped). In our modify of order
+        `modified` the program cancels it and places the merged order: the order stays open, its program
+        order id changes, and neither is an event for the node."""
         me = str(self.user_key)
         ts = int(body.get("ts", 0)) * 10**9
         if name == "OrderRecord" and body["user"] == me:
@@ -175,6 +183,8 @@ class DriftHistory:
             if slot is None:
                 return []
             self.ids.set_order_id(slot.client_order_id, int(o["order_id"]))
+            if slot.client_order_id == modified:
+                return []
             return [OrderAccepted(ts, slot.client_order_id, str(o["order_id"]))]
         if name == "OrderActionRecord":
             for side in ("taker", "maker"):
@@ -188,6 +198,8 @@ class DriftHistory:
                 action = body["action"]
                 if action in ("FILL", "Fill"):
                     return self._fill(sig, pos, side, slot, body)
+                if action in ("CANCEL", "Cancel") and cid == modified:
+                    return []
                 if action in ("CANCEL", "Cancel", "EXPIRE", "Expire"):
                     self.ids.release(cid)
                     return [OrderCanceled(ts, cid) if action.upper() == "CANCEL" else OrderExpired(ts, cid)]

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS drift_order_ids (
     created_ns INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS drift_open_ids ON drift_order_ids (user_order_id) WHERE open = 1;
+CREATE TABLE IF NOT EXISTS drift_order_numbers (order_id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS drift_events (
     signature TEXT NOT NULL,
     position INTEGER NOT NULL,
@@ -149,17 +150,22 @@ class OrderIds:
         return self._slot(row) if row else None
 
     def by_order_id(self, order_id: int) -> Slot | None:
+        """The slot of the order the program numbered `order_id` (a modified order has several numbers)."""
         with self._lock:
             row = self._db.execute(
-                f"SELECT {self._COLS} FROM drift_order_ids WHERE order_id = ?", (order_id,)
+                "SELECT client_order_id FROM drift_order_numbers WHERE order_id = ?", (order_id,)
             ).fetchone()
-        return self._slot(row) if row else None
+        return self.get(row[0]) if row else None
 
     def set_order_id(self, client_order_id: str, order_id: int) -> None:
-        """The program's order id (u32) of the order, from its OrderRecord."""
+        """The program's order id (u32) of the order, from its OrderRecord (the latest, after a modify)."""
         with self._lock:
             self._db.execute(
                 "UPDATE drift_order_ids SET order_id = ? WHERE client_order_id = ?",
+                (order_id, client_order_id),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO drift_order_numbers (order_id, client_order_id) VALUES (?, ?)",
                 (order_id, client_order_id),
             )
 
