@@ -164,6 +164,18 @@ async def fetch_settled(s: LiveSubject, cid: str, tries: int = 40) -> Any:
     raise AssertionError(f"fetch_order({cid}) stayed Retryable")
 
 
+async def fetch_filled(s: LiveSubject, cid: str, qty: Decimal) -> Any:
+    """fetch_order until it reports `qty` filled (a venue may list an order before its fill), bounded;
+    the last report is returned either way (None if the venue never found it)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + EVENT_TIMEOUT_S
+    rep = await fetch_settled(s, cid)
+    while rep is not None and rep.filled != qty and loop.time() < end:
+        await asyncio.sleep(0.1)
+        rep = await fetch_settled(s, cid)
+    return rep
+
+
 def rest_or_skip(s: LiveSubject, side: Side) -> Decimal:
     import pytest
 
@@ -189,7 +201,7 @@ async def check_market_order_acks_then_fills(s: LiveSubject) -> None:
         assert ack.client_order_id == cid
         await log.wait(lambda: log.filled(cid) == s.market_qty, f"fills of {cid}")
     assert log.filled(cid) == s.market_qty  # never more than the order
-    rep = await fetch_settled(s, cid)
+    rep = await fetch_filled(s, cid, s.market_qty)
     assert rep is not None and rep.status is OrderStatus.FILLED and rep.filled == s.market_qty
     trades = [t for t in await s.client.fetch_my_trades() if t.client_order_id == cid]
     assert sum((t.qty for t in trades), Decimal(0)) == s.market_qty
@@ -234,7 +246,7 @@ async def check_create_is_idempotent_on_the_client_id(s: LiveSubject) -> None:
     if first.venue_order_id is not None:
         assert second.venue_order_id == first.venue_order_id
     assert s.control.orders_held(cid) == 1
-    rep = await fetch_settled(s, cid)
+    rep = await fetch_filled(s, cid, s.market_qty)
     assert rep is not None and rep.filled == s.market_qty
 
 
@@ -361,12 +373,13 @@ async def _refused_then_sent_once(s: LiveSubject, fault: str) -> None:
         pass
     else:
         raise AssertionError(f"{fault}: create_order did not raise Retryable")
-    assert s.control.orders_held(cid) == 0
+    assert s.control.orders_held(cid) == 0, f"{fault}: a refused request left an order at the venue"
     ack = await s.client.create_order(market(s, Side.BUY, cid))  # the engine's retry, same client id
     assert ack.client_order_id == cid
-    assert s.control.orders_held(cid) == 1
-    rep = await fetch_settled(s, cid)
-    assert rep is not None and rep.filled == s.market_qty
+    held = s.control.orders_held(cid)
+    assert held == 1, f"{fault}: the venue holds {held} orders under {cid} after the retry"
+    rep = await fetch_filled(s, cid, s.market_qty)
+    assert rep is not None and rep.filled == s.market_qty, f"{fault}: the retried order reports {rep}"
 
 
 async def check_rate_limit_is_retryable_and_the_retry_is_sent_once(s: LiveSubject) -> None:
@@ -388,12 +401,13 @@ async def _executed_without_answer(s: LiveSubject, fault: str) -> None:
         pass
     else:
         raise AssertionError(f"{fault}: create_order did not raise Retryable")
-    rep = await fetch_settled(s, cid)
+    rep = await fetch_filled(s, cid, s.market_qty)
     assert rep is not None, f"{fault}: the executed order was not found by its client id"
-    assert rep.filled == s.market_qty
+    assert rep.filled == s.market_qty, f"{fault}: the venue reports {rep.filled} of {s.market_qty} filled"
     ack = await s.client.create_order(market(s, Side.BUY, cid))
     assert ack.client_order_id == cid
-    assert s.control.orders_held(cid) == 1
+    held = s.control.orders_held(cid)
+    assert held == 1, f"{fault}: the venue holds {held} orders under {cid}"
     assert s.control.creates_received(cid) == 1, "the order was sent twice"
 
 

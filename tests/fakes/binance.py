@@ -106,6 +106,7 @@ class FakeBinance:
                 m.book.add(MAKER, False, mid_ticks[k] + i * level_gap_ticks, m.lots(level_qty))
         self._runner: web.AppRunner | None = None
         self.streams = StreamHub(self)
+        self.clock_skew_ms = 0  # how far the venue's clock runs ahead of ours (tests set it)
         self.url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------------
@@ -207,6 +208,11 @@ class FakeBinance:
         want = hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
         if not sep or not hmac.compare_digest(signature, want):
             raise BinanceError(400, -1022, "Signature for this request is not valid.")
+        params = dict(parse_qsl(unsigned))
+        server = int(time.time() * 1000) + self.clock_skew_ms
+        sent, window = int(params.get("timestamp", "0")), int(params.get("recvWindow", "5000"))
+        if sent >= server + 1000 or server - sent > window:  # Binance's "Timing security" rule
+            raise BinanceError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
 
     # --- market data ----------------------------------------------------------------------------------
     def exchange_info(self, kind: str, params: dict[str, str]) -> dict[str, Any]:

@@ -340,3 +340,15 @@ def test_no_key_or_secret_in_an_error_message() -> None:
                 assert API_KEY not in m and SECRET not in m
 
     run(main)
+
+
+def test_a_clock_outside_the_receive_window_is_refused_and_retryable() -> None:
+    async def main() -> None:
+        async with running() as (fake, client):
+            fake.clock_skew_ms = 60_000  # the venue runs a minute ahead: our timestamps look stale
+            with pytest.raises(Retryable, match="-1021"):
+                await client.fetch_balance()
+            fake.clock_skew_ms = 0
+            assert (await client.fetch_balance())["USDT"] == Decimal(100_000)
+
+    run(main)

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def test_the_schema_catches_a_wrong_shape(case: str, mutate: Any, words: str) ->
 
 # ------------------------------------------------------------------------ the fake's answers, recorded
 def signed(params: dict[str, Any]) -> str:
-    q = urlencode({**params, "timestamp": 1, "recvWindow": 10_000})
+    q = urlencode({**params, "timestamp": int(time.time() * 1000), "recvWindow": 10_000})
     return q + "&signature=" + hmac.new(SECRET.encode(), q.encode(), hashlib.sha256).hexdigest()
 
 
