@@ -261,11 +261,23 @@ def test_bot_route_live_prices_a_trade_on_the_fakes_live_book(fake: Fake, tmp_pa
     assert r["reference_price"] == 150.0  # the book's mid
 
 
-def test_bot_route_live_refuses_a_venue_it_cannot_quote_in_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*BOT, "route", "--live", "--venues", "jupiter", "--side", "buy", "--amount", "1"],
-        env={k: v for k, v in os.environ.items() if not k.startswith("BOT_")}, cwd=tmp_path, text=True,
-        capture_output=True, timeout=40,
-    )  # fmt: skip
-    assert done.returncode == 2 and "no live quote for jupiter" in done.stderr
-    assert done.stderr.count("\n") == 1
+def test_bot_route_live_refuses_a_bad_venue_setting_or_an_unreachable_venue_in_one_line(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "live.toml"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BOT_")}, "BOT_LIVE_CONFIG": str(cfg)}
+    for body, message in (
+        ('[live.jupiter]\nbase_url = "ftp://x"\n', "base_url"),
+        (
+            '[live.raydium]\nbase_url = "http://127.0.0.1:9"\ntrade_url = "http://127.0.0.1:9"\n',
+            "cannot quote",
+        ),
+    ):
+        cfg.write_text(body)
+        venue = "jupiter" if "jupiter" in body else "raydium"
+        done = subprocess.run(
+            [*BOT, "route", "--live", "--venues", venue, "--side", "buy", "--amount", "1"],
+            env=env, cwd=tmp_path, text=True, capture_output=True, timeout=40,
+        )  # fmt: skip
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1

@@ -151,3 +151,24 @@ def test_bot_live_routed_across_cex_jupiter_and_raydium_survives_a_sigkill(
         assert {"JUPITER", "RAYDIUM"} & venues_used, venues_used
     finally:
         journal.close()
+
+
+def test_bot_route_live_prices_one_trade_on_binance_jupiter_and_raydium(
+    venues: tuple[Fake, Chain], tmp_path: Path
+) -> None:
+    fake, chain = venues
+    env = setup(tmp_path, fake, chain)
+    done = subprocess.run(
+        [sys.executable, "-m", "botnft.cli", "route", "--live", "--venues", VENUES, "--side", "buy",
+         "--amount", "3", "--json"],
+        env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    r = json.loads(done.stdout)
+    rows = {row["venue"]: row for row in r["venues"]}
+    assert set(rows) == {"BINANCE", "JUPITER", "RAYDIUM"}
+    # every venue quotes near the fakes' common price of 150, and the split fills exactly 3 SOL
+    for row in rows.values():
+        assert row["avg_price"] is not None and 149 < row["avg_price"] < 153, row
+    legs = r["split"]["legs"]
+    assert sum(Decimal(leg["base"]) for leg in legs) == 3 and r["split"]["unfilled_base"] == "0"

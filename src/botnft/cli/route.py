@@ -70,10 +70,9 @@ def route(
             raise UserError(
                 "--venues picks the live venues of --live; without it every simulated venue quotes"
             )
+        from botnft.cli.snapshot import snapshot_liquidity
         from botnft.config import load_settings
         from botnft.route_quote import quote_route
-
-        from botnft.cli.snapshot import snapshot_liquidity
 
         liquidity = snapshot_liquidity(load_settings().liquidity.model_dump(), snapshot)
         result = quote_route(side.lower(), amt, base, quote, held, when, liquidity)
@@ -132,20 +131,22 @@ def _live_route(
     if when is not None:
         raise UserError("--at quotes the bundled history; --live quotes now: give one of them")
     cfg = load_live_config(venues, dry_run=True, confirmed=False, interval="1m")
-    missing = [v.label for v in cfg.venues if v.kind != "ccxt"]
-    if missing:
-        raise UserError(f"no live quote for {', '.join(missing)} in this build yet (ccxt venues only)")
     import asyncio
     import time
 
+    from botnft.domain.errors import Retryable
     from botnft.route_quote import quote_route_live
 
-    snapshots, names = asyncio.run(_books(cfg))
+    try:
+        snapshots, names = asyncio.run(_books(cfg))
+    except Retryable as exc:
+        raise UserError(f"cannot quote live: {exc}") from None
     return quote_route_live(side, amount, base, quote, held, snapshots, time.time_ns(), frozenset(names))
 
 
 async def _books(cfg: Any) -> tuple[list[Any], list[str]]:
-    """Each ccxt venue's SOL spot books, as the router's liquidity snapshots."""
+    """Each venue's SOL spot liquidity as the router's snapshots: a CEX's book, a swap venue's quotes as a
+    ladder of levels. Returns them and the CEX venues' names."""
     import time
 
     from botnft.domain.liquidity import BookLiquidity
@@ -155,6 +156,9 @@ async def _books(cfg: Any) -> tuple[list[Any], list[str]]:
     snaps: list[Any] = []
     names: list[str] = []
     for v in cfg.venues:
+        if v.kind != "ccxt":
+            snaps += await _swap_quotes(v)
+            continue
         client = CcxtExecutionClient(CcxtSettings.from_mapping(v.table))
         try:
             await client.connect()
@@ -178,3 +182,61 @@ async def _books(cfg: Any) -> tuple[list[Any], list[str]]:
         finally:
             await client.close()
     return snaps, names
+
+
+#: keys of a swap venue's [live.*] table that concern trading, not quoting
+_WALLET_KEYS = (
+    "rpc_url",
+    "keypair_file",
+    "keypair_env",
+    "journal",
+    "skip_preflight",
+    "rpc_timeout_s",
+    "sol_reserve",
+)
+
+
+class _QuoteApi:
+    """A swap venue's quote API alone (no wallet, nothing signed): what the live quoter reads."""
+
+    def __init__(self, name: str, api: Any, settings: Any) -> None:
+        from botnft.domain.ids import InstrumentId
+        from botnft.domain.instruments import Spot
+
+        self.name, self.api, self.settings = name, api, settings
+        self.markets = {InstrumentId(m.symbol, name): m for m in settings.markets}
+        step = Decimal("0.00000001")
+        self._instruments = {
+            i: Spot(i, m.base, m.quote, step, m.lot, m.min_size) for i, m in self.markets.items()
+        }
+
+    def instruments(self) -> dict[Any, Any]:
+        return self._instruments
+
+
+async def _swap_quotes(v: Any) -> list[Any]:
+    from botnft.cli.live import _swap_quoter
+
+    table = {k: val for k, val in v.table.items() if k not in _WALLET_KEYS}
+    if v.kind == "jupiter":
+        from botnft.venues.jupiter.api import JupiterApi
+        from botnft.venues.jupiter.settings import JupiterSettings
+
+        js = JupiterSettings.from_mapping(table)
+        venue = _QuoteApi(
+            "JUPITER", JupiterApi(base_url=js.base_url, api_key=js.api_key, timeout_s=js.timeout_s), js
+        )
+        close = venue.api.close
+    else:
+        from botnft.venues.raydium.api import RaydiumApi
+        from botnft.venues.raydium.settings import RaydiumSettings
+
+        rs = RaydiumSettings.from_mapping(table)
+        venue = _QuoteApi("RAYDIUM", RaydiumApi(rs.api), rs)
+        close = venue.api.aclose
+    try:
+        quote = _swap_quoter(v.kind, venue)
+        snaps = [await quote(i) for i, inst in venue.instruments().items() if inst.base == "SOL"]
+    finally:
+        await close()
+    return [s for s in snaps if s is not None]
