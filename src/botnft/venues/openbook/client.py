@@ -30,12 +30,10 @@ the wallet's wSOL account: the client does not wrap SOL.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
@@ -61,7 +59,7 @@ from botnft.domain.errors import (
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Spot
-from botnft.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.domain.reports import (
     CancelAck,
     FillReport,
@@ -71,10 +69,8 @@ from botnft.domain.reports import (
     PositionReport,
 )
 from botnft.venues.openbook import instructions as obix
-from botnft.venues.openbook.idl import openbook_idl
 from botnft.venues.openbook.layouts import (
     BookSide,
-    FillEvent,
     Market,
     OpenOrdersAccount,
     decode_book_side,
@@ -83,6 +79,14 @@ from botnft.venues.openbook.layouts import (
     decode_open_orders,
 )
 from botnft.venues.openbook.settings import OpenBookSettings
+from botnft.venues.openbook.tracking import (
+    OrderTrack,
+    fill_event,
+    order_report,
+    order_status,
+    progress,
+    taker_fill,
+)
 from botnft.venues.sim.openbook_math import maker_fees_floor, maker_rebate_floor, taker_fees_ceil
 from botnft.venues.solana.journal import JournalEntry, SendJournal
 from botnft.venues.solana.keypair import WalletKey
@@ -104,34 +108,6 @@ LAMPORTS = Decimal(10) ** 9
 def client_id_u64(client_order_id: str) -> int:
     """Our client order id as OpenBook's u64 ``client_order_id`` (sha256's first 8 bytes, big-endian)."""
     return int.from_bytes(hashlib.sha256(client_order_id.encode()).digest()[:8], "big")
-
-
-@dataclass
-class _Tracked:
-    """One order of ours: what it asked, what the chain says it did."""
-
-    entry: JournalEntry
-    lots: int
-    kind: str
-    taker: tuple[int, int, int] | None = None  # base lots, quote native (without fee), fee native
-    maker: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # trade id -> lots, price lots, fee
-    resting: bool = False
-    canceled: bool = False
-    closed: bool = False
-    accepted: bool = False
-    ts_ns: int = 0
-
-    @property
-    def cid(self) -> str:
-        return self.entry.client_order_id
-
-    @property
-    def u64(self) -> int:
-        return int(self.entry.detail["cid_u64"])
-
-    @property
-    def filled_lots(self) -> int:
-        return (self.taker[0] if self.taker else 0) + sum(v[0] for v in self.maker.values())
 
 
 class OpenBookClient:
@@ -161,7 +137,7 @@ class OpenBookClient:
         self._market: Market | None = None
         self._instrument: Spot | None = None
         self._queue: asyncio.Queue[OBEvent] = asyncio.Queue()
-        self._orders: dict[str, _Tracked] = {}
+        self._orders: dict[str, OrderTrack] = {}
         self._watching: set[str] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._poll_lock = asyncio.Lock()  # one poll at a time: the watcher's and a caller's never interleave
@@ -433,8 +409,8 @@ class OpenBookClient:
             self._track(e)
         return OrderAck(self.clock(), e.client_order_id, venue_order_id=e.signature, signature=e.signature)
 
-    def _track(self, e: JournalEntry) -> _Tracked:
-        t = _Tracked(e, int(e.detail["lots"]), str(e.detail["type"]), ts_ns=int(e.detail.get("ts_ns", 0)))
+    def _track(self, e: JournalEntry) -> OrderTrack:
+        t = OrderTrack.of(e)
         self._orders[e.client_order_id] = t
         self._watching.add(e.signature)
         return t
@@ -506,7 +482,7 @@ class OpenBookClient:
             self._queue.put_nowait(ev)
         return out
 
-    async def _decided(self, t: _Tracked, e: JournalEntry) -> list[OBEvent]:
+    async def _decided(self, t: OrderTrack, e: JournalEntry) -> list[OBEvent]:
         t.entry = e
         now = self.clock()
         if e.state == "expired":
@@ -532,48 +508,20 @@ class OpenBookClient:
             out.append(self._fill(t, f"{e.signature}:taker", t.taker[0], t.taker[1], t.taker[2], "taker"))
         return out
 
-    async def _read_taker(self, t: _Tracked) -> None:
+    async def _read_taker(self, t: OrderTrack) -> None:
         if t.taker is not None:
             return
         tx = await self.rpc.transaction(Signature.from_string(t.entry.signature))
         meta = tx.transaction.meta if tx is not None else None
         if meta is None:
             raise Retryable(f"{t.entry.signature} is confirmed but the node has no transaction for it yet")
-        base = quote = fee = 0
-        for line in meta.log_messages or []:
-            if not line.startswith("Program data: "):
-                continue
-            ev = openbook_idl().decode_event(base64.b64decode(line.removeprefix("Program data: ")))
-            if ev is None or ev[0] != "TotalOrderFillEvent" or ev[1].taker != self.open_orders:
-                continue
-            f = ev[1]
-            bid = f.side == 0
-            base_native = f.total_quantity_received if bid else f.total_quantity_paid
-            quote_native = f.total_quantity_paid - f.fees if bid else f.total_quantity_received + f.fees
-            base, quote, fee = (
-                base + base_native // self.market.base_lot_size,
-                quote + quote_native,
-                fee + f.fees,
-            )
-        t.taker = (base, quote, fee)
+        t.taker = taker_fill(meta.log_messages or [], self.open_orders, self.market.base_lot_size)
 
-    def _fill(
-        self, t: _Tracked, trade_id: str, lots: int, quote: int, fee: int, liquidity: str
-    ) -> OrderFilled:
-        m, inst = self.market, self._instrument
-        assert inst is not None
-        qty = lots * inst.lot_size
-        notional = Decimal(quote).scaleb(-m.quote_decimals)
-        price = (
-            (notional / qty).quantize(inst.tick_size)
-            if notional / qty % inst.tick_size == 0
-            else notional / qty
-        )
-        return OrderFilled(self.clock(), t.cid, self.iid, Side(t.entry.detail["side"]), qty, price,
-                           Decimal(fee).scaleb(-m.quote_decimals), self.settings.quote, liquidity,
-                           quote_qty=notional, trade_id=trade_id)  # fmt: skip
+    def _fill(self, t: OrderTrack, trade_id: str, lots: int, quote: int, fee: int, liq: str) -> OrderFilled:
+        assert self._instrument is not None
+        return fill_event(t, self._instrument, self.market, trade_id, (lots, quote, fee), liq, self.clock())
 
-    def _maker_fill(self, t: _Tracked, trade_id: str, lots: int, price_lots: int) -> OrderFilled:
+    def _maker_fill(self, t: OrderTrack, trade_id: str, lots: int, price_lots: int) -> OrderFilled:
         m = self.market
         quote = lots * price_lots * m.quote_lot_size
         fee = maker_fees_floor(quote, m.maker_fee) - maker_rebate_floor(quote, m.maker_fee)
@@ -594,79 +542,17 @@ class OpenBookClient:
         _, heap = decode_event_heap(datas[3])  # type: ignore[arg-type]
         out: list[OBEvent] = []
         for t in live:
-            for e in heap:
-                if (
-                    isinstance(e, FillEvent)
-                    and e.maker == self.open_orders
-                    and e.maker_client_order_id == t.u64
-                ):
-                    tid = f"{e.seq_num}:{e.maker_slot}:{e.timestamp}"
-                    if tid not in t.maker:
-                        out.append(self._maker_fill(t, tid, e.quantity, e.price))
-            leaf = leaves.get(t.u64)
-            slot = oo.by_client_id(t.u64)
-            posted = t.lots - (t.taker[0] if t.taker else 0) if t.kind in ("Limit", "PostOnly") else 0
-            if leaf is not None:
-                traded = posted - leaf.quantity
-            elif slot is not None or not t.canceled:
-                traded = posted  # off the book and not canceled by us: all of it traded
-            else:
-                traded = sum(v[0] for v in t.maker.values())
-            if t.kind == "PostOnly" and leaf is None and slot is None and not t.maker and not t.canceled:
-                traded = 0  # never posted: it would have crossed
-            missing = traded - sum(v[0] for v in t.maker.values())
-            if missing > 0:
-                price_lots = int(t.entry.detail["price_lots"])
-                out.append(self._maker_fill(t, f"book:{t.u64}:{traded}", missing, price_lots))
-            t.resting = leaf is not None
-            if t.filled_lots >= t.lots:
-                t.closed = True
-            elif leaf is None and slot is None:
-                t.closed = True
-                reason = (
-                    "canceled"
-                    if t.canceled
-                    else {"PostOnly": "post_only_would_cross"}.get(t.kind, "ioc_remainder")
-                )
-                out.append(OrderCanceled(self.clock(), t.cid, reason))
+            p = progress(t, oo, leaves, heap, self.open_orders)
+            out += [self._maker_fill(t, tid, lots, price) for tid, lots, price in p.fills]
+            t.resting, t.closed = p.resting, p.closed
+            if p.cancel_reason is not None:
+                out.append(OrderCanceled(self.clock(), t.cid, p.cancel_reason))
         return out
 
     # reports ----------------------------------------------------------------------------------------
-    def _status(self, t: _Tracked) -> OrderStatus:
-        e = t.entry
-        if e.state != "landed":
-            return {
-                "pending": OrderStatus.SUBMITTED,
-                "failed": OrderStatus.REJECTED,
-                "expired": OrderStatus.EXPIRED,
-            }[e.state]
-        if t.filled_lots >= t.lots:
-            return OrderStatus.FILLED
-        if t.closed:
-            return OrderStatus.CANCELED
-        return OrderStatus.PARTIALLY_FILLED if t.filled_lots else OrderStatus.ACCEPTED
-
-    def _report(self, t: _Tracked) -> OrderStatusReport:
-        inst = self._instrument
-        assert inst is not None
-        quote = (t.taker[1] if t.taker else 0) + sum(
-            v[0] * v[1] * self.market.quote_lot_size for v in t.maker.values()
-        )
-        filled = t.filled_lots * inst.lot_size
-        avg = Decimal(quote).scaleb(-self.market.quote_decimals) / filled if filled else None
-        d = t.entry.detail
-        return OrderStatusReport(
-            self.clock(),
-            t.cid,
-            t.entry.signature,
-            self.iid,
-            Side(d["side"]),
-            Decimal(d["amount"]),
-            filled,
-            self._status(t),
-            avg,
-            t.entry.signature,
-        )
+    def _report(self, t: OrderTrack) -> OrderStatusReport:
+        assert self._instrument is not None
+        return order_report(t, self._instrument, self.market, self.clock())
 
     async def fetch_order(self, client_order_id: str) -> OrderStatusReport | None:
         """The order as the chain sees it; None if it was never journaled (so never sent). Raises `Retryable`
@@ -684,7 +570,7 @@ class OpenBookClient:
         if instrument is not None and instrument != self.iid:
             return []
         await self.poll()
-        return [self._report(t) for t in self._orders.values() if self._status(t).is_open]
+        return [self._report(t) for t in self._orders.values() if order_status(t).is_open]
 
     def _fill_reports(self, since_ns: int | None) -> list[FillReport]:
         out = []
