@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     runs_dir: Path = DEFAULT_RUNS_DIR
     liquidity: LiquiditySettings = LiquiditySettings()
     risk: RiskSettings = RiskSettings()
+    live: dict[str, Any] = Field(default_factory=dict)  # `bot live`'s venues: checked by botnft.live.config
 
     @classmethod
     def settings_customise_sources(

@@ -105,3 +105,9 @@ def test_a_solana_venue_without_its_rpc_url_is_one_line_exit_2(tmp_path):
         env=config(tmp_path, body),
     )  # fmt: skip
     assert code == 2 and "raydium.rpc_url must be" in stderr and stderr.count("error") == 1, stderr
+
+
+def test_the_live_tables_are_read_from_bot_toml_beside_the_other_settings(tmp_path):
+    (tmp_path / "bot.toml").write_text("[risk]\nmax_leverage = 5\n" + BINANCE)
+    code, imported, stderr = bot(tmp_path, "live", "--venues", "ccxt:binance", "--i-understand-real-money")
+    assert code == 2 and "needs api_key and secret" in stderr and not imported  # its table was found
