@@ -44,7 +44,7 @@ class MlParams:
     depth: int = 5
     min_leaf: int = 50
     seed: int = 0
-    short: bool = True
+    short: bool = False
 
     def check(self) -> None:
         ml_model.check_kind(self.kind)
@@ -110,6 +110,8 @@ class MlSelector:
         self._next_fit = 0
         self._target = 0.0
         self.fits = 0
+        #: each refit: (bar, first training sample, last training sample), bars counted from the first
+        self.fit_log: list[tuple[int, int, int]] = []
         if params.model:
             self.model, self._stored = ml_model.load(params.model, Path(params.models_dir))
             if self._stored.get("task") != params.task and "task" in self._stored:
@@ -219,6 +221,7 @@ class MlSelector:
         self._trained_at = g
         self._next_fit = g + p.retrain
         self.fits += 1
+        self.fit_log.append((g, int(rows[0]), int(rows[-1])))
 
 
 def _replace_task(params: MlParams, task: str) -> MlParams:

@@ -70,8 +70,12 @@ def test_in_run_decisions_at_or_before_t_ignore_every_bar_after_t(bars: BarBatch
     base = _selector()
     reference = _run(base, bars)
     assert base.fits >= 4
+    for bar, first, last in base.fit_log:  # every label learnt was complete, with the embargo, at the refit
+        assert last + 12 + 12 <= bar and bar - first < 800 + 24
     rng = np.random.default_rng(9)
-    for t in rng.integers(400, len(bars) - 50, size=3).tolist():
+    # random bars, and bars just after refits (where a refit that peeked ahead would show)
+    near_fits = [g + k for g, _, _ in base.fit_log[1:4] for k in (0, 11)]
+    for t in rng.integers(400, len(bars) - 50, size=3).tolist() + near_fits:
         changed = _run(_selector(), _altered_after(bars, t, rng))
         assert [s for s in changed if s[0] <= t] == [s for s in reference if s[0] <= t], t
         assert changed != reference  # the alteration is big enough to change later decisions
