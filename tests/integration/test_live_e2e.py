@@ -281,3 +281,29 @@ def test_bot_route_live_refuses_a_bad_venue_setting_or_an_unreachable_venue_in_o
         )  # fmt: skip
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert done.stderr.count("\n") == 1
+
+
+def test_bot_kill_stops_a_live_run_flat(fake: Fake, tmp_path: Path) -> None:
+    env = config(tmp_path, fake.url)
+    db = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = PaperStore(make_engine(db))
+    fake.keep_growing(0.15)
+    run = subprocess.Popen(
+        args(db, "--run-id", "k1", "--i-understand-real-money"), env=env, cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _fills(store, "k1") >= 1, 30, run)  # it holds SOL now (the crossover went long)
+        kill = subprocess.run(
+            [*BOT, "kill", "k1", "--db-url", db], env=env, cwd=tmp_path, text=True, capture_output=True,
+            timeout=30,
+        )  # fmt: skip
+        out, _ = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert kill.returncode == 0 and "killed" in kill.stdout, kill.stdout + kill.stderr
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["status"] == "killed" and summary["final_position"] == "0" and summary["open_orders"] == 0
+    assert fake.fake.balances["SOL"] == 0  # flat at the exchange too
+    assert all(n == 1 for n in fake.fake.creates.values())
