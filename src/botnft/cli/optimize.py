@@ -158,7 +158,7 @@ def _optimize(o: dict[str, Any]) -> None:
         ev.fold_plan(c["setup"])  # too little data: said before the storage and the cluster start
     from botnft.research import optimize as opt
 
-    shown = redacted(c["storage"])
+    shown = redacted(o["storage"] or c["storage"])
     storage = opt.open_storage(c["storage"], shown)
     opened = opt.open_study(
         storage, c["name"], c.get("setup"), c.get("space"), join=o["join"] is not None, seed=o["seed"],
