@@ -129,3 +129,28 @@ def test_ml_selector_fills_before_t_ignore_an_altered_future(tmp_path: Path) -> 
     assert len(before["orig"]) >= 6  # the model traded before t
     assert before["alt"] == before["orig"]
     assert fills["alt"] != fills["orig"]  # and the altered future did change what came after
+
+
+def test_a_stored_model_trades_only_after_its_training_window_ends(tmp_path: Path) -> None:
+    price = "ema_spread,ema_short_dist,ema_long_dist,realised_vol,momentum,rsi,atr,volume_z"
+    r = bot("train", *SMALL_TRAIN, "--end", "2025-12-01", "--features", price, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    model_id = json.loads(r.stdout)["model_id"]
+    fills = tmp_path / "fills.csv"
+    r = bot("backtest", "--data", "sol-perp-1h", "--strategy", "ml_selector", "--param", f"model={model_id}",
+            "--start", "2025-11-01", "--end", "2026-01-15", "--fills-out", str(fills), "--no-store", "--json",
+            cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    times = [row["ts"] for row in csv.DictReader(fills.open())]
+    assert times, "the model never traded after its window"
+    assert min(times) > "2025-12-01"  # the last training label's future ends at 2025-12-01 00:00
+    r = bot(
+        "backtest",
+        "--strategy",
+        "ml_selector",
+        "--param",
+        "model=0123456789abcdef",
+        "--no-store",
+        cwd=tmp_path,
+    )
+    assert_user_error(r, "not found")
