@@ -70,12 +70,24 @@ class World:
     ) -> Instruction:
         order = ix.PlaceOrder(side, price, lots, kw.pop("max_quote", ix.I64_MAX), cid, kind, **kw)
         user = self.quote if side == "Bid" else self.base
-        return ix.place_order(order, owner=self.me, open_orders=self.oo, market_key=self.ob.market, market=self.m,
-                              user_token_account=user)  # fmt: skip
+        return ix.place_order(
+            order,
+            owner=self.me,
+            open_orders=self.oo,
+            market_key=self.ob.market,
+            market=self.m,
+            user_token_account=user,
+        )
 
     def settle(self) -> Instruction:
-        return ix.settle_funds(owner=self.me, open_orders=self.oo, market_key=self.ob.market, market=self.m,
-                               user_base=self.base, user_quote=self.quote)  # fmt: skip
+        return ix.settle_funds(
+            owner=self.me,
+            open_orders=self.oo,
+            market_key=self.ob.market,
+            market=self.m,
+            user_base=self.base,
+            user_quote=self.quote,
+        )
 
     def usdc(self) -> int:
         return self.chain.token_amount(self.me, self.ob.quote_mint)
@@ -86,7 +98,9 @@ class World:
 
 def custom(rec: Any) -> int | None:
     text = str(rec.err)
-    return int(text.split("InstructionErrorCustom(")[1].split(")")[0]) if "Custom" in text else None
+    return (
+        int(text.split("InstructionErrorCustom(")[1].split(")", maxsplit=1)[0]) if "Custom" in text else None
+    )
 
 
 def test_the_accounts_are_written_in_the_on_chain_layout() -> None:
@@ -125,7 +139,7 @@ def test_rest_take_consume_settle_cancel_with_fees_to_the_unit() -> None:
         and bids.orders[0].owner == w.oo
         and bids.orders[0].client_order_id == 42
     )
-    # an IOC buy of 5 lots takes the ask: 750_000 quote + ceil(750_000 * 1000 / 1e6) = 750 fee; settled at once
+    # an IOC buy of 5 lots takes the ask: 750_000 quote + ceil(750_000 * 1000 / 1e6) = 750 fee; settled
     rec = w.send(w.place("Bid", 150_000, 5, 43, "ImmediateOrCancel"), w.settle())
     assert rec.err is None and any(line.startswith("Program data: ") for line in rec.logs)
     assert w.usdc() == usdc0 - 1_450_000 - 750_750 and w.wsol() == wsol0 + 5_000_000
@@ -141,7 +155,7 @@ def test_rest_take_consume_settle_cancel_with_fees_to_the_unit() -> None:
         4,
     )
     assert decode_book_side(w.data(w.m.bids)).levels() == [(145_000, 6)]
-    # consuming needs every maker of the front events among the remaining accounts: ours alone stops at the first
+    # consuming needs every maker of the front events named: ours alone stops at the first
     assert w.send(ix.consume_events(10, [w.oo], market_key=w.ob.market, market=w.m)).err is None
     assert len(decode_event_heap(w.data(w.m.event_heap))[1]) == 2
     assert (
@@ -152,8 +166,15 @@ def test_rest_take_consume_settle_cancel_with_fees_to_the_unit() -> None:
     # 4 lots at 145: 580_000 quote paid from the lock, rebate floor(580_000 * 200 / 1e6) = 116
     assert w.wsol() == wsol0 + 9_000_000 and w.usdc() == usdc0 - 1_450_000 - 750_750 + 116
     # cancel by client order id: the 6 lots left give back 870_000
-    assert w.send(ix.cancel_order_by_client_order_id(42, owner=w.me, open_orders=w.oo, market_key=w.ob.market,
-                                                     market=w.m), w.settle()).err is None  # fmt: skip
+    assert (
+        w.send(
+            ix.cancel_order_by_client_order_id(
+                42, owner=w.me, open_orders=w.oo, market_key=w.ob.market, market=w.m
+            ),
+            w.settle(),
+        ).err
+        is None
+    )
     assert w.usdc() == usdc0 - 750_750 - 580_000 + 116
     oo = decode_open_orders(w.data(w.oo))
     assert (oo.bids_base_lots, oo.bids_quote_lots, oo.orders) == (0, 0, ())
@@ -184,8 +205,9 @@ def test_program_errors() -> None:
     assert custom(rec) == 6029  # WouldSelfTrade
     stranger = Keypair()
     w.chain.airdrop(stranger.pubkey(), SOL)
-    cancel = ix.cancel_order_by_client_order_id(2, owner=stranger.pubkey(), open_orders=w.oo, market_key=w.ob.market,
-                                                market=w.m)  # fmt: skip
+    cancel = ix.cancel_order_by_client_order_id(
+        2, owner=stranger.pubkey(), open_orders=w.oo, market_key=w.ob.market, market=w.m
+    )
     assert custom(w.send(cancel, signer=stranger)) == 6034  # NoOwnerOrDelegate
     cancel = ix.cancel_order(12345, owner=w.me, open_orders=w.oo, market_key=w.ob.market, market=w.m)
     assert custom(w.send(cancel)) == 6038  # OpenOrdersOrderNotFound
