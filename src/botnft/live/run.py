@@ -120,6 +120,7 @@ class LiveRun:
         self.warmup = 0  # closed bars the strategy saw again without acting
         self.last_seen_ts = view.last_bar_ts
         self.started: StartReport | None = None
+        self._wall = time.monotonic()
         self.warnings: list[str] = []
 
     # start: reconcile and mark the life ------------------------------------------------------------
@@ -192,6 +193,7 @@ class LiveRun:
             elif kind == "warning":
                 self.warnings.append(f"{source}: {payload}")
                 self.log(f"{source}: {payload}")
+            self._tick()
             if self.journal.buffer:
                 self.journal.flush()
             if self.settings.max_bars is not None and self.bars >= self.settings.max_bars:
@@ -205,6 +207,15 @@ class LiveRun:
             return "killed"
         self._settle(cancel=self.stop is not None)
         return "stopped" if self.stop is not None else "finished"
+
+    def _tick(self) -> None:
+        """Between bars the node's clock runs with the wall clock, so its timers (a refused order's
+        resend after its backoff, a child's deadline, asking again about an unknown order) fire on time."""
+        now = time.monotonic()
+        elapsed_ns = int((now - self._wall) * 1e9)
+        self._wall = now
+        if elapsed_ns > 0 and self.clock.advance_to(self.clock.now_ns() + elapsed_ns):
+            self.node.bus.drain()
 
     def _on_bar_item(self, bar: Bar) -> None:
         pending = self.pending
@@ -255,9 +266,10 @@ class LiveRun:
             try:
                 kind, source, payload = self.inbox.get(timeout=0.05)
             except queue.Empty:
-                continue
+                kind, source, payload = "", "", None
             if kind == "event":
                 self._on_event(source, payload)
+            self._tick()
             if self.journal.buffer:
                 self.journal.flush()
 

@@ -41,11 +41,13 @@ def store(tmp_path: Path) -> PaperStore:
     return s
 
 
-def life(store: PaperStore, ex: DoubleExchange, closes: list[float], **kw: object) -> LiveLife:
+def life(
+    store: PaperStore, ex: DoubleExchange, closes: list[float], pause_s: float = 0.08, **kw: object
+) -> LiveLife:
     session = build_backtest(BacktestSpec(strategy="sma_cross", params={"fast": "2", "slow": "4"}, size=D(1)))
     node = session.node
     return open_life(
-        store=store, run_id="live-1", feed=ListFeed(bars(closes), ex, pause_s=0.08), strategy=node.strategy,
+        store=store, run_id="live-1", feed=ListFeed(bars(closes), ex, pause_s=pause_s), strategy=node.strategy,
         sizer=node.sizer, gate=node.risk, fee_rate=D("0.001"),
         settings=LiveSettings(HOUR, settle_s=3.0, **kw),  # type: ignore[arg-type]
         clients={"DOUBLE": ex}, timeout_s=0.3, poll_s=0.02, log=lambda _: None,
@@ -137,3 +139,21 @@ def test_a_holding_the_journal_cannot_account_for_halts_new_risk(store):
         assert SOL.id in lf.run.gate.halted
     finally:
         lf.close()
+
+
+def test_a_refused_order_is_sent_again_after_its_backoff_in_wall_time_not_at_the_next_bar(store):
+    ex = DoubleExchange()
+    ex.faults = ["refuse"]  # 429 on the first order: certainly not at the venue, resent after a backoff
+    rise = [100.0, 100.0, 100.0, 96.0, 92.0, 96.0, 104.0, 112.0, 120.0]  # the crossover buys at bar 6
+    lf = life(store, ex, rise, pause_s=0.6, max_bars=8)  # bars 0.6 s apart (an hour each)
+    try:
+        lf.run.run()
+    finally:
+        lf.close()
+    entries = store.entries("live-1")
+    kinds = [e[2] for e in entries]
+    refused = kinds.index("OrderSubmitRefused")
+    resent = kinds.index("OrderSubmitted", refused)
+    assert "bar" not in kinds[refused:resent]  # resent before the next bar arrived
+    assert ex.creates and all(n <= 2 for n in ex.creates.values())
+    assert sum(ex.creates.values()) == len(ex.creates) + 1  # the refused request and its one resend
