@@ -185,6 +185,7 @@ class OpenBookClient:
                 if t is not None and e.state == "landed":
                     t.canceled = True
                 elif t is not None and e.state == "pending":
+                    t.cancel_pending = True
                     self._watching.add(e.signature)
         events = await self.poll()
         self._ensure_watcher()
@@ -443,8 +444,16 @@ class OpenBookClient:
                 program=self.program,
             ),
         ]
-        with contextlib.suppress(ValueError):  # a cancel already pending or landed is not sent again
-            await self._send(ixs, f"{client_order_id}#cancel", {"kind": "cancel", "order": client_order_id})
+        t.cancel_pending = not t.canceled
+        name = f"{client_order_id}#cancel"
+        try:
+            await self._send(ixs, name, {"kind": "cancel", "order": client_order_id})
+        except ValueError:
+            pass  # a cancel already pending or landed is not sent again
+        except BaseException:
+            if not any(e.state == "pending" for e in self.sender.journal.for_order(name)):
+                t.cancel_pending = False  # nothing in flight: the order's fate is the book's again
+            raise
         return CancelAck(self.clock(), client_order_id)
 
     async def cancel_all_orders(self, instrument: InstrumentId | None = None) -> Sequence[CancelAck]:
@@ -473,10 +482,10 @@ class OpenBookClient:
             self._watching.discard(sig)
             if e.detail.get("kind") == "order" and e.client_order_id in self._orders:
                 out += await self._decided(self._orders[e.client_order_id], e)
-            elif e.detail.get("kind") == "cancel" and e.state == "landed":
+            elif e.detail.get("kind") == "cancel":
                 t = self._orders.get(str(e.detail["order"]))
                 if t is not None:
-                    t.canceled = True
+                    t.canceled, t.cancel_pending = t.canceled or e.state == "landed", False
         out += await self._sync()
         for ev in out:
             self._queue.put_nowait(ev)

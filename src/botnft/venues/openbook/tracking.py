@@ -7,7 +7,8 @@ is one fill (trade id ``<taker seq_num>:<maker slot>:<timestamp>``). An event co
 we read it is gone; the book still tells: what the order posted minus its leaf's quantity (or all of it when
 its leaf is gone and we did not cancel it) has traded, so the part no event reported is one more fill at the
 order's own price (trade id ``book:<u64>:<traded lots>``), read from the same `getMultipleAccounts` as the
-heap (one slot), so no lot is counted twice.
+heap (one slot), so no lot is counted twice. An order gone from the book while our cancel transaction is still
+undecided stays undecided until the cancel is (landed: canceled; failed or expired: traded).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class OrderTrack:
     maker: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     resting: bool = False
     canceled: bool = False
+    cancel_pending: bool = False
     closed: bool = False
     accepted: bool = False
     ts_ns: int = 0
@@ -122,6 +124,9 @@ def progress(
                 fills.append((tid, e.quantity, e.price))
                 seen[tid] = (e.quantity, e.price, 0)
     leaf, slot = leaves.get(t.u64), oo.by_client_id(t.u64)
+    if leaf is None and slot is None and t.cancel_pending:
+        # gone while our cancel is in flight: filled or canceled is for the cancel's outcome to say
+        return Progress(tuple(fills), False, False, None)
     posted = t.lots - (t.taker[0] if t.taker else 0) if t.kind in POSTING else 0
     known = sum(v[0] for v in seen.values())
     if leaf is not None:
