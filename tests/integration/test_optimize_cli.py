@@ -73,7 +73,9 @@ def test_argument_mistakes_are_one_line_before_optuna_or_dask(
     assert not (tmp_path / "s.db").exists() and not (tmp_path / "runs").exists()
 
 
-def test_unreachable_storage_and_scheduler_and_unknown_study_are_one_line_quickly(tmp_path: Path, space: Path) -> None:
+def test_unreachable_storage_and_scheduler_and_unknown_study_are_one_line_quickly(
+    tmp_path: Path, space: Path
+) -> None:
     base = ["--strategy", "ema_cross", "--param-space", str(space), "--trials", "1", *SMALL]
     got, stderr, took = _probe([*base, "--storage", "postgresql://127.0.0.1:1/x", "--workers", "0"], tmp_path)
     assert got["code"] == 2 and "study storage postgresql://127.0.0.1:1/x is unreachable" in stderr, stderr
@@ -111,7 +113,8 @@ def test_a_dask_local_cluster_gives_the_study_a_single_process_gives(tmp_path: P
               "--startup", "3", "--seed", "11", "--storage", f"sqlite:///{db}", *SMALL, "--json"]  # fmt: skip
     summaries = {}
     for study, workers in (("single", "0"), ("dask", "2")):
-        p = subprocess.run([PY, "-m", "botnft.cli", "optimize", *common, "--study", study, "--workers", workers,
+        p = subprocess.run([PY, "-m", "botnft.cli", "optimize", *common, "--study", study, "--workers",
+                            workers,
                             "--out", str(tmp_path / study)], cwd=tmp_path, capture_output=True, text=True,
                            timeout=300)  # fmt: skip
         assert p.returncode == 0, p.stderr

@@ -5,6 +5,7 @@ The study (unique name per test) is deleted at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -33,10 +34,8 @@ def study() -> Iterator[str]:
     yield name
     import optuna
 
-    try:
+    with contextlib.suppress(KeyError):  # the study was never created
         optuna.delete_study(study_name=name, storage=SA_URL)
-    except KeyError:
-        pass
 
 
 def _rows(name: str) -> list[tuple[int, str, float | None, tuple[tuple[str, float], ...]]]:
@@ -45,25 +44,41 @@ def _rows(name: str) -> list[tuple[int, str, float | None, tuple[tuple[str, floa
         with engine.connect() as c:
             trials = c.execute(sa.text(
                 "SELECT t.trial_id, t.number, t.state, v.value FROM trials t JOIN studies s USING (study_id) "
-                "LEFT JOIN trial_values v ON v.trial_id = t.trial_id WHERE s.study_name = :n ORDER BY t.number"
+                "LEFT JOIN trial_values v ON v.trial_id = t.trial_id WHERE s.study_name = :n "
+                "ORDER BY t.number"
             ), {"n": name}).fetchall()  # fmt: skip
             out = []
             for trial_id, number, state, value in trials:
-                params = c.execute(sa.text("SELECT param_name, param_value FROM trial_params WHERE trial_id = :t "
-                                           "ORDER BY param_name"), {"t": trial_id}).fetchall()  # fmt: skip
+                q = "SELECT param_name, param_value FROM trial_params WHERE trial_id = :t ORDER BY param_name"
+                params = c.execute(sa.text(q), {"t": trial_id}).fetchall()
                 out.append((number, str(state), value, tuple((p, float(v)) for p, v in params)))
             return out
     finally:
         engine.dispose()
 
 
-def test_two_workers_share_a_postgresql_study_without_duplicate_or_lost_trials(tmp_path: Path, study: str) -> None:
+def test_two_workers_share_a_postgresql_study_without_duplicate_or_lost_trials(
+    tmp_path: Path, study: str
+) -> None:
     space = tmp_path / "space.toml"
     space.write_text(SPACE)
-    small = ["--folds", "2", "--fold-bars", "300", "--warmup", "100", "--storage", URL, "--workers", "0", "--json"]
+    small = [
+        "--folds",
+        "2",
+        "--fold-bars",
+        "300",
+        "--warmup",
+        "100",
+        "--storage",
+        URL,
+        "--workers",
+        "0",
+        "--json",
+    ]
     first = subprocess.run(
         [*BOT, "--strategy", "ema_cross", "--param-space", str(space), "--param", "sizing=vol_target",
-         "--study", study, "--trials", "2", "--batch", "2", "--startup", "4", "--out", str(tmp_path / "r0"), *small],
+         "--study", study, "--trials", "2", "--batch", "2", "--startup", "4", "--out", str(tmp_path / "r0"),
+         *small],
         cwd=tmp_path, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr

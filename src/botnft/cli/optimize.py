@@ -25,25 +25,37 @@ def optimize(
     strategy: Annotated[str | None, typer.Option(metavar="NAME", help="Strategy to tune.")] = None,
     param_space: Annotated[
         Path | None,
-        typer.Option("--param-space", metavar="FILE", help='TOML or JSON: name = {type="int", low=.., high=..}.'),
+        typer.Option(
+            "--param-space", metavar="FILE", help='TOML or JSON: name = {type="int", low=.., high=..}.'
+        ),
     ] = None,
     trials: Annotated[int, typer.Option(metavar="N", help="Trials this worker runs.")] = 20,
     storage: Annotated[
         str | None,
-        typer.Option(metavar="URL", help="Study storage: postgresql://… or sqlite:///… (default runs/optuna.db)."),
+        typer.Option(
+            metavar="URL", help="Study storage: postgresql://… or sqlite:///… (default runs/optuna.db)."
+        ),
     ] = None,
-    study: Annotated[str | None, typer.Option(metavar="NAME", help="Study name (default: generated).")] = None,
+    study: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Study name (default: generated).")
+    ] = None,
     join: Annotated[
-        str | None, typer.Option(metavar="STUDY", help="Add a worker to an existing study (its setup is stored).")
+        str | None,
+        typer.Option(metavar="STUDY", help="Add a worker to an existing study (its setup is stored)."),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(metavar="K", help="Dask LocalCluster processes (default 2; 0: this process).")
+        int | None,
+        typer.Option(metavar="K", help="Dask LocalCluster processes (default 2; 0: this process)."),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(metavar="ADDRESS", help="A running Dask scheduler, tcp://HOST:PORT.")
     ] = None,
     batch: Annotated[
-        int, typer.Option(metavar="N", help="Trials sampled per batch (part of the result: same seed and batch, same study).")
+        int,
+        typer.Option(
+            metavar="N",
+            help="Trials sampled per batch (part of the result: same seed and batch, same study).",
+        ),
     ] = 4,
     startup: Annotated[int, typer.Option(metavar="N", help="Random trials before TPE takes over.")] = 10,
     seed: Annotated[int, typer.Option(metavar="N", help="Sampler and backtest seed.")] = 0,
@@ -57,14 +69,18 @@ def optimize(
     folds: Annotated[int, typer.Option(metavar="N", help="Out-of-sample folds per market.")] = 3,
     fold_bars: Annotated[int, typer.Option("--fold-bars", metavar="N", help="Bars per fold.")] = 2000,
     warmup: Annotated[int, typer.Option(metavar="N", help="Bars fed before each fold, not scored.")] = 500,
-    venue: Annotated[str | None, typer.Option(metavar="VENUE", help="sim, perp or drift (as bot backtest).")] = None,
+    venue: Annotated[
+        str | None, typer.Option(metavar="VENUE", help="sim, perp or drift (as bot backtest).")
+    ] = None,
     fee_bps: Annotated[str | None, typer.Option("--fee-bps", metavar="BPS", help="Flat taker fee.")] = None,
     start: Annotated[str | None, typer.Option(metavar="DATE", help="First bar (UTC).")] = None,
     end: Annotated[str | None, typer.Option(metavar="DATE", help="End (UTC, exclusive).")] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", metavar="DIR", help="Report folder (default runs/optimize/STUDY).")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, no progress.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout, no progress.")
+    ] = False,
 ) -> None:
     """Tune a strategy's parameters: an Optuna study in an RDB storage, folds on Dask, an HTML report."""
     _optimize(locals())
@@ -178,7 +194,9 @@ def _optimize(o: dict[str, Any]) -> None:
             TimeElapsedColumn(), console=err, transient=True,
             disable=o["json_out"] or not err.is_terminal,
         ) as bar:  # fmt: skip
-            task = bar.add_task(f"{opened.setup.strategy}: {o['trials']} trials", total=o["trials"] * len(plan))
+            task = bar.add_task(
+                f"{opened.setup.strategy}: {o['trials']} trials", total=o["trials"] * len(plan)
+            )
             best: list[float] = []
 
             def on_trial(number: int, value: float | None) -> None:

@@ -43,7 +43,7 @@ Fold = tuple[str, int, int, int]
 
 
 def storage_url(raw: str | None, runs_dir: Path) -> str:
-    """The SQLAlchemy URL of the study storage: SQLite `runs/optuna.db` by default; PostgreSQL URLs use psycopg."""
+    """The SQLAlchemy URL of the study storage: SQLite `runs/optuna.db` by default; PostgreSQL via psycopg."""
     if raw is None:
         return f"sqlite:///{runs_dir / 'optuna.db'}"
     for prefix in ("postgresql://", "postgres://"):
@@ -140,7 +140,9 @@ def open_study(
     created = False
     for attempt in range(3):
         try:
-            study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler)
+            study = optuna.create_study(
+                storage=storage, study_name=name, direction="maximize", sampler=sampler
+            )
             created = True
             break
         except optuna.exceptions.DuplicatedStudyError:
@@ -186,7 +188,9 @@ class Evaluator:
     workers = 0
     where = "this process"
 
-    def run(self, setup: ev.Setup, jobs: Sequence[tuple[dict[str, str], Fold]], done: Callable[[], None]) -> list[F64]:
+    def run(
+        self, setup: ev.Setup, jobs: Sequence[tuple[dict[str, str], Fold]], done: Callable[[], None]
+    ) -> list[F64]:
         out = []
         for params, fold in jobs:
             out.append(ev.run_fold(setup, params, fold))
@@ -208,30 +212,32 @@ class DaskEvaluator(Evaluator):
         self.cluster = None
         if address is not None:
             try:
-                self.client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+                self.client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S}s")  # type: ignore[no-untyped-call]
             except (OSError, TimeoutError) as exc:
                 raise UserError(f"Dask scheduler {address} is unreachable: {_short(exc)}") from None
             self.where = f"Dask scheduler {address}"
         else:
-            self.cluster = LocalCluster(
+            self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR,
             )  # fmt: skip
-            self.client = Client(self.cluster)
+            self.client = Client(self.cluster)  # type: ignore[no-untyped-call]
             self.where = f"Dask LocalCluster ({workers} processes)"
         self.workers = len(self.client.scheduler_info(n_workers=-1)["workers"]) or workers
 
-    def run(self, setup: ev.Setup, jobs: Sequence[tuple[dict[str, str], Fold]], done: Callable[[], None]) -> list[F64]:
+    def run(
+        self, setup: ev.Setup, jobs: Sequence[tuple[dict[str, str], Fold]], done: Callable[[], None]
+    ) -> list[F64]:
         from distributed import as_completed
 
         futures = [self.client.submit(ev.run_fold, setup, p, f, pure=False) for p, f in jobs]
-        for _ in as_completed(futures):
+        for _ in as_completed(futures):  # type: ignore[no-untyped-call]
             done()
-        results: list[F64] = self.client.gather(futures)
+        results: list[F64] = self.client.gather(futures)  # type: ignore[no-untyped-call]
         return results
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # type: ignore[no-untyped-call]
         if self.cluster is not None:
             self.cluster.close()
 
@@ -245,7 +251,8 @@ class RunLog:
 
 def run(
     opened: Opened, trials: int, evaluator: Evaluator,
-    on_task: Callable[[], None] = lambda: None, on_trial: Callable[[int, float | None], None] = lambda n, v: None,
+    on_task: Callable[[], None] = lambda: None,
+    on_trial: Callable[[int, float | None], None] = lambda n, v: None,
 ) -> RunLog:  # fmt: skip
     """Run `trials` trials of the study in batches (see the module's docstring); returns their numbers."""
     from optuna.trial import TrialState
@@ -331,7 +338,9 @@ def summary(opened: Opened, log: RunLog, shown_storage: str, evaluator: Evaluato
     a = best.user_attrs
     srs = np.array([t.user_attrs["sr"] for t in complete], dtype=np.float64)
     var = float(np.var(srs, ddof=1)) if len(srs) >= 2 else None
-    dsr = stats.deflated_sharpe(a["sr"], int(a["n_obs"]), len(complete), a["skew"], a["kurt"], sr_variance=var)
+    dsr = stats.deflated_sharpe(
+        a["sr"], int(a["n_obs"]), len(complete), a["skew"], a["kurt"], sr_variance=var
+    )
     out["best"] = {
         "number": best.number, "value": best.value, "params": best.params, "fold_sharpe": a["fold_sharpe"],
         "fold_return": a["fold_return"], "max_drawdown": a["max_drawdown"], "sr_per_bar": a["sr"],

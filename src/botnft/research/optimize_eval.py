@@ -52,7 +52,8 @@ class Windows:
         if start < self.warmup + 1:
             raise UserError(
                 f"too little data for the windows: {name} has {n} bars, {self.folds} folds of "
-                f"{self.fold_bars} after a warm-up of {self.warmup} need {self.warmup + 1 + self.folds * self.fold_bars}"
+                f"{self.fold_bars} after a warm-up of {self.warmup} need "
+                f"{self.warmup + 1 + self.folds * self.fold_bars}"
             )
         out = []
         for k in range(self.folds):

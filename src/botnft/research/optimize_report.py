@@ -46,9 +46,10 @@ def render(s: dict[str, Any]) -> str:
         parts.append('<p class="note" id="verdict">No trial completed.</p>')
     else:
         verdict = (
-            f"Best trial #{b['number']}: mean out-of-sample Sharpe {b['value']:.3f} (annualised, after costs). "
-            f"Deflated Sharpe ratio given {b['n_trials']} trials: {b['deflated_sharpe']:.3f} — the probability "
-            "that its true Sharpe ratio beats what the best of that many skill-less trials would show."
+            f"Best trial #{b['number']}: mean out-of-sample Sharpe {b['value']:.3f} (annualised, after "
+            f"costs). Deflated Sharpe ratio given {b['n_trials']} trials: {b['deflated_sharpe']:.3f} — the "
+            "probability that its true Sharpe ratio beats what the best of that many skill-less trials "
+            "would show."
         )
         parts.append(f'<p class="note" id="verdict">{html.escape(verdict)}</p>')
         parts.append("<h2>Best trial</h2>" + _table(
@@ -68,8 +69,9 @@ def render(s: dict[str, Any]) -> str:
             hist.sort(key=lambda h: h["completed"])
             ts = np.array([int(datetime.fromisoformat(h["completed"]).timestamp() * 1e9) for h in hist])
             vals = np.array([h["value"] for h in hist], dtype=np.float64)
-            parts.append(line_chart("history", "Objective by trial (completion time) and the best so far", ts,
-                                    [("trial", vals), ("best so far", np.maximum.accumulate(vals))]))  # fmt: skip
+            series = [("trial", vals), ("best so far", np.maximum.accumulate(vals))]
+            title = "Objective by trial (completion time) and the best so far"
+            parts.append(line_chart("history", title, ts, series))
         top = sorted(s["history"], key=lambda h: (-h["value"], h["number"]))[:15]
         parts.append("<h2>Best trials</h2>" + _table(
             ["trial", "objective", "parameters"],
@@ -78,7 +80,8 @@ def render(s: dict[str, Any]) -> str:
     run = s["this_run"]
     parts.append(
         f'<p class="note" id="timing">this run: {len(run["trials"])} trials in {run["seconds"]:.1f} s on '
-        f"{html.escape(run['evaluated_on'])}, batches of {run['batch']}, sampler seed {run['sampler_seed']}</p>"
+        f"{html.escape(run['evaluated_on'])}, batches of {run['batch']}, "
+        f"sampler seed {run['sampler_seed']}</p>"
     )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'

@@ -78,7 +78,7 @@ def _number(where: str, key: str, v: Any, integer: bool) -> int | float:
         v = int(v)
     if not math.isfinite(v):
         raise UserError(f"{where}: {key} must be finite, got {v!r}")
-    return v
+    return int(v) if integer else float(v)
 
 
 def _param(where: str, name: str, spec: Any) -> Param:

@@ -18,7 +18,11 @@ def test_folds_tile_the_tail_after_a_warmup() -> None:
     w = ev.Windows(folds=3, fold_bars=100, warmup=50)
     assert w.bounds(1000, "m") == [(649, 700, 800), (749, 800, 900), (849, 900, 1000)]
     assert w.bounds(351, "m")[0] == (0, 51, 151)  # the least data: warm-up bars and the bar before the window
-    with pytest.raises(UserError, match="too little data for the windows: m has 350 bars, 3 folds of 100 after a warm-up of 50 need 351"):
+    with pytest.raises(
+        UserError,
+        match="too little data for the windows: m has 350 bars, 3 folds of 100 after a warm-up of 50 "
+        "need 351",
+    ):
         w.bounds(350, "m")
     for bad, flag in ((ev.Windows(0, 100, 0), "--folds"), (ev.Windows(1, 5, 0), "--fold-bars"),
                       (ev.Windows(1, 100, -1), "--warmup")):  # fmt: skip
@@ -31,7 +35,9 @@ def test_the_score_is_the_mean_annualised_fold_sharpe() -> None:
     folds = [rng.normal(0.001, 0.01, 50), rng.normal(-0.0005, 0.02, 80)]
     per_year = 8760.0
     s = ev.score(folds, per_year)
-    by_hand = [statistics.mean(f.tolist()) / statistics.stdev(f.tolist()) * math.sqrt(per_year) for f in folds]
+    by_hand = [
+        statistics.mean(f.tolist()) / statistics.stdev(f.tolist()) * math.sqrt(per_year) for f in folds
+    ]
     assert s.fold_sharpe == pytest.approx(by_hand, rel=1e-12)
     assert s.value == pytest.approx(sum(by_hand) / 2, rel=1e-12)
     pooled = [*folds[0].tolist(), *folds[1].tolist()]
@@ -54,7 +60,7 @@ def test_a_fold_scores_only_its_window_and_sees_nothing_after_it(monkeypatch: py
     md = ev.market("sol-spot-1h", None, None)
     n = len(md.bars)
     assert plan == [("sol-spot-1h", n - 451, n - 400, n - 200), ("sol-spot-1h", n - 251, n - 200, n)]
-    name, lo, a, b = plan[0]
+    _, lo, a, b = plan[0]
     r = ev.run_fold(setup, {"leverage": "1"}, plan[0])
     assert len(r) == b - a
     # hold on a spot book: one buy before the window, then a constant quantity, so each bar's return is

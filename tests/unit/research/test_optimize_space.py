@@ -95,16 +95,16 @@ def test_the_space_is_checked_against_the_strategy() -> None:
     with pytest.raises(UserError, match="both searched"):
         sp.check_for_strategy("ema_cross", _space(TOML), {"fast": "5"}, "s.toml")
     with pytest.raises(UserError, match="unknown parameter 'nope'"):
-        sp.check_for_strategy("ema_cross", _space('fast = {type = "int", low = 3, high = 9}'), {"nope": "1"}, "s")
+        sp.check_for_strategy(
+            "ema_cross", _space('fast = {type = "int", low = 3, high = 9}'), {"nope": "1"}, "s"
+        )
     # every probe refused (fast is never below slow): the space cannot work
     bad = _space('fast = {type = "int", low = 60, high = 90}\nslow = {type = "int", low = 10, high = 50}')
     with pytest.raises(UserError, match="refuses the space's lows, middles and highs: fast"):
         sp.check_for_strategy("ema_cross", bad, {}, "s.toml")
     # some combinations invalid but not all: accepted (those trials fail, the others run)
-    sp.check_for_strategy(
-        "ema_cross", _space('fast = {type = "int", low = 5, high = 40}\nslow = {type = "int", low = 10, high = 60}'),
-        {}, "s.toml",
-    )  # fmt: skip
+    overlap = _space('fast = {type = "int", low = 5, high = 40}\nslow = {type = "int", low = 10, high = 60}')
+    sp.check_for_strategy("ema_cross", overlap, {}, "s.toml")
     # a sizing key is a parameter of every exposure strategy, given the method that reads it
     vt = _space('target_vol = {type = "float", low = 0.1, high = 1.0, log = true}')
     sp.check_for_strategy("ema_cross", vt, {"sizing": "vol_target"}, "s.toml")
