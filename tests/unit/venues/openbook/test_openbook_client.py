@@ -6,6 +6,7 @@ tracking rules on hand-made reads; settings errors in one line."""
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,63 @@ def test_settings_errors_are_one_line() -> None:
         with pytest.raises(UserError, match=match) as e:
             OpenBookSettings.from_mapping(bad)
         assert "\n" not in str(e.value)
+
+
+def test_a_client_from_a_live_table_trades_on_the_local_chain(tmp_path: Path) -> None:
+    from botnft.venues.openbook.live import openbook_from_table
+
+    async def main() -> None:
+        chain, ob, kp = world()
+        keyfile = tmp_path / "id.json"
+        keyfile.write_text(json.dumps(list(bytes(kp))))
+        keyfile.chmod(0o600)
+        async with chain.serve() as url:
+            table = {
+                "rpc_url": url,
+                "keypair_file": str(keyfile),
+                "journal": str(tmp_path / "j.db"),
+                "market": str(ob.market),
+                "poll_interval_s": 0.05,
+                "rpc_timeout_s": 2,
+            }
+            async with openbook_from_table(table) as c:
+                await c.create_order(Order("t-1", IID, Side.BUY, Decimal("0.1"), 0))
+                rep = await c.fetch_order("t-1")
+                for _ in range(100):
+                    if rep is not None and rep.status is OrderStatus.FILLED:
+                        break
+                    await asyncio.sleep(0.05)
+                    rep = await c.fetch_order("t-1")
+                assert rep is not None and rep.status is OrderStatus.FILLED and rep.filled == Decimal("0.1")
+                assert (await c.fetch_balance())["USDC"] == Decimal("1000") - Decimal("15.015")
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ({}, "rpc_url"),
+        ({"rpc_url": "http://x"}, "needs a wallet"),
+        ({"rpc_url": "http://x", "keypair_env": "NOPE_NOT_SET_OB"}, "NOPE_NOT_SET_OB"),
+        ({"rpc_url": "ftp://x"}, "http"),
+        ({"rpc_url": "http://x", "keypair_env": "OB_KEY"}, "journal"),
+        (
+            {"rpc_url": "http://x", "keypair_env": "OB_KEY", "journal": ":memory:", "skip_preflight": "no"},
+            "true or false",
+        ),
+        (
+            {"rpc_url": "http://x", "keypair_env": "OB_KEY", "journal": ":memory:", "markets": 1},
+            "unknown keys",
+        ),
+    ],
+)
+def test_live_table_mistakes_are_one_line(
+    table: dict[str, Any], match: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botnft.venues.openbook.live import openbook_from_table
+
+    monkeypatch.setenv("OB_KEY", json.dumps(list(bytes(Keypair()))))
+    with pytest.raises(UserError, match=match) as e:
+        openbook_from_table(table)
+    assert "\n" not in str(e.value)
