@@ -29,11 +29,18 @@ from aiohttp import web
 from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Side, TimeInForce
 from botnft.venues.sim.clob import SelfTradeMode
-from fakes.binance_shapes import FakeOrder, Market, bundled_klines, exchange_info_json, order_json, plain
+from fakes.binance_shapes import (
+    API_KEY,
+    SECRET,
+    FakeOrder,
+    Market,
+    bundled_klines,
+    exchange_info_json,
+    order_json,
+    plain,
+)
 from fakes.binance_ws import StreamHub
 
-API_KEY = "fake-api-key"
-SECRET = "fake-secret"
 USER = "user"
 MAKER = "maker"
 TAKER = "taker"

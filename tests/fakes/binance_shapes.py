@@ -12,6 +12,9 @@ from typing import Any
 from botnft.domain.orders import Side
 from botnft.venues.sim.clob import OrderBook
 
+API_KEY = "fake-api-key"  # the fake account's key and secret
+SECRET = "fake-secret"
+
 
 def plain(d: Decimal) -> str:
     """Binance prints decimals with 8 places: '150.00000000'."""

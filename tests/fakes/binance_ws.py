@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from fakes.binance_shapes import plain
+from fakes.binance_shapes import API_KEY, SECRET, FakeOrder, plain
 
 if TYPE_CHECKING:
     from fakes.binance import FakeBinance
@@ -32,10 +35,76 @@ class StreamHub:
         self.fake = fake
         self.sockets: set[web.WebSocketResponse] = set()
         self.subscribed: list[str] = []
+        self.user_subscriptions = 0
+        self.user_events = 0
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/stream/{tail:.*}", self.handle)
         app.router.add_get("/fstream/{tail:.*}", self.handle)
+        app.router.add_get("/ws-api/{tail:.*}", self.handle_api)
+
+    async def handle_api(self, request: web.Request) -> web.WebSocketResponse:
+        """The spot WebSocket API's user data stream: `userDataStream.subscribe.signature` (params signed as
+        Binance's WebSocket API signs them: HMAC-SHA256 of the key-sorted query), then an `executionReport`
+        event, wrapped as `{"subscriptionId": 0, "event": {...}}`, for every change of a spot order."""
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self.sockets.add(ws)
+        pusher: asyncio.Task[None] | None = None
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                req = json.loads(msg.data)
+                params = dict(req.get("params") or {})
+                signature = str(params.pop("signature", ""))
+                query = "&".join(f"{k}={params[k]}" for k in sorted(params))
+                want = hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+                if req.get("method") != "userDataStream.subscribe.signature":
+                    await ws.send_json(
+                        {
+                            "id": req.get("id"),
+                            "status": 400,
+                            "error": {"code": -1100, "msg": "Unsupported method."},
+                        }
+                    )
+                elif params.get("apiKey") != API_KEY or not hmac.compare_digest(signature, want):
+                    await ws.send_json(
+                        {
+                            "id": req.get("id"),
+                            "status": 400,
+                            "error": {"code": -1022, "msg": "Signature for this request is not valid."},
+                        }
+                    )
+                else:
+                    await ws.send_json({"id": req.get("id"), "status": 200, "result": {"subscriptionId": 0}})
+                    self.user_subscriptions += 1
+                    if pusher is None:
+                        pusher = asyncio.create_task(self._push_user(ws))
+        finally:
+            if pusher is not None:
+                pusher.cancel()
+            self.sockets.discard(ws)
+        return ws
+
+    async def _push_user(self, ws: web.WebSocketResponse) -> None:
+        seen = {key: (o.status, o.executed) for key, o in self.fake.orders.items()}
+        with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
+            while not ws.closed:
+                for key, o in list(self.fake.orders.items()):
+                    state = (o.status, o.executed)
+                    if key[0] != "spot" or seen.get(key) == state:
+                        continue
+                    before = seen.get(key, ("NEW", Decimal(0)))[1]
+                    seen[key] = state
+                    await ws.send_json(
+                        {
+                            "subscriptionId": 0,
+                            "event": execution_report(o, o.executed - before, self.fake.now_ms()),
+                        }
+                    )
+                    self.user_events += 1
+                await asyncio.sleep(PUSH_EVERY_S)
 
     async def drop(self) -> None:
         for ws in list(self.sockets):
@@ -151,3 +220,44 @@ class StreamHub:
                 "A": plain(aq * m.step),
             }
         )
+
+
+def execution_report(o: FakeOrder, last_qty: Decimal, now_ms: int) -> dict[str, Any]:
+    """Binance's `executionReport` user data event for an order's current state."""
+    avg = o.quote / o.executed if o.executed else Decimal(0)
+    return {
+        "e": "executionReport",
+        "E": now_ms,
+        "s": o.market.symbol,
+        "c": o.client_id,
+        "S": "BUY" if o.side.value == "buy" else "SELL",
+        "o": o.type,
+        "f": o.tif or "GTC",
+        "q": plain(o.qty),
+        "p": plain(o.price),
+        "P": "0.00000000",
+        "F": "0.00000000",
+        "g": -1,
+        "C": "",
+        "x": "TRADE" if last_qty > 0 else ("CANCELED" if o.status == "CANCELED" else "NEW"),
+        "X": o.status,
+        "r": "NONE",
+        "i": o.order_id,
+        "l": plain(last_qty),
+        "z": plain(o.executed),
+        "L": plain(avg if last_qty > 0 else Decimal(0)),
+        "n": "0",
+        "N": None,
+        "T": now_ms,
+        "t": -1,
+        "I": 0,
+        "w": o.status in ("NEW", "PARTIALLY_FILLED"),
+        "m": False,
+        "M": False,
+        "O": o.time,
+        "Z": plain(o.quote),
+        "Y": "0",
+        "Q": "0.00000000",
+        "W": o.time,
+        "V": "EXPIRE_MAKER",
+    }

@@ -11,6 +11,7 @@ trades (`OrderTracker`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal
@@ -69,6 +70,7 @@ class CcxtExecutionClient:
         self._unsure: set[str] = set()
         self._cid_instrument: dict[str, InstrumentId] = {}
         self.started_ns = clock_ns()
+        self.stream_errors = 0
         self.tracker = OrderTracker(self)
 
     def __repr__(self) -> str:
@@ -339,12 +341,47 @@ class CcxtExecutionClient:
 
     # --- events ------------------------------------------------------------------------------------
     async def stream(self) -> AsyncIterator[Any]:
-        """Venue events for the orders this client knows, polled every `poll_interval_s` (one reader)."""
-        while True:
-            try:
-                events = await self.tracker.poll()
-            except Retryable:
-                events = []
-            for ev in events:
-                yield ev
-            await asyncio.sleep(self.settings.poll_interval_s)
+        """Venue events for the orders this client knows (one reader). The orders and trades are polled
+        every `poll_interval_s`, and at once whenever the exchange's user data stream (`ccxt.pro`
+        `watch_orders`, with `websocket` on) says an order changed; polling stays the source of truth, so a
+        stream that fails or drops only makes events slower."""
+        wake = asyncio.Event()
+        watcher = asyncio.create_task(self._watch_orders(wake)) if self.settings.websocket else None
+        try:
+            while True:
+                try:
+                    events = await self.tracker.poll()
+                except Retryable:
+                    events = []
+                for ev in events:
+                    yield ev
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.settings.poll_interval_s)
+                wake.clear()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+
+    async def _watch_orders(self, wake: asyncio.Event) -> None:
+        ws = build_exchange(self.settings, pro=True)
+        if ws is None:
+            return
+        try:
+            if not ws.has.get("watchOrders"):
+                return
+            ws.set_markets(list(self.exchange.markets.values()))
+            failures = 0
+            while True:
+                try:
+                    await ws.watch_orders()
+                    failures = 0
+                    wake.set()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # no stream, or it dropped: polling carries on; try again later
+                    failures += 1
+                    self.stream_errors += 1
+                    await asyncio.sleep(min(60.0, self.settings.poll_interval_s * 2 ** min(failures, 6)))
+        finally:
+            await ws.close()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+from botnft.domain.events import OrderFilled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.market import Bar, Quote
 from botnft.domain.orders import Order, OrderType, Side
@@ -146,5 +147,61 @@ def test_quotes_follow_the_top_of_the_book_over_the_stream() -> None:
             )
             assert sum(1 for _, p, _ in fake.log if p == "/api/v3/depth") <= depth_polls + 0
             assert "solusdt@bookTicker" in fake.streams.subscribed
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_user_data_stream_wakes_the_order_events_before_the_next_poll() -> None:
+    async def main() -> None:
+        fake = FakeBinance()
+        url = await fake.start()
+        client = CcxtExecutionClient.from_config(
+            {
+                "exchange": "binance",
+                "symbols": ["SOL/USDT"],
+                "api_key": API_KEY,
+                "secret": SECRET,
+                "api_urls": url,
+                "enable_rate_limit": False,
+                "poll_interval_s": 30,
+            }  # a poll would come too late
+        )
+        await client.connect()
+        events: list[Any] = []
+
+        async def read() -> None:
+            async for ev in client.stream():
+                events.append(ev)
+
+        task = asyncio.create_task(read())
+        try:
+            while fake.streams.user_subscriptions == 0:  # the signed userDataStream.subscribe.signature
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # the stream's first poll is done: the next is 30 s away
+            await client.create_order(
+                Order(
+                    "u-1",
+                    SPOT,
+                    Side.SELL,
+                    Decimal("2"),
+                    client.now_ns(),
+                    order_type=OrderType.LIMIT,
+                    price=Decimal("152"),
+                )
+            )
+            await fake.take(SPOT, Side.BUY, Decimal("152"), Decimal("2"))
+            for _ in range(250):  # 5 s at most, far below the 30 s poll
+                if any(isinstance(e, OrderFilled) for e in events):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await client.close()
+            await fake.stop()
+        fills = [e for e in events if isinstance(e, OrderFilled)]
+        assert [(f.client_order_id, f.qty, f.price) for f in fills] == [("u-1", Decimal(2), Decimal(152))]
+        assert fake.streams.user_events >= 1 and client.stream_errors == 0
 
     asyncio.run(asyncio.wait_for(main(), 60))
