@@ -127,6 +127,7 @@ class TrainResult:
     model_dir: Path
     timings: dict[str, float]
     class_counts: dict[str, int]
+    chosen_counts: dict[str, int]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -142,6 +143,7 @@ class TrainResult:
             "metrics": self.metrics,
             "strategies": {s.name: s.to_json() for s in self.scored},
             "oos_class_counts": self.class_counts,
+            "oos_chosen_counts": self.chosen_counts,
         }
 
 
@@ -158,8 +160,8 @@ def train(spec: TrainSpec, models_root: Path, step: Callable[[str], None] | None
     d = load(spec)
     fp = FeatureParams()
     feats = compute_features(d.close, d.high, d.low, d.volume, d.funding_now, d.spot_close, None, fp)
-    chosen = choose_features(spec, feats)
-    x = matrix(feats, chosen)
+    chosen_features = choose_features(spec, feats)
+    x = matrix(feats, chosen_features)
     y = labels(spec.task, d.close, spec.wf.horizon, feats, d.funding_paid, spec.costs)
     timings = {"load_and_features_s": time.perf_counter() - t0}
     if step:
@@ -188,10 +190,13 @@ def train(spec: TrainSpec, models_root: Path, step: Callable[[str], None] | None
     final = ml_model.fit(spec.kind, x[rows], y[rows], len(names), spec.seed, spec.size, purge=spec.wf.horizon)
     yo = y[oos]
     counts = {names[i]: int(np.sum(yo == i)) for i in range(len(names))}
+    po = proba[oos]
+    choice = np.argmax(np.nan_to_num(po, nan=-1.0), axis=1)[~np.isnan(po).any(axis=1)]
+    chosen = {names[i]: int(np.sum(choice == i)) for i in range(len(names))}
     meta = {
         "task": spec.task,
         "classes": list(names),
-        "features": list(chosen),
+        "features": list(chosen_features),
         "feature_params": {k: getattr(fp, k) for k in fp.__slots__},
         "horizon": spec.wf.horizon,
         "embargo": spec.wf.embargo,
@@ -214,5 +219,16 @@ def train(spec: TrainSpec, models_root: Path, step: Callable[[str], None] | None
     if step:
         step("final model")
     return TrainResult(
-        spec, d, chosen, folds, metrics, scored, oos, model_id, models_root / model_id, timings, counts
+        spec,
+        d,
+        chosen_features,
+        folds,
+        metrics,
+        scored,
+        oos,
+        model_id,
+        models_root / model_id,
+        timings,
+        counts,
+        chosen,
     )

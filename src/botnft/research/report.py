@@ -73,6 +73,11 @@ def render(r: TrainResult) -> str:
         ],
         "folds",
     )
+    classes_table = _table(
+        ["class", "best after costs (label)", "chosen by the model"],
+        [[c, f"{n:,}", f"{r.chosen_counts.get(c, 0):,}"] for c, n in r.class_counts.items()],
+        "classes",
+    )
     charts = [
         line_chart("equity", "Equity after costs, out of sample (1 = start)", oos_ts.astype(np.int64),
                    [(x.name, x.equity) for x in r.scored]),
@@ -102,7 +107,8 @@ def render(r: TrainResult) -> str:
         f"{html.escape(', '.join(r.features))} "
         f"· model {html.escape(r.model_id)} · data sha256 {r.data.digest[:16]} · seed {s.seed}</p>"
         f'<p class="note" id="verdict">{html.escape(verdict)}</p>'
-        f"<h2>Classification (out of sample)</h2>{cls}<h2>After costs against the baselines</h2>{strat}"
+        f"<h2>Classification (out of sample)</h2>{cls}{classes_table}"
+        f"<h2>After costs against the baselines</h2>{strat}"
         f"{''.join(charts)}<h2>Folds</h2>{folds}"
         f'<p class="note">{html.escape(notes)}</p>'
         f'<p class="note" id="timing">seconds: {html.escape(timing)}</p>'
