@@ -47,8 +47,8 @@ def life(
     session = build_backtest(BacktestSpec(strategy="sma_cross", params={"fast": "2", "slow": "4"}, size=D(1)))
     node = session.node
     return open_life(
-        store=store, run_id="live-1", feed=ListFeed(bars(closes), ex, pause_s=pause_s), strategy=node.strategy,
-        sizer=node.sizer, gate=node.risk, fee_rate=D("0.001"),
+        store=store, run_id="live-1", feed=ListFeed(bars(closes), ex, pause_s=pause_s),
+        strategy=node.strategy, sizer=node.sizer, gate=node.risk, fee_rate=D("0.001"),
         settings=LiveSettings(HOUR, settle_s=3.0, **kw),  # type: ignore[arg-type]
         clients={"DOUBLE": ex}, timeout_s=0.3, poll_s=0.02, log=lambda _: None,
     )  # fmt: skip
