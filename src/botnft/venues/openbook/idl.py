@@ -122,6 +122,11 @@ class OpenBookIdl:
 
     def decode_account(self, kind: str, data: bytes) -> Any:
         """The account's fields (a construct Container, snake_case names)."""
+        self.check_account(kind, data)
+        return self.decode_type(RUST_NAMES[kind], bytes(data[8:]))
+
+    def check_account(self, kind: str, data: bytes) -> None:
+        """Raise `OpenBookLayoutError` unless `data` is a `kind` account: its discriminator and exact size."""
         if kind not in self._disc:
             raise OpenBookLayoutError(f"unknown OpenBook account kind {kind!r}")
         got = self.account_kind(data)
@@ -131,7 +136,6 @@ class OpenBookIdl:
         size = ACCOUNT_SIZES.get(kind)
         if size is not None and len(data) != 8 + size:
             raise OpenBookLayoutError(f"an OpenBook {kind} account is {8 + size} bytes, got {len(data)}")
-        return self.decode_type(RUST_NAMES[kind], bytes(data[8:]))
 
     def encode_account(self, kind: str, fields: Mapping[str, Any]) -> bytes:
         return self._disc[kind] + self.encode_type(RUST_NAMES[kind], fields)

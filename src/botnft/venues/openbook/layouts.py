@@ -50,6 +50,14 @@ TAG_INNER, TAG_LEAF, TAG_FREE, TAG_LAST_FREE = 1, 2, 3, 4
 EVENT_FILL, EVENT_OUT = 0, 1
 NO_EXPIRY = U64
 FREE_ORDER_SLOT = 1
+# byte offsets in the accounts (discriminator included), from the structs' field sizes. BookSide: roots
+# 2 x 8, reserved_roots 4 x 8, reserved 256, then OrderTreeNodes (u8 type, 3 pad, 3 x u32, 512 reserved,
+# 1024 nodes of 88 bytes); EventHeap: a 16-byte header, then 600 nodes of 152 bytes, 64 reserved
+NODE_SIZE = 88
+BOOK_TREE_TYPE = 8 + 16 + 32 + 256
+BOOK_NODES = BOOK_TREE_TYPE + 528
+HEAP_NODES_AT = 8 + 16
+HEAP_NODE = 152
 
 
 def _key(p: Pubkey) -> Pubkey | None:
@@ -184,17 +192,19 @@ class BookSide:
 
 
 def decode_book_side(data: bytes, idl: OpenBookIdl | None = None) -> BookSide:
+    """Walks the tree from its root, decoding only the nodes it reaches (a side holds 1024 node slots)."""
     coder = idl or openbook_idl()
-    b = coder.decode_account("bookSide", data)
-    nodes = b.nodes.nodes
-    tree_type = b.nodes.order_tree_type
+    coder.check_account("bookSide", data)
+    data = bytes(data)
+    roots = [coder.decode_type("OrderTreeRoot", data[o : o + 8]) for o in (8, 16)]
+    tree_type = data[BOOK_TREE_TYPE]
     if tree_type not in (0, 1):
         raise OpenBookLayoutError(f"book side of unknown order tree type {tree_type}")
-    if b.roots[1].leaf_count:
+    if roots[1].leaf_count:
         raise OpenBookLayoutError(
             "the book side holds oracle-pegged orders, which this adapter does not read"
         )
-    root = b.roots[0]
+    root = roots[0]
     leaves: list[BookOrder] = []
     if root.leaf_count:
         stack, seen = [root.maybe_node], 0
@@ -203,26 +213,15 @@ def decode_book_side(data: bytes, idl: OpenBookIdl | None = None) -> BookSide:
             if not 0 <= h < NODES or seen > NODES:
                 raise OpenBookLayoutError(f"book side node handle {h} out of range")
             seen += 1
-            node = nodes[h]
-            raw = bytes([node.tag, *node.data])
-            if node.tag == TAG_INNER:
-                inner = coder.decode_type("InnerNode", raw)
-                stack.extend(inner.children)
-            elif node.tag == TAG_LEAF:
+            raw = data[BOOK_NODES + NODE_SIZE * h : BOOK_NODES + NODE_SIZE * (h + 1)]
+            if raw[0] == TAG_INNER:
+                stack.extend(coder.decode_type("InnerNode", raw).children)
+            elif raw[0] == TAG_LEAF:
                 leaf = coder.decode_type("LeafNode", raw)
-                leaves.append(
-                    BookOrder(
-                        leaf.key,
-                        leaf.owner,
-                        leaf.owner_slot,
-                        leaf.quantity,
-                        leaf.timestamp,
-                        leaf.client_order_id,
-                        leaf.time_in_force,
-                    )
-                )
+                leaves.append(BookOrder(leaf.key, leaf.owner, leaf.owner_slot, leaf.quantity, leaf.timestamp,
+                                        leaf.client_order_id, leaf.time_in_force))  # fmt: skip
             else:
-                raise OpenBookLayoutError(f"book side tree reaches a node tagged {node.tag}")
+                raise OpenBookLayoutError(f"book side tree reaches a node tagged {raw[0]}")
         if len(leaves) != root.leaf_count:
             raise OpenBookLayoutError(
                 f"book side root counts {root.leaf_count} leaves, the tree has {len(leaves)}"
@@ -271,16 +270,25 @@ def encode_book_side(is_bids: bool, orders: Iterable[BookOrder], idl: OpenBookId
         return slot
 
     root = build(leaves) if leaves else 0
-    used = len(raw_nodes)
-    any_nodes = [{"tag": r[0], "data": list(r[1:])} for r in raw_nodes]
-    for i in range(used, NODES):
-        tag = TAG_LAST_FREE if i == NODES - 1 else TAG_FREE
-        any_nodes.append({"tag": 0 if i >= used else tag, "data": [0] * 87})
-    f = zero_fields(coder.doc, "BookSide")
-    f["roots"][0] = {"maybe_node": root, "leaf_count": len(leaves)}
-    f["nodes"].update(order_tree_type=0 if is_bids else 1, bump_index=used, free_list_len=0,
-                      free_list_head=0, nodes=any_nodes)  # fmt: skip
-    return coder.encode_account("bookSide", f)
+    out = bytearray(_template(coder, "bookSide"))
+    out[8:16] = coder.encode_type("OrderTreeRoot", {"maybe_node": root, "leaf_count": len(leaves)})
+    out[BOOK_TREE_TYPE] = 0 if is_bids else 1
+    out[BOOK_TREE_TYPE + 4 : BOOK_TREE_TYPE + 8] = len(raw_nodes).to_bytes(4, "little")  # bump_index
+    for i, raw in enumerate(raw_nodes):
+        out[BOOK_NODES + NODE_SIZE * i : BOOK_NODES + NODE_SIZE * (i + 1)] = raw
+    return bytes(out)
+
+
+_TEMPLATES: dict[tuple[int, str], bytes] = {}
+
+
+def _template(coder: OpenBookIdl, kind: str) -> bytes:
+    """The account with every field zero, encoded once: encoders write only what they set into a copy."""
+    key = (id(coder), kind)
+    if key not in _TEMPLATES:
+        rust = {"bookSide": "BookSide", "eventHeap": "EventHeap"}[kind]
+        _TEMPLATES[key] = coder.encode_account(kind, zero_fields(coder.doc, rust))
+    return _TEMPLATES[key]
 
 
 # ---------------------------------------------------------------------------------------------- events
@@ -314,15 +322,18 @@ HeapEvent = FillEvent | OutEvent
 
 
 def decode_event_heap(data: bytes, idl: OpenBookIdl | None = None) -> tuple[int, list[HeapEvent]]:
-    """(the heap's seq_num, its events oldest first)."""
+    """(the heap's seq_num, its events oldest first), decoding only the used nodes."""
     coder = idl or openbook_idl()
-    h = coder.decode_account("eventHeap", data)
+    coder.check_account("eventHeap", data)
+    data = bytes(data)
+    header = coder.decode_type("EventHeapHeader", data[8:HEAP_NODES_AT])
     out: list[HeapEvent] = []
-    slot = h.header.used_head
-    for _ in range(h.header.count):
+    slot = header.used_head
+    for _ in range(header.count):
         if not 0 <= slot < HEAP_NODES:
             raise OpenBookLayoutError(f"event heap slot {slot} out of range")
-        node = h.nodes[slot]
+        at = HEAP_NODES_AT + HEAP_NODE * slot
+        node = coder.decode_type("EventNode", data[at : at + HEAP_NODE])
         raw = bytes([node.event.event_type, *node.event.padding])
         if node.event.event_type == EVENT_FILL:
             e = coder.decode_type("FillEvent", raw)
@@ -335,7 +346,7 @@ def decode_event_heap(data: bytes, idl: OpenBookIdl | None = None) -> tuple[int,
         else:
             raise OpenBookLayoutError(f"event heap holds an event of unknown type {node.event.event_type}")
         slot = node.next
-    return h.header.seq_num, out
+    return header.seq_num, out
 
 
 def _event_bytes(e: HeapEvent, coder: OpenBookIdl) -> bytes:
@@ -360,20 +371,20 @@ def encode_event_heap(events: Sequence[HeapEvent], seq_num: int, idl: OpenBookId
     n = len(events)
     if n > HEAP_NODES:
         raise OpenBookLayoutError(f"{n} events do not fit the event heap ({HEAP_NODES})")
-    f = zero_fields(coder.doc, "EventHeap")
-    nodes = []
-    for i in range(HEAP_NODES):
-        if i < n:
-            raw = _event_bytes(events[i], coder)
-            nxt, prev = (i + 1) % n, (i - 1) % n
-        else:
-            raw = bytes(144)
-            nxt, prev = i + 1, U64 & 0xFFFF
-        nodes.append({"next": nxt, "prev": prev, "pad": [0] * 4,
-                      "event": {"event_type": raw[0], "padding": list(raw[1:])}})  # fmt: skip
-    f["header"] = {"free_head": n, "used_head": 0, "count": n, "padd": 0, "seq_num": seq_num}
-    f["nodes"] = nodes
-    return coder.encode_account("eventHeap", f)
+    out = bytearray(_template(coder, "eventHeap"))
+    header = {"free_head": n, "used_head": 0, "count": n, "padd": 0, "seq_num": seq_num}
+    out[8:HEAP_NODES_AT] = coder.encode_type("EventHeapHeader", header)
+    for i in range(n):
+        raw = _event_bytes(events[i], coder)
+        node = {"next": (i + 1) % n, "prev": (i - 1) % n, "pad": [0] * 4,
+                "event": {"event_type": raw[0], "padding": list(raw[1:])}}  # fmt: skip
+        out[HEAP_NODES_AT + HEAP_NODE * i : HEAP_NODES_AT + HEAP_NODE * (i + 1)] = coder.encode_type(
+            "EventNode", node
+        )
+    for i in range(n, HEAP_NODES):  # the free list: next = the following slot, prev = u16::MAX
+        at = HEAP_NODES_AT + HEAP_NODE * i
+        out[at : at + 4] = (i + 1).to_bytes(2, "little") + b"\xff\xff"
+    return bytes(out)
 
 
 # ---------------------------------------------------------------------------------------------- open orders
