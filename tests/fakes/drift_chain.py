@@ -540,7 +540,7 @@ class DriftChain(DriftAccounts):
                 user_authority=self.authority,
                 user=self.user_key,
                 market_index=idx,
-                funding_payment=int(ev.payment.scaleb(6)),
+                funding_payment=-int(ev.payment.scaleb(6)),  # the program: > 0 received; SimDrift: > 0 paid
                 base_asset_amount=int(ev.position_qty.scaleb(9)),
                 user_last_cumulative_funding=pos.last_cumulative_funding_rate,
                 amm_cumulative_funding_long=mk.cumulative_funding_rate_long,
@@ -592,7 +592,7 @@ async def drift_world(
 ) -> AsyncIterator[tuple[LocalSolana, DriftChain, Keypair, Any, str]]:
     """A chain with Drift on it and a wallet holding `collateral` USDC; yields (chain, drift, wallet,
     journal, rpc url)."""
-    chain = LocalSolana(slow_s=1.0)
+    chain = LocalSolana(slow_s=2.5)
     drift = DriftChain(chain, SimDrift(), bars if bars is not None else minute_bars(), bar=0)
     kp = Keypair()
     chain.airdrop(kp.pubkey(), 10 * 10**9)
@@ -618,7 +618,7 @@ async def funded_venue(kp: Keypair, journal: Any, url: str, deposit: int = 5_000
         key=WalletKey(kp, "contract"),
         rpc_url=url,
         journal=journal,
-        rpc_timeout_s=0.5,
+        rpc_timeout_s=1.5,
     )
     await venue.start()
     if deposit:

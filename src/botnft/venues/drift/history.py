@@ -205,18 +205,17 @@ class DriftHistory:
                     return [OrderCanceled(ts, cid) if action.upper() == "CANCEL" else OrderExpired(ts, cid)]
             return []
         if name == "FundingPaymentRecord" and body["user"] == me:
-            iid = self.symbols.get(int(body["market_index"]))
+            idx = int(body["market_index"])
+            iid = self.symbols.get(idx)
             if iid is None:
                 return []
             base = int(body["base_asset_amount"])
-            delta = int(
-                body["amm_cumulative_funding_long"] if base > 0 else body["amm_cumulative_funding_short"]
-            ) - int(body["user_last_cumulative_funding"])
-            return [
-                FundingApplied(
-                    ts, iid, _dec(base, 9), _dec(delta, 9), Decimal(0), _dec(int(body["funding_payment"]), 6)
-                )
-            ]
+            side = "amm_cumulative_funding_long" if base > 0 else "amm_cumulative_funding_short"
+            delta = int(body[side]) - int(body["user_last_cumulative_funding"])  # quote per base, 1e9
+            twap = self._oracle_twap(idx)
+            rate = Decimal(delta) / (Decimal(twap) * 1000) if twap else Decimal(0)
+            paid = -int(body["funding_payment"])  # the program's record: > 0 received; the node's: > 0 paid
+            return [FundingApplied(ts, iid, _dec(base, 9), rate, _dec(twap, 6), _dec(paid, 6))]
         if name == "LiquidationRecord" and body["user"] == me and body["liquidation_type"] == "LiquidatePerp":
             lp = body["liquidate_perp"]
             iid = self.symbols.get(int(lp["market_index"]))
@@ -232,6 +231,15 @@ class DriftHistory:
                 )
             ]
         return []
+
+    def _oracle_twap(self, idx: int) -> int:
+        """The market's oracle TWAP now (1e6; 0 if unknown): the funding event's rate and price are read
+        against it, the record itself carrying neither."""
+        try:
+            m = self.drift.get_perp_market_account(idx)
+        except (KeyError, IndexError, AttributeError, ValueError):  # not subscribed yet
+            return 0
+        return int(m.amm.historical_oracle_data.last_oracle_price_twap) if m is not None else 0
 
     def _fill(self, sig: str, pos: int, side: str, slot: Slot, body: Mapping[str, Any]) -> list[DriftEvent]:
         done = int(body[f"{side}_order_cumulative_base_asset_amount_filled"]) >= int(

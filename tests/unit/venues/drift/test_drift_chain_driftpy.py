@@ -130,7 +130,7 @@ def test_funding_and_liquidation_records_equal_simdrifts_events() -> None:
         events = [e for r in drift.chain.landed.values() for e in parse_logs(client.program, r.logs)]
         funding = [e.data for e in events if e.name == "FundingPaymentRecord"]
         want_f = [e for e in drift.history if isinstance(e, FundingApplied)]
-        assert want_f and [Decimal(f.funding_payment).scaleb(-6) for f in funding] == [
+        assert want_f and [-Decimal(f.funding_payment).scaleb(-6) for f in funding] == [  # > 0: received
             w.payment for w in want_f
         ]
         liq = [e.data for e in events if e.name == "LiquidationRecord"]
