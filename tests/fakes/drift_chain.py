@@ -18,17 +18,25 @@ The program's binary does not exist here, so `DriftChain` stands in for it:
 One SimDrift is one user: the first ``initialize_user`` binds its authority (sub-account 0). A refused
 instruction fails the transaction with the Drift error code the program would use (6003
 InsufficientCollateral, 6064 ReduceOnlyOrderIncreasedRisk, 6071 UserOrderIdAlreadyInUse, ...). `crank(n)`
-lands keeper transactions for the next n bars; `set_bar(j)` moves the clock without trading.
+lands keeper transactions for the next n bars; `set_bar(j)` moves the clock without trading; `open_user`
+creates a funded user without a transaction.
+
+For tests: `drift_fakes()` (the chain on loopback, a wallet with a funded Drift user, a keeper running the
+candles, and a ``[live.drift]`` table pointing at them, as `bot live` reads it); `drift_world()` and
+`funded_venue()` (a wallet holding USDC, and a started `DriftVenue` that created and funded its user).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import copy
 import dataclasses
+import json
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -459,6 +467,17 @@ class DriftChain(DriftAccounts):
         self.sim.set_cursor(self.bars, self.j)
         return out
 
+    def open_user(self, authority: Pubkey, usdc: int) -> None:
+        """Create `authority`'s Drift user (sub-account 0) holding `usdc` native USDC, as if it had been
+        created and funded earlier (no transaction here); the vault holds the deposit."""
+        if self.authority is not None:
+            raise ValueError("this local chain holds one user")
+        self.authority = authority
+        self.sim.deposit(Decimal(usdc).scaleb(-6))
+        self.book.deposits_total += usdc
+        self._token(self.vault, self.signer, usdc)
+        self.render()
+
     def set_bar(self, j: int) -> None:
         self.j = j
         self.sim.set_cursor(self.bars, j)
@@ -628,3 +647,56 @@ async def funded_venue(kp: Keypair, journal: Any, url: str, deposit: int = 5_000
         out = await venue.sender.confirm(sig, timeout_s=5)
         assert out.state == "landed", out
     return venue
+
+
+@dataclass
+class DriftFakes:
+    """A running local chain with Drift on it and one wallet whose Drift user already holds collateral."""
+
+    chain: LocalSolana
+    drift: DriftChain
+    keypair: Keypair
+    rpc_url: str
+
+    def keypair_file(self, path: Path) -> Path:
+        """Write the wallet as a Solana CLI keypair file (mode 600) and return its path."""
+        path.write_text(json.dumps(list(bytes(self.keypair))))
+        path.chmod(0o600)
+        return path
+
+    def table(self, keypair_file: Path, journal: Path, **settings: Any) -> dict[str, Any]:
+        """A ``[live.drift]`` table pointing at these fakes (for `drift_from_table`)."""
+        return {"rpc_url": self.rpc_url, "keypair_file": str(keypair_file), "journal": str(journal),
+                "poll_interval_s": 0.1, **settings}  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def drift_fakes(
+    *, collateral: int = 5_000, bars: BarBatch | None = None, keeper_s: float | None = 0.5
+) -> AsyncIterator[DriftFakes]:
+    """The chain on loopback with SimDrift over `bars` (default: `minute_bars`), a wallet whose Drift user
+    was created with `collateral` USDC deposited (no transaction of its own: the bot's journal starts
+    empty), and a keeper landing a fill transaction (the next candle) every `keeper_s` seconds (None: only
+    `drift.crank`). Everything stops when the context closes."""
+    chain = LocalSolana(slow_s=2.5)
+    drift = DriftChain(chain, SimDrift(), bars if bars is not None else minute_bars(), bar=0)
+    kp = Keypair()
+    chain.airdrop(kp.pubkey(), 10 * 10**9)
+    drift.open_user(kp.pubkey(), collateral * 10**6)
+
+    async def keeper() -> None:
+        assert keeper_s is not None
+        while True:
+            await asyncio.sleep(keeper_s)
+            if drift.j + 1 < len(drift.bars):
+                drift.crank(1)
+
+    async with chain.serve() as url:
+        task = asyncio.create_task(keeper()) if keeper_s is not None else None
+        try:
+            yield DriftFakes(chain, drift, kp, url)
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

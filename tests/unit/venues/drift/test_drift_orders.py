@@ -130,3 +130,31 @@ def test_table_mistakes_are_one_line(tmp_path: Path, table: dict[str, Any], mess
     with pytest.raises(UserError) as e:
         drift_from_table(t)
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_a_live_drift_table_trades_on_the_fakes_with_the_keeper_running(tmp_path: Path) -> None:
+    from fakes.drift_chain import drift_fakes
+
+    async def go() -> None:
+        async with drift_fakes(collateral=3_000, keeper_s=0.05) as fakes:
+            table = fakes.table(fakes.keypair_file(tmp_path / "w.json"), tmp_path / "sends.sqlite")
+            venue = drift_from_table(table)
+            await venue.start()
+            try:
+                assert (await venue.fetch_balance())["USDC"] == Decimal(3_000)
+                await venue.create_order(Order("t1", SOL, Side.SELL, Decimal("1.5"), 0))
+                rep = await venue.fetch_order("t1")
+                assert rep is not None and rep.status is OrderStatus.FILLED
+                start = fakes.drift.j
+                for _ in range(100):
+                    if fakes.drift.j >= start + 3:
+                        break
+                    await asyncio.sleep(0.05)
+                assert fakes.drift.j >= start + 3  # the keeper runs the candles
+                pos = {p.instrument: p.qty for p in await venue.fetch_positions()}
+                assert pos == {SOL: Decimal("-1.5")}
+                assert (await venue.fetch_balance())["USDC"] == fakes.drift.sim.fetch_balance()["USDC"]
+            finally:
+                await venue.close()
+
+    asyncio.run(asyncio.wait_for(go(), 60))
