@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal
@@ -52,14 +53,13 @@ from botnft.domain.errors import (
     InsufficientFunds,
     InvalidOrder,
     OrderNotFound,
-    Rejected,
     Retryable,
     UserError,
 )
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument, Spot
-from botnft.domain.orders import Order, OrderType, Side, TimeInForce
+from botnft.domain.orders import Order, Side
 from botnft.domain.reports import (
     CancelAck,
     FillReport,
@@ -78,6 +78,7 @@ from botnft.venues.openbook.layouts import (
     decode_market,
     decode_open_orders,
 )
+from botnft.venues.openbook.ordering import market_terms, order_terms
 from botnft.venues.openbook.settings import OpenBookSettings
 from botnft.venues.openbook.tracking import (
     OrderTrack,
@@ -95,6 +96,7 @@ from botnft.venues.solana.sender import TransactionSender, custom_error
 
 __all__ = ["OpenBookClient", "build_openbook", "client_id_u64"]
 
+log = logging.getLogger("botnft.venues.openbook")
 OBEvent = OrderAccepted | OrderFilled | OrderCanceled | OrderRejected | OrderExpired
 ERROR_REASONS = {
     1: "insufficient_funds",
@@ -212,8 +214,12 @@ class OpenBookClient:
 
     async def _watch(self) -> None:
         while True:
-            with contextlib.suppress(Retryable):
+            try:
                 await self.poll()
+            except Retryable:
+                pass  # the node cannot answer now: the next round asks again
+            except Exception:  # a bug or an unreadable account must not stop the watcher silently
+                log.exception("%s: polling the orders failed", self.name)
             await asyncio.sleep(self.settings.poll_interval_s)
 
     async def stream(self) -> AsyncIterator[OBEvent]:
@@ -256,31 +262,14 @@ class OpenBookClient:
         return sig
 
     # orders -----------------------------------------------------------------------------------------
-    def _grid(self, order: Order) -> tuple[int, int | None, str]:
-        """(base lots, price lots or None, placeOrder type) of a valid order; `InvalidOrder` otherwise."""
+    async def create_order(self, order: Order) -> OrderAck:
+        m = self.market
         if order.instrument != self.iid:
             raise InvalidOrder(
                 f"{self.name} lists {self.iid}, not {order.instrument}", reason="unknown_instrument"
             )
-        inst = self._instrument
-        assert inst is not None
-        lots = int(inst.check_qty(order.amount) / inst.lot_size)
-        if order.order_type is OrderType.MARKET:
-            return lots, None, "Market"
-        if order.order_type is not OrderType.LIMIT or order.price is None:
-            raise InvalidOrder(f"{self.name} takes limit and market orders", reason="unsupported_order_type")
-        price_lots = int(inst.check_price(order.price) / inst.tick_size)
-        kind = {TimeInForce.GTC: "Limit", TimeInForce.IOC: "ImmediateOrCancel", TimeInForce.FOK: "FillOrKill",
-                TimeInForce.POST_ONLY: "PostOnly"}.get(order.tif)  # fmt: skip
-        if kind is None:
-            raise InvalidOrder(
-                f"{self.name} has no time in force {order.tif}", reason="invalid_time_in_force"
-            )
-        return lots, price_lots, kind
-
-    async def create_order(self, order: Order) -> OrderAck:
-        m = self.market
-        lots, price_lots, kind = self._grid(order)
+        assert self._instrument is not None
+        lots, price_lots, kind = order_terms(order, self._instrument)
         self._ensure_watcher()
         previous = [e for e in self.sender.journal.for_order(order.client_order_id) if self._mine(e)]
         if previous:
@@ -294,7 +283,7 @@ class OpenBookClient:
                 reason="duplicate_client_order_id",
             )
         if price_lots is None:  # market: a bid's budget from the asks, an ask sells into any bid
-            price_lots, budget = self._market_terms(bid, lots, book)
+            price_lots, budget = market_terms(m, bid, lots, book, self.settings.market_slippage_bps)
         else:
             quote = price_lots * lots * m.quote_lot_size
             budget = quote + taker_fees_ceil(quote, max(m.taker_fee, m.maker_fee, 0))
@@ -354,21 +343,6 @@ class OpenBookClient:
         assert entry is not None
         self._track(entry)
         return OrderAck(self.clock(), order.client_order_id, venue_order_id=sig, signature=sig)
-
-    def _market_terms(self, bid: bool, lots: int, book: BookSide | None) -> tuple[int, int]:
-        m = self.market
-        if not bid:
-            return 1, obix.I64_MAX
-        need, quote, last = lots, 0, 0
-        for price, qty in book.levels() if book is not None else []:
-            take = min(need, qty)
-            quote, need, last = quote + take * price * m.quote_lot_size, need - take, price
-            if need == 0:
-                break
-        if need:
-            raise Rejected(f"the book holds less than {lots} lots to buy", reason="no_liquidity")
-        budget = quote + taker_fees_ceil(quote, m.taker_fee)
-        return last, budget + budget * self.settings.market_slippage_bps // 10_000
 
     async def _funds_view(
         self, asks_side: bool
