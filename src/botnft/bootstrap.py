@@ -3,6 +3,7 @@ Only here (and in the CLI and API) are concrete venues chosen."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from botnft.risk.limits import GuardLimits
 from botnft.risk.reserve import ReserveCollateral, has_transfers
 from botnft.risk.sizing import CashFraction, FixedSize, MarginCapped, Sizer
 from botnft.risk.venue_stops import VenueStops, has_trigger_orders
+from botnft.strategy.library import REGISTRY
 from botnft.venue_builders import (
     DEFAULT_FEE_BPS,
     VENUE_BUILDERS,
@@ -233,6 +235,17 @@ def risk_limits(risk: RiskSettings, inst: Instrument) -> tuple[RiskLimits, Guard
     return gate, guard
 
 
+def _seeded(spec: BacktestSpec) -> dict[str, str]:
+    """The strategy's parameters, with the run's seed as its ``seed`` where it takes one and none was given
+    (a learned strategy seeds its models from it: ``--seed`` then changes the run, as it says)."""
+    params = dict(spec.params)
+    cls = REGISTRY.get(spec.strategy)
+    fields = {f.name for f in dataclasses.fields(cls.Params)} if cls is not None else set()
+    if "seed" in fields and "seed" not in params:
+        params["seed"] = str(spec.seed)
+    return params
+
+
 def build_backtest(
     spec: BacktestSpec, data: MarketData | None = None, *, risk: RiskSettings | None = None
 ) -> BacktestSession:
@@ -240,7 +253,7 @@ def build_backtest(
     default limits when None) sets the gate and, on a margined venue (SimDrift), the liquidation guard,
     which only measures when `risk.guard` is false (`--no-guard`)."""
     spec.check()
-    strategy = build_sized(spec.strategy, dict(spec.params))  # with its sizing option, if any
+    strategy = build_sized(spec.strategy, _seeded(spec))  # with its sizing option, if any
     md = data if data is not None else load_market_data(spec.data)
     bars = md.bars.between(_ns(spec.start), _ns(spec.end))
     if len(bars) < 2:
