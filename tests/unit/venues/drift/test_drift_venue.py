@@ -224,3 +224,45 @@ def test_an_unknown_market_index_is_one_line_at_start() -> None:
         await venue.close()
 
     run(go)
+
+
+def rally_bars() -> BarBatch:
+    c = np.concatenate([np.full(3, 150.0), np.linspace(150.0, 160.0, 10), np.full(5, 160.0)])
+    o = np.concatenate([[c[0]], c[:-1]])
+    ts = T0 + MINUTE * np.arange(len(c), dtype=np.int64)
+    return BarBatch(ts, o, np.maximum(o, c) + 0.01, np.minimum(o, c) - 0.01, c, np.full(len(c), 1e7), MINUTE,
+                    None, None)  # fmt: skip
+
+
+def test_driftpys_uncapped_profit_for_initial_margin_is_a_counted_mismatch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The program caps positive unrealized PnL at 100 USDC in initial-margin collateral
+    (MAX_POSITIVE_UPNL_FOR_INITIAL_MARGIN; SimDrift does); driftpy 0.8.89's DriftUser does not. The
+    reconciliation finds it, logs one line per figure and counts it; maintenance figures agree."""
+
+    async def go(chain: Any, drift: DriftChain, kp: Any, journal: Any, url: str) -> None:
+        venue = await funded_venue(kp, journal, url, deposit=2_000)
+        try:
+            await venue.create_order(buy("up", "50"))
+            drift.crank(12)
+            with caplog.at_level("WARNING", logger="botnft.venues.drift.client"):
+                bad = await venue.reconcile_margin()
+            want, maint = drift.sim.margin("initial"), drift.sim.margin("maintenance")
+            theirs, ours = venue.last_margin  # type: ignore[misc]
+            assert (
+                ours.total_collateral == want.total_collateral
+                and ours.margin_requirement == want.margin_requirement
+            )
+            assert ours.maintenance_collateral == maint.total_collateral == theirs.maintenance_collateral
+            assert theirs.total_collateral - ours.total_collateral > 100 * 10**6 // 2  # the cap's effect
+            assert [b[0] for b in bad] == ["total_collateral", "free_collateral"]
+            assert venue.margin_mismatches == {"total_collateral": 1, "free_collateral": 1}
+            lines = [r.getMessage() for r in caplog.records if "margin mismatch" in r.getMessage()]
+            assert len(lines) == 2 and all("\n" not in x for x in lines)
+            await venue.reconcile_margin()
+            assert venue.margin_mismatches["total_collateral"] == 2  # counted on every reconciliation
+        finally:
+            await venue.close()
+
+    run(go, bars=rally_bars())
