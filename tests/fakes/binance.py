@@ -36,6 +36,9 @@ from fakes.binance_shapes import (
     Market,
     bundled_klines,
     exchange_info_json,
+    futures_account_json,
+    futures_balance_json,
+    leverage_bracket_json,
     order_json,
     plain,
 )
@@ -545,62 +548,10 @@ class FakeBinance:
         }
 
     def futures_account(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
-        avail = self._futures_available()
-        upnl = Decimal(0)
-        asset = {
-            "asset": "USDT",
-            "walletBalance": plain(self.futures_wallet),
-            "unrealizedProfit": plain(upnl),
-            "marginBalance": plain(self.futures_wallet),
-            "maintMargin": "0.00000000",
-            "initialMargin": plain(self.futures_wallet - avail),
-            "positionInitialMargin": plain(self.futures_wallet - avail),
-            "openOrderInitialMargin": "0.00000000",
-            "crossWalletBalance": plain(self.futures_wallet),
-            "crossUnPnl": "0.00000000",
-            "availableBalance": plain(avail),
-            "maxWithdrawAmount": plain(avail),
-            "marginAvailable": True,
-            "updateTime": self.now_ms(),
-        }
-        return {
-            "feeTier": 0,
-            "canTrade": True,
-            "canDeposit": True,
-            "canWithdraw": True,
-            "updateTime": 0,
-            "multiAssetsMargin": False,
-            "tradeGroupId": -1,
-            "totalInitialMargin": asset["initialMargin"],
-            "totalMaintMargin": "0.00000000",
-            "totalWalletBalance": plain(self.futures_wallet),
-            "totalUnrealizedProfit": "0.00000000",
-            "totalMarginBalance": plain(self.futures_wallet),
-            "totalPositionInitialMargin": asset["initialMargin"],
-            "totalOpenOrderInitialMargin": "0.00000000",
-            "totalCrossWalletBalance": plain(self.futures_wallet),
-            "totalCrossUnPnl": "0.00000000",
-            "availableBalance": plain(avail),
-            "maxWithdrawAmount": plain(avail),
-            "assets": [asset],
-            "positions": [],
-        }
+        return futures_account_json(self.futures_wallet, self._futures_available(), self.now_ms())
 
     def futures_balance(self, kind: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        avail = self._futures_available()
-        return [
-            {
-                "accountAlias": "SgsR",
-                "asset": "USDT",
-                "balance": plain(self.futures_wallet),
-                "crossWalletBalance": plain(self.futures_wallet),
-                "crossUnPnl": "0.00000000",
-                "availableBalance": plain(avail),
-                "maxWithdrawAmount": plain(avail),
-                "marginAvailable": True,
-                "updateTime": self.now_ms(),
-            }
-        ]
+        return futures_balance_json(self.futures_wallet, self._futures_available(), self.now_ms())
 
     def position_risk(self, kind: str, params: dict[str, str]) -> list[dict[str, Any]]:
         m = self.markets["fapi"]
@@ -628,29 +579,7 @@ class FakeBinance:
         ]
 
     def leverage_bracket(self, kind: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        return [
-            {
-                "symbol": self.markets["fapi"].symbol,
-                "brackets": [
-                    {
-                        "bracket": 1,
-                        "initialLeverage": 75,
-                        "notionalCap": 10000,
-                        "notionalFloor": 0,
-                        "maintMarginRatio": 0.005,
-                        "cum": 0.0,
-                    },
-                    {
-                        "bracket": 2,
-                        "initialLeverage": 50,
-                        "notionalCap": 1000000,
-                        "notionalFloor": 10000,
-                        "maintMarginRatio": 0.01,
-                        "cum": 50.0,
-                    },
-                ],
-            }
-        ]
+        return leverage_bracket_json(self.markets["fapi"].symbol)
 
 
 F = FakeBinance

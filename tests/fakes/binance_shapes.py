@@ -243,3 +243,90 @@ def exchange_info_json(m: Market, now_ms: int) -> dict[str, Any]:
         "exchangeFilters": [],
         "symbols": [sym],
     }
+
+
+def futures_account_json(wallet: Decimal, avail: Decimal, now_ms: int) -> dict[str, Any]:
+    """GET /fapi/v2/account: one USDT asset, cross margin, no unrealized profit."""
+    upnl = Decimal(0)
+    asset = {
+        "asset": "USDT",
+        "walletBalance": plain(wallet),
+        "unrealizedProfit": plain(upnl),
+        "marginBalance": plain(wallet),
+        "maintMargin": "0.00000000",
+        "initialMargin": plain(wallet - avail),
+        "positionInitialMargin": plain(wallet - avail),
+        "openOrderInitialMargin": "0.00000000",
+        "crossWalletBalance": plain(wallet),
+        "crossUnPnl": "0.00000000",
+        "availableBalance": plain(avail),
+        "maxWithdrawAmount": plain(avail),
+        "marginAvailable": True,
+        "updateTime": now_ms,
+    }
+    return {
+        "feeTier": 0,
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "updateTime": 0,
+        "multiAssetsMargin": False,
+        "tradeGroupId": -1,
+        "totalInitialMargin": asset["initialMargin"],
+        "totalMaintMargin": "0.00000000",
+        "totalWalletBalance": plain(wallet),
+        "totalUnrealizedProfit": "0.00000000",
+        "totalMarginBalance": plain(wallet),
+        "totalPositionInitialMargin": asset["initialMargin"],
+        "totalOpenOrderInitialMargin": "0.00000000",
+        "totalCrossWalletBalance": plain(wallet),
+        "totalCrossUnPnl": "0.00000000",
+        "availableBalance": plain(avail),
+        "maxWithdrawAmount": plain(avail),
+        "assets": [asset],
+        "positions": [],
+    }
+
+
+def futures_balance_json(wallet: Decimal, avail: Decimal, now_ms: int) -> list[dict[str, Any]]:
+    """GET /fapi/v2/balance."""
+    return [
+        {
+            "accountAlias": "SgsR",
+            "asset": "USDT",
+            "balance": plain(wallet),
+            "crossWalletBalance": plain(wallet),
+            "crossUnPnl": "0.00000000",
+            "availableBalance": plain(avail),
+            "maxWithdrawAmount": plain(avail),
+            "marginAvailable": True,
+            "updateTime": now_ms,
+        }
+    ]
+
+
+def leverage_bracket_json(symbol: str) -> list[dict[str, Any]]:
+    """GET /fapi/v1/leverageBracket: two notional brackets."""
+    return [
+        {
+            "symbol": symbol,
+            "brackets": [
+                {
+                    "bracket": 1,
+                    "initialLeverage": 75,
+                    "notionalCap": 10000,
+                    "notionalFloor": 0,
+                    "maintMarginRatio": 0.005,
+                    "cum": 0.0,
+                },
+                {
+                    "bracket": 2,
+                    "initialLeverage": 50,
+                    "notionalCap": 1000000,
+                    "notionalFloor": 10000,
+                    "maintMarginRatio": 0.01,
+                    "cum": 50.0,
+                },
+            ],
+        }
+    ]
