@@ -83,6 +83,7 @@ from botnft.venues.openbook.settings import OpenBookSettings
 from botnft.venues.openbook.tracking import (
     OrderTrack,
     fill_event,
+    in_market,
     order_report,
     order_status,
     progress,
@@ -589,10 +590,21 @@ class OpenBookClient:
         return self._fill_reports(since_ns)
 
     async def fetch_balance(self) -> Mapping[str, Decimal]:
+        """What the wallet owns on this market: its token accounts (SOL: with its lamports) plus its
+        open-orders account (free, locked in orders, and what unconsumed fill events move: `in_market`)."""
         m, s = self.market, self.settings
         native = await self.rpc.balances(self.key.pubkey, {s.base: m.base_mint, s.quote: m.quote_mint})
-        return {s.base: Decimal(native[s.base]).scaleb(-m.base_decimals),
-                s.quote: Decimal(native[s.quote]).scaleb(-m.quote_decimals)}  # fmt: skip
+        oo_data, heap_data = await self.rpc.accounts_data([self.open_orders, m.event_heap])
+        base, quote = native[s.base], native[s.quote]
+        if oo_data is not None and heap_data is not None:
+            b, q = in_market(
+                decode_open_orders(oo_data), decode_event_heap(heap_data)[1], self.open_orders, m
+            )
+            base, quote = base + b, quote + q
+        return {
+            s.base: Decimal(base).scaleb(-m.base_decimals),
+            s.quote: Decimal(quote).scaleb(-m.quote_decimals),
+        }
 
     async def fetch_positions(self) -> Sequence[PositionReport]:
         bal = await self.fetch_balance()

@@ -26,9 +26,19 @@ from botnft.domain.orders import OrderStatus, Side
 from botnft.domain.reports import OrderStatusReport
 from botnft.venues.openbook.idl import openbook_idl
 from botnft.venues.openbook.layouts import BookOrder, FillEvent, HeapEvent, Market, OpenOrdersAccount
+from botnft.venues.sim.openbook_math import maker_fees_floor, maker_rebate_floor
 from botnft.venues.solana.journal import JournalEntry
 
-__all__ = ["OrderTrack", "Progress", "fill_event", "order_report", "order_status", "progress", "taker_fill"]
+__all__ = [
+    "OrderTrack",
+    "Progress",
+    "fill_event",
+    "in_market",
+    "order_report",
+    "order_status",
+    "progress",
+    "taker_fill",
+]
 
 POSTING = ("Limit", "PostOnly")
 
@@ -195,3 +205,23 @@ def order_report(t: OrderTrack, inst: Instrument, m: Market, ts: int) -> OrderSt
     d, sig = t.entry.detail, t.entry.signature
     return OrderStatusReport(ts, t.cid, sig, inst.id, Side(d["side"]), Decimal(d["amount"]), filled,
                              order_status(t), avg, sig)  # fmt: skip
+
+
+def in_market(oo: OpenOrdersAccount, heap: Sequence[HeapEvent], us: Pubkey, m: Market) -> tuple[int, int]:
+    """(base, quote) native the open-orders account holds for its owner: free, locked in resting orders
+    (asks' base; bids' quote and maker-fee lock), and the effect of the fill events of its orders that no
+    cranker has consumed yet (the program credits the maker only then: the fill's base and quote, less the
+    maker fee or plus the rebate)."""
+    base = oo.base_free_native + oo.asks_base_lots * m.base_lot_size
+    quote = oo.quote_free_native + oo.bids_quote_lots * m.quote_lot_size + oo.locked_maker_fees
+    for e in heap:
+        if not isinstance(e, FillEvent) or e.maker != us:
+            continue
+        q = e.price * e.quantity * m.quote_lot_size
+        fee = (
+            0 if e.maker == e.taker else maker_fees_floor(q, m.maker_fee) - maker_rebate_floor(q, m.maker_fee)
+        )
+        sign = 1 if e.taker_side == 1 else -1  # the taker sold: our bid bought base with quote
+        base += sign * e.quantity * m.base_lot_size
+        quote += -sign * q - fee
+    return base, quote

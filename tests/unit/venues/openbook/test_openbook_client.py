@@ -292,3 +292,31 @@ def test_live_table_mistakes_are_one_line(
     with pytest.raises(UserError, match=match) as e:
         openbook_from_table(table)
     assert "\n" not in str(e.value)
+
+
+def test_the_balance_counts_what_the_open_orders_account_holds_and_unconsumed_fills_move() -> None:
+    async def main() -> None:
+        chain, ob, kp = world()
+        async with chain.serve() as url:
+            journal = SendJournal(":memory:")
+            async with client(ob, kp, url, journal) as c:
+                start = await c.fetch_balance()
+                assert start["USDC"] == Decimal("1000")
+                await c.create_order(limit("b-1", Side.BUY, "145", "0.010"))
+                for _ in range(100):
+                    rep = await c.fetch_order("b-1")
+                    if rep is not None and rep.status is OrderStatus.ACCEPTED:
+                        break
+                    await asyncio.sleep(0.05)
+                locked = await c.fetch_balance()
+                assert locked["USDC"] == Decimal("1000")  # 1.45 USDC locked in the bid still counts
+                ob.place(ob.participant(), False, 145_000, 4, kind="ImmediateOrCancel")  # 4 lots into our bid
+                # unconsumed: 0.58 USDC paid for 0.004 SOL, rebate floor(580_000 * 2e-4) = 116 micro-USDC
+                moved = await c.fetch_balance()
+                assert moved["USDC"] == Decimal("1000") - Decimal("0.58") + Decimal("0.000116")
+                assert moved["SOL"] - locked["SOL"] == Decimal("0.004")
+                ob.crank()
+                assert await c.fetch_balance() == moved  # consumed: the same total, now in the free balance
+            journal.close()
+
+    run(main())
