@@ -71,6 +71,7 @@ from botnft.domain.reports import (
 from botnft.venues.openbook import instructions as obix
 from botnft.venues.openbook.layouts import (
     BookSide,
+    FillEvent,
     Market,
     OpenOrdersAccount,
     decode_book_side,
@@ -436,6 +437,40 @@ class OpenBookClient:
         for r in await self.fetch_open_orders(instrument):
             out.append(await self.cancel_order(r.client_order_id))
         return out
+
+    async def settle(self, limit: int = 16) -> str | None:
+        """Crank the front of the event heap (``consumeEvents`` naming the makers of its first `limit` events,
+        so the program credits our maker fills among them) and ``settleFunds`` our free balances into the
+        wallet, in one transaction through the sender; returns its signature, or None when there is nothing
+        of ours to consume or settle."""
+        m = self.market
+        oo_data, heap_data = await self.rpc.accounts_data([self.open_orders, m.event_heap])
+        if oo_data is None or heap_data is None:
+            raise Retryable(f"{self.name}: the open-orders account or the event heap is not readable")
+        oo, (_, heap) = decode_open_orders(oo_data), decode_event_heap(heap_data)
+        front = heap[:limit]
+        makers = [e.maker if isinstance(e, FillEvent) else e.owner for e in front]
+        if self.open_orders not in makers and not (oo.base_free_native or oo.quote_free_native):
+            return None
+        base_ata, quote_ata = self._atas()
+        ixs = [
+            obix.consume_events(
+                len(front), makers, market_key=self.market_key, market=m, program=self.program
+            )
+        ]
+        ixs = ixs if front else []
+        ixs.append(
+            obix.settle_funds(
+                owner=self.key.pubkey,
+                open_orders=self.open_orders,
+                market_key=self.market_key,
+                market=m,
+                user_base=base_ata,
+                user_quote=quote_ata,
+                program=self.program,
+            )
+        )
+        return await self._send(ixs, f"{self.name}:settle:{self.clock()}", {"kind": "settle"})
 
     # reading the chain ------------------------------------------------------------------------------
     async def poll(self) -> list[OBEvent]:

@@ -294,7 +294,7 @@ def test_live_table_mistakes_are_one_line(
     assert "\n" not in str(e.value)
 
 
-def test_the_balance_counts_what_the_open_orders_account_holds_and_unconsumed_fills_move() -> None:
+def test_the_balance_counts_the_open_orders_account_and_unconsumed_fills_and_settle_moves_them_home() -> None:
     async def main() -> None:
         chain, ob, kp = world()
         async with chain.serve() as url:
@@ -317,6 +317,16 @@ def test_the_balance_counts_what_the_open_orders_account_holds_and_unconsumed_fi
                 assert moved["SOL"] - locked["SOL"] == Decimal("0.004")
                 ob.crank()
                 assert await c.fetch_balance() == moved  # consumed: the same total, now in the free balance
+                # 2 more lots; settle() cranks our event and moves the free balances into the wallet
+                ob.place(ob.participant(), False, 145_000, 2, kind="ImmediateOrCancel")
+                sig = await c.settle()
+                assert sig is not None and (await c.sender.confirm(sig, timeout_s=10)).state == "landed"
+                # wallet: 1000 - 1.45 locked at placing + rebates 116 + floor(290_000 * 2e-4) = 58 micro-USDC
+                assert chain.token_amount(kp.pubkey(), ob.quote_mint) == 998_550_174
+                assert chain.token_amount(kp.pubkey(), NATIVE_MINT) == 2 * 10**9 + 6_000_000
+                after = await c.fetch_balance()
+                assert after["USDC"] == Decimal("1000") - Decimal("0.87") + Decimal("0.000174")
+                assert await c.settle() is None  # nothing left to consume or settle
             journal.close()
 
     run(main())
