@@ -22,6 +22,13 @@ rebate, negative for a rebate) — and, when a fill event was consumed before we
 order's leaf quantity (or its absence) says how much of what it posted has traded, reported at its own price.
 A remainder that does not rest (IOC, market, a PostOnly that would cross) -> ``OrderCanceled``.
 
+Balances (`fetch_balance`) are the wallet's tokens plus what its open-orders account holds and what
+unconsumed fill events of its orders move; `settle()` cranks the heap's front and settles the free
+balances into the wallet (maker proceeds otherwise wait for a public cranker and our next transaction).
+After a restart the journaled orders are picked up again and their events re-emitted with the same trade
+ids (taker ``<signature>:taker``, heap ``<seq>:<slot>:<ts>``, book ``book:<u64>:<lots>``); a fill reported
+from the heap before the restart and from the book after it has two ids.
+
 The wallet's open-orders account (number ``account_num``) and its indexer are created at `start` when
 missing, with the wallet's base and quote token accounts (idempotent ATA creation). Wrapped SOL must be in
 the wallet's wSOL account: the client does not wrap SOL.
