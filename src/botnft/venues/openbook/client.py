@@ -185,8 +185,8 @@ class OpenBookClient:
         """Load the market, create the open-orders account if missing, resolve what an earlier run left
         pending (the recovery rule), pick up its orders, and start the watcher."""
         await self.load_market()
+        await self.sender.recover()  # first: a setup transaction an earlier run left pending is resolved
         await self._ensure_open_orders()
-        await self.sender.recover()
         for e in self.sender.journal.entries():
             if self._mine(e) and e.detail.get("kind") == "order" and e.client_order_id not in self._orders:
                 self._track(e)
