@@ -185,7 +185,11 @@ class OpenBookClient:
         """Load the market, create the open-orders account if missing, resolve what an earlier run left
         pending (the recovery rule), pick up its orders, and start the watcher."""
         await self.load_market()
-        await self.sender.recover()  # first: a setup transaction an earlier run left pending is resolved
+        # first, by the recovery rule, this venue's pending rows (a journal shared with other Solana venues
+        # leaves theirs to them): a setup transaction an earlier run left pending is then not sent twice
+        mine = [e.signature for e in self.sender.journal.entries("pending") if self._mine(e)]
+        if mine:
+            await self.sender.statuses(mine)
         await self._ensure_open_orders()
         for e in self.sender.journal.entries():
             if self._mine(e) and e.detail.get("kind") == "order" and e.client_order_id not in self._orders:
