@@ -244,6 +244,9 @@ class OpenBookClient:
         return e.detail.get("venue") == self.name and e.detail.get("market") == str(self.market_key)
 
     async def _ensure_open_orders(self) -> None:
+        for e in self.sender.journal.entries("pending"):  # a setup still in flight: its outcome first
+            if self._mine(e) and e.detail.get("kind") == "setup":
+                await self.sender.confirm(e.signature, timeout_s=60)
         if await self.rpc.account_data(self.open_orders) is not None:
             return
         owner, m, num = self.key.pubkey, self.market, self.settings.account_num
