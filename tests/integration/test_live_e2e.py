@@ -33,7 +33,9 @@ from fakes.binance import API_KEY, SECRET, FakeBinance
 
 pytestmark = pytest.mark.slow
 BOT = [sys.executable, "-m", "botnft.cli"]
-T0_MS = 1_763_990_000_000
+#: the fake's first candles closed just before the run starts (history: warm-up); the ones added later open
+#: in the minutes after it, faster than real time (each closes when the next one opens)
+T0_MS = (int(time.time()) // 60 - 8) * 60_000
 # a sawtooth: sma_cross(2, 4) goes long on each rise and out on each fall
 SAW = [150, 146, 142, 146, 152, 158, 164, 158, 152, 146]
 

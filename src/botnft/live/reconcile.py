@@ -24,6 +24,8 @@ from botnft.engine.node import TradingNode
 from botnft.live.journal import JournalView
 from botnft.live.wire import WireVenue
 
+REPORT_UNIT = Decimal("0.000001")
+
 
 @dataclass(slots=True)
 class StartReport:
@@ -125,6 +127,7 @@ def reconcile_start(
             where = account(fill.instrument.venue)
             if prefix == last["prefix"] and inst is not None and where in expected:
                 _apply(expected[where], inst, fill)
+    rebuilt: dict[str, int] = {}  # per account: fills rebuilt from trade reports (a rounded average price)
     # 1. every journaled order: found at its venue, or never received; still working: cancelled
     journaled = set(view.orders)
     for wire, rec in view.orders.items():
@@ -171,6 +174,7 @@ def reconcile_start(
             where = account(name)
             if last is not None and rec.prefix == last["prefix"] and inst is not None and where in expected:
                 _apply(expected[where], inst, t)
+                rebuilt[where] = rebuilt.get(where, 0) + 1
     # 2. working orders the journal does not know: the run's own are cancelled, anyone else's flagged
     for name, status in statuses.items():
         for report in status.orders:
@@ -190,8 +194,11 @@ def reconcile_start(
         for name in names:
             insts = {i: inst for i, inst in instruments.items() if i.venue == name}
             have.update(venue_holdings(statuses[name], insts))
+        # a trade report's price is a rounded average: the quote it rebuilds may be off by less than one
+        # unit of a 6-decimal asset per fill (an AMM swap's exact amounts are in its fill event only)
+        tolerance = REPORT_UNIT * rebuilt.get(acct, 0)
         for asset in sorted(set(want) & set(have)):
-            if want[asset] != have[asset]:
+            if abs(want[asset] - have[asset]) > tolerance:
                 out.mismatches += 1
                 why = f"the journal accounts for {want[asset]} {asset}, {acct} reports {have[asset]}"
                 out.actions.append(f"holding mismatch on {acct}: {why}; new risk halted")

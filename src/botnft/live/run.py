@@ -55,6 +55,8 @@ class LiveSettings:
     max_bars: int | None = None  # stop after this many closed bars of this life (None: run on)
     settle_s: float = 10.0  # at the end, wait this long for orders still working to close
     kill_poll_s: float = 0.5
+    #: the feed sends each bar once, closed (else a bar closes when a later one arrives or its time passes)
+    closed_bars: bool = False
     #: by venue, per asset: what the node leaves out of trading (a Solana wallet's SOL for fees)
     reserves: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
@@ -121,6 +123,8 @@ class LiveRun:
         self.last_seen_ts = view.last_bar_ts
         self.started: StartReport | None = None
         self._wall = time.monotonic()
+        self.started_ns = time.time_ns()  # bars closed before this are history: warm-up only
+        self.closed_ts: int | None = None
         self.warnings: list[str] = []
 
     # start: reconcile and mark the life ------------------------------------------------------------
@@ -194,6 +198,7 @@ class LiveRun:
                 self.warnings.append(f"{source}: {payload}")
                 self.log(f"{source}: {payload}")
             self._tick()
+            self._close_due()
             if self.journal.buffer:
                 self.journal.flush()
             if self.settings.max_bars is not None and self.bars >= self.settings.max_bars:
@@ -218,12 +223,25 @@ class LiveRun:
             self.node.bus.drain()
 
     def _on_bar_item(self, bar: Bar) -> None:
+        if self.closed_ts is not None and bar.ts_ns <= self.closed_ts:
+            return  # a bar already closed, sent again
+        if self.settings.closed_bars:
+            self._on_closed(bar)
+            return
         pending = self.pending
         if pending is None or bar.ts_ns == pending.ts_ns:
             self.pending = bar  # the first bar, or an update of the one still forming
         elif bar.ts_ns > pending.ts_ns:
             self.pending = bar
             self._on_closed(pending)
+        self._close_due()
+
+    def _close_due(self) -> None:
+        """The bar still forming is closed once its interval has passed on the wall clock."""
+        p = self.pending
+        if p is not None and p.ts_ns + self.settings.interval_ns <= time.time_ns():
+            self.pending = None
+            self._on_closed(p)
 
     def _batch(self, bar: Bar) -> BarBatch:
         def f(x: float) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -235,9 +253,13 @@ class LiveRun:
         )  # fmt: skip
 
     def _on_closed(self, bar: Bar) -> None:
+        """Act on a closed bar; one an earlier life acted on, or that closed before this life started
+        (a feed's history), only warms the strategy up."""
         batch = self._batch(bar)
-        if self.last_seen_ts is not None and bar.ts_ns <= self.last_seen_ts:
-            self.node.signals(batch)  # an earlier life acted on this bar: warm up only
+        self.closed_ts = bar.ts_ns
+        seen = self.last_seen_ts is not None and bar.ts_ns <= self.last_seen_ts
+        if seen or bar.ts_ns + self.settings.interval_ns <= self.started_ns:
+            self.node.signals(batch)
             self.warmup += 1
             return
         self.last_seen_ts = bar.ts_ns

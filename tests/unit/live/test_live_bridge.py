@@ -4,6 +4,7 @@ a restart (a new life) reconciles the journal against the venue: nothing lost, n
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -24,8 +25,12 @@ from .double import SOL, DoubleExchange, ListFeed
 HOUR = 3_600_000_000_000
 
 
+#: the bars start in the next hour: they are live (a bar that closed before the run started is history)
+T0 = (time.time_ns() // HOUR + 1) * HOUR
+
+
 def bars(closes: list[float]) -> list[Bar]:
-    return [Bar(SOL.id, i * HOUR, c, c, c, c, 1.0) for i, c in enumerate(closes)]
+    return [Bar(SOL.id, T0 + i * HOUR, c, c, c, c, 1.0) for i, c in enumerate(closes)]
 
 
 # a crossover (fast 2, slow 4) on this path goes long, out, long again, out
