@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     liquidity: LiquiditySettings = LiquiditySettings()
     risk: RiskSettings = RiskSettings()
     live: dict[str, Any] = Field(default_factory=dict)  # `bot live`'s venues: checked by botnft.live.config
+    api: dict[str, Any] = Field(default_factory=dict)  # `bot serve`: checked by botnft.api.settings
 
     @classmethod
     def settings_customise_sources(

@@ -36,6 +36,11 @@ SCHEMA_TABLES = {
     "paper_runs",
     "journal_entries",
     "node_snapshots",
+    "api_users",
+    "api_clients",
+    "api_refresh_tokens",
+    "api_login_failures",
+    "api_audit_log",
     "paper_venue_states",
 }
 
@@ -119,7 +124,7 @@ def test_current_is_none_before_the_first_upgrade_and_the_head_revision_after_it
 
     upgrade(database_url)
 
-    assert current(database_url) == head() == "0004"
+    assert current(database_url) == head() == "0005"
 
 
 def test_the_migrated_schema_matches_the_models_exactly(database_url: str, engine: sa.Engine) -> None:

@@ -156,7 +156,7 @@ def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line_and_left_
     shown = display_url(engine.url)
     expected = (
         f"database {shown} is at revision 'ffff', which this version does not know; a newer version of the "
-        "bot migrated it (this one knows up to '0004'): use that version, or another database"
+        "bot migrated it (this one knows up to '0005'): use that version, or another database"
     )
 
     for action in (lambda: upgrade(database_url), lambda: current(database_url)):

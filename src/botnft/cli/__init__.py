@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer import _click as click  # typer >= 0.26 vendors click: its exceptions are these, not click's
 
-from botnft.cli import backtest, data, live, optimize, paper, report, route, snapshot, train  # noqa: F401  (each registers its commands on `app`)
+from botnft.cli import backtest, data, live, optimize, paper, report, route, serve, snapshot, train, user  # noqa: F401  (each registers its commands on `app`)
 from botnft.cli.common import app, err, user_facing
 
 

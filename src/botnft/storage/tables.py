@@ -180,3 +180,81 @@ class PaperVenueState(Base):
     bar: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
     state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApiUser(Base):
+    """A person who logs in to the API (OAuth2 password flow). `scopes` is space-separated (read trade
+    admin); `password_hash` is an argon2id PHC string, never the password."""
+
+    __tablename__ = "api_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[str] = mapped_column(String(64))
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class ApiClient(Base):
+    """A program that calls the API (OAuth2 client-credentials flow): `name` is its client_id."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[str] = mapped_column(String(64))
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class RefreshToken(Base):
+    """One refresh token, stored as its SHA-256 (the token itself is never stored). Tokens rotated from one
+    login share `family_id`; presenting a used or revoked one revokes the whole family."""
+
+    __tablename__ = "api_refresh_tokens"
+    __table_args__ = (Index(None, "family_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(80))
+    scopes: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class LoginFailure(Base):
+    """A failed login, keyed `account:NAME` or `ip:ADDRESS`: the throttle counts them within its window."""
+
+    __tablename__ = "api_login_failures"
+    __table_args__ = (Index(None, "key", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One state-changing call: who (`user:NAME`, `client:NAME`, or NULL when unauthenticated), what
+    (method, path, the route's template), when, from where (client IP) and the result (HTTP status)."""
+
+    __tablename__ = "api_audit_log"
+    __table_args__ = (Index(None, "at"), Index(None, "principal", "at"))
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    principal: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,203 @@
+"""The app factory: `create_app(settings)` builds the FastAPI app with everything on `app.state` (engine,
+token service, accounts, refresh tokens, login throttle, audit log), every error as a problem, the
+middleware stack, the auth routes, health and readiness, and the resource routers of `routes.ROUTERS`.
+
+Middleware, outermost first: security headers, CORS (when origins are configured), the proxy-aware
+client-IP and rate-limit middleware of `botnft.api.middleware` (`build_middleware(settings)`), the audit
+log, the body size limit, the time limit.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from botnft import __version__ as bot_version
+from botnft.api import problems
+from botnft.api.audit import AuditLog, AuditMiddleware
+from botnft.api.auth.keys import load_keyring
+from botnft.api.auth.refresh import RefreshTokens
+from botnft.api.auth.routes import router as auth_router
+from botnft.api.auth.throttle import LoginThrottle
+from botnft.api.auth.tokens import TokenService
+from botnft.api.auth.users import Accounts, hasher
+from botnft.api.hardening import BodyLimitMiddleware, SecurityHeadersMiddleware, TimeLimitMiddleware
+from botnft.api.problems import ProblemError, problem_responses
+from botnft.api.settings import ApiSettings
+from botnft.storage import StorageError, make_engine
+from botnft.storage.db import check_connection
+from botnft.storage.migrate import current, head
+
+API_TITLE = "B.O.T API"
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str
+    version: str
+
+
+class Ready(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str
+    database: str
+    revision: str
+
+
+health_router = APIRouter(prefix="/v1", tags=["health"])
+
+
+@health_router.get("/health", response_model=Health, summary="Liveness: the process answers")
+async def health() -> Health:
+    return Health(status="ok", version=bot_version)
+
+
+@health_router.get(
+    "/ready",
+    response_model=Ready,
+    responses=problem_responses(503),
+    summary="Readiness: the database answers and is migrated to this version's schema",
+)
+async def ready(request: Request) -> Ready:
+    settings: ApiSettings = request.app.state.settings
+
+    def probe() -> str | None:
+        check_connection(request.app.state.engine)
+        return current(settings.resolved_database_url())
+
+    try:
+        revision = await anyio.to_thread.run_sync(probe)
+    except StorageError:
+        raise ProblemError(503, "the database is unreachable", kind="not-ready") from None
+    if revision != head():
+        raise ProblemError(
+            503, "the database is not migrated to this version (run bot db upgrade)", kind="not-ready"
+        )
+    return Ready(status="ready", database="ok", revision=revision)
+
+
+def _optional(module: str, attribute: str) -> Any:
+    """`module.attribute`, or None while that module does not exist yet (its own import errors surface)."""
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+    return getattr(loaded, attribute, None)
+
+
+def _routers() -> list[APIRouter]:
+    routers = _optional("botnft.api.routes", "ROUTERS")
+    return list(routers or [])
+
+
+def _proxy_and_rate_limit(settings: ApiSettings) -> list[Middleware]:
+    build: Callable[[ApiSettings], list[Middleware]] | None = _optional(
+        "botnft.api.middleware", "build_middleware"
+    )
+    return list(build(settings)) if build is not None else []
+
+
+def _middleware(settings: ApiSettings, audit: AuditLog) -> list[Middleware]:
+    stack = [Middleware(SecurityHeadersMiddleware, hsts=settings.hsts, replica=settings.replica)]
+    if settings.cors_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        )
+    stack += _proxy_and_rate_limit(settings)
+    stack += [
+        Middleware(AuditMiddleware, audit=audit),
+        Middleware(BodyLimitMiddleware, limit=settings.max_body_bytes),
+        Middleware(TimeLimitMiddleware, seconds=settings.request_timeout_s),
+    ]
+    return stack
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], float] | None = None,
+) -> FastAPI:
+    """The API for `settings` (database_url and data_dir filled: `load_api_settings` does it). `engine`
+    shares an existing engine; `clock` (epoch seconds) moves token and throttle time in tests."""
+    engine = engine if engine is not None else make_engine(settings.resolved_database_url())
+    keys = load_keyring(settings)
+    epoch: Callable[[], float] = clock or (lambda: datetime.now(UTC).timestamp())
+
+    def now() -> datetime:
+        return datetime.fromtimestamp(epoch(), UTC)
+
+    audit = AuditLog(engine, now=now)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=bot_version,
+        description="Control and inspect B.O.T: runs, trades, backtest jobs, route quotes, nodes, models.",
+        docs_url="/docs" if settings.docs else None,
+        redoc_url="/redoc" if settings.docs else None,
+        openapi_url="/openapi.json" if settings.docs else None,
+        middleware=_middleware(settings, audit),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.audit = audit
+    app.state.tokens_keys = keys
+    app.state.tokens = TokenService(
+        keys,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        ttl_s=settings.access_token_ttl_s,
+        leeway_s=settings.clock_leeway_s,
+        now=epoch,
+    )
+    app.state.accounts = Accounts(engine, hasher(settings.argon2_time_cost, settings.argon2_memory_kib))
+    app.state.refresh = RefreshTokens(engine, ttl_s=settings.refresh_token_ttl_s, now=now)
+    app.state.throttle = LoginThrottle(
+        engine,
+        max_per_account=settings.login_max_failures_per_account,
+        max_per_ip=settings.login_max_failures_per_ip,
+        window_s=settings.login_window_s,
+        now=now,
+    )
+    problems.install(app)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app as `bot serve`'s workers build it (uvicorn factory): settings from bot.toml, secret files
+    and the environment."""
+    import logging
+
+    from botnft.api.hardening import RedactQueryFilter
+    from botnft.api.settings import load_api_settings
+
+    logging.getLogger("uvicorn.access").addFilter(RedactQueryFilter())  # after uvicorn's dictConfig
+    return create_app(load_api_settings())
