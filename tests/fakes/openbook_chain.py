@@ -19,8 +19,9 @@ What the handler does, per instruction, as the program (``programs/openbook-v2/s
   user's token account into the vault (too little: the token program's ``InsufficientFunds``, custom 1).
   Logs ``TotalOrderFillEvent`` (``sol_log_data``) when it took liquidity. FillOrKill that cannot fill
   entirely fails with ``WouldExecutePartially``; AbortTransaction self-trades with ``WouldSelfTrade``.
-* cancelOrder (by order id; unknown -> ``OpenOrdersOrderNotFound``) and cancelOrderByClientOrderId (every
-  open order with that id; none is not an error): the locked funds return to the free balances.
+* cancelOrder (by order id) and cancelOrderByClientOrderId (the first open order with that id): the locked
+  funds return to the free balances; an order not in the account -> ``OpenOrdersOrderNotFound``, one filled
+  entirely whose fill event is not consumed yet (in the account, off the book) -> ``OrderIdNotFound``.
 * consumeEvents: up to ``limit`` events from the front; a fill whose maker's account is not among the
   remaining accounts stops the crank there (the program skips it and logs).
 * settleFunds: the free balances go from the vaults to the user's accounts.
@@ -505,6 +506,9 @@ class OpenBookChain:
                     ),
                 )
             book.execute(plan)
+            for x in plan.matches:  # a maker filled entirely leaves the book (its slot stays until consumed)
+                if x.maker.qty == 0 and x.maker.order_id in st.leaves:
+                    self._forget(st, x.maker.order_id)
             for x in plan.cancels:
                 self._release(st, st.leaves[x.order_id], x.is_bid, x.price, x.qty)
                 self._forget(st, x.order_id)
@@ -568,9 +572,12 @@ class OpenBookChain:
                         rest: list[Pubkey], signers: set[Pubkey]) -> list[str]:  # fmt: skip
         self._market_check(acc)
         oo = self._owned(st, acc, signers, "signer")
+        owned = any(key == args.order_id for key, _, _, _ in oo.slots.values())
         oid = st.by_key.get(args.order_id)
-        if oid is None or st.leaves[oid].oo != oo.address:
+        if not owned:
             raise _err("OpenOrdersOrderNotFound", f"no order {args.order_id} in {oo.address}")
+        if oid is None:  # filled entirely, its fill event not consumed yet: nothing left on the book
+            raise _err("OrderIdNotFound", f"order {args.order_id} is not on the book")
         self._cancel(st, oo, oid)
         return []
 
@@ -578,10 +585,14 @@ class OpenBookChain:
                                        rest: list[Pubkey], signers: set[Pubkey]) -> list[str]:  # fmt: skip
         self._market_check(acc)
         oo = self._owned(st, acc, signers, "signer")
-        keys = [key for key, cid, _, _ in oo.slots.values() if cid == args.client_order_id]
-        for key in keys:
-            self._cancel(st, oo, st.by_key[key])
-        return [f"Program log: canceled {len(keys)}"]
+        # the first open order with that client order id (``find_order_with_client_order_id``)
+        key = next((k for _, (k, cid, _, _) in sorted(oo.slots.items()) if cid == args.client_order_id), None)
+        if key is None:
+            raise _err("OpenOrdersOrderNotFound", f"client order id = {args.client_order_id}")
+        if key not in st.by_key:
+            raise _err("OrderIdNotFound", f"order {key} is not on the book")
+        self._cancel(st, oo, st.by_key[key])
+        return []
 
     def _ix_consumeEvents(self, st: _State, tokens: _Tokens, args: Any, acc: dict[str, Pubkey],
                           rest: list[Pubkey], signers: set[Pubkey]) -> list[str]:  # fmt: skip

@@ -413,6 +413,10 @@ class OpenBookClient:
             if not entries:
                 raise OrderNotFound(f"{self.name} has no order {client_order_id}")
             t = self._track(entries[-1])
+        if t.closed:
+            raise OrderNotFound(
+                f"{self.name} order {client_order_id} is no longer open ({order_status(t).value})"
+            )
         m = self.market
         base_ata, quote_ata = self._atas()
         ixs = [

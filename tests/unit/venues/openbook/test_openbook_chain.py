@@ -211,7 +211,18 @@ def test_program_errors() -> None:
     assert custom(w.send(cancel, signer=stranger)) == 6034  # NoOwnerOrDelegate
     cancel = ix.cancel_order(12345, owner=w.me, open_orders=w.oo, market_key=w.ob.market, market=w.m)
     assert custom(w.send(cancel)) == 6038  # OpenOrdersOrderNotFound
+    by_cid = ix.cancel_order_by_client_order_id(
+        99, owner=w.me, open_orders=w.oo, market_key=w.ob.market, market=w.m
+    )
+    assert custom(w.send(by_cid)) == 6038  # no open order with that client order id
+    # our ask at 160 filled entirely, its fill event not consumed: in the account, off the book
+    w.ob.place(w.ob.participant(), True, 160_000, 6, kind="ImmediateOrCancel")  # 4 at 150, then ours
+    by_cid = ix.cancel_order_by_client_order_id(
+        2, owner=w.me, open_orders=w.oo, market_key=w.ob.market, market=w.m
+    )
+    assert custom(w.send(by_cid)) == 6025  # OrderIdNotFound
     # a PostOnly that would cross posts nothing, and the transaction succeeds
+    w.ob.place(w.ob.participant(), False, 150_000, 1)
     usdc0 = w.usdc()
     assert w.send(w.place("Bid", 150_000, 1, 4, "PostOnly")).err is None
     assert w.usdc() == usdc0 and decode_open_orders(w.data(w.oo)).by_client_id(4) is None
