@@ -22,8 +22,8 @@ What the handler does, per instruction, as the program (``programs/openbook-v2/s
 * cancelOrder (by order id) and cancelOrderByClientOrderId (the first open order with that id): the locked
   funds return to the free balances; an order not in the account -> ``OpenOrdersOrderNotFound``, one filled
   entirely whose fill event is not consumed yet (in the account, off the book) -> ``OrderIdNotFound``.
-* consumeEvents: up to ``limit`` events from the front; a fill whose maker's account is not among the
-  remaining accounts stops the crank there (the program skips it and logs).
+* consumeEvents: the first ``min(limit, 8)`` events (``MAX_EVENTS_CONSUME``); one whose maker's account is
+  not among the remaining accounts is skipped (logged) and stays on the heap.
 * settleFunds: the free balances go from the vaults to the user's accounts.
 Every transaction is all or nothing: the state is copied, changed, and kept only on success.
 
@@ -75,6 +75,7 @@ ERRORS = {e["name"]: e["code"] for e in openbook_idl().doc["errors"]}
 TOKEN_INSUFFICIENT_FUNDS = 1
 MAX_SLOTS = 24
 HEAP_SIZE = 600
+MAX_EVENTS_CONSUME = 8
 STP = {
     "DecrementTake": SelfTradeMode.DECREMENT_TAKE,
     "CancelProvide": SelfTradeMode.CANCEL_MAKER,
@@ -600,12 +601,12 @@ class OpenBookChain:
         return self._consume(st, args.limit, set(rest))
 
     def _consume(self, st: _State, limit: int, makers: set[Pubkey]) -> list[str]:
-        m, done = self.meta, 0
-        while st.events and done < limit:
-            e = st.events[0]
+        m, logs = self.meta, []
+        for e in list(st.events[: min(limit, MAX_EVENTS_CONSUME)]):
             owner = e.maker if isinstance(e, FillEvent) else e.owner
             if owner not in makers or owner not in st.oos:
-                return [f"Program log: unable to find {owner} in the remaining accounts"]
+                logs.append(f"Program log: Unable to find account {owner}, skipping")
+                continue
             oo = st.oos[owner]
             if isinstance(e, FillEvent):
                 quote = e.price * e.quantity * m.quote_lot_size
@@ -629,9 +630,8 @@ class OpenBookChain:
                     oo.slots.pop(e.maker_slot, None)
             else:
                 oo.slots.pop(e.owner_slot, None)
-            st.events.pop(0)
-            done += 1
-        return []
+            st.events.remove(e)
+        return logs
 
     def _ix_settleFunds(self, st: _State, tokens: _Tokens, args: Any, acc: dict[str, Pubkey],
                         rest: list[Pubkey], signers: set[Pubkey]) -> list[str]:  # fmt: skip

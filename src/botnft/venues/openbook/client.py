@@ -456,7 +456,7 @@ class OpenBookClient:
             out.append(await self.cancel_order(r.client_order_id))
         return out
 
-    async def settle(self, limit: int = 16) -> str | None:
+    async def settle(self, limit: int = 8) -> str | None:
         """Crank the front of the event heap (``consumeEvents`` naming the makers of its first `limit` events,
         so the program credits our maker fills among them) and ``settleFunds`` our free balances into the
         wallet, in one transaction through the sender; returns its signature, or None when there is nothing
