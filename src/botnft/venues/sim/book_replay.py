@@ -151,6 +151,7 @@ class BookVenue(BookFills):
         self._now = 0
         self._liquidity: tuple[tuple[object, ...], BookLiquidity | None] | None = None
         self._n_orders = 0
+        self._qty_of: dict[int, Decimal] = {}
         if wallet is not None:
             self.use_wallet(wallet)
 
@@ -472,7 +473,10 @@ class BookVenue(BookFills):
         self._quoted = True
 
     def _qty(self, lots: int) -> Decimal:
-        return Decimal(lots * self._lot_atoms).scaleb(-self._bd)
+        q = self._qty_of.get(lots)
+        if q is None:  # a level's lots repeat at every re-quote: each size converted once
+            q = self._qty_of[lots] = Decimal(lots * self._lot_atoms).scaleb(-self._bd)
+        return q
 
     def _price(self, ticks: int) -> Decimal:
         return ticks * self.instrument.tick_size

@@ -153,8 +153,10 @@ class OrderBook:
     def depth(self, is_bid: bool, n: int | None = None) -> list[tuple[int, int]]:
         """(price, total lots) per level, best first."""
         out = []
+        levels = self._levels[is_bid]
         for price in self._priority(is_bid):
-            out.append((price, sum(o.qty for o in self._levels[is_bid][price])))
+            level = levels[price]
+            out.append((price, level[0].qty if len(level) == 1 else sum([o.qty for o in level])))
             if n is not None and len(out) >= n:
                 break
         return out
@@ -355,7 +357,12 @@ class OrderBook:
         priority order (bids falling, asks rising): no queue to keep, so the levels are built directly,
         with the ids, versions and drops the general path gives (one order per positive level, bids
         first; an ask at or below the best bid is dropped)."""
-        self._remove_owner(owner)  # the book is now empty
+        if self._by_owner.pop(owner, None):  # `_remove_owner` when the owner's orders are the whole book
+            for side in (0, 1):
+                self._levels[side].clear()
+                self._prices[side].clear()
+            self._orders.clear()
+            self._version += 1
         dropped = 0
         mine: dict[int, RestingOrder] = {}
         orders = self._orders
