@@ -20,7 +20,7 @@ from live_contract import LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, Live
 from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Side
 from botnft.venues.solana import SendJournal
-from fakes.drift_chain import drift_world, funded_venue
+from fakes.drift_world import drift_world, funded_venue
 from fakes.solana_rpc import LocalSolana
 
 

@@ -16,7 +16,8 @@ from solders.keypair import Keypair
 from botnft.data.bars import BarBatch
 from botnft.domain.events import FundingApplied, PositionLiquidated
 from botnft.venues.sim.drift import SimDrift
-from fakes.drift_chain import T0, USDC_MINT, DriftChain, minute_bars
+from fakes.drift_chain import USDC_MINT, DriftChain
+from fakes.drift_world import T0, minute_bars
 from fakes.solana_rpc import LocalSolana
 
 MINUTE = 60 * 10**9

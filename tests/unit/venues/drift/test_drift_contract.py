@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 from botnft.domain.errors import DataError
 from botnft.venues.drift.chain import ACCOUNT_SIZES, decode_account
 from fakes.drift_accounts import USDC_MINT, coder
-from fakes.drift_chain import drift_world, funded_venue
+from fakes.drift_world import drift_world, funded_venue
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "drift"
 DRIFT = Pubkey.from_string("dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH")

@@ -26,7 +26,8 @@ from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Order, OrderStatus, Side
 from botnft.venues.drift import drift_from_table
 from botnft.venues.sim.drift import SimDrift
-from fakes.drift_chain import USDC_MINT, DriftChain, funded_venue, minute_bars
+from fakes.drift_chain import USDC_MINT, DriftChain
+from fakes.drift_world import funded_venue, minute_bars
 from fakes.solana_rpc import LocalSolana
 
 SOL = InstrumentId("SOL-PERP", "DRIFT")

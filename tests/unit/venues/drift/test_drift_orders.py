@@ -18,7 +18,8 @@ from botnft.domain.events import OrderAccepted, OrderCanceled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Order, OrderStatus, OrderType, Side
 from botnft.venues.drift import drift_from_table
-from fakes.drift_chain import USDC_MINT, DriftChain, drift_world, funded_venue
+from fakes.drift_chain import USDC_MINT, DriftChain
+from fakes.drift_world import drift_world, funded_venue
 
 SOL = InstrumentId("SOL-PERP", "DRIFT")
 
@@ -133,7 +134,7 @@ def test_table_mistakes_are_one_line(tmp_path: Path, table: dict[str, Any], mess
 
 
 def test_a_live_drift_table_trades_on_the_fakes_with_the_keeper_running(tmp_path: Path) -> None:
-    from fakes.drift_chain import drift_fakes
+    from fakes.drift_world import drift_fakes
 
     async def go() -> None:
         async with drift_fakes(collateral=3_000, keeper_s=0.05) as fakes:

@@ -24,7 +24,8 @@ from botnft.domain.orders import Order, OrderType, Side
 from botnft.venues.drift import build_drift
 from botnft.venues.drift.margin import MarginFigures, compare
 from botnft.venues.solana import WalletKey
-from fakes.drift_chain import T0, DriftChain, drift_world, funded_venue
+from fakes.drift_chain import DriftChain
+from fakes.drift_world import T0, drift_world, funded_venue
 
 SOL = InstrumentId("SOL-PERP", "DRIFT")
 MINUTE = 60 * 10**9
