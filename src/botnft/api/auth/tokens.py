@@ -89,8 +89,14 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=self._leeway_s,
-                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "strict_aud": True,
+                    # times are checked below against the injected clock, not PyJWT's own
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as exc:
             log.debug("access token refused: %s", type(exc).__name__)
@@ -102,8 +108,12 @@ def _principal(claims: dict[str, Any], now: float, leeway: int) -> Principal | N
     sub, scope, jti = claims.get("sub"), claims.get("scope"), claims.get("jti")
     if not (isinstance(sub, str) and isinstance(scope, str) and isinstance(jti, str)):
         return None
-    iat = claims.get("iat")
-    if not isinstance(iat, int) or iat > now + leeway:  # PyJWT checks iat's type only
+    times = [claims.get(name) for name in ("iat", "nbf", "exp")]
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
+        return None
+    iat, nbf, exp = (int(t) for t in times)  # type: ignore[arg-type]
+    if iat > now + leeway or nbf > now + leeway or exp <= now - leeway:
+        log.debug("access token refused: outside its validity (iat/nbf/exp)")
         return None
     kind, _, name = sub.partition(":")
     if kind not in ("user", "client") or not name:
