@@ -141,7 +141,8 @@ class DriftVenue(DriftHistory):
         """Resolve what a previous run left pending, subscribe to the accounts, read the markets and the
         log history since the cursor; returns (and streams) the events found."""
         before = [e.signature for e in self.sender.journal.entries("pending") if self._mine(e)]
-        await self.sender.recover()
+        for i in range(0, len(before), 256):  # only this venue's rows: others sharing the journal keep theirs
+            await self.sender.statuses(before[i : i + 256])
         oracles = await self._load_markets()
         self.drift = self._client(oracles)
         await self.drift.subscribe()

@@ -78,3 +78,15 @@ def test_settings_defaults_and_one_line_errors() -> None:
         with pytest.raises(UserError, match=msg) as e:
             DriftSettings.from_mapping(cfg)
         assert "\n" not in str(e.value)
+
+
+def test_the_settings_and_the_id_map_import_no_driftpy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, botnft, botnft.venues.drift.settings, botnft.venues.drift.ids;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('driftpy', 'anchorpy')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
