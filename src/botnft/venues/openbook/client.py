@@ -91,6 +91,7 @@ from botnft.venues.openbook.settings import OpenBookSettings
 from botnft.venues.openbook.tracking import (
     OrderTrack,
     fill_event,
+    fill_reports,
     in_market,
     order_report,
     order_status,
@@ -324,26 +325,8 @@ class OpenBookClient:
             kind,
         )
         base_ata, quote_ata = self._atas()
-        ixs = [
-            obix.place_order(
-                place,
-                owner=self.key.pubkey,
-                open_orders=self.open_orders,
-                market_key=self.market_key,
-                market=m,
-                user_token_account=quote_ata if bid else base_ata,
-                program=self.program,
-            ),
-            obix.settle_funds(
-                owner=self.key.pubkey,
-                open_orders=self.open_orders,
-                market_key=self.market_key,
-                market=m,
-                user_base=base_ata,
-                user_quote=quote_ata,
-                program=self.program,
-            ),
-        ]
+        ixs = [obix.place_order(place, **self._ours(), user_token_account=quote_ata if bid else base_ata)]
+        ixs.append(self._settle_ix())
         detail = {
             "kind": "order",
             "instrument": str(self.iid),
@@ -373,6 +356,15 @@ class OpenBookClient:
         oo = decode_open_orders(datas[2]) if datas[2] is not None else None
         book = decode_book_side(datas[3]) if datas[3] is not None else None
         return amounts[0], amounts[1], oo, book
+
+    def _ours(self) -> dict[str, Any]:
+        """The accounts every instruction of ours names: owner, open-orders account, market, program."""
+        return {"owner": self.key.pubkey, "open_orders": self.open_orders, "market_key": self.market_key,
+                "market": self.market, "program": self.program}  # fmt: skip
+
+    def _settle_ix(self) -> Instruction:
+        base_ata, quote_ata = self._atas()
+        return obix.settle_funds(**self._ours(), user_base=base_ata, user_quote=quote_ata)
 
     def _atas(self) -> tuple[Pubkey, Pubkey]:
         m, owner = self.market, self.key.pubkey
@@ -417,27 +409,7 @@ class OpenBookClient:
             raise OrderNotFound(
                 f"{self.name} order {client_order_id} is no longer open ({order_status(t).value})"
             )
-        m = self.market
-        base_ata, quote_ata = self._atas()
-        ixs = [
-            obix.cancel_order_by_client_order_id(
-                t.u64,
-                owner=self.key.pubkey,
-                open_orders=self.open_orders,
-                market_key=self.market_key,
-                market=m,
-                program=self.program,
-            ),
-            obix.settle_funds(
-                owner=self.key.pubkey,
-                open_orders=self.open_orders,
-                market_key=self.market_key,
-                market=m,
-                user_base=base_ata,
-                user_quote=quote_ata,
-                program=self.program,
-            ),
-        ]
+        ixs = [obix.cancel_order_by_client_order_id(t.u64, **self._ours()), self._settle_ix()]
         t.cancel_pending = not t.canceled
         name = f"{client_order_id}#cancel"
         try:
@@ -470,24 +442,10 @@ class OpenBookClient:
         makers = [e.maker if isinstance(e, FillEvent) else e.owner for e in front]
         if self.open_orders not in makers and not (oo.base_free_native or oo.quote_free_native):
             return None
-        base_ata, quote_ata = self._atas()
-        ixs = [
-            obix.consume_events(
-                len(front), makers, market_key=self.market_key, market=m, program=self.program
-            )
-        ]
-        ixs = ixs if front else []
-        ixs.append(
-            obix.settle_funds(
-                owner=self.key.pubkey,
-                open_orders=self.open_orders,
-                market_key=self.market_key,
-                market=m,
-                user_base=base_ata,
-                user_quote=quote_ata,
-                program=self.program,
-            )
+        consume = obix.consume_events(
+            len(front), makers, market_key=self.market_key, market=m, program=self.program
         )
+        ixs = [consume, self._settle_ix()] if front else [self._settle_ix()]
         return await self._send(ixs, f"{self.name}:settle:{self.clock()}", {"kind": "settle"})
 
     # reading the chain ------------------------------------------------------------------------------
@@ -610,33 +568,9 @@ class OpenBookClient:
         return [self._report(t) for t in self._orders.values() if order_status(t).is_open]
 
     def _fill_reports(self, since_ns: int | None) -> list[FillReport]:
-        out = []
-        for t in self._orders.values():
-            if since_ns is not None and t.ts_ns < since_ns:
-                continue
-            parts = []
-            if t.taker is not None and t.taker[0]:
-                parts.append((f"{t.entry.signature}:taker", t.taker[0], t.taker[1], t.taker[2], "taker"))
-            m = self.market
-            parts += [(k, v[0], v[0] * v[1] * m.quote_lot_size, v[2], "maker") for k, v in t.maker.items()]
-            for tid, lots, quote, fee, liq in parts:
-                f = self._fill(t, tid, lots, quote, fee, liq)
-                out.append(
-                    FillReport(
-                        f.ts_ns,
-                        tid,
-                        t.cid,
-                        t.entry.signature,
-                        self.iid,
-                        f.side,
-                        f.qty,
-                        f.price,
-                        f.fee,
-                        f.fee_asset,
-                        liq,
-                    )
-                )
-        return out
+        assert self._instrument is not None
+        tracks = [t for t in self._orders.values() if since_ns is None or t.ts_ns >= since_ns]
+        return fill_reports(tracks, self._instrument, self.market, self.clock())
 
     async def fetch_my_trades(self, since_ns: int | None = None) -> Sequence[FillReport]:
         await self.poll()

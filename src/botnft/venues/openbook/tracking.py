@@ -23,7 +23,7 @@ from solders.pubkey import Pubkey
 from botnft.domain.events import OrderFilled
 from botnft.domain.instruments import Instrument
 from botnft.domain.orders import OrderStatus, Side
-from botnft.domain.reports import OrderStatusReport
+from botnft.domain.reports import FillReport, OrderStatusReport
 from botnft.venues.openbook.idl import openbook_idl
 from botnft.venues.openbook.layouts import BookOrder, FillEvent, HeapEvent, Market, OpenOrdersAccount
 from botnft.venues.sim.openbook_math import maker_fees_floor, maker_rebate_floor
@@ -33,6 +33,7 @@ __all__ = [
     "OrderTrack",
     "Progress",
     "fill_event",
+    "fill_reports",
     "in_market",
     "order_report",
     "order_status",
@@ -225,3 +226,34 @@ def in_market(oo: OpenOrdersAccount, heap: Sequence[HeapEvent], us: Pubkey, m: M
         base += sign * e.quantity * m.base_lot_size
         quote += -sign * q - fee
     return base, quote
+
+
+def fill_reports(tracks: Iterable[OrderTrack], inst: Instrument, m: Market, ts: int) -> list[FillReport]:
+    """Every fill known of `tracks`: the taker part (trade id ``<signature>:taker``), then the maker fills."""
+    out = []
+    for t in tracks:
+        parts = (
+            [(f"{t.entry.signature}:taker", *t.taker, "taker")] if t.taker is not None and t.taker[0] else []
+        )
+        parts += [
+            (k, lots, lots * price * m.quote_lot_size, fee, "maker")
+            for k, (lots, price, fee) in t.maker.items()
+        ]
+        for tid, lots, quote, fee, liq in parts:
+            f = fill_event(t, inst, m, tid, (lots, quote, fee), liq, ts)
+            out.append(
+                FillReport(
+                    f.ts_ns,
+                    tid,
+                    t.cid,
+                    t.entry.signature,
+                    inst.id,
+                    f.side,
+                    f.qty,
+                    f.price,
+                    f.fee,
+                    f.fee_asset,
+                    liq,
+                )
+            )
+    return out
