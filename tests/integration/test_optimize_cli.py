@@ -129,3 +129,36 @@ def test_a_dask_local_cluster_gives_the_study_a_single_process_gives(tmp_path: P
     assert summaries["dask"]["best"]["number"] == summaries["single"]["best"]["number"] == best[0]
     assert summaries["dask"]["best"]["params"] == summaries["single"]["best"]["params"]
     assert (tmp_path / "dask" / "report.html").read_text().count("<figure") >= 2
+
+
+def test_a_dead_workers_running_trial_is_failed_and_retried_by_the_next_worker(
+    tmp_path: Path, space: Path
+) -> None:
+    import optuna
+
+    db = tmp_path / "s.db"
+    url = f"sqlite:///{db}"
+    base = [PY, "-m", "botnft.cli", "optimize", "--storage", url, *SMALL, "--workers", "0", "--json"]
+    first = subprocess.run([*base, "--strategy", "ema_cross", "--param-space", str(space), "--study", "s",
+                            "--trials", "2", "--batch", "2", "--out", str(tmp_path / "r0")],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    # what a worker killed in the middle of a batch leaves: a RUNNING trial with a heartbeat that stops
+    storage = optuna.storages.RDBStorage(url)
+    dead = optuna.load_study(study_name="s", storage=storage).ask()
+    params = {"fast": dead.suggest_int("fast", 3, 15), "slow": dead.suggest_int("slow", 20, 60, step=5)}
+    study_id = storage.get_study_id_from_name("s")
+    storage.record_heartbeat(storage.get_trial_id_from_study_id_trial_number(study_id, dead.number))
+    time.sleep(4)
+    join = ["--join", "s", "--trials", "3", "--stale-after", "3", "--out", str(tmp_path / "r1")]
+    nxt = subprocess.run([*base, *join], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert nxt.returncode == 0, nxt.stderr
+    rows = _trials(db, "s")
+    assert [r[0] for r in rows] == list(range(6))
+    states = {r[0]: r[1] for r in rows}
+    assert states[dead.number] == "FAIL"
+    assert sorted(states.values()) == ["COMPLETE"] * 5 + ["FAIL"]  # nothing RUNNING or WAITING is left
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == dead.number]
+    assert len(retried) == 1 and retried[0].params == params and retried[0].state.name == "COMPLETE"
+    assert retried[0].number in json.loads(nxt.stdout)["this_run"]["trials"]

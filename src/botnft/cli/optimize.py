@@ -59,6 +59,14 @@ def optimize(
     ] = 4,
     startup: Annotated[int, typer.Option(metavar="N", help="Random trials before TPE takes over.")] = 10,
     seed: Annotated[int, typer.Option(metavar="N", help="Sampler and backtest seed.")] = 0,
+    stale_after: Annotated[
+        int,
+        typer.Option(
+            "--stale-after",
+            metavar="SECONDS",
+            help="A running trial without a heartbeat this long (its worker died) is failed and retried.",
+        ),
+    ] = 60,
     data: Annotated[
         list[str] | None,
         typer.Option(metavar="NAME|PATH", help="Market (repeatable): a bundled set or a candle file."),
@@ -114,6 +122,8 @@ def checked(o: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"--batch must be in [1, 1000], got {o['batch']}")
     if not 0 <= o["startup"] <= MAX_TRIALS:
         raise UserError(f"--startup must be zero or more, got {o['startup']}")
+    if not 3 <= o["stale_after"] <= 86_400:
+        raise UserError(f"--stale-after must be in [3, 86400] seconds, got {o['stale_after']}")
     if not 0 <= o["seed"] <= MAX_SEED:
         raise UserError(f"--seed must be in [0, {MAX_SEED}], got {o['seed']}")
     if o["workers"] is not None and not 0 <= o["workers"] <= 256:
@@ -175,7 +185,7 @@ def _optimize(o: dict[str, Any]) -> None:
     from botnft.research import optimize as opt
 
     shown = redacted(o["storage"] or c["storage"])
-    storage = opt.open_storage(c["storage"], shown)
+    storage = opt.open_storage(c["storage"], shown, o["stale_after"])
     opened = opt.open_study(
         storage, c["name"], c.get("setup"), c.get("space"), join=o["join"] is not None, seed=o["seed"],
         batch=o["batch"], startup=o["startup"],

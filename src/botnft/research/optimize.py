@@ -21,7 +21,9 @@ when the strategy refuses its parameters or the run stops), so none is left RUNN
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from botnft.strategy.indicators import F64
 
 SETUP_ATTR, SPACE_ATTR, SAMPLER_ATTR = "bot_setup", "bot_space", "bot_sampler"
 STORAGE_TIMEOUT_S = 5
+STALE_AFTER_S = 60
 SCHEDULER_TIMEOUT_S = 5
 Fold = tuple[str, int, int, int]
 
@@ -69,9 +72,13 @@ def _short(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def open_storage(url: str, shown: str) -> Any:
+def open_storage(url: str, shown: str, stale_after: int = STALE_AFTER_S) -> Any:
     """Optuna's RDBStorage on `url`, its tables created if missing; unreachable: a `UserError` within
-    `STORAGE_TIMEOUT_S` seconds."""
+    `STORAGE_TIMEOUT_S` seconds. Trials carry heartbeats: a RUNNING trial whose heartbeat is older than
+    `stale_after` seconds (its worker died) is failed by the next worker that starts a batch and retried
+    with the same parameters (Optuna's RetryHeartbeatStaleTrialCallback)."""
+    import warnings
+
     import optuna
     import sqlalchemy.exc
 
@@ -85,7 +92,13 @@ def open_storage(url: str, shown: str) -> Any:
         kwargs = {"connect_args": {"connect_timeout": STORAGE_TIMEOUT_S}, "pool_pre_ping": True}
     for attempt in range(3):  # two workers creating the tables at once: one loses the race, then retries
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            with warnings.catch_warnings():  # the heartbeat arguments are marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs=kwargs, heartbeat_interval=max(1, stale_after // 3),
+                    grace_period=stale_after,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+                )  # fmt: skip
         except sqlalchemy.exc.IntegrityError:
             if attempt == 2:
                 raise
@@ -110,6 +123,7 @@ class Opened:
     created: bool
     batch: int
     startup: int
+    storage: Any
 
 
 def open_study(
@@ -132,7 +146,7 @@ def open_study(
         seed = (int(s["seed"]) * 1_000_003 + secrets.randbits(31)) % 2**31
         study = optuna.load_study(study_name=name, storage=storage, sampler=make_sampler(seed, s["startup"]))
         return Opened(study, ev.Setup.from_json(attrs[SETUP_ATTR]), sp.from_json(attrs[SPACE_ATTR]), seed,
-                      False, int(s["batch"]), int(s["startup"]))  # fmt: skip
+                      False, int(s["batch"]), int(s["startup"]), storage)  # fmt: skip
     assert setup is not None and space is not None
     want = {SETUP_ATTR: setup.to_json(), SPACE_ATTR: sp.to_json(space),
             SAMPLER_ATTR: {"seed": seed, "batch": batch, "startup": startup}}  # fmt: skip
@@ -164,7 +178,7 @@ def open_study(
     else:
         for k, v in want.items():
             study.set_user_attr(k, v)
-    return Opened(study, setup, space, seed, created, batch, startup)
+    return Opened(study, setup, space, seed, created, batch, startup, storage)
 
 
 def suggest(trial: Any, space: dict[str, sp.Param]) -> dict[str, str]:
@@ -242,6 +256,40 @@ class DaskEvaluator(Evaluator):
             self.cluster.close()
 
 
+class Heartbeat:
+    """Records a heartbeat for each of this worker's running trials every `interval` seconds, from a thread,
+    however long their folds take; a worker that dies stops beating and its trials go stale."""
+
+    def __init__(self, storage: Any, study_name: str) -> None:
+        self.storage = storage
+        self.study_id = storage.get_study_id_from_name(study_name)
+        self.interval = float(self.storage.heartbeat_interval)
+        self.ids: list[int] = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="optuna-heartbeat", daemon=True)
+        self.thread.start()
+
+    def running(self, numbers: Sequence[int]) -> None:
+        ids = [self.storage.get_trial_id_from_study_id_trial_number(self.study_id, n) for n in numbers]
+        for i in ids:
+            self.storage.record_heartbeat(i)
+        with self.lock:
+            self.ids = ids
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.interval):
+            with self.lock:
+                ids = list(self.ids)
+            for i in ids:
+                with contextlib.suppress(Exception):  # a missed beat is retried next interval
+                    self.storage.record_heartbeat(i)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
 @dataclass(slots=True)
 class RunLog:
     numbers: list[int]
@@ -254,7 +302,27 @@ def run(
     on_task: Callable[[], None] = lambda: None,
     on_trial: Callable[[int, float | None], None] = lambda n, v: None,
 ) -> RunLog:  # fmt: skip
-    """Run `trials` trials of the study in batches (see the module's docstring); returns their numbers."""
+    """Run `trials` trials of the study in batches (see the module's docstring); returns their numbers.
+    Before each batch, trials whose worker died (stale heartbeat) are failed and queued again."""
+    import warnings
+
+    import optuna
+
+    heartbeat = Heartbeat(opened.storage, opened.study.study_name)
+    try:
+        with warnings.catch_warnings():  # ask/tell with heartbeats is what this module is for
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+            return _batches(opened, trials, evaluator, on_task, on_trial, heartbeat)
+    finally:
+        heartbeat.close()
+
+
+def _batches(
+    opened: Opened, trials: int, evaluator: Evaluator, on_task: Callable[[], None],
+    on_trial: Callable[[int, float | None], None], heartbeat: Heartbeat,
+) -> RunLog:  # fmt: skip
+    import optuna
     from optuna.trial import TrialState
 
     from botnft.strategy.library import build_parts
@@ -266,10 +334,12 @@ def run(
     failed = 0
     t0 = time.perf_counter()
     while len(numbers) < trials:
+        optuna.storages.fail_stale_trials(study)
         asked: list[tuple[Any, dict[str, str], str | None]] = []
         try:
             for _ in range(min(opened.batch, trials - len(numbers))):
                 trial = study.ask()
+                heartbeat.running([t.number for t, _, _ in asked] + [trial.number])
                 params = suggest(trial, space)
                 try:
                     build_parts(setup.strategy, {**setup.fixed, **params})
@@ -282,6 +352,7 @@ def run(
             for trial, _, _ in asked:  # told, never left RUNNING
                 trial.set_user_attr("error", f"run stopped: {type(exc).__name__}: {str(exc)[:200]}")
                 study.tell(trial, state=TrialState.FAIL)
+            heartbeat.running([])
             raise
         k = 0
         for trial, _, error in asked:
@@ -299,6 +370,7 @@ def run(
                 failed += 1
             numbers.append(trial.number)
             on_trial(trial.number, value)
+        heartbeat.running([])
     return RunLog(numbers, failed, time.perf_counter() - t0)
 
 
