@@ -13,7 +13,17 @@ from solders.pubkey import Pubkey
 
 from botnft.domain.errors import DataError
 
-__all__ = ["ACCOUNT_SIZES", "decode_account", "events_in_logs", "jsonable"]
+__all__ = [
+    "ACCOUNT_SIZES",
+    "IDL_VERSION",
+    "check_idl_version",
+    "decode_account",
+    "events_in_logs",
+    "jsonable",
+]
+
+#: the Drift IDL the adapter, its account sizes and its tests are built on (the one in driftpy 0.8.89)
+IDL_VERSION = "2.142.0"
 
 #: byte length of each account the adapter reads (8-byte discriminator included), Drift IDL 2.142.0
 ACCOUNT_SIZES: Mapping[str, int] = {
@@ -23,6 +33,13 @@ ACCOUNT_SIZES: Mapping[str, int] = {
     "State": 992,
     "UserStats": 240,
 }
+
+
+def check_idl_version(version: str) -> None:
+    """A driftpy shipping another Drift IDL than `IDL_VERSION` is a one-line `DataError`: the account
+    layouts, sizes and error codes here are that version's."""
+    if version != IDL_VERSION:
+        raise DataError(f"driftpy's Drift IDL is {version}; this adapter is built on IDL {IDL_VERSION}")
 
 
 def jsonable(value: Any) -> Any:

@@ -56,7 +56,7 @@ from botnft.domain.reports import (
     MassStatus,
     OrderAck,
 )
-from botnft.venues.drift.chain import decode_account
+from botnft.venues.drift.chain import check_idl_version, decode_account
 from botnft.venues.drift.history import ERROR_REASONS, QUOTE, DriftEvent, DriftHistory, _dec
 from botnft.venues.drift.ids import IdSpaceExhausted, OrderIds, Slot
 from botnft.venues.drift.margin import MarginFigures, compare, own_figures, venue_figures
@@ -203,7 +203,7 @@ class DriftVenue(DriftHistory):
         from driftpy.account_subscription_config import AccountSubscriptionConfig
         from driftpy.drift_client import DriftClient
 
-        return DriftClient(
+        client = DriftClient(
             self.rpc.client,
             _PublicWallet(self.key.pubkey),  # type: ignore[arg-type]
             env="mainnet",
@@ -215,6 +215,8 @@ class DriftVenue(DriftHistory):
             active_sub_account_id=self.settings.sub_account_id,
             market_lookup_tables=[],
         )
+        check_idl_version(str(client.program.idl.version))
+        return client
 
     async def _load_markets(self) -> list[Any]:
         """The instruments from the PerpMarket accounts (grids, margin fractions) and the client that reads

@@ -90,3 +90,13 @@ def test_the_settings_and_the_id_map_import_no_driftpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_another_drift_idl_version_is_one_line() -> None:
+    from botnft.domain.errors import DataError
+    from botnft.venues.drift.chain import check_idl_version
+
+    check_idl_version("2.142.0")
+    with pytest.raises(DataError) as e:
+        check_idl_version("2.150.0")
+    assert str(e.value) == "driftpy's Drift IDL is 2.150.0; this adapter is built on IDL 2.142.0"
