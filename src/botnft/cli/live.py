@@ -163,6 +163,7 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
     log = lambda m: err.print(escape(m), highlight=False)  # noqa: E731
     io = IoLoop()
     clients: dict[str, Any] = {}
+    feed: Any = None
     try:
         Path(settings.runs_dir).mkdir(parents=True, exist_ok=True)
         journal_path = str(Path(settings.runs_dir) / f"{run_id}.solana.db")
@@ -181,14 +182,16 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
         life = open_life(
             store=store, run_id=run_id, feed=feed, strategy=node.strategy, sizer=node.sizer,
             gate=node.risk, fee_rate=Decimal(node.fee_rate),
-            settings=LiveSettings(cfg.interval_ns, max_bars=o["max_bars"], reserves=_reserves(cfg, dry)),
+            settings=LiveSettings(
+                cfg.interval_ns, max_bars=o["max_bars"], reserves=_reserves(cfg, dry), closed_bars=True
+            ),
             clients=None if dry else clients, quoters=quoters, paper=paper, io=io,
             timeout_s=o["timeout_s"],
             poll_s=o["poll_s"], seed=spec.seed, log=log,
             accounts=_accounts(session, cfg, dry),
         )  # fmt: skip
     except BaseException:
-        _close(clients, io)
+        _close(clients, io, feed)
         store.set_status(run_id, "crashed")
         raise
     run = life.run
@@ -199,7 +202,7 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
     finally:
         for t in life.tasks:
             t.cancel()
-        _close(clients, io)
+        _close(clients, io, feed)
     summary = run.summary(status)
     store.set_status(run_id, status, summary=summary)
     if o["json_out"]:
@@ -345,19 +348,14 @@ def _raydium_market(client: Any, inst_id: Any) -> Any:
 
 
 def _feed(cfg: Any, clients: dict[str, Any], io: Any, poll_s: float) -> Any:
-    """Candles of the first ccxt venue's first market, polled."""
-    from botnft.live.feed import PollingCandleFeed, ohlcv_bars
+    """Closed candles of the first ccxt venue's first market (its stream where it has one, else polled),
+    with the recent history first (warm-up)."""
+    from botnft.venues.ccxt.feed import CcxtMarketDataFeed
 
     client = next(c for c in clients.values() if hasattr(c, "exchange"))  # the first ccxt venue
-    inst = next(iter(client.instruments()))
-    symbol = client.symbol(inst)
-
-    async def fetch(since_ns: int | None) -> Any:
-        since = None if since_ns is None else since_ns // 1_000_000
-        rows = await client.call("fetch_ohlcv", client.exchange.fetch_ohlcv, symbol, cfg.interval, since)
-        return ohlcv_bars(rows, inst)
-
-    return PollingCandleFeed(fetch, poll_s=poll_s)
+    feed = CcxtMarketDataFeed(client, poll_interval_s=poll_s)
+    io.call(feed.subscribe_bars(next(iter(client.instruments())), cfg.interval_ns), 10.0)
+    return feed
 
 
 def _reserves(cfg: Any, dry: bool) -> dict[str, dict[str, Decimal]]:
@@ -381,7 +379,10 @@ def _accounts(session: Any, cfg: Any, dry: bool) -> dict[str, str]:
     return {n: "SOLANA" for names in wallets.values() if len(names) > 1 for n in names}
 
 
-def _close(clients: dict[str, Any], io: Any) -> None:
+def _close(clients: dict[str, Any], io: Any, feed: Any = None) -> None:
+    if feed is not None:
+        with contextlib.suppress(Exception):  # its websocket, if it opened one
+            io.call(feed.close(), 5.0)
     for c in clients.values():
         with contextlib.suppress(Exception):  # a session that failed to open: nothing to release
             io.call(c.close(), 5.0)

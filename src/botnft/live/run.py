@@ -35,6 +35,9 @@ from botnft.live.wire import WireVenue, run_tag
 from botnft.ports import MarketDataFeed
 from botnft.storage.journal import PaperStore
 
+#: a running run's summary is saved this often (seconds), for `bot status`
+SUMMARY_S = 5.0
+
 
 class FeedClock(SimClock):
     """The node's clock on a live feed: it follows the bars' closes and never goes back (a bar from a
@@ -175,7 +178,7 @@ class LiveRun:
         self.stop = self.stop or reason
 
     def run(self) -> str:
-        next_kill_check = time.monotonic()
+        next_kill_check = next_summary = time.monotonic()
         ended = False
         while self.stop is None and not ended:
             try:
@@ -207,6 +210,9 @@ class LiveRun:
                 next_kill_check = time.monotonic() + self.settings.kill_poll_s
                 if self.store.kill_requested(self.run_id):
                     self.request_stop("kill")
+                if time.monotonic() >= next_summary:  # what `bot status` shows of a running run
+                    next_summary = time.monotonic() + SUMMARY_S
+                    self.store.save_summary(self.run_id, self.summary("running"))
         if self.stop == "kill":
             self._kill()
             return "killed"
