@@ -182,6 +182,7 @@ def _optimize(o: dict[str, Any]) -> None:
 
     if "setup" in c:
         ev.fold_plan(c["setup"])  # too little data: said before the storage and the cluster start
+        ev.periods_per_year(c["setup"])
     from botnft.research import optimize as opt
 
     shown = redacted(o["storage"] or c["storage"])

@@ -415,6 +415,7 @@ def summary(opened: Opened, log: RunLog, shown_storage: str, evaluator: Evaluato
     )
     out["best"] = {
         "number": best.number, "value": best.value, "params": best.params, "fold_sharpe": a["fold_sharpe"],
+        "folds": ev.fold_labels(opened.setup),
         "fold_return": a["fold_return"], "max_drawdown": a["max_drawdown"], "sr_per_bar": a["sr"],
         "n_obs": a["n_obs"], "deflated_sharpe": dsr, "n_trials": len(complete), "sr_variance": var,
     }  # fmt: skip

@@ -112,9 +112,19 @@ def fold_plan(setup: Setup) -> list[tuple[str, int, int, int]]:
 
 
 def periods_per_year(setup: Setup) -> float:
+    """Bars per year of the markets, which must share one bar interval (their returns are pooled)."""
     from botnft.backtest.metrics import YEAR_NS
 
-    return float(YEAR_NS / market(setup.data[0], setup.start_ns, setup.end_ns).bars.interval_ns)
+    intervals = {m: market(m, setup.start_ns, setup.end_ns).bars.interval_ns for m in setup.data}
+    if len(set(intervals.values())) > 1:
+        shown = ", ".join(f"{m} {v / 60e9:g} min" for m, v in intervals.items())
+        raise UserError(f"the markets' bars must have one interval to be scored together: {shown}")
+    return float(YEAR_NS / intervals[setup.data[0]])
+
+
+def fold_labels(setup: Setup) -> list[str]:
+    """The folds in the plan's order, named by market and number."""
+    return [f"{m} #{k + 1}" for m in setup.data for k in range(setup.windows.folds)]
 
 
 def run_fold(setup: Setup, params: dict[str, str], fold: tuple[str, int, int, int]) -> F64:

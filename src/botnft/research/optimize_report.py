@@ -61,7 +61,7 @@ def render(s: dict[str, Any]) -> str:
             "best",
         ))  # fmt: skip
         parts.append(bar_chart("folds", "Best trial: annualised Sharpe ratio after costs by fold",
-                               {f"fold {k + 1}": v for k, v in enumerate(b["fold_sharpe"])}))  # fmt: skip
+                               dict(zip(b["folds"], b["fold_sharpe"], strict=True))))  # fmt: skip
         if s.get("importances"):
             parts.append(bar_chart("importance", "Parameter importance (PED-ANOVA)", s["importances"]))
         hist = [h for h in s["history"] if h["completed"] is not None]

@@ -81,3 +81,14 @@ def test_a_fold_scores_only_its_window_and_sees_nothing_after_it(monkeypatch: py
 def test_setup_round_trips_through_the_study() -> None:
     s = _setup(fixed={"side": "long"}, venue="sim", fee_bps="5", start_ns=1, end_ns=2, seed=7)
     assert ev.Setup.from_json(s.to_json()) == s
+
+
+def test_markets_scored_together_share_one_bar_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    md = ev.market("sol-spot-1h", None, None)
+    four_hours = replace(md.bars, interval_ns=4 * 3600 * 10**9)
+    fake = {"a": md, "b": MarketData("b", md.market, md.base, four_hours, None)}
+    monkeypatch.setattr(ev, "market", lambda name, *_: fake[name])
+    assert ev.periods_per_year(replace(_setup(), data=("a",))) == 365 * 24  # bars a year: 365 days of hours
+    with pytest.raises(UserError, match="one interval to be scored together: a 60 min, b 240 min"):
+        ev.periods_per_year(replace(_setup(), data=("a", "b")))
+    assert ev.fold_labels(replace(_setup(), data=("a", "b"))) == ["a #1", "a #2", "b #1", "b #2"]
