@@ -5,16 +5,19 @@ and never printed; the database and data folder come from the bot's own settings
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from botnft.domain.errors import UserError
@@ -51,7 +54,7 @@ class ApiSettings(BaseSettings):
     #: a file holding the Ed25519 private key in PEM; used when `signing_key` is not given
     signing_key_file: Path | None = None
     #: extra public keys (PEM files) the replicas still accept while a signing key is being rotated
-    verify_key_files: tuple[Path, ...] = ()
+    verify_key_files: Annotated[tuple[Path, ...], NoDecode] = ()
 
     #: argon2id cost of the password hashes this server writes (stored hashes carry their own)
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
@@ -63,7 +66,7 @@ class ApiSettings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=1_073_741_824)
     request_timeout_s: float = Field(default=30.0, gt=0, le=3_600)
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     #: send Strict-Transport-Security (the server, or the proxy in front of it, speaks TLS)
     hsts: bool = False
     docs: bool = True
@@ -72,7 +75,7 @@ class ApiSettings(BaseSettings):
     tls_keyfile: Path | None = None
 
     #: peers whose X-Forwarded-For is believed (the nginx in front); everyone else is keyed by its socket
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     redis_url: str | None = None
     rate_limit: str = "5/second"
     #: names this replica in the `X-Replica` response header (load-balancing measurements); None: none
@@ -84,7 +87,7 @@ class ApiSettings(BaseSettings):
         if isinstance(value, str):  # BOT_API_CORS_ORIGINS=https://a,https://b (JSON lists work too)
             stripped = value.strip()
             if stripped.startswith("["):
-                return value
+                return json.loads(stripped)
             return tuple(item.strip() for item in stripped.split(",") if item.strip())
         return value
 
@@ -98,7 +101,14 @@ class ApiSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = Path(os.environ.get("BOT_CONFIG", "bot.toml"))
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file, toml_table_header=("api",))
+        table: dict[str, Any] = {}
+        if toml_file.is_file():
+            with toml_file.open("rb") as fh:
+                found = tomllib.load(fh).get("api", {})
+            if not isinstance(found, dict):
+                raise ValueError("api in bot.toml must be a table ([api])")
+            table = found
+        toml = InitSettingsSource(settings_cls, init_kwargs=table)
         return (init_settings, env_settings, file_secret_settings, toml)
 
     def resolved_database_url(self) -> str:
