@@ -42,6 +42,8 @@ SCHEMA_TABLES = {
     "api_login_failures",
     "api_audit_log",
     "paper_venue_states",
+    "backtest_jobs",
+    "backtest_equity",
 }
 
 
@@ -124,7 +126,7 @@ def test_current_is_none_before_the_first_upgrade_and_the_head_revision_after_it
 
     upgrade(database_url)
 
-    assert current(database_url) == head() == "0005"
+    assert current(database_url) == head() == "0006"
 
 
 def test_the_migrated_schema_matches_the_models_exactly(database_url: str, engine: sa.Engine) -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from botnft.storage import StorageError, TradeStore, current, downgrade, upgrade
+from botnft.storage import StorageError, TradeStore, current, downgrade, head, upgrade
 from botnft.storage.db import display_url
 
 OLD_MONEY = ["142.12345678", "-0.00000001", "9999999999.99999999", "0", "0.5"]
@@ -120,7 +120,7 @@ def test_downgrading_below_0003_refuses_a_value_the_old_columns_would_round(
         "cannot downgrade below revision 0003: trade_logs.amount holds 1091.239449293, "
         "which NUMERIC(18,8) would round or cannot hold"
     )
-    assert current(database_url) == "0004"
+    assert current(database_url) == head()
     assert TradeStore(engine).trades_for_run(1)[1].amount == lamports
 
 
@@ -156,7 +156,7 @@ def test_a_database_migrated_by_a_newer_version_is_refused_in_one_line_and_left_
     shown = display_url(engine.url)
     expected = (
         f"database {shown} is at revision 'ffff', which this version does not know; a newer version of the "
-        "bot migrated it (this one knows up to '0005'): use that version, or another database"
+        "bot migrated it (this one knows up to '0006'): use that version, or another database"
     )
 
     for action in (lambda: upgrade(database_url), lambda: current(database_url)):
@@ -179,4 +179,4 @@ def test_a_target_revision_that_does_not_exist_is_a_one_line_storage_error(datab
 
     assert str(refused.value).startswith("cannot migrate database ")
     assert "zzzz" in str(refused.value) and "\n" not in str(refused.value)
-    assert current(database_url) == "0004"
+    assert current(database_url) == head()

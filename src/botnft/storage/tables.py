@@ -258,3 +258,43 @@ class AuditEntry(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+
+class BacktestJob(Base):
+    """A backtest asked for through the API: its spec (JSON, money as decimal strings), who asked, and
+    where it is. Workers claim queued jobs (`worker`, `heartbeat_at`); a finished job names its stored run
+    (`run_id`) and keeps the run's summary in `result`, a failed one a one-line `error`."""
+
+    __tablename__ = "backtest_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"),
+        Index(None, "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    submitted_by: Mapped[str | None] = mapped_column(String(80))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), server_default=text("'queued'"))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    worker: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("backtest_runs.id"))
+    error: Mapped[str | None] = mapped_column(String(500))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class BacktestEquity(Base):
+    """A stored run's equity curve, thinned to at most a few thousand points (first and last kept):
+    `curve` is {"ts_ns": [...], "equity": [...]}."""
+
+    __tablename__ = "backtest_equity"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("backtest_runs.id"), primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(Integer)
+    curve: Mapped[dict[str, Any]] = mapped_column(JSON)
