@@ -78,6 +78,8 @@ class ApiSettings(BaseSettings):
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     redis_url: str | None = None
     rate_limit: str = "5/second"
+    #: backtest job worker processes this server starts on the first job (0: run `python -m botnft.api.jobs`)
+    job_workers: int = Field(default=1, ge=0, le=32)
     #: names this replica in the `X-Replica` response header (load-balancing measurements); None: none
     replica: str | None = Field(default=None, max_length=64)
 
