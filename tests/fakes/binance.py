@@ -133,6 +133,7 @@ class FakeBinance:
         return self.url
 
     async def stop(self) -> None:
+        await self.streams.drop()  # open websockets would hold the server's shutdown
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -232,6 +232,8 @@ def test_the_stream_reports_each_fill_once_and_the_cancel() -> None:
                     break
                 await asyncio.sleep(0.02)
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             kinds = [type(e) for e in events]
             assert kinds == [OrderAccepted, OrderFilled, OrderCanceled]
             fill = events[1]

@@ -145,7 +145,8 @@ async def record_fake() -> dict[str, dict[str, Any]]:
             await call("fapi_balance", "GET", "/fapi/v2/balance", {}, True)
             await call("fapi_account_v2", "GET", "/fapi/v2/account", {}, True)
             await call("fapi_leverage_bracket", "GET", "/fapi/v1/leverageBracket", {}, True)
-            bad = signed({"symbol": "SOLUSDT"})[:-1] + "0"
+            good = signed({"symbol": "SOLUSDT"})
+            bad = good[:-1] + ("1" if good.endswith("0") else "0")  # one hex digit off
             resp = await http.get(f"{url}/api/v3/openOrders?{bad}", headers=h)
             out["error"] = {
                 "endpoint": "GET /api/v3/openOrders (bad signature)",
