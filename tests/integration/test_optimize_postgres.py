@@ -108,3 +108,28 @@ def test_two_workers_share_a_postgresql_study_without_duplicate_or_lost_trials(
     assert final["trials"] == {"complete": 18}
     assert final["best"]["n_trials"] == 18
     assert final["best"]["value"] == max(r[2] for r in rows if r[2] is not None)
+
+
+def test_two_workers_creating_one_study_at_once_both_run(tmp_path: Path, study: str) -> None:
+    """Two workers given the same --study on a storage where it does not exist yet: one creates it, the
+    other takes it up (same setup) with a fresh sampler seed, and both run their trials."""
+    space = tmp_path / "space.toml"
+    space.write_text(SPACE)
+    args = [*BOT, "--strategy", "ema_cross", "--param-space", str(space), "--param", "sizing=vol_target",
+            "--study", study, "--trials", "4", "--batch", "2", "--folds", "2", "--fold-bars", "300",
+            "--warmup", "100", "--storage", URL, "--workers", "0", "--json"]  # fmt: skip
+    workers = [
+        subprocess.Popen([*args, "--out", str(tmp_path / f"r{k}")], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for k in (1, 2)
+    ]  # fmt: skip
+    outs = []
+    for w in workers:
+        stdout, stderr = w.communicate(timeout=300)
+        assert w.returncode == 0, stderr
+        outs.append(json.loads(stdout)["this_run"])
+    rows = _rows(study)
+    assert [r[0] for r in rows] == list(range(8)) and {r[1] for r in rows} == {"COMPLETE"}
+    assert sorted(outs[0]["trials"] + outs[1]["trials"]) == list(range(8))
+    assert len({r[3] for r in rows}) == 8
+    assert sorted(o["sampler_seed"] == 0 for o in outs) == [False, True]  # the creator keeps --seed

@@ -12,16 +12,23 @@ the fold results are themselves deterministic (a backtest with a seed is). So a 
 cluster samples exactly the trials a single process samples, and finds the same best parameters. The batch
 size, not the number of workers, is the knob: it is part of the result and fixed by `--batch`.
 
-Several workers sharing one study (`--join`) interleave their batches in the storage: each trial is
-numbered and stored once (Optuna numbers trials under a row lock), but which worker samples what depends on
-timing, so such a study is not reproducible; each joining worker seeds its sampler with a fresh draw so
-that two workers never replay the same random start. Every trial a worker asks is told (COMPLETE, or FAIL
-when the strategy refuses its parameters or the run stops), so none is left RUNNING and none is lost.
+Several workers sharing one study (`--join`, or the same `--study` again) interleave their batches in the
+storage: each trial is numbered and stored once (Optuna numbers trials under a row lock), but which worker
+samples what depends on timing, so such a study is not reproducible; every worker but the study's creator
+seeds its sampler with a fresh draw, so that no two replay the same random start. `trials` counts the
+trials of one worker (as Optuna's `n_trials`). The setup (strategy, space, markets, windows, sampler
+settings) is stored with the study, so a joining worker needs only the study's name and storage.
+
+Every trial a worker asks is told (COMPLETE, or FAIL when the strategy refuses its parameters or the run
+stops), so none is left RUNNING. A worker that dies mid-batch (killed, machine lost) cannot tell its
+trials: their heartbeats stop, and the next batch any worker starts fails them and queues them again with
+the same parameters (Optuna's heartbeat and RetryHeartbeatStaleTrialCallback), so none is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import threading
 import time
@@ -38,7 +45,7 @@ from botnft.research import optimize_space as sp
 from botnft.research import stats
 from botnft.strategy.indicators import F64
 
-SETUP_ATTR, SPACE_ATTR, SAMPLER_ATTR = "bot_setup", "bot_space", "bot_sampler"
+BOT_ATTR = "bot_optimize"  # the setup, space and sampler settings, stored with the study
 STORAGE_TIMEOUT_S = 5
 STALE_AFTER_S = 60
 SCHEDULER_TIMEOUT_S = 5
@@ -126,6 +133,23 @@ class Opened:
     storage: Any
 
 
+def _stored_setup(storage: Any, name: str, wait_s: float) -> dict[str, Any] | None:
+    """The setup stored with study `name`; a study that another worker has just created gets its setup a
+    moment later (one attribute, written at once), so an empty study is watched for up to `wait_s`."""
+    study_id = storage.get_study_id_from_name(name)
+    deadline = time.monotonic() + wait_s
+    while True:
+        got = storage.get_study_user_attrs(study_id).get(BOT_ATTR)
+        if got is not None or time.monotonic() >= deadline or storage.get_n_trials(study_id) > 0:
+            return None if got is None else dict(got)
+        time.sleep(0.2)
+
+
+def _fresh(seed: int) -> int:
+    """A new sampler seed for a worker taking up a study whose seed another worker already sampled with."""
+    return (seed * 1_000_003 + secrets.randbits(31)) % 2**31
+
+
 def open_study(
     storage: Any, name: str, setup: ev.Setup | None, space: dict[str, sp.Param] | None, *,
     join: bool, seed: int, batch: int, startup: int,
@@ -136,49 +160,41 @@ def open_study(
 
     if join:
         try:
-            stored = optuna.load_study(study_name=name, storage=storage)
+            stored = _stored_setup(storage, name, wait_s=5.0)
         except KeyError:
             raise UserError(f"no study {name!r} in the storage to join") from None
-        attrs = stored.user_attrs
-        if SETUP_ATTR not in attrs:
+        if stored is None:
             raise UserError(f"study {name!r} was not made by bot optimize (no setup stored with it)")
-        s = attrs[SAMPLER_ATTR]
-        seed = (int(s["seed"]) * 1_000_003 + secrets.randbits(31)) % 2**31
+        s = stored["sampler"]
+        seed = _fresh(int(s["seed"]))
         study = optuna.load_study(study_name=name, storage=storage, sampler=make_sampler(seed, s["startup"]))
-        return Opened(study, ev.Setup.from_json(attrs[SETUP_ATTR]), sp.from_json(attrs[SPACE_ATTR]), seed,
+        return Opened(study, ev.Setup.from_json(stored["setup"]), sp.from_json(stored["space"]), seed,
                       False, int(s["batch"]), int(s["startup"]), storage)  # fmt: skip
     assert setup is not None and space is not None
-    want = {SETUP_ATTR: setup.to_json(), SPACE_ATTR: sp.to_json(space),
-            SAMPLER_ATTR: {"seed": seed, "batch": batch, "startup": startup}}  # fmt: skip
+    want = {"setup": setup.to_json(), "space": sp.to_json(space),
+            "sampler": {"seed": seed, "batch": batch, "startup": startup}}  # fmt: skip
+    want = json.loads(json.dumps(want))  # as the storage gives it back
     sampler = make_sampler(seed, startup)
-    created = False
-    for attempt in range(3):
-        try:
-            study = optuna.create_study(
-                storage=storage, study_name=name, direction="maximize", sampler=sampler
-            )
-            created = True
-            break
-        except optuna.exceptions.DuplicatedStudyError:
-            study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
-            break
-        except Exception as exc:  # a concurrent creation of the same name on PostgreSQL
-            if attempt == 2 or "unique" not in str(exc).lower():
-                raise
-            time.sleep(0.5)
-    have = study.user_attrs
-    if not created and SETUP_ATTR in have:
-        if any(have.get(k) != v for k, v in want.items()):
-            raise UserError(
-                f"study {name!r} exists with another setup (strategy, space, data, windows or sampler); "
-                f"add workers with --join {name}, or choose another --study"
-            )
-    elif not created and len(study.trials):
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler)
+        study.set_user_attr(BOT_ATTR, want)
+        return Opened(study, setup, space, seed, True, batch, startup, storage)
+    except optuna.exceptions.DuplicatedStudyError:
+        pass
+    except Exception as exc:  # two workers creating one name at once on PostgreSQL: one loses
+        if "unique" not in str(exc).lower():
+            raise
+    have = _stored_setup(storage, name, wait_s=5.0)
+    if have is None:
         raise UserError(f"study {name!r} exists and was not made by bot optimize; choose another --study")
-    else:
-        for k, v in want.items():
-            study.set_user_attr(k, v)
-    return Opened(study, setup, space, seed, created, batch, startup, storage)
+    if have != want:
+        raise UserError(
+            f"study {name!r} exists with another setup (strategy, space, data, windows or sampler); "
+            f"add workers with --join {name}, or choose another --study"
+        )
+    seed = _fresh(seed)  # the study's seed has been used: replaying it would resample the same trials
+    study = optuna.load_study(study_name=name, storage=storage, sampler=make_sampler(seed, startup))
+    return Opened(study, setup, space, seed, False, batch, startup, storage)
 
 
 def suggest(trial: Any, space: dict[str, sp.Param]) -> dict[str, str]:
