@@ -116,6 +116,7 @@ class FakeBinance:
                 m.book.add(MAKER, False, mid_ticks[k] + i * level_gap_ticks, m.lots(level_qty))
         self._runner: web.AppRunner | None = None
         self.streams = StreamHub(self)
+        self.listen_keys: set[str] = set()
         self.clock_skew_ms = 0  # how far the venue's clock runs ahead of ours (tests set it)
         self.url = ""
 
@@ -179,7 +180,10 @@ class FakeBinance:
             if route is None:
                 raise BinanceError(404, -1000, f"no fake for {request.method} {path}")
             handler, signed, entry = route
-            if signed:
+            if signed == "key":  # listenKey requests carry the API key only
+                if request.headers.get("X-MBX-APIKEY") != API_KEY:
+                    raise BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+            elif signed:
                 self._check_signature(request, body)
             fault = self.faults.pop(0) if entry and self.faults else None
             if fault == "rate_limit":
@@ -263,6 +267,14 @@ class FakeBinance:
             "nextFundingTime": (now // 28_800_000 + 1) * 28_800_000,
             "time": now,
         }
+
+    def listen_key(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
+        key = f"fake-listen-key-{len(self.listen_keys) + 1}"
+        self.listen_keys.add(key)
+        return {"listenKey": key}
+
+    def keep_alive(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
+        return {"listenKey": max(self.listen_keys, default="")}
 
     def time(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
         return {"serverTime": self.now_ms()}
@@ -585,7 +597,7 @@ class FakeBinance:
 
 F = FakeBinance
 #: (method, path) -> (handler, signed, order entry: faults apply)
-ROUTES: dict[tuple[str, str], tuple[Any, bool, bool]] = {
+ROUTES: dict[tuple[str, str], tuple[Any, bool | str, bool]] = {
     ("GET", "/api/v3/time"): (F.time, False, False),
     ("GET", "/api/v3/exchangeInfo"): (F.exchange_info, False, False),
     ("GET", "/api/v3/depth"): (F.depth, False, False),
@@ -607,6 +619,8 @@ ROUTES: dict[tuple[str, str], tuple[Any, bool, bool]] = {
     ("GET", "/fapi/v1/openOrders"): (F.open_orders, True, False),
     ("GET", "/fapi/v1/userTrades"): (F.my_trades, True, False),
     ("GET", "/fapi/v1/leverageBracket"): (F.leverage_bracket, True, False),
+    ("POST", "/fapi/v1/listenKey"): (F.listen_key, "key", False),
+    ("PUT", "/fapi/v1/listenKey"): (F.keep_alive, "key", False),
     ("GET", "/fapi/v2/positionRisk"): (F.position_risk, True, False),
     ("GET", "/fapi/v2/balance"): (F.futures_balance, True, False),
     ("GET", "/fapi/v2/account"): (F.futures_account, True, False),

@@ -87,22 +87,24 @@ class StreamHub:
             self.sockets.discard(ws)
         return ws
 
-    async def _push_user(self, ws: web.WebSocketResponse) -> None:
+    async def _push_user(self, ws: web.WebSocketResponse, kind: str = "spot") -> None:
+        """Every change of an order of `kind` as the account's user data event: spot's `executionReport`
+        (wrapped for the WebSocket API subscription), USDⓈ-M's `ORDER_TRADE_UPDATE` (listenKey stream)."""
         seen = {key: (o.status, o.executed) for key, o in self.fake.orders.items()}
         with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
             while not ws.closed:
                 for key, o in list(self.fake.orders.items()):
                     state = (o.status, o.executed)
-                    if key[0] != "spot" or seen.get(key) == state:
+                    if key[0] != kind or seen.get(key) == state:
                         continue
                     before = seen.get(key, ("NEW", Decimal(0)))[1]
                     seen[key] = state
-                    await ws.send_json(
-                        {
-                            "subscriptionId": 0,
-                            "event": execution_report(o, o.executed - before, self.fake.now_ms()),
-                        }
-                    )
+                    now = self.fake.now_ms()
+                    if kind == "spot":
+                        msg = {"subscriptionId": 0, "event": execution_report(o, o.executed - before, now)}
+                    else:
+                        msg = order_trade_update(o, o.executed - before, now)
+                    await ws.send_json(msg)
                     self.user_events += 1
                 await asyncio.sleep(PUSH_EVERY_S)
 
@@ -115,6 +117,20 @@ class StreamHub:
         await ws.prepare(request)
         kind = "fapi" if request.path.startswith("/fstream") else "spot"
         self.sockets.add(ws)
+        key = request.query.get("listenKey")
+        if key is not None:  # a USDⓈ-M user data stream (`/fstream/private/ws?listenKey=...`)
+            try:
+                if key not in self.fake.listen_keys:
+                    await ws.close(code=1008, message=b"invalid listenKey")
+                    return ws
+                self.user_subscriptions += 1
+                pusher = asyncio.create_task(self._push_user(ws, "fapi"))
+                async for _ in ws:
+                    pass
+                pusher.cancel()
+            finally:
+                self.sockets.discard(ws)
+            return ws
         streams: list[str] = []
         pusher = asyncio.create_task(self._push(ws, kind, streams))
         try:
@@ -260,4 +276,50 @@ def execution_report(o: FakeOrder, last_qty: Decimal, now_ms: int) -> dict[str, 
         "Q": "0.00000000",
         "W": o.time,
         "V": "EXPIRE_MAKER",
+    }
+
+
+def order_trade_update(o: FakeOrder, last_qty: Decimal, now_ms: int) -> dict[str, Any]:
+    """Binance USDⓈ-M's `ORDER_TRADE_UPDATE` user data event for an order's current state."""
+    avg = o.quote / o.executed if o.executed else Decimal(0)
+    return {
+        "e": "ORDER_TRADE_UPDATE",
+        "E": now_ms,
+        "T": now_ms,
+        "o": {
+            "s": o.market.symbol,
+            "c": o.client_id,
+            "S": "BUY" if o.side.value == "buy" else "SELL",
+            "o": o.type,
+            "f": o.tif or "GTC",
+            "q": plain(o.qty),
+            "p": plain(o.price),
+            "ap": plain(avg),
+            "sp": "0",
+            "x": "TRADE" if last_qty > 0 else ("CANCELED" if o.status == "CANCELED" else "NEW"),
+            "X": o.status,
+            "i": o.order_id,
+            "l": plain(last_qty),
+            "z": plain(o.executed),
+            "L": plain(avg if last_qty > 0 else Decimal(0)),
+            "N": o.market.quote,
+            "n": "0",
+            "T": now_ms,
+            "t": 0,
+            "b": "0",
+            "a": "0",
+            "m": False,
+            "R": o.reduce_only,
+            "wt": "CONTRACT_PRICE",
+            "ot": o.type,
+            "ps": "BOTH",
+            "cp": False,
+            "rp": "0",
+            "pP": False,
+            "si": 0,
+            "ss": 0,
+            "V": "EXPIRE_MAKER",
+            "pm": "NONE",
+            "gtd": 0,
+        },
     }

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from botnft.domain.events import OrderFilled
 from botnft.domain.ids import InstrumentId
 from botnft.domain.market import Bar, Quote
@@ -20,6 +22,7 @@ from fakes.binance import API_KEY, SECRET, FakeBinance
 
 HOUR_MS = 3_600_000
 SPOT = InstrumentId("SOL/USDT", "BINANCE")
+PERP = InstrumentId("SOL-PERP", "BINANCE")
 
 
 def next_kline(last: list[Any], close: str) -> list[Any]:
@@ -151,14 +154,20 @@ def test_quotes_follow_the_top_of_the_book_over_the_stream() -> None:
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
-def test_the_user_data_stream_wakes_the_order_events_before_the_next_poll() -> None:
+@pytest.mark.parametrize(
+    ("market_type", "symbol", "inst"), [("spot", "SOL/USDT", SPOT), ("swap", "SOL/USDT:USDT", PERP)]
+)
+def test_the_user_data_stream_wakes_the_order_events_before_the_next_poll(
+    market_type: str, symbol: str, inst: InstrumentId
+) -> None:
     async def main() -> None:
         fake = FakeBinance()
         url = await fake.start()
         client = CcxtExecutionClient.from_config(
             {
                 "exchange": "binance",
-                "symbols": ["SOL/USDT"],
+                "market_type": market_type,
+                "symbols": [symbol],
                 "api_key": API_KEY,
                 "secret": SECRET,
                 "api_urls": url,
@@ -181,7 +190,7 @@ def test_the_user_data_stream_wakes_the_order_events_before_the_next_poll() -> N
             await client.create_order(
                 Order(
                     "u-1",
-                    SPOT,
+                    inst,
                     Side.SELL,
                     Decimal("2"),
                     client.now_ns(),
@@ -189,7 +198,7 @@ def test_the_user_data_stream_wakes_the_order_events_before_the_next_poll() -> N
                     price=Decimal("152"),
                 )
             )
-            await fake.take(SPOT, Side.BUY, Decimal("152"), Decimal("2"))
+            await fake.take(inst, Side.BUY, Decimal("152"), Decimal("2"))
             for _ in range(250):  # 5 s at most, far below the 30 s poll
                 if any(isinstance(e, OrderFilled) for e in events):
                     break
