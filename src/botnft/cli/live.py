@@ -51,8 +51,9 @@ def _live_options(
 
 
 def live(**o: Any) -> None:
-    """Trade live: `--venues ccxt:binance[,jupiter,raydium]` (settings and keys in the live tables of
-    bot.toml, secret files or BOT_LIVE_* variables). `--dry-run` simulates the fills on live prices."""
+    """Trade live: `--venues ccxt:binance[,jupiter,raydium,drift,openbook]` (settings and keys in the live
+    tables of bot.toml, secret files or BOT_LIVE_* variables). `--dry-run` simulates the fills on live
+    prices."""
     _live(o)
 
 
@@ -260,7 +261,12 @@ def _start(v: Any, io: Any, o: dict[str, Any], journal_path: str, quoters: dict[
         journal = _JOURNALS[journal_path] = SendJournal(str(v.table.get("journal") or journal_path))
     client = _solana_client(v, journal)
     io.call(client.start(), timeout_s * 3)
-    quoters[client.name] = _swap_quoter(v.kind, client)
+    if v.kind == "drift":
+        quoters[client.name] = _drift_quoter(client, v.table.get("dlob_url"), timeout_s)
+    elif v.kind == "openbook":
+        quoters[client.name] = _openbook_quoter(client)
+    else:
+        quoters[client.name] = _swap_quoter(v.kind, client)
     return client
 
 
@@ -268,11 +274,20 @@ _JOURNALS: dict[str, Any] = {}
 
 
 def _solana_client(v: Any, journal: Any) -> Any:
-    table = {k: val for k, val in v.table.items() if k not in ("journal", "sol_reserve")}
+    """The Solana venue's adapter, sending through the wallet's shared send journal."""
+    table = {k: val for k, val in v.table.items() if k not in ("journal", "sol_reserve", "dlob_url")}
     if v.kind == "jupiter":
         from botnft.venues.jupiter import jupiter_from_table
 
         return jupiter_from_table(table, journal=journal)
+    if v.kind == "drift":
+        from botnft.venues.drift import drift_from_table
+
+        return drift_from_table(table, journal=journal)
+    if v.kind == "openbook":
+        from botnft.venues.openbook.live import openbook_from_table
+
+        return openbook_from_table(table, journal=journal)
     from botnft.venues.raydium import build_raydium
     from botnft.venues.solana import load_keypair
 
@@ -340,6 +355,41 @@ def _swap_quoter(kind: str, client: Any) -> Any:
     return quote
 
 
+def _drift_quoter(client: Any, dlob_url: str | None, timeout_s: float) -> Any:
+    """The live Drift market as the router's perp snapshot: the PerpMarket account's vAMM (and the DLOB
+    server's resting orders when `dlob_url` is set), as SimDrift publishes its curve (live.venue_quotes)."""
+    import time
+
+    from botnft.live.venue_quotes import dlob_l2, drift_liquidity
+
+    async def dlob(symbol: str) -> Any:
+        assert dlob_url is not None
+        return await dlob_l2(dlob_url, symbol, timeout_s=timeout_s)
+
+    async def quote(inst_id: Any) -> Any:
+        return await drift_liquidity(
+            client.rpc.account_data, inst_id, client.markets[inst_id], time.time_ns(),
+            dlob=dlob if dlob_url else None,
+        )  # fmt: skip
+
+    return quote
+
+
+def _openbook_quoter(client: Any) -> Any:
+    """The OpenBook market's book as read from its BookSide accounts now."""
+    import time
+
+    from botnft.live.venue_quotes import openbook_liquidity
+
+    async def quote(inst_id: Any) -> Any:
+        return await openbook_liquidity(
+            client.rpc.account_data, client.market_key, inst_id, time.time_ns(),
+            min_lots=client.settings.min_lots,
+        )  # fmt: skip
+
+    return quote
+
+
 def _raydium_market(client: Any, inst_id: Any) -> Any:
     for m in client.settings.markets:
         if m.symbol == inst_id.symbol:
@@ -362,20 +412,24 @@ def _reserves(cfg: Any, dry: bool) -> dict[str, dict[str, Decimal]]:
     """The SOL each live Solana venue's wallet keeps for transaction fees (a dry run pays none)."""
     if dry:
         return {}
-    names = {"jupiter": "JUPITER", "raydium": "RAYDIUM"}
-    return {names[v.kind]: {"SOL": v.table["sol_reserve"]} for v in cfg.venues if v.kind in names}
+    from botnft.live.config import VENUE_NAMES, WALLET_KINDS
+
+    return {
+        VENUE_NAMES[v.kind]: {"SOL": v.table["sol_reserve"]} for v in cfg.venues if v.kind in WALLET_KINDS
+    }
 
 
 def _accounts(session: Any, cfg: Any, dry: bool) -> dict[str, str]:
-    """Venues settling into one wallet share an account: the paper Solana venues, or the live Jupiter
-    and Raydium clients signing with the same keypair."""
+    """Venues settling into one wallet share an account: the paper Solana venues, or the live Jupiter,
+    Raydium and OpenBook clients signing with the same keypair (Drift's collateral is its user account's)."""
+    from botnft.live.config import VENUE_NAMES, WALLET_KINDS
+
     if dry:
         return {v: session.portfolio.account(v) for v in session.venues}
     wallets: dict[str, list[str]] = {}
     for v in cfg.venues:
-        if v.kind != "ccxt":
-            name = "JUPITER" if v.kind == "jupiter" else "RAYDIUM"
-            wallets.setdefault(str(v.table.get("keypair_file")), []).append(name)
+        if v.kind in WALLET_KINDS:
+            wallets.setdefault(str(v.table.get("keypair_file")), []).append(VENUE_NAMES[v.kind])
     return {n: "SOLANA" for names in wallets.values() if len(names) > 1 for n in names}
 
 

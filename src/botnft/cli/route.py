@@ -156,6 +156,9 @@ async def _books(cfg: Any) -> tuple[list[Any], list[str]]:
     snaps: list[Any] = []
     names: list[str] = []
     for v in cfg.venues:
+        if v.kind in ("drift", "openbook"):
+            snaps += await _chain_books(v)
+            continue
         if v.kind != "ccxt":
             snaps += await _swap_quotes(v)
             continue
@@ -239,4 +242,52 @@ async def _swap_quotes(v: Any) -> list[Any]:
         snaps = [await quote(i) for i, inst in venue.instruments().items() if inst.base == "SOL"]
     finally:
         await close()
+    return [s for s in snaps if s is not None]
+
+
+async def _chain_books(v: Any) -> list[Any]:
+    """Drift's perp (its PerpMarket's vAMM, plus a DLOB server's orders with `dlob_url`) or OpenBook's book
+    (its BookSide accounts), read from the RPC node alone (no wallet)."""
+    import time
+
+    from botnft.domain.ids import InstrumentId
+    from botnft.live.venue_quotes import dlob_l2, drift_liquidity, openbook_liquidity
+    from botnft.venues.solana import SolanaRpc
+
+    rpc_url = v.table.get("rpc_url")
+    if not isinstance(rpc_url, str) or not rpc_url.startswith(("http://", "https://")):
+        raise UserError(f"{v.kind}.rpc_url must be the http(s) URL of a Solana RPC node")
+    table = {k: val for k, val in v.table.items() if k not in (*_WALLET_KEYS, "dlob_url")}
+    rpc = SolanaRpc(rpc_url, timeout_s=float(v.table.get("rpc_timeout_s", 10.0)))
+    snaps: list[Any] = []
+    try:
+        if v.kind == "drift":
+            from botnft.venues.drift.settings import DriftSettings
+
+            dlob_url = v.table.get("dlob_url")
+
+            async def dlob(symbol: str) -> Any:
+                return await dlob_l2(str(dlob_url), symbol)
+
+            for symbol, idx in DriftSettings.from_mapping(table).markets.items():
+                iid = InstrumentId(symbol, "DRIFT")
+                snaps.append(
+                    await drift_liquidity(
+                        rpc.account_data, iid, idx, time.time_ns(), dlob=dlob if dlob_url else None
+                    )
+                )
+        else:
+            from solders.pubkey import Pubkey
+
+            from botnft.venues.openbook.settings import OpenBookSettings
+
+            ob = OpenBookSettings.from_mapping(table)
+            snaps.append(
+                await openbook_liquidity(
+                    rpc.account_data, Pubkey.from_string(ob.market), InstrumentId(ob.symbol, "OPENBOOK"),
+                    time.time_ns(), min_lots=ob.min_lots,
+                )
+            )  # fmt: skip
+    finally:
+        await rpc.close()
     return [s for s in snaps if s is not None]

@@ -1,5 +1,6 @@
-"""`bot live`'s venue settings: which venues (`--venues ccxt:binance,jupiter,raydium`), their tables in the
-config (`[live.ccxt.binance]`, `[live.jupiter]`, `[live.raydium]` in bot.toml, or in the file
+"""`bot live`'s venue settings: which venues (`--venues ccxt:binance,jupiter,raydium,drift,openbook`), their
+tables in the config (`[live.ccxt.binance]`, `[live.jupiter]`, `[live.raydium]`, `[live.drift]`,
+`[live.openbook]` in bot.toml, or in the file
 `BOT_LIVE_CONFIG` names), and their keys: in the table, in a secret file the table names (`api_key_file`,
 `secret_file`, `keypair_file`), or in the environment (`BOT_LIVE_<VENUE>_API_KEY`, `..._SECRET`,
 `BOT_LIVE_SOLANA_KEYPAIR`); a Solana venue keeps `sol_reserve` SOL (default 0.05) out of trading for
@@ -20,16 +21,26 @@ from typing import Any
 
 from botnft.domain.errors import UserError
 
-KINDS = ("ccxt", "jupiter", "raydium")
+KINDS = ("ccxt", "jupiter", "raydium", "drift", "openbook")
 #: what a dry run simulates each live venue with (the paper venues of `bot paper`)
-DRY_RUN_SIM = {"ccxt": "cex", "jupiter": "jupiter", "raydium": "raydium"}
+DRY_RUN_SIM = {
+    "ccxt": "cex",
+    "jupiter": "jupiter",
+    "raydium": "raydium",
+    "drift": "drift",
+    "openbook": "openbook",
+}
+#: the venue name each live Solana venue's instruments carry
+VENUE_NAMES = {"jupiter": "JUPITER", "raydium": "RAYDIUM", "drift": "DRIFT", "openbook": "OPENBOOK"}
+#: Solana venues whose balances are the wallet's own tokens (Drift's are the collateral of its user account)
+WALLET_KINDS = ("jupiter", "raydium", "openbook")
 INTERVALS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14_400, "1d": 86_400}
 _KEY = re.compile(r"^[A-Za-z0-9+/=_\-.:]{8,512}$")
 
 
 @dataclass(frozen=True, slots=True)
 class VenueConfig:
-    kind: str  # ccxt | jupiter | raydium
+    kind: str  # ccxt | jupiter | raydium | drift | openbook
     name: str  # the exchange id for ccxt; else the kind
     table: Mapping[str, Any] = field(repr=False)  # with the keys resolved
 
@@ -58,7 +69,8 @@ def parse_venues(raw: str | None) -> list[tuple[str, str]]:
         kind, _, name = text.partition(":")
         if kind not in KINDS:
             raise UserError(
-                f"unknown live venue {item.strip()!r}: expected ccxt:<exchange>, jupiter or raydium"
+                f"unknown live venue {item.strip()!r}: expected ccxt:<exchange>, jupiter, raydium, drift "
+                "or openbook"
             )
         if kind == "ccxt" and not re.fullmatch(r"[a-z][a-z0-9]{1,31}", name):
             raise UserError(
@@ -178,7 +190,7 @@ def load_live_config(
     if interval not in INTERVALS:
         raise UserError(f"--interval takes one of {', '.join(INTERVALS)}, got {interval!r}")
     root = _live_table(path)
-    unknown = sorted(set(root) - {"real_money", "ccxt", "jupiter", "raydium"})
+    unknown = sorted(set(root) - {"real_money", *KINDS})
     if unknown:
         raise UserError(f"[live]: unknown key(s) {', '.join(unknown)}")
     real_money = root.get("real_money", False)
@@ -204,5 +216,12 @@ def load_live_config(
             if not isinstance(table, dict):
                 raise UserError(f"[live.{kind}] must be a table")
             resolved = _solana_table(kind, table, not dry_run, env, warn)
+            dlob = resolved.get("dlob_url")
+            if dlob is not None and (
+                kind != "drift" or not isinstance(dlob, str) or not dlob.startswith(("http://", "https://"))
+            ):
+                raise UserError(
+                    f"[live.{kind}] dlob_url: a Drift DLOB server's http(s) URL (only in [live.drift])"
+                )
         out.append(VenueConfig(kind, name, resolved))
     return LiveConfig(tuple(out), real_money or confirmed, interval)
