@@ -99,7 +99,8 @@ def _optional(module: str, attribute: str) -> Any:
 
 def _routers() -> list[APIRouter]:
     routers = _optional("botnft.api.routes", "ROUTERS")
-    return list(routers or [])
+    console = _optional("botnft.api.console", "router")  # the web page at /
+    return list(routers or []) + ([console] if console is not None else [])
 
 
 def _proxy_and_rate_limit(settings: ApiSettings) -> list[Middleware]:
