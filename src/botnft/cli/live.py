@@ -155,7 +155,9 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
     from botnft.live.session import open_life
 
     dry = o["dry_run"]
-    if dry:  # the paper venues the live ones stand for, routed as a backtest over them would be
+    # the paper venues the live ones stand for, routed as a backtest over them would be; a live run with a
+    # perp venue builds its session over them too, so a strategy that goes short sees the perp it will trade
+    if dry or any(v.kind == "drift" for v in cfg.venues):
         sims = tuple(dict.fromkeys(DRY_RUN_SIM[v.kind] for v in cfg.venues))
         spec = dataclasses.replace(spec, venues=sims)
     session = built_session(o, spec, settings.liquidity.model_dump(), settings.risk)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from botnft.backtest.paper.reconcile import HaltingRiskGate
+from botnft.domain.errors import OrderNotFound
 from botnft.domain.events import OrderFilled
 from botnft.domain.instruments import Instrument
 from botnft.domain.money import ZERO
@@ -94,6 +95,10 @@ def seed_portfolio(
                 if p is not None and p.qty and p.entry_price is not None:
                     side = Side.BUY if p.qty > 0 else Side.SELL
                     pf.positions[inst_id].apply_fill(side, abs(p.qty), p.entry_price, ZERO)
+                # the perp venue's collateral (Drift: its user's USDC), not part of the holdings check
+                collateral = Decimal(dict(status.balances).get(inst.quote, ZERO))
+                if inst.quote not in held and collateral != pf.balance(name, inst.quote):
+                    pf.deposit(name, inst.quote, collateral - pf.balance(name, inst.quote))
                 continue
         for asset, qty in held.items():
             if "." in asset:
@@ -155,9 +160,22 @@ def reconcile_start(
                 if inst_id.venue == name:
                     gate.halted[inst_id] = f"{wire} still in flight at the start"
         elif report.status.is_open:
-            venue.inner.cancel_order(wire)
-            out.canceled += 1
-            out.actions.append(f"canceled order {wire} on {name}, left working by an earlier life")
+            try:
+                venue.inner.cancel_order(wire)
+            except OrderNotFound:
+                again = venue.inner.fetch_order(wire)
+                if again is not None and not again.status.is_open:
+                    out.actions.append(f"order {wire} on {name} closed while reconciling")
+                else:
+                    # reported open, yet the venue holds no order by that id: nothing was sent (an id
+                    # reserved before a crash, its transaction never journaled)
+                    out.found -= 1
+                    out.never_reached += 1
+                    out.actions.append(f"order {wire} on {name} never reached the venue")
+                    continue
+            else:
+                out.canceled += 1
+                out.actions.append(f"canceled order {wire} on {name}, left working by an earlier life")
         unnamed = rec.unnamed  # fills journaled without a trade id match the venue's first others
         for t in status.fills:
             if t.client_order_id != wire or t.trade_id in rec.trades:

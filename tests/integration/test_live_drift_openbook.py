@@ -1,0 +1,251 @@
+"""`bot live` routed across a CEX, Drift (SOL-PERP) and OpenBook (SOL/USDC) at once, through the real adapters
+against their loopback fakes (fake Binance for the candles and a spot book; one local chain with Drift and
+OpenBook on it, one wallet), SIGKILLed mid-run and resumed. A long/short crossover buys spot (Binance and
+OpenBook) and goes short on the perp (Drift). Afterwards: every order reached its venue once (Binance: create
+requests by client id; the chain: at most one successful transaction per client id, and OpenBook's
+placeOrder instructions counted by their client order id), every journaled intent is at its venue or
+reported as never having reached it, the holdings reconcile, and the Drift user's position, margin and
+orders as driftpy reads them equal SimDrift's. Loopback only; bounded (< 90 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (the fakes package)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+pytest.importorskip("ccxt")
+pytest.importorskip("driftpy")
+
+from solders.keypair import Keypair
+from test_live_e2e import Fake, config, wait_for
+
+from botnft.live.journal import read_journal
+from botnft.storage import make_engine
+from botnft.storage.journal import PaperStore
+from botnft.venues.openbook.client import client_id_u64
+from botnft.venues.sim.drift import SimDrift
+from botnft.venues.solana import SendJournal
+from fakes.drift_accounts import USDC_MINT
+from fakes.drift_chain import DriftChain
+from fakes.drift_world import minute_bars
+from fakes.openbook_chain import OpenBookChain
+from fakes.solana_rpc import NATIVE_MINT, LocalSolana
+
+pytestmark = pytest.mark.slow
+VENUES = "ccxt:binance,drift,openbook"
+BOT = [sys.executable, "-m", "botnft.cli"]
+
+
+class Chain:
+    """The local chain with Drift and OpenBook on it, served from the fake exchange's loop, with a keeper
+    running Drift's candles and makers resting on OpenBook's book around 150."""
+
+    def __init__(self, fake: Fake) -> None:
+        self.loop = fake.loop
+        self.stack = contextlib.AsyncExitStack()
+        self.wallet = Keypair()
+        self.drift_wallet = Keypair()
+        self.keeper: asyncio.Task[None] | None = None
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)
+
+    async def _start(self) -> None:
+        self.chain = LocalSolana(slow_s=2.5)
+        self.drift = DriftChain(self.chain, SimDrift(), minute_bars(2_000), bar=0)
+        self.ob = OpenBookChain(self.chain, quote_mint=USDC_MINT, taker_fee=0, maker_fee=0)
+        maker = self.ob.participant()
+        for k in range(10):  # 0.05 apart, 20 SOL each
+            self.ob.place(maker, False, 150_050 + 50 * k, 20_000)
+            self.ob.place(maker, True, 149_950 - 50 * k, 20_000)
+        # OpenBook's wallet: 1 SOL kept for fees (sol_reserve), 2 wrapped SOL and 5,000 USDC to trade
+        pk = self.wallet.pubkey()
+        self.chain.airdrop(pk, 10**9)
+        self.chain.set_token(pk, NATIVE_MINT, 2 * 10**9)
+        self.chain.set_token(pk, USDC_MINT, 5_000 * 10**6)
+        # Drift's wallet (its own: its transaction fees would otherwise move OpenBook's SOL): 5,000 USDC
+        # deposited as collateral
+        self.chain.airdrop(self.drift_wallet.pubkey(), 10 * 10**9)
+        self.drift.open_user(self.drift_wallet.pubkey(), 5_000 * 10**6)
+        self.rpc_url = await self.stack.enter_async_context(self.chain.serve())
+        self.keeper = asyncio.create_task(self._keep())
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            if self.drift.j + 1 < len(self.drift.bars):
+                self.drift.crank(1)
+
+    def stop_keeper(self) -> None:
+        async def _stop() -> None:
+            if self.keeper is not None:
+                self.keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.keeper
+
+        asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(10)
+
+    def call(self, coro: Any, timeout_s: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+
+    def stop(self) -> None:
+        self.stop_keeper()
+        self.call(self.stack.aclose())
+
+    def tables(self, openbook_key: Path, drift_key: Path) -> str:
+        return (
+            f'[live.drift]\nrpc_url = "{self.rpc_url}"\nkeypair_file = "{drift_key}"\n'
+            "poll_interval_s = 0.1\nconfirm_timeout_s = 5\n"
+            f'[live.openbook]\nrpc_url = "{self.rpc_url}"\nkeypair_file = "{openbook_key}"\n'
+            f'market = "{self.ob.market}"\npoll_interval_s = 0.05\nsol_reserve = 1.0\n'
+        )
+
+
+@pytest.fixture
+def venues() -> Iterator[tuple[Fake, Chain]]:
+    fake = Fake(first=8)
+    chain = Chain(fake)
+    yield fake, chain
+    chain.stop()
+    fake.stop()
+
+
+def setup(tmp_path: Path, fake: Fake, chain: Chain) -> dict[str, str]:
+    env = config(tmp_path, fake.url)
+    files = []
+    for name, kp in (("openbook", chain.wallet), ("drift", chain.drift_wallet)):
+        wallet = tmp_path / f"{name}-wallet.json"
+        wallet.write_text(json.dumps(list(bytes(kp))))
+        wallet.chmod(0o600)
+        files.append(wallet)
+    cfg = Path(env["BOT_LIVE_CONFIG"])
+    cfg.write_text(cfg.read_text() + chain.tables(*files))
+    return {**env, "BOT_RUNS_DIR": str(tmp_path / "runs")}
+
+
+def args(db: str, *extra: str) -> list[str]:
+    return [
+        *BOT, "live", "--venues", VENUES, "--strategy", "sma_cross", "--param", "fast=2", "--param", "slow=4",
+        "--param", "short=true", "--size", "1", "--interval", "1m", "--db-url", db, "--poll-s", "0.05",
+        "--timeout-s", "3", "--json", *extra,
+    ]  # fmt: skip
+
+
+def successes(chain: LocalSolana, journal: SendJournal, wire_id: str) -> int:
+    landed = [chain.landed.get(e.signature) for e in journal.for_order(wire_id)]
+    return sum(1 for r in landed if r is not None and r.err is None)
+
+
+async def driftpy_user(chain: Chain) -> Any:
+    """The Drift user as the unmodified driftpy client reads it from the chain."""
+    from driftpy.account_subscription_config import AccountSubscriptionConfig
+    from driftpy.drift_client import DriftClient
+    from driftpy.math.margin import MarginCategory
+    from driftpy.types import OracleInfo, OracleSource
+    from solana.rpc.async_api import AsyncClient
+    from solana.rpc.commitment import Confirmed
+
+    conn = AsyncClient(chain.rpc_url, commitment=Confirmed)
+    client = DriftClient(
+        conn, chain.drift_wallet, env="mainnet", perp_market_indexes=[0], spot_market_indexes=[0],
+        oracle_infos=[OracleInfo(chain.drift.oracles[0], OracleSource.PythPull())],
+        account_subscription=AccountSubscriptionConfig("cached"), market_lookup_tables=[],
+    )  # fmt: skip
+    try:
+        await client.subscribe()
+        await client.add_user(0)
+        user = client.get_user()
+        await user.account_subscriber.update_cache()
+        await client.account_subscriber.update_cache()
+        pos = user.get_perp_position(0)
+        return {
+            "position": (pos.base_asset_amount, pos.quote_asset_amount) if pos else (0, 0),
+            "orders": sorted(o.order_id for o in user.get_open_orders()),
+            "margin": user.get_margin_requirement(MarginCategory.MAINTENANCE),
+            "collateral": user.get_total_collateral(MarginCategory.MAINTENANCE),
+            "usdc": user.get_token_amount(0),
+        }
+    finally:
+        await client.unsubscribe()
+        await conn.close()
+
+
+def test_bot_live_trades_drift_and_openbook_through_the_router_and_survives_a_sigkill(
+    venues: tuple[Fake, Chain], tmp_path: Path
+) -> None:
+    fake, chain = venues
+    env = setup(tmp_path, fake, chain)
+    db = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = PaperStore(make_engine(db))
+
+    def orders() -> int:
+        try:
+            return len(store.entries("dob", kinds=["OrderSubmitted"]))
+        except Exception:  # the run has not created its tables yet
+            return 0
+
+    fake.keep_growing(0.15)
+    first = subprocess.Popen(
+        [*args(db, "--run-id", "dob", "--i-understand-real-money")], env=env, cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: orders() >= 4, 45, first)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    second = subprocess.run(
+        args(db, "--resume", "dob", "--i-understand-real-money", "--max-bars", "10"),
+        env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    fake.growing = False
+    chain.stop_keeper()
+    assert second.returncode == 0, second.stderr[-3000:]
+    summary = json.loads(second.stdout.strip().splitlines()[-1])
+    view = read_journal(store, "dob")
+    assert [lv["life"] for lv in view.lives] == [1, 2]
+    journal = SendJournal(str(tmp_path / "runs" / "dob.solana.db"))
+    try:
+        assert all(n == 1 for n in fake.fake.creates.values()), fake.fake.creates  # Binance: once each
+        placed = Counter(a.args.client_order_id for name, a in chain.ob.instructions if name == "placeOrder")
+        traced = 0
+        venues_used: Counter[str] = Counter()
+        for wire, rec in view.orders.items():
+            venue = rec.submitted.instrument.venue
+            venues_used[venue] += 1
+            if venue == "BINANCE":
+                traced += wire in fake.fake.creates
+                continue
+            assert successes(chain.chain, journal, wire) <= 1, wire  # never executed twice
+            if venue == "OPENBOOK":
+                assert placed[client_id_u64(wire)] <= 1, wire
+            traced += bool(journal.for_order(wire))
+        rec_sum = summary["reconciliation"]
+        assert len(view.orders) - traced == rec_sum["never_reached"], rec_sum  # 0 lost
+        assert rec_sum["mismatches"] == 0, rec_sum
+        assert venues_used["DRIFT"] >= 1 and venues_used["OPENBOOK"] >= 1, venues_used
+    finally:
+        journal.close()
+    # the Drift user as driftpy reads it equals SimDrift's own state
+    got = chain.call(driftpy_user(chain), 60)
+    sim = chain.drift.sim
+    p = sim.account.position(0)
+    want_margin = sim.margin("maintenance")
+    assert got["position"] == (p.base_asset_amount, p.quote_asset_amount)
+    assert got["orders"] == sorted(int(o) for o in sim.core.orders)
+    assert (got["margin"], got["collateral"]) == (
+        want_margin.margin_requirement,
+        want_margin.total_collateral,
+    )
+    assert got["usdc"] == sim.account.usdc
