@@ -7,6 +7,7 @@ Expected counts are the limit's own arithmetic (5 per moving second), not the li
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import time
@@ -16,11 +17,13 @@ from contextlib import ExitStack
 import pytest
 from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
+from limits.aio.storage import MemoryStorage
+from limits.errors import StorageError
 from starlette.testclient import WebSocketDenialResponse
 
 from botnft.api.app import create_app
 from botnft.api.middleware import client_address, parse_networks
-from botnft.api.ratelimit import parse_limit, redis_storage_uri
+from botnft.api.ratelimit import RateLimiter, parse_limit, redis_storage_uri
 from botnft.api.settings import ApiSettings
 from botnft.domain.errors import UserError
 
@@ -191,3 +194,43 @@ def test_websocket_handshake_is_limited(make_settings: Callable[..., ApiSettings
             pass
         assert refused.value.status_code == 429
         assert refused.value.headers["Retry-After"] == "1"
+
+
+class FlakyStore(MemoryStorage):
+    """A memory store that can be switched off (a stand-in for Redis going away and coming back)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls = 0
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        self.calls += 1
+        if self.down:
+            raise StorageError(ConnectionError("down"))
+        return await super().acquire_entry(key, limit, expiry, amount)
+
+
+def test_store_down_then_back() -> None:
+    store = FlakyStore()
+    now = [0.0]
+    limiter = RateLimiter(parse_limit("5/second"), store, retry_s=2.0, monotonic=lambda: now[0])
+
+    async def scenario() -> None:
+        first = await limiter.check("a", "GET")
+        assert first.allowed and not first.degraded and first.remaining == 4
+        store.down = True
+        write = await limiter.check("a", "POST")
+        assert (write.allowed, write.unavailable, write.reset_s) == (False, True, 2)
+        calls = store.calls
+        reads = [await limiter.check("a", "GET") for _ in range(6)]
+        assert [r.allowed for r in reads] == [True] * 5 + [False]  # this replica's own window
+        assert all(r.degraded for r in reads)
+        assert store.calls == calls  # not asked again before retry_s
+        now[0] = 2.5
+        store.down = False
+        back = await limiter.check("a", "POST")
+        assert back.allowed and not back.degraded and back.remaining == 3  # the shared window kept its 1
+        assert limiter.shared_failures == 1
+
+    asyncio.run(scenario())
