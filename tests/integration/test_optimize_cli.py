@@ -52,6 +52,10 @@ BEFORE_IMPORTS = [
     (["--strategy", "ema_cross", "--scheduler", "nowhere"], "--scheduler must look like"),
     (["--strategy", "ema_cross", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers sizes"),
     (["--join", "s1", "--strategy", "ema_cross"], "--join takes the study's own setup; drop --strategy"),
+    (
+        ["--join", "s1", "--folds", "5", "--seed", "3"],
+        "--param-space, --seed, --folds, --fold-bars, --warmup",
+    ),
     (["--strategy", "ema_cross", "--trials", "0"], "--trials must be in"),
 ]
 
@@ -138,9 +142,9 @@ def test_a_dead_workers_running_trial_is_failed_and_retried_by_the_next_worker(
 
     db = tmp_path / "s.db"
     url = f"sqlite:///{db}"
-    base = [PY, "-m", "botnft.cli", "optimize", "--storage", url, *SMALL, "--workers", "0", "--json"]
-    first = subprocess.run([*base, "--strategy", "ema_cross", "--param-space", str(space), "--study", "s",
-                            "--trials", "2", "--batch", "2", "--out", str(tmp_path / "r0")],
+    base = [PY, "-m", "botnft.cli", "optimize", "--storage", url, "--workers", "0", "--json"]
+    create = ["--strategy", "ema_cross", "--param-space", str(space), "--study", "s", "--trials", "2"]
+    first = subprocess.run([*base, *SMALL, *create, "--batch", "2", "--out", str(tmp_path / "r0")],
                            cwd=tmp_path, capture_output=True, text=True, timeout=180)  # fmt: skip
     assert first.returncode == 0, first.stderr
     # what a worker killed in the middle of a batch leaves: a RUNNING trial with a heartbeat that stops

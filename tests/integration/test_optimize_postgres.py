@@ -62,23 +62,11 @@ def test_two_workers_share_a_postgresql_study_without_duplicate_or_lost_trials(
 ) -> None:
     space = tmp_path / "space.toml"
     space.write_text(SPACE)
-    small = [
-        "--folds",
-        "2",
-        "--fold-bars",
-        "300",
-        "--warmup",
-        "100",
-        "--storage",
-        URL,
-        "--workers",
-        "0",
-        "--json",
-    ]
+    small = ["--storage", URL, "--workers", "0", "--json"]  # a joining worker takes the rest from the study
     first = subprocess.run(
         [*BOT, "--strategy", "ema_cross", "--param-space", str(space), "--param", "sizing=vol_target",
          "--study", study, "--trials", "2", "--batch", "2", "--startup", "4", "--out", str(tmp_path / "r0"),
-         *small],
+         "--folds", "2", "--fold-bars", "300", "--warmup", "100", *small],
         cwd=tmp_path, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr

@@ -18,6 +18,8 @@ from botnft.cli.common import app, date_arg, decimal_arg, err, out, parse_params
 from botnft.domain.errors import UserError
 
 MAX_TRIALS = 100_000
+#: flags a study stores (a joining worker takes them from it) and their defaults
+STORED = {"batch": 4, "startup": 10, "seed": 0, "folds": 3, "fold_bars": 2000, "warmup": 500}
 
 
 @app.command()
@@ -51,14 +53,18 @@ def optimize(
         str | None, typer.Option(metavar="ADDRESS", help="A running Dask scheduler, tcp://HOST:PORT.")
     ] = None,
     batch: Annotated[
-        int,
+        int | None,
         typer.Option(
             metavar="N",
-            help="Trials sampled per batch (part of the result: same seed and batch, same study).",
+            help="Trials sampled per batch, default 4 (part of the result: same seed and batch, same study).",
         ),
-    ] = 4,
-    startup: Annotated[int, typer.Option(metavar="N", help="Random trials before TPE takes over.")] = 10,
-    seed: Annotated[int, typer.Option(metavar="N", help="Sampler and backtest seed.")] = 0,
+    ] = None,
+    startup: Annotated[
+        int | None, typer.Option(metavar="N", help="Random trials before TPE takes over (default 10).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Sampler and backtest seed (default 0).")
+    ] = None,
     stale_after: Annotated[
         int,
         typer.Option(
@@ -74,9 +80,15 @@ def optimize(
     param: Annotated[
         list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="A fixed strategy parameter.")
     ] = None,
-    folds: Annotated[int, typer.Option(metavar="N", help="Out-of-sample folds per market.")] = 3,
-    fold_bars: Annotated[int, typer.Option("--fold-bars", metavar="N", help="Bars per fold.")] = 2000,
-    warmup: Annotated[int, typer.Option(metavar="N", help="Bars fed before each fold, not scored.")] = 500,
+    folds: Annotated[
+        int | None, typer.Option(metavar="N", help="Out-of-sample folds per market (default 3).")
+    ] = None,
+    fold_bars: Annotated[
+        int | None, typer.Option("--fold-bars", metavar="N", help="Bars per fold (default 2000).")
+    ] = None,
+    warmup: Annotated[
+        int | None, typer.Option(metavar="N", help="Bars fed before each fold, not scored (default 500).")
+    ] = None,
     venue: Annotated[
         str | None, typer.Option(metavar="VENUE", help="sim, perp or drift (as bot backtest).")
     ] = None,
@@ -116,6 +128,9 @@ def checked(o: dict[str, Any]) -> dict[str, Any]:
     from botnft.research import optimize_eval as ev
     from botnft.research import optimize_space as sp
 
+    stored_given = [k for k in STORED if o[k] is not None]
+    for k, v in STORED.items():
+        o[k] = v if o[k] is None else o[k]
     if not 1 <= o["trials"] <= MAX_TRIALS:
         raise UserError(f"--trials must be in [1, {MAX_TRIALS}], got {o['trials']}")
     if not 1 <= o["batch"] <= 1000:
@@ -144,8 +159,18 @@ def checked(o: dict[str, Any]) -> dict[str, Any]:
     c["storage"] = storage_url(o["storage"], settings.runs_dir)
     c["workers"] = 2 if o["workers"] is None else o["workers"]
     if o["join"] is not None:
-        given = [f"--{k.replace('_', '-')}" for k in ("strategy", "param_space", "data", "param", "venue",
-                 "fee_bps", "start", "end", "study") if o[k]]  # fmt: skip
+        setup_flags = (
+            "strategy",
+            "param_space",
+            "data",
+            "param",
+            "venue",
+            "fee_bps",
+            "start",
+            "end",
+            "study",
+        )
+        given = [f"--{k.replace('_', '-')}" for k in (*(k for k in setup_flags if o[k]), *stored_given)]
         if given:
             raise UserError(f"--join takes the study's own setup; drop {', '.join(given)}")
         c["name"] = o["join"]
