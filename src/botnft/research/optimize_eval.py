@@ -4,7 +4,9 @@ out-of-sample folds of each market.
 The tail of each market's history (after `--start`/`--end`) is cut into `folds` windows of `fold_bars` bars.
 A fold is one backtest of the trading node with its simulated venue (fees, funding, fill model: every cost a
 `bot backtest` pays), fed from `warmup` bars before the window so that the strategy's indicators are warm,
-and scored only on the window: its per-bar equity returns. The trial's objective is the mean annualised
+and scored only on the window: its per-bar equity returns (a trade made during the warm-up, such as
+entering a position the strategy still holds when the window opens, paid its costs outside the scored
+returns; every trade inside the window pays in full). The trial's objective is the mean annualised
 Sharpe ratio over all folds of all markets; the pooled returns give the statistics the deflated Sharpe ratio
 needs. A parameter search tries many settings on the same windows, which is exactly what the deflated Sharpe
 ratio of the best trial discounts.
