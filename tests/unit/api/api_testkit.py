@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 FAST_ARGON2: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
 """A cheap argon2id cost for tests (hashes still verify the same way; production defaults are 3 / 64 MiB)."""
 
+TEST_DEFAULTS: dict[str, Any] = {**FAST_ARGON2, "rate_limit": "100000/second"}
+"""What `make_settings` starts from: cheap hashes and a rate limit tests of other things never reach."""
+
 PASSWORD = "correct horse battery staple"
 
 

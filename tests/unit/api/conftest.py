@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_testkit import FAST_ARGON2, Clock
+from api_testkit import TEST_DEFAULTS, Clock
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -37,7 +37,11 @@ def database_url(migrated_template: Path, tmp_path: Path) -> str:
 @pytest.fixture
 def make_settings(database_url: str, tmp_path: Path) -> Callable[..., ApiSettings]:
     def make(**overrides: Any) -> ApiSettings:
-        values: dict[str, Any] = {"database_url": database_url, "data_dir": tmp_path / "data", **FAST_ARGON2}
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "data_dir": tmp_path / "data",
+            **TEST_DEFAULTS,
+        }
         values.update(overrides)
         return ApiSettings(**values)
 

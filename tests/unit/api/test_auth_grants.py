@@ -209,3 +209,17 @@ def test_the_signing_settings_name_the_issuer_and_audience(make_settings: Any, c
 
     unverified = jwt.decode(access, options={"verify_signature": False})
     assert (unverified["iss"], unverified["aud"]) == ("bot-prod", "bot-prod-api")
+
+
+def test_of_many_concurrent_presentations_of_one_refresh_token_exactly_one_is_spent(api_app: FastAPI) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botnft.api.auth.refresh import Rotated
+
+    refresh = api_app.state.refresh
+    for _ in range(5):
+        token = refresh.issue("user:alice", frozenset({"read"}))
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = list(pool.map(refresh.rotate, [token] * 6))
+        assert sum(isinstance(o, Rotated) for o in outcomes) == 1
+        assert all(isinstance(o, Rotated) or o == "reused" for o in outcomes)

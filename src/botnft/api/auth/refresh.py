@@ -59,32 +59,28 @@ class RefreshTokens:
         return token
 
     def rotate(self, token: str) -> RefreshOutcome:
-        """Spend `token` once and return its replacement; a second presentation revokes the family."""
+        """Spend `token` once and return its replacement; a second presentation revokes the family.
+
+        The transaction starts with its write (a compare-and-set on `used_at`), so that on SQLite it takes
+        the write lock first and waits for it, instead of failing to upgrade a read lock under load; of
+        two concurrent presentations only one spends the token.
+        """
         now = self._now()
         key = digest(token)
+        fresh = (
+            (RefreshToken.token_hash == key)
+            & RefreshToken.used_at.is_(None)
+            & RefreshToken.revoked.is_(False)
+            & (RefreshToken.expires_at > now)
+        )
         with self._engine.begin() as connection:
+            spent = connection.execute(update(RefreshToken).where(fresh).values(used_at=now))
             row = connection.execute(select(RefreshToken).where(RefreshToken.token_hash == key)).one_or_none()
             if row is None:
                 return "unknown"
-            if row.used_at is not None or row.revoked:
-                connection.execute(
-                    update(RefreshToken).where(RefreshToken.family_id == row.family_id).values(revoked=True)
-                )
-                return "reused"
-            expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-            if expires <= now:
-                return "expired"
-            # compare-and-set: of two concurrent presentations only one spends the token
-            spent = connection.execute(
-                update(RefreshToken)
-                .where(
-                    RefreshToken.token_hash == key,
-                    RefreshToken.used_at.is_(None),
-                    RefreshToken.revoked.is_(False),
-                )
-                .values(used_at=now)
-            )
             if spent.rowcount != 1:
+                if row.used_at is None and not row.revoked:
+                    return "expired"
                 connection.execute(
                     update(RefreshToken).where(RefreshToken.family_id == row.family_id).values(revoked=True)
                 )
