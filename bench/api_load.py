@@ -2,7 +2,9 @@
 `bot serve` replicas (deploy/nginx/topology.py, loopback, one SQLite database seeded with --runs stored
 runs, Redis for the rate limit), with the limit raised for the benchmark (application 1,000,000/s, no
 nginx limit_req) so every request does the real work: token check, the Redis window, the query, the JSON.
-For comparison, the same wrk run straight at one replica (no nginx) in the same session.
+For comparison, in the same session: the same wrk run straight at one replica (no nginx), and
+`GET /v1/health` through nginx (no token, no query: what the stack itself costs, middleware and the Redis
+window included).
 
     .venv/bin/python bench/api_load.py [--seconds 10] [--connections 32] [--threads 2] [--runs 200]
         [--limit 50] [--json]
@@ -115,6 +117,7 @@ def run(seconds: int, connections: int, threads: int, runs: int, limit: int) -> 
             time.sleep(0.5)
             nginx = wrk(f"{topology.url}{path}", bearer, seconds, connections, threads)
             direct = wrk(f"{topology.replica_urls[0]}{path}", bearer, seconds, connections, threads)
+            health = wrk(f"{topology.url}/v1/health", bearer, seconds, connections, threads)
     return {
         "path": path,
         "seconds": seconds,
@@ -123,6 +126,7 @@ def run(seconds: int, connections: int, threads: int, runs: int, limit: int) -> 
         "stored_runs": runs,
         "through_nginx_3_replicas": nginx,
         "one_replica_direct": direct,
+        "health_through_nginx": health,
     }
 
 
@@ -143,7 +147,7 @@ def main() -> None:
         f"GET {report['path']} ({a.runs} stored runs), wrk -t{a.threads} -c{a.connections} -d{a.seconds}s, "
         "rate limit raised"
     )
-    for name in ("through_nginx_3_replicas", "one_replica_direct"):
+    for name in ("through_nginx_3_replicas", "one_replica_direct", "health_through_nginx"):
         r = report[name]
         print(
             f"{name:<26} {r['requests_per_s']:>8.1f} req/s  p50 {r['p50_ms']:.2f} ms  "
