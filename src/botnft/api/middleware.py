@@ -18,6 +18,7 @@ console's static files. Allowed responses carry `RateLimit-Limit`, `RateLimit-Re
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable, Sequence
 
 from starlette.datastructures import MutableHeaders
@@ -30,6 +31,8 @@ from botnft.api.settings import ApiSettings
 from botnft.domain.errors import UserError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+log = logging.getLogger("botnft.api")
 
 EXEMPT_PREFIXES = ("/console/static/",)
 """Paths the rate limit does not count: the console's own script and style sheet (static, cached)."""
@@ -178,6 +181,13 @@ def build_middleware(settings: ApiSettings) -> list[Middleware]:
     the app's event loop)."""
     proxies = parse_networks(settings.trusted_proxies)
     limiter = build_limiter(settings.rate_limit, settings.redis_url)
+    where = "shared through Redis" if settings.redis_url else "kept by this process only (no redis_url)"
+    log.info(
+        "rate limit %s per client IP, %s; X-Forwarded-For believed from %s",
+        settings.rate_limit,
+        where,
+        ", ".join(map(str, proxies)) or "no proxy",
+    )
     return [
         Middleware(ClientIpMiddleware, trusted_proxies=proxies),
         Middleware(RateLimitMiddleware, limiter=limiter),
