@@ -188,6 +188,8 @@ def build_middleware(settings: ApiSettings) -> list[Middleware]:
         where,
         ", ".join(map(str, proxies)) or "no proxy",
     )
+    if settings.workers > 1 and not settings.redis_url:
+        log.warning("%d workers without redis_url: each keeps its own rate-limit window", settings.workers)
     return [
         Middleware(ClientIpMiddleware, trusted_proxies=proxies),
         Middleware(RateLimitMiddleware, limiter=limiter),
