@@ -26,6 +26,11 @@ from botnft.live.journal import JournalView
 from botnft.live.wire import WireVenue
 
 REPORT_UNIT = Decimal("0.000001")
+#: the most one Solana transaction costs in network fees here (5,000 lamports a signature, no priority fee
+#: beyond 10,000 lamports), the transactions an order can cause (place, cancel, settle), and set-up ones
+TX_FEE = Decimal("0.000015")
+TXS_PER_ORDER = 3
+TXS_SETUP = 2
 
 
 @dataclass(slots=True)
@@ -119,7 +124,12 @@ def reconcile_start(
     view: JournalView,
     statuses: Mapping[str, MassStatus],
     run_tag: str,
+    reserves: Mapping[str, Mapping[str, Decimal]] | None = None,
 ) -> StartReport:
+    """`reserves`: by venue, the assets a wallet keeps for transaction fees (a Solana wallet's SOL): the
+    network fees of the last life's transactions are in no fill, so that asset may be short of the journal's
+    account by at most `TX_FEE` per transaction its orders can have sent (`TXS_PER_ORDER` each, plus
+    setup)."""
     out = StartReport()
     instruments = node.portfolio.instruments
     account = node.portfolio.account
@@ -215,8 +225,20 @@ def reconcile_start(
         # a trade report's price is a rounded average: the quote it rebuilds may be off by less than one
         # unit of a 6-decimal asset per fill (an AMM swap's exact amounts are in its fill event only)
         tolerance = REPORT_UNIT * rebuilt.get(acct, 0)
+        fee_assets = {a for n in names for a in (reserves or {}).get(n, {})}
+        orders = sum(
+            1
+            for rec in view.orders.values()
+            if last is not None
+            and rec.prefix == last["prefix"]
+            and account(rec.submitted.instrument.venue) == acct
+        )
+        fees = TX_FEE * (TXS_PER_ORDER * orders + TXS_SETUP)
         for asset in sorted(set(want) & set(have)):
-            if abs(want[asset] - have[asset]) > tolerance:
+            short = want[asset] - have[asset]
+            if asset in fee_assets and tolerance < short <= tolerance + fees:
+                continue  # the wallet's transaction fees
+            if abs(short) > tolerance:
                 out.mismatches += 1
                 why = f"the journal accounts for {want[asset]} {asset}, {acct} reports {have[asset]}"
                 out.actions.append(f"holding mismatch on {acct}: {why}; new risk halted")

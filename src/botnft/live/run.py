@@ -136,7 +136,15 @@ class LiveRun:
         statuses = {name: mass_status(v, ts) for name, v in self.venues.items()}
         if self._await_in_flight(statuses):  # they settled: start from what the venues hold now
             statuses = {name: mass_status(v, ts) for name, v in self.venues.items()}
-        report = reconcile_start(self.node, self.venues, self.gate, self.view, statuses, run_tag(self.run_id))
+        report = reconcile_start(
+            self.node,
+            self.venues,
+            self.gate,
+            self.view,
+            statuses,
+            run_tag(self.run_id),
+            self.settings.reserves,
+        )
         seeded = seed_portfolio(self.node, statuses, self.settings.reserves)
         prefix = next(iter(self.venues.values())).ids.prefix if self.venues else ""
         self.journal.record("life", ts, None, {"life": self.life, "prefix": prefix, "balances": seeded})
@@ -281,7 +289,8 @@ class LiveRun:
         mine = None if venue is None else venue.ids.event(event)
         if mine is None:
             return  # about an order of someone else (an earlier life's, reconciled at the start)
-        if self.node.oms.get(mine.client_order_id) is None:
+        coid = getattr(mine, "client_order_id", None)  # none: an account's event (a perp's funding)
+        if coid is not None and self.node.oms.get(coid) is None:
             return
         self.node.bus.publish(mine)
         self.node.bus.drain()
