@@ -16,15 +16,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from botnft import __version__ as bot_version
 from botnft.api import problems
 from botnft.api.audit import AuditLog, AuditMiddleware
+from botnft.api.auth.admin import router as admin_router
 from botnft.api.auth.keys import load_keyring
 from botnft.api.auth.refresh import RefreshTokens
 from botnft.api.auth.routes import router as auth_router
@@ -36,7 +39,7 @@ from botnft.api.problems import ProblemError, problem_responses
 from botnft.api.settings import ApiSettings
 from botnft.storage import StorageError, make_engine
 from botnft.storage.db import check_connection
-from botnft.storage.migrate import current, head
+from botnft.storage.migrate import head
 
 API_TITLE = "B.O.T API"
 
@@ -69,15 +72,15 @@ async def health() -> Health:
     summary="Readiness: the database answers and is migrated to this version's schema",
 )
 async def ready(request: Request) -> Ready:
-    settings: ApiSettings = request.app.state.settings
-
     def probe() -> str | None:
-        check_connection(request.app.state.engine)
-        return current(settings.resolved_database_url())
+        engine: Engine = request.app.state.engine
+        check_connection(engine)
+        with engine.connect() as connection:  # the app's own pool: no new engine per probe
+            return MigrationContext.configure(connection).get_current_revision()
 
     try:
         revision = await anyio.to_thread.run_sync(probe)
-    except StorageError:
+    except (StorageError, SQLAlchemyError):
         raise ProblemError(503, "the database is unreachable", kind="not-ready") from None
     if revision != head():
         raise ProblemError(
@@ -187,6 +190,7 @@ def create_app(
     problems.install(app)
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(admin_router)
     for router in _routers():
         app.include_router(router)
     return app

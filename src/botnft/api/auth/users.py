@@ -128,6 +128,18 @@ class Accounts:
             row = _find(session, kind, name)
             return None if row is None else _account(kind, row)
 
+    def accounts(self, kind: Kind) -> list[tuple[Account, datetime]]:
+        """Every user (or client) with its creation time, by name."""
+        with Session(self._engine) as session:
+            if kind == "user":
+                users = session.scalars(select(ApiUser).order_by(ApiUser.name)).all()
+                return [(_account(kind, row), row.created_at) for row in users]
+            clients = session.scalars(select(ApiClient).order_by(ApiClient.name)).all()
+            return [(_account(kind, row), row.created_at) for row in clients]
+
+    def set_user_scopes(self, name: str, scopes: frozenset[str]) -> None:
+        self._update_user(name, scopes=scope_text(scopes))
+
     def _insert(self, row: ApiUser | ApiClient, exists: str) -> None:
         with Session(self._engine) as session:
             session.add(row)
