@@ -131,3 +131,96 @@ def test_the_document_declares_401_403_422_and_429_on_every_authenticated_route(
             assert operation.get("security"), (method, path)
             checked += 1
     assert checked >= 20
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.timeout(300)
+def test_a_running_bot_serve_answers_as_documented(tmp_path: Path) -> None:
+    """`bot serve` on loopback (a process of its own, uvicorn): a few generated requests per operation,
+    with and without tokens; the server is stopped at the end whatever happens."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    upgrade(url)
+    setup = create_app(
+        ApiSettings(database_url=url, data_dir=tmp_path / "data", argon2_time_cost=1, argon2_memory_kib=1024)
+    )
+    setup.state.accounts.add_user("boss", PASSWORD, frozenset({"read", "trade", "admin"}))
+    _seed(setup)
+    setup.state.engine.dispose()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "BOT_API_DATABASE_URL": url,
+        "BOT_API_DATA_DIR": str(tmp_path / "data"),
+        "BOT_API_RATE_LIMIT": "100000/second",
+        "BOT_API_JOB_WORKERS": "0",
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "botnft.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        form = {"grant_type": "password", "username": "boss", "password": PASSWORD}
+        answer = httpx.post(f"{base}/v1/auth/token", data=form, timeout=10)
+        assert answer.status_code == 200, answer.text
+        headers = [{}, {"Authorization": f"Bearer {answer.json()['access_token']}"}]
+        served = schemathesis.openapi.from_url(f"{base}/openapi.json")
+        operations = 0
+        for result in served.get_all_operations():
+            operation = result.ok()
+            callers = headers[:1] if (operation.method.upper(), operation.path) in SPAWNING else headers
+
+            @given(case=operation.as_strategy())
+            @settings(
+                max_examples=3,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+            )
+            def check(case: Any) -> None:
+                for who in callers:  # noqa: B023 - called in this iteration only
+                    case.call_and_validate(
+                        base_url=base, headers=who, excluded_checks=[positive_data_acceptance], timeout=30
+                    )
+
+            check()
+            operations += 1
+        assert operations >= 20
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(5)
+        log.close()
+    text = (tmp_path / "serve.log").read_text(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
