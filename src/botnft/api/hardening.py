@@ -27,6 +27,8 @@ DOCS_CSP = (  # Swagger UI / ReDoc pages: FastAPI serves them with inline bootst
 DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=31536000; includeSubDomains"
 
+log = logging.getLogger("botnft.api")
+
 
 class BodyTooLarge(HTTPException):
     """Raised while a body is read past the limit: FastAPI re-raises HTTPExceptions as they are."""
@@ -111,6 +113,9 @@ class TimeLimitMiddleware:
 
 
 class SecurityHeadersMiddleware:
+    """Security headers on every HTTP response. Being the outermost layer, it also turns an unexpected
+    error from any layer below into the plain 500 problem (with the headers), logged server-side."""
+
     def __init__(self, app: ASGIApp, *, hsts: bool, replica: str | None = None) -> None:
         self.app = app
         self.hsts = hsts
@@ -138,7 +143,21 @@ class SecurityHeadersMiddleware:
                     headers["X-Replica"] = self.replica
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await with_headers(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:  # a bug below: logged here, answered as a bare 500 that keeps the headers
+            if started:
+                raise
+            log.error("unhandled error on %s %s", scope.get("method"), scope["path"], exc_info=exc)
+            response = problem_response(500, "an internal error occurred", instance=scope["path"])
+            await response(scope, receive, with_headers)
 
 
 def _set_default(headers: MutableHeaders, name: str, value: Any) -> None:

@@ -186,6 +186,7 @@ def test_an_unexpected_error_is_a_bare_500_problem_without_internals(web: Any) -
         and "db-internal" not in response.text
     )
     assert body["detail"] == "an internal error occurred"
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_unknown_paths_and_wrong_methods_are_problems(web: Any) -> None:
