@@ -4,6 +4,14 @@ It is rebuilt from events only (fills, funding, liquidations), so it can be chec
 own ledger. Stable quote assets (USDC, USDT, USD) are valued at par with each other. Balances are kept per
 *account*: by default each venue is its own account, but venues that settle from one wallet (Raydium,
 OpenBook and Jupiter all trade from the same Solana wallet) map to one account via `accounts`.
+
+Fees are booked in the asset the venue charged them in (`OrderFilled.fee_asset`): a fee in the quote comes
+out of the quote; a fee in the base (a Binance spot buy's commission, a Solana network fee on SOL/USDC)
+comes out of the base holding, and for a spot instrument out of the position too (a disposal at the fill
+price); a fee in a third asset comes out of that asset's balance. `fees_paid` and each position's `fees` hold
+the fees' value in the quote: a base fee at the fill's price, a third asset at the last fill price of an
+instrument on it (at par between stable assets; 0 while no price is known). `fees_by_asset` keeps the amounts
+charged, in their own assets.
 """
 
 from __future__ import annotations
@@ -24,9 +32,20 @@ from botnft.domain.money import ZERO
 from botnft.domain.orders import Side
 from botnft.domain.positions import Position
 
+STABLE = frozenset({"USDC", "USDT", "USD"})
+
 
 class Portfolio:
-    __slots__ = ("_accounts", "_balances", "_instruments", "fees_paid", "funding_paid", "positions")
+    __slots__ = (
+        "_accounts",
+        "_balances",
+        "_instruments",
+        "_marks",
+        "fees_by_asset",
+        "fees_paid",
+        "funding_paid",
+        "positions",
+    )
 
     def __init__(
         self, instruments: Mapping[InstrumentId, Instrument], accounts: Mapping[str, str] | None = None
@@ -36,7 +55,9 @@ class Portfolio:
         self._balances: dict[str, dict[str, Decimal]] = {}
         self.positions: dict[InstrumentId, Position] = {i: Position(i) for i in self._instruments}
         self.fees_paid = ZERO
+        self.fees_by_asset: dict[str, Decimal] = {}
         self.funding_paid = ZERO
+        self._marks: dict[str, Decimal] = {}  # asset -> last fill price of an instrument on it
 
     # balances -------------------------------------------------------------------------------------
     @property
@@ -58,29 +79,61 @@ class Portfolio:
         return {v: dict(b) for v, b in self._balances.items()}
 
     # events ---------------------------------------------------------------------------------------
+    def fee_value(self, inst: Instrument, fee: Decimal, asset: str, price: Decimal | None = None) -> Decimal:
+        """`fee` in `asset` valued in `inst`'s quote: the quote (or "") at par, the base at `price` (else its
+        last fill price), a stable asset at par with a stable quote, another asset at its last fill price;
+        0 when no price is known."""
+        if not fee:
+            return ZERO
+        if not asset or asset == inst.quote or (asset in STABLE and inst.quote in STABLE):
+            return fee
+        if asset == inst.base and price is not None:
+            return fee * price
+        mark = self._marks.get(asset)
+        return fee * mark if mark is not None else ZERO
+
+    def _charge(self, book: dict[str, Decimal], fee: Decimal, asset: str, value: Decimal) -> None:
+        book[asset] = book.get(asset, ZERO) - fee
+        self.fees_paid += value
+        self.fees_by_asset[asset] = self.fees_by_asset.get(asset, ZERO) + fee
+
     def apply_fill(self, fill: OrderFilled) -> None:
         inst = self._instruments[fill.instrument]
         pos = self.positions[fill.instrument]
-        realized = pos.apply_fill(fill.side, fill.qty, fill.price, fill.fee)
+        asset = fill.fee_asset or inst.quote
+        value = self.fee_value(inst, fill.fee, asset, fill.price)
+        realized = pos.apply_fill(fill.side, fill.qty, fill.price, value)
         book = self._balances.setdefault(self.account(fill.instrument.venue), {})
-        self.fees_paid += fill.fee
+        if fill.price > ZERO:
+            self._marks[inst.base] = fill.price
         if inst.is_perp:
-            book[inst.quote] = book.get(inst.quote, ZERO) + realized - fill.fee
-            return
-        notional = fill.notional
-        if fill.side is Side.BUY:
-            book[inst.quote] = book.get(inst.quote, ZERO) - notional - fill.fee
-            book[inst.base] = book.get(inst.base, ZERO) + fill.qty
+            book[inst.quote] = book.get(inst.quote, ZERO) + realized
         else:
-            book[inst.quote] = book.get(inst.quote, ZERO) + notional - fill.fee
-            book[inst.base] = book.get(inst.base, ZERO) - fill.qty
+            notional = fill.notional
+            if fill.side is Side.BUY:
+                book[inst.quote] = book.get(inst.quote, ZERO) - notional
+                book[inst.base] = book.get(inst.base, ZERO) + fill.qty
+            else:
+                book[inst.quote] = book.get(inst.quote, ZERO) + notional
+                book[inst.base] = book.get(inst.base, ZERO) - fill.qty
+            if asset == inst.base and fill.fee:  # the base paid away leaves the position at the fill price
+                pos.apply_fill(Side.SELL if fill.fee > ZERO else Side.BUY, abs(fill.fee), fill.price, ZERO)
+        self._charge(book, fill.fee, asset, value)
 
     def apply_rejection(self, ev: OrderRejected) -> None:
         """A refused order changes nothing, except the fee a failed transaction still paid."""
         if ev.fee:
+            inst = self._instruments[ev.instrument]
+            asset = ev.fee_asset or inst.quote
             book = self._balances.setdefault(self.account(ev.instrument.venue), {})
-            book[ev.fee_asset] = book.get(ev.fee_asset, ZERO) - ev.fee
-            self.fees_paid += ev.fee
+            value = self.fee_value(inst, ev.fee, asset)
+            self._charge(book, ev.fee, asset, value)
+            pos = self.positions[ev.instrument]
+            mark = self._marks.get(asset)
+            if asset == inst.base and not inst.is_perp and mark is not None:  # as a fill's base fee
+                pos.apply_fill(Side.SELL if ev.fee > ZERO else Side.BUY, abs(ev.fee), mark, value)
+            else:
+                pos.fees += value
 
     def apply_funding(self, ev: FundingApplied) -> None:
         inst = self._instruments[ev.instrument]
@@ -112,6 +165,9 @@ class Portfolio:
             if inst.is_perp:
                 total += self.positions[inst_id].unrealized_pnl(prices[inst_id])
             else:
+                held.setdefault(inst.base, prices[inst_id])
+        for inst_id, inst in self._instruments.items():  # a perp's base (a fee paid in it) at its mark
+            if inst.is_perp:
                 held.setdefault(inst.base, prices[inst_id])
         for book in self._balances.values():
             for asset, amount in book.items():
