@@ -214,3 +214,14 @@ def test_a_curve_is_thinned_to_evenly_spaced_points_keeping_both_ends() -> None:
     assert kept_ts == [k * 100 * 10 for k in range(101)]
     assert kept_equity == [k * 100 / 4 for k in range(101)]
     assert thin_curve(ts[:5], equity[:5], points=101) == ([0, 10, 20, 30, 40], [0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def test_a_worker_loop_runs_the_queued_job_to_a_stored_run(api_app: FastAPI) -> None:
+    from botnft.api.jobs import work
+
+    store, job_id = _store_with_job(api_app)
+    url = api_app.state.settings.resolved_database_url()
+    assert work(url, "loop", stop=lambda: False, poll_s=0.05, max_jobs=1) == 1
+    done = store.get(job_id)
+    assert done["status"] == "done" and done["worker"] == "loop" and done["run_id"] is not None
+    assert store.curve(done["run_id"]) is not None

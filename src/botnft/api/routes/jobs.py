@@ -122,7 +122,8 @@ def _start_pool(app: FastAPI) -> None:
 router = APIRouter(prefix="/v1/backtests", tags=["backtest jobs"], lifespan=lifespan)
 
 
-def _date(value: date | None, later: bool) -> datetime | None:
+def _date(value: date | None) -> datetime | None:
+    """A day as its first instant in UTC (`end` is exclusive, as `bot backtest --end` is)."""
     from datetime import UTC
 
     if value is None:
@@ -161,8 +162,8 @@ def checked_spec(body: BacktestJobSpec) -> dict[str, Any]:
         cash_fraction=dec(body.cash_fraction),
         fill=body.fill or "next-open",
         cash=Decimal(body.cash),
-        start=_date(body.start, False),
-        end=_date(body.end, True),
+        start=_date(body.start),
+        end=_date(body.end),
         seed=body.seed,
     )
     spec.check()
