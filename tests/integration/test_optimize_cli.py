@@ -77,6 +77,7 @@ def test_argument_mistakes_are_one_line_before_optuna_or_dask(
     assert not (tmp_path / "s.db").exists() and not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_unreachable_storage_and_scheduler_and_unknown_study_are_one_line_quickly(
     tmp_path: Path, space: Path
 ) -> None:
@@ -111,6 +112,7 @@ def _trials(db: Path, study: str) -> list[tuple[int, str, float | None, dict[str
         con.close()
 
 
+@pytest.mark.slow
 def test_a_dask_local_cluster_gives_the_study_a_single_process_gives(tmp_path: Path, space: Path) -> None:
     db = tmp_path / "studies.db"
     common = ["--strategy", "ema_cross", "--param-space", str(space), "--trials", "7", "--batch", "3",
@@ -135,6 +137,7 @@ def test_a_dask_local_cluster_gives_the_study_a_single_process_gives(tmp_path: P
     assert (tmp_path / "dask" / "report.html").read_text().count("<figure") >= 2
 
 
+@pytest.mark.slow
 def test_a_dead_workers_running_trial_is_failed_and_retried_by_the_next_worker(
     tmp_path: Path, space: Path
 ) -> None:
