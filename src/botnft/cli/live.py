@@ -101,6 +101,9 @@ def _checked(o: dict[str, Any]) -> Any:
 
 
 def _live(o: dict[str, Any]) -> None:
+    from botnft.cli.shard import sharded_data
+
+    o["data"] = sharded_data(o["data"], o["shard"])
     cfg = _checked(o)
     if not any(v.kind == "ccxt" for v in cfg.venues):
         raise UserError(

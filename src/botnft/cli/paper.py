@@ -67,6 +67,11 @@ def _paper_options(
     log_json: Annotated[
         bool, typer.Option("--log-json", hidden=True, help="The same as --log-format json.")
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", envvar="BOT_SHARD", metavar="SLOT/N", help="Trade the SLOT-th of N shares "
+                     "of the markets listed in --data A,B,C (round-robin; a replica's task slot)."),
+    ] = None,
 ) -> None:  # fmt: skip
     """The flags `bot paper` adds to `bot backtest`'s."""
 
@@ -127,6 +132,9 @@ def _paper(o: dict[str, Any]) -> None:
     import re
     import secrets
 
+    from botnft.cli.shard import sharded_data
+
+    o["data"] = sharded_data(o["data"], o["shard"])
     speed = _speed(o["speed"])
     if o["log_format"] not in (None, "json", "console"):
         raise UserError(f"--log-format takes json or console, got {o['log_format']!r}")
