@@ -45,7 +45,7 @@ def sharded_data(data: str, shard: str | None) -> str:
     mine = shard_markets(markets, slot, count)
     if len(mine) != 1:
         raise UserError(
-            f"shard {slot}/{count} gets {len(mine)} of the {len(markets)} markets in --data; a node trades one: "
-            f"run as many replicas as markets (N={len(markets)})"
+            f"shard {slot}/{count} gets {len(mine)} of the {len(markets)} markets in --data; "
+            f"a node trades one: run as many replicas as markets (N={len(markets)})"
         )
     return mine[0]
