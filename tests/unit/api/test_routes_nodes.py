@@ -145,3 +145,45 @@ def test_the_event_stream_refuses_a_missing_bad_or_unscoped_token(
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_json()
             assert closed.value.code == code, url
+
+
+def test_the_event_stream_sends_the_journal_then_follows_it_with_status_and_equity(
+    client: TestClient, api_app: FastAPI
+) -> None:
+    store = PaperStore(api_app.state.engine)
+    store.create_run("n3", {"strategy": "hold"}, pid=2**22 + 11)
+    first = [
+        entry(1, "bar", bar=0),
+        entry(2, "OrderSubmitted", client_order_id="a", instrument="SOL/USDT.SIM", side="buy", amount="2"),
+        entry(3, "OrderFilled", client_order_id="a", qty="2", price="100.5"),
+    ]
+    store.append("n3", first, 1, 1_003)
+    store.save_summary("n3", {"final_equity": "999.25", "final_position": "2", "halted": {}})
+    raw = token(client, api_app, "read")
+    with client.websocket_connect(f"/v1/ws/events?node=n3&after=0&poll_s=0.05&token={raw}") as ws:
+        got = [ws.receive_json() for _ in range(5)]
+        assert got[0] == {"type": "hello", "node": "n3", "status": "running", "after": 0}
+        assert [(m["type"], m["seq"], m["kind"]) for m in got[1:3]] == [
+            ("order", 2, "OrderSubmitted"),
+            ("fill", 3, "OrderFilled"),
+        ]
+        assert got[2]["data"]["price"] == "100.5" and got[2]["ts_ns"] == 1_003
+        assert got[3] == {
+            "type": "status",
+            "status": "running",
+            "kill_requested": False,
+            "halted": {},
+            "bars_done": 1,
+        }
+        assert got[4] == {"type": "equity", "equity": "999.25", "position": "2"}
+        store.append("n3", [entry(4, "kill", flat="0")], 2, 1_004)
+        store.set_status(
+            "n3", "killed", summary={"final_equity": "1000", "final_position": "0", "halted": {"SOL": "kill"}}
+        )
+        later = [ws.receive_json() for _ in range(3)]
+        assert later[0]["type"] == "risk" and later[0]["kind"] == "kill" and later[0]["seq"] == 4
+        assert later[1] == {
+            "type": "status", "status": "killed", "kill_requested": False, "halted": {"SOL": "kill"},
+            "bars_done": 2,
+        }  # fmt: skip
+        assert later[2] == {"type": "equity", "equity": "1000", "position": "0"}
