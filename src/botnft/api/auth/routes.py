@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from botnft.api.auth.principal import Principal, PrincipalKind
+from botnft.api.auth.principal import PrincipalKind
 from botnft.api.auth.refresh import Rotated
 from botnft.api.auth.users import Account
 from botnft.api.deps import client_ip
@@ -125,7 +125,6 @@ def _respond(
     refresh: str | None,
 ) -> TokenResponse:
     issued = request.app.state.tokens.issue(kind, name, scopes)
-    request.state.principal_issued = Principal(kind=kind, name=name, scopes=scopes, token_id=issued.jti)
     request.state.audit_detail = {
         **getattr(request.state, "audit_detail", {}),
         "outcome": "issued",
