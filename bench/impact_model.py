@@ -16,7 +16,9 @@ slippage differs from the static model in a structured way, as it does on chain:
 * noise: ±15 % multiplicative (log-normal), Student-t (2 degrees of freedom) additive noise of
   scale 0.5 bp, and 3 % of fills hit by a 20–200 bp outlier (a late landing, an adverse move).
 
-Fill sizes are log-normal around 40 SOL (0.5–3,000 SOL), sides and venues uniform. The model learns
+Each replayed trade is one child order, one observation, as the executor reports them (its filled size
+at its size-weighted average price; not one per fill). Sizes are log-normal around 40 SOL (0.5–3,000
+SOL), sides and venues uniform. The model learns
 online on the first 70 % of fills; the last 30 % are held out and scored two ways: **frozen** (the model
 as it stood at the end of training, never updated on the held-out fills) and **online** (predict each
 fill, then learn from it — what the bot would do live).

@@ -61,9 +61,10 @@ def test_the_impact_model_learns_from_every_routed_fill(split):
 
 
 def test_the_learned_impact_model_predicts_realised_slippage_no_worse_than_the_static_model():
-    """Prequential hold-out: every fill is predicted before the model learns from it. SimDrift now
-    publishes the curve it fills on, so the static snapshot already predicts Drift's fills (it no longer
-    leaves a constant auction step for the model to learn); the learned model must not do worse."""
+    """Prequential hold-out: every child order is predicted before the model learns from it (one
+    observation per child, its fills' size-weighted average: the key is still called "fills"). SimDrift
+    publishes the curve it fills on, so the static snapshot already predicts Drift's fills (it leaves no
+    constant auction step for the model to learn); the learned model must not do worse."""
     spec = BacktestSpec(
         data="sol-perp-1h",
         params={"short": "true"},
@@ -72,5 +73,5 @@ def test_the_learned_impact_model_predicts_realised_slippage_no_worse_than_the_s
         end=datetime(2025, 7, 1, tzinfo=UTC),
     )
     heldout = run_backtest(build_backtest(spec)).stats.to_json()["execution"]["impact_model_heldout"]
-    assert heldout["fills"] > 300
+    assert heldout["fills"] > 200  # children past each venue's first 50 (266 on this half-year)
     assert heldout["learned_mae_bps"] <= heldout["static_mae_bps"]

@@ -40,6 +40,31 @@ from botnft.routing.select import venue_for
 VehicleChooser = Callable[[Sequence[AnyLiquidity], Sequence[AnyLiquidity], str, Decimal], str]
 
 
+class _Expectation:
+    """What the impact model is told about one child: the snapshot it was routed on, the static model's
+    view of its planned size there, and its fills so far (base and quote, summed over its fills)."""
+
+    __slots__ = ("arrival", "features", "notional", "planned", "qty", "snapshot", "venue", "venue_mid")
+
+    def __init__(
+        self,
+        venue: str,
+        snapshot: AnyLiquidity,
+        planned: float,
+        features: ImpactFeatures,
+        venue_mid: float,
+        arrival: float,
+    ) -> None:
+        self.venue = venue
+        self.snapshot = snapshot
+        self.planned = planned
+        self.features = features
+        self.venue_mid = venue_mid
+        self.arrival = arrival
+        self.qty = ZERO
+        self.notional = ZERO
+
+
 @dataclass(frozen=True, slots=True)
 class RouteConfig:
     """`mode` split routes across all venues of the vehicle; single sends to `single_venue` only.
@@ -93,8 +118,10 @@ class Executor:
         self.config = config
         self.chooser = chooser
         #: recalibrated online from every child's realised slippage; the chooser's cost model reads it
+        #: one observation per child (its size and size-weighted average price) once the venue closed it:
+        #: the fills of one order walking a book are not independent samples of impact
         self.impact_model = impact_model
-        self._expected: dict[str, tuple[str, ImpactFeatures, float]] = {}  # coid -> (venue, features, mid)
+        self._expected: dict[str, _Expectation] = {}  # client order id -> what the impact model learns
         self.stats = ExecutionStats()
         self.arrivals: dict[str, Decimal] = {} if arrivals is None else arrivals  # client order id -> mid
         #: every child lands on the coarsest lot of the book's instruments (sizes stay round and storable)
@@ -124,15 +151,9 @@ class Executor:
         if fill.instrument not in self.instruments or not self._arrival:
             return
         expected = self._expected.get(fill.client_order_id)
-        if self.impact_model is not None and expected is not None and fill.qty:
-            venue, features, venue_mid = expected
-            avg = float(fill.notional / fill.qty)
-            sign = 1.0 if fill.side is Side.BUY else -1.0
-            realised = max(sign * (avg - venue_mid) / float(self._arrival) * 1e4, 0.0)
-            # predicted before the model sees this fill: a prequential (always held-out) record
-            predicted = self.impact_model.predict(venue, features)
-            self.stats.impact_log.append((venue, features.static_bps, predicted, realised))
-            self.impact_model.update(venue, features, realised)
+        if expected is not None:  # learned from once the child is done (`_observe`)
+            expected.qty += fill.qty
+            expected.notional += fill.notional
         per_venue = self.stats.per_venue
         row = per_venue.get(fill.instrument.venue)
         if row is None:
@@ -217,6 +238,8 @@ class Executor:
         child, unfilled = self.children.update(getattr(event, "client_order_id", ""))
         if child is None:
             return
+        if child.order.status.is_terminal:
+            self._observe(child)
         self.stats.unfilled += unfilled
         if self._parent is not None and not self._running and all(c.settled for c in self._waiting):
             self._step()
@@ -357,10 +380,9 @@ class Executor:
             for child in plan.children:
                 expectation = None
                 if self.impact_model is not None:
-                    feats, venue_mid = static_impact(
-                        by_inst[child.instrument], side.value, float(child.qty), float(self._arrival)
-                    )
-                    expectation = (str(child.instrument), feats, venue_mid)
+                    snap, planned, arrival = by_inst[child.instrument], float(child.qty), float(self._arrival)
+                    feats, mid = static_impact(snap, side.value, planned, arrival)
+                    expectation = _Expectation(str(child.instrument), snap, planned, feats, mid, arrival)
                 sent_child = self._send(child.instrument, side, child.qty, ts_ns, expectation)
                 if sent_child is None:
                     excluded.add(child.instrument)
@@ -371,6 +393,8 @@ class Executor:
                 yield
             self._waiting = []
             for c in sent:
+                if c.order.status.is_terminal:  # else when the venue closes it (`on_order_event`)
+                    self._observe(c)
                 got = c.committed()
                 c.released = not c.order.status.is_terminal
                 filled += got
@@ -386,7 +410,7 @@ class Executor:
         side: Side,
         qty: Decimal,
         ts_ns: int,
-        expectation: tuple[str, ImpactFeatures, float] | None = None,
+        expectation: _Expectation | None = None,
     ) -> ChildOrder | None:
         inst = self.instruments[inst_id]
         if side is Side.SELL and not inst.is_perp:  # a spot sell can only sell what its account holds
@@ -400,7 +424,32 @@ class Executor:
         order = Order(self.ids.next(), inst_id, side, qty, ts_ns, price=worst)
         if expectation is not None:
             self._expected[order.client_order_id] = expectation
-        return self._submit(order)
+        child = self._submit(order)
+        if child is None:
+            self._expected.pop(order.client_order_id, None)
+        return child
+
+    def _observe(self, child: ChildOrder) -> None:
+        """Tell the impact model what `child` realised once the venue has closed it (filled, cancelled,
+        expired): one observation of its filled size at its size-weighted average price against the venue
+        mid it was routed on. A child filled short of its plan is seen at the size it filled (the static
+        model re-read at that size on the same snapshot)."""
+        expected = self._expected.pop(child.order.client_order_id, None)
+        model = self.impact_model
+        if expected is None or model is None or expected.qty <= ZERO or not expected.arrival:
+            return
+        filled = float(expected.qty)
+        features = expected.features
+        if filled != expected.planned:
+            side = child.order.side.value
+            features, _ = static_impact(expected.snapshot, side, filled, expected.arrival)
+        avg = float(expected.notional / expected.qty)
+        sign = 1.0 if child.order.side is Side.BUY else -1.0
+        realised = max(sign * (avg - expected.venue_mid) / expected.arrival * 1e4, 0.0)
+        # predicted before the model sees this child: a prequential (always held-out) record
+        predicted = model.predict(expected.venue, features)
+        self.stats.impact_log.append((expected.venue, features.static_bps, predicted, realised))
+        model.update(expected.venue, features, realised)
 
     def _submit(self, order: Order) -> ChildOrder | None:
         """Pass `order` through the risk gate and the order manager as a child of the running parent."""
