@@ -3,6 +3,7 @@ structured log lines, and the report of a finished backtest. Each is a few lines
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,9 +49,11 @@ def watch_paper(
     if port == 0:
         return watched
     try:
-        watched.server = metrics.serve(DEFAULT_PORT if port is None else port)
+        # BOT_METRICS_HOST: 0.0.0.0 in a container, so that Prometheus on the overlay network can scrape
+        host = os.environ.get("BOT_METRICS_HOST", "127.0.0.1")
+        watched.server = metrics.serve(DEFAULT_PORT if port is None else port, host)
     except OSError as exc:
-        where = f"127.0.0.1:{DEFAULT_PORT if port is None else port}"
+        where = f"{host}:{DEFAULT_PORT if port is None else port}"
         if port is not None:
             raise UserError(f"--metrics-port {port}: cannot serve on {where} ({exc.strerror})") from None
         warn(f"metrics not served: {where} is taken ({exc.strerror}); choose one with --metrics-port")
