@@ -6,9 +6,14 @@ and OpenBook's own math); a refusal is HTTP 400 ``{"error", "errorCode"}`` as Ju
 
 ``POST /swap`` executes the quote on the simulator (so later quotes see the pools moved) and returns a real
 unsigned-by-the-user v0 transaction that moves the same amounts on the chain, between the user's associated
-token accounts and the pool authority's: [compute-budget price if asked] [wrap: SOL to the user's wrapped-SOL
-account + SyncNative, when SOL goes in and ``wrapAndUnwrapSol``] [user -> pool: input] [pool -> user:
-output] [the slippage check]. The pool authority's signature is filled in; only the user signs.
+token accounts and the pool authority's: [compute-budget price if asked] [when SOL goes in or out:
+create the user's wrapped-SOL account if missing (idempotent)] [with ``wrapAndUnwrapSol`` (the default),
+when SOL goes in, wrap: SOL to that account + SyncNative] [user -> pool: input] [pool -> user: output] [the
+slippage check] [with ``wrapAndUnwrapSol``, unwrap: close the wrapped-SOL account to the user, returning its
+SOL and rent as native SOL], as Jupiter's routes do (setup and cleanup instructions): bought SOL arrives
+native, sold SOL leaves from the native balance, and no wrapped SOL is left behind. Without
+``wrapAndUnwrapSol`` the swap moves the user's wrapped-SOL account as any token. The pool authority's
+signature is filled in; only the user signs.
 
 The slippage check is an SPL Token self-transfer on the user's output account (ExactIn) of its balance when
 the swap was built plus ``otherAmountThreshold``: the token program checks the amount before it notices
@@ -47,7 +52,15 @@ from solders.system_program import TransferParams, transfer
 from solders.token.associated import get_associated_token_address
 from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID
-from spl.token.instructions import SyncNativeParams, TransferCheckedParams, sync_native, transfer_checked
+from spl.token.instructions import (
+    CloseAccountParams,
+    SyncNativeParams,
+    TransferCheckedParams,
+    close_account,
+    create_idempotent_associated_token_account,
+    sync_native,
+    transfer_checked,
+)
 
 from botnft.data.bars import BarBatch
 from botnft.venues.sim.jupiter import MINTS, JupiterError, SimJupiter
@@ -104,9 +117,11 @@ class FakeJupiter:
     def fund_user(
         self, owner: Pubkey, *, sol: Decimal, usdc: Decimal, wrapped_sol: Decimal = Decimal(0)
     ) -> None:
-        """Give `owner` native SOL, a wrapped-SOL account holding `wrapped_sol` and a USDC account."""
+        """Give `owner` native SOL, a USDC account and, when `wrapped_sol` is not 0, a wrapped-SOL account
+        holding it (a wallet that never held wrapped SOL has no such account)."""
         self.chain.airdrop(owner, int(sol * 10**9))
-        self.chain.set_token(owner, NATIVE_MINT, int(wrapped_sol * 10**9))
+        if wrapped_sol:
+            self.chain.set_token(owner, NATIVE_MINT, int(wrapped_sol * 10**9))
         self.chain.set_token(owner, USDC, int(usdc * 10**6))
 
     def inject(self, fault: str, count: int = 1) -> None:
@@ -222,6 +237,8 @@ class FakeJupiter:
         ixs: list[Instruction] = [set_compute_unit_limit(CU_LIMIT)]
         if cu_price is not None:
             ixs.append(set_compute_unit_price(cu_price))
+        if NATIVE_MINT in (tin, tout):  # setup: the wrapped-SOL account, created when missing
+            ixs.append(create_idempotent_associated_token_account(user, user, NATIVE_MINT))
         if tin == NATIVE_MINT and wrap:
             ixs.append(transfer(TransferParams(from_pubkey=user, to_pubkey=u_in, lamports=amount_in)))
             ixs.append(sync_native(SyncNativeParams(TOKEN_PROGRAM_ID, u_in)))
@@ -237,6 +254,8 @@ class FakeJupiter:
             have = self.chain.token_amount(user, tin) + (amount_in if tin == NATIVE_MINT and wrap else 0)
             check = max(0, have - threshold)
             ixs.append(transfer_checked(TransferCheckedParams(tok, u_in, tin, u_in, user, check, dec_in)))
+        if wrap and NATIVE_MINT in (tin, tout):  # cleanup: unwrap all of it (and its rent) to native SOL
+            ixs.append(close_account(CloseAccountParams(tok, ata(user, NATIVE_MINT), user, user)))
         blockhash, lvbh = self.chain.latest_blockhash()
         msg = MessageV0.try_compile(user, ixs, [], blockhash)
         pool_sig = self.pool.sign_message(to_bytes_versioned(msg))

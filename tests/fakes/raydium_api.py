@@ -15,18 +15,21 @@ makes the next trade-API request meet a 429 with Retry-After, a 503, a delay pas
 (executed first) or a dropped connection after execution.
 
 `ChainSwaps` is the transaction builder for the local chain of `solana_rpc.LocalSolana` (the pattern of
-`jupiter_api.FakeJupiter`): [compute-unit price] [wrap: SOL to the user's wrapped-SOL account + SyncNative,
-when SOL goes in and ``wrapSol``] [user -> pool authority: input] [pool authority -> user: output] [the
-slippage check]. The amounts are re-quoted on the sim pool when the transaction is built (the pool may have
-moved since the compute answer); the check is an SPL Token self-transfer on the user's output account
-(base in) of its balance plus ``otherAmountThreshold`` (base out: on the input account, of its balance minus
-the maximum input), so the transaction lands failed (``InstructionError(i, Custom(1))``: the token program's
+`jupiter_api.FakeJupiter`): [compute-unit price] [when SOL goes in with ``wrapSol`` or out with ``unwrapSol``:
+the user's wrapped-SOL account, created when missing (idempotent)] [wrap: SOL to it + SyncNative, when SOL
+goes in and ``wrapSol``] [user -> pool authority: input] [pool authority -> user: output] [the slippage check]
+[unwrap: the wrapped-SOL account closed to the user, returning its SOL and rent as native SOL], as the SDK's
+swap transactions do: bought SOL arrives native, sold SOL leaves from the native balance, no wrapped SOL is
+left behind. The amounts are re-quoted on the sim pool when the transaction is built (the pool may have moved
+since the compute answer); the check is an SPL Token self-transfer on the user's output account (base in) of
+its balance plus ``otherAmountThreshold`` (base out: on the input account, of its balance minus the maximum
+input), so the transaction lands failed (``InstructionError(i, Custom(1))``: the token program's
 InsufficientFunds, not a Raydium slippage code) exactly when the user would get less than the threshold.
-`fail_next_slippage()` delivers one unit short. By default the user is the only signer, as with the real
-API: the pool authority's output account names the user as its delegate for the output amount (set on the
-local chain when the transaction is built), so the client may replace the blockhash; ``co_sign=True`` has
-the pool authority sign instead. The sim pool moves only when the transaction lands (a chain listener), so
-a dropped or expired swap leaves it as it was.
+`fail_next_slippage()` delivers one unit short. By default the user is the only signer, as with the real API:
+the pool authority's output account names the user as its delegate for the output amount (set on the local
+chain when the transaction is built), so the client may replace the blockhash; ``co_sign=True`` has the pool
+authority sign instead. The sim pool moves only when the transaction lands (a chain listener), so a dropped or
+expired swap leaves it as it was.
 """
 
 from __future__ import annotations
@@ -631,8 +634,11 @@ class ChainSwaps:
         from solders.transaction import VersionedTransaction
         from spl.token.constants import TOKEN_PROGRAM_ID as TOK
         from spl.token.instructions import (
+            CloseAccountParams,
             SyncNativeParams,
             TransferCheckedParams,
+            close_account,
+            create_idempotent_associated_token_account,
             sync_native,
             transfer_checked,
         )
@@ -662,7 +668,11 @@ class ChainSwaps:
         price = int(body["computeUnitPriceMicroLamports"])
         if price:
             ixs.append(set_compute_unit_price(price))
-        wrap = tin == Pubkey.from_string(WSOL) and bool(body["wrapSol"])
+        sol = Pubkey.from_string(WSOL)
+        wrap = tin == sol and bool(body["wrapSol"])
+        unwrap = wrap or (tout == sol and bool(body["unwrapSol"]))
+        if unwrap:  # setup: the wrapped-SOL account, created when missing
+            ixs.append(create_idempotent_associated_token_account(user, user, sol))
         if wrap:
             ixs.append(transfer(TransferParams(from_pubkey=user, to_pubkey=u_in, lamports=amount_in)))
             ixs.append(sync_native(SyncNativeParams(TOK, u_in)))
@@ -678,6 +688,8 @@ class ChainSwaps:
             have = self.chain.token_amount(user, tin) + (amount_in if wrap else 0)
             check = max(0, have - threshold)
             ixs.append(transfer_checked(TransferCheckedParams(TOK, u_in, tin, u_in, user, check, dec_in)))
+        if unwrap:  # cleanup: all of it (and its rent) back to native SOL
+            ixs.append(close_account(CloseAccountParams(TOK, ata(user, sol), user, user)))
         if not self.co_sign:  # the user may move the output from the authority's account, and only that
             acc = self.chain.svm.get_account(p_out)
             state = TokenAccount.from_bytes(bytes(acc.data))

@@ -199,7 +199,7 @@ class LocalSolana:
 
     def token_amount(self, owner: Pubkey, mint: Pubkey) -> int:
         acc = self.svm.get_account(get_associated_token_address(owner, mint))
-        return TokenAccount.from_bytes(bytes(acc.data)).amount if acc is not None else 0
+        return TokenAccount.from_bytes(bytes(acc.data)).amount if acc is not None and acc.lamports else 0
 
     def lamports(self, key: Pubkey) -> int:
         return self.svm.get_balance(key) or 0
@@ -407,7 +407,7 @@ class LocalSolana:
 
     def _account(self, key: str) -> Any:
         acc = self.svm.get_account(Pubkey.from_string(key))
-        if acc is None:
+        if acc is None or not acc.lamports:  # a closed account is gone, as on a real node
             return None
         return {
             "data": [base64.b64encode(bytes(acc.data)).decode(), "base64"],
@@ -426,7 +426,7 @@ class LocalSolana:
 
     def m_getTokenAccountBalance(self, params: list[Any]) -> Any:
         acc = self.svm.get_account(Pubkey.from_string(params[0]))
-        if acc is None or acc.owner != TOKEN_PROGRAM_ID:
+        if acc is None or not acc.lamports or acc.owner != TOKEN_PROGRAM_ID:
             raise RpcError(-32602, "Invalid param: could not find account", None)
         ta = TokenAccount.from_bytes(bytes(acc.data))
         d = self.decimals(ta.mint)

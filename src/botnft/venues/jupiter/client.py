@@ -10,10 +10,12 @@ of its transaction is returned (a pending one is re-broadcast as the same bytes,
 
 Outcomes arrive on `stream()` once the chain decides (a background watcher polls the journal's pending
 transactions): ``OrderFilled`` with the wallet's base and quote changes read from the landed transaction
-(token balances of the wallet in it; the network fee in SOL, `trade_id` = signature); ``OrderRejected`` when
-it landed failed (reason ``slippage`` for Jupiter's program error 6001, else ``transaction_failed``; the fee
-it paid is reported); ``OrderExpired`` when it provably can never land. `fetch_order` answers the same
-from the journal and the chain, by client id or (`fetch_order_by_signature`) by signature.
+(token balances of the wallet in it; the fee in SOL: the network fee plus any rent the swap deposited, less
+rent returned, so the wallet's SOL moves by exactly the fill and its fee; `trade_id` = signature);
+``OrderRejected`` when it landed failed (reason ``slippage`` for Jupiter's program error 6001, else
+``transaction_failed``; the fee it paid is reported); ``OrderExpired`` when it provably can never land.
+`fetch_order` answers the same from the journal and the chain, by client id or (`fetch_order_by_signature`) by
+signature.
 """
 
 from __future__ import annotations
@@ -218,7 +220,9 @@ class JupiterClient:
         if int(q["outAmount" if buy else "inAmount"]) != native:
             raise Rejected(f"the route does not trade exactly {native} native {m.base}", reason="no_route")
         spend = int(q["otherAmountThreshold"]) if buy else int(q["inAmount"])
-        have = (await self.rpc.balances(self.key.pubkey, {"in": Pubkey.from_string(in_mint)}))["in"]
+        have = await self.rpc.spendable(
+            self.key.pubkey, Pubkey.from_string(in_mint), wrap=s.wrap_and_unwrap_sol
+        )
         if have < spend:
             sym = m.quote if buy else m.base
             raise InsufficientFunds(f"the wallet holds {have} native {sym}, the swap may spend {spend}")
@@ -300,7 +304,7 @@ class JupiterClient:
         buy = e.detail["side"] == Side.BUY.value
         qty = _units(base_d if buy else -base_d, m.base_decimals)
         quote_qty = _units(-quote_d if buy else quote_d, m.quote_decimals)
-        fee = Decimal(eff.fee) / LAMPORTS if eff.fee_payer_is_wallet else Decimal(0)
+        fee = Decimal(eff.sol_cost) / LAMPORTS
         if qty <= 0:
             return Decimal(0), quote_qty, Decimal(0), fee
         with localcontext() as ctx:

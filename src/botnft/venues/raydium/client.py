@@ -17,10 +17,11 @@ early (the API's blockhash is older than ours unless its node runs ahead of ours
 
 A client order id already in the journal is never sent again: the ack of its transaction is returned (a
 pending one is re-broadcast as the same bytes). Outcomes arrive on `stream()` once the chain decides:
-``OrderFilled`` with the wallet's base and quote changes read from the landed transaction (network fee in
-SOL, ``trade_id`` the signature); ``OrderRejected`` when it landed failed (reason ``slippage`` for the
-Raydium programs' slippage errors: AMM v4 ``ExceededSlippage`` 30, CPMM ``ExceededSlippage`` 6005, CLMM
-``PriceSlippageCheck`` 6017, ``TooLittleOutputReceived`` 6018, ``TooMuchInputPaid`` 6019; else
+``OrderFilled`` with the wallet's base and quote changes read from the landed transaction (the fee in SOL: the
+network fee plus any rent the swap deposited, less rent returned, so the wallet's SOL moves by exactly the
+fill and its fee; ``trade_id`` the signature); ``OrderRejected`` when it landed failed (reason ``slippage``
+for the Raydium programs' slippage errors: AMM v4 ``ExceededSlippage`` 30, CPMM ``ExceededSlippage`` 6005,
+CLMM ``PriceSlippageCheck`` 6017, ``TooLittleOutputReceived`` 6018, ``TooMuchInputPaid`` 6019; else
 ``transaction_failed``); ``OrderExpired`` when it provably can never land.
 """
 
@@ -221,7 +222,7 @@ class RaydiumClient:
         ):
             raise Rejected(f"the route does not trade exactly {native} native {m.base}", reason="no_route")
         spend = c.other_amount_threshold if buy else c.input_amount
-        have = (await self.rpc.balances(self.key.pubkey, {"in": Pubkey.from_string(in_mint)}))["in"]
+        have = await self.rpc.spendable(self.key.pubkey, Pubkey.from_string(in_mint), wrap=True)
         if have < spend:
             sym = m.quote if buy else m.base
             raise InsufficientFunds(f"the wallet holds {have} native {sym}, the swap may spend {spend}")
@@ -336,7 +337,7 @@ class RaydiumClient:
         buy = e.detail["side"] == Side.BUY.value
         qty = _units(base_d if buy else -base_d, m.base_decimals)
         quote_qty = _units(-quote_d if buy else quote_d, m.quote_decimals)
-        fee = Decimal(eff.fee) / LAMPORTS if eff.fee_payer_is_wallet else Decimal(0)
+        fee = Decimal(eff.sol_cost) / LAMPORTS
         if qty <= 0:
             return Decimal(0), quote_qty, Decimal(0), fee
         with localcontext() as ctx:

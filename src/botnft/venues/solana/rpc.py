@@ -8,8 +8,10 @@ error, ...) are `NetworkError` too. A request the node refuses for good (invalid
 preflight simulation fails, a bad signature) is `Rejected`; a transaction whose blockhash the node no longer
 knows is `BlockhashExpired` (a `Rejected`: it can never land).
 
-Balances. `balances` reads SOL as the wallet's lamports plus its wrapped-SOL token account (what a swap with
-``wrapAndUnwrapSol`` can spend) and every other mint as the wallet's associated token account (0 if absent).
+Balances. `balances` reads SOL as the wallet's lamports plus its wrapped-SOL token account (the wallet's SOL,
+whichever form it is in) and every other mint as the wallet's associated token account (0 if absent).
+`spendable` is what a swap can take: a swap that wraps SOL (Jupiter's ``wrapAndUnwrapSol``, Raydium's
+``wrapSol``) wraps it from the native lamports, so wrapped SOL already held does not count there.
 """
 
 from __future__ import annotations
@@ -279,6 +281,14 @@ class SolanaRpc:
                 n += await self.lamports(owner)
             out[symbol] = n
         return out
+
+    async def spendable(self, owner: Pubkey, mint: Pubkey, *, wrap: bool) -> int:
+        """What a swap can take from `owner` in `mint`: SOL with `wrap` from the lamports (the swap wraps
+        them; wrapped SOL already held is unwrapped at its end, not spent), SOL without from the wrapped-SOL
+        account, any other mint from its associated token account."""
+        if mint == NATIVE_MINT and wrap:
+            return await self.lamports(owner)
+        return await self.token_balance(owner, mint)
 
     # transactions -----------------------------------------------------------------------------------
     async def send_raw(self, raw: bytes, *, skip_preflight: bool = False) -> Signature:

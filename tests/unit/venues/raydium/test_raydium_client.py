@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.token.associated import get_associated_token_address
 from solders.transaction import VersionedTransaction
 
 from botnft.domain.errors import InsufficientFunds, InvalidOrder, OrderNotFound, Rejected, Retryable
@@ -28,6 +29,7 @@ from fakes.solana_rpc import LocalSolana
 
 SOL_USDC = InstrumentId("SOL/USDC", "RAYDIUM")
 LAMPORTS = 10**9
+TOKEN_ACCOUNT_RENT = 2_039_280  # rent-exempt minimum of a 165-byte SPL token account
 
 
 @dataclass
@@ -102,12 +104,14 @@ def test_buy_fills_with_the_amounts_the_chain_moved_and_the_pool_moves_with_it()
         usdc_paid = usdc_before - r.chain.token_amount(r.key.pubkey, Pubkey.from_string(USDC))
         assert usdc_paid == expected_in[best]  # what the sim pool's program math charges, read from the chain
         assert ev.qty == Decimal("0.5") and ev.quote_qty == Decimal(usdc_paid) / 10**6
-        assert ev.fee == Decimal(landed.fee) / LAMPORTS and ev.fee_asset == "SOL"
+        # the unwrap closes the wallet's (empty) wrapped-SOL account: its rent, 2,039,280 lamports for a
+        # 165-byte token account, comes back, a negative cost beside the network fee
+        assert ev.fee == Decimal(landed.fee - TOKEN_ACCOUNT_RENT) / LAMPORTS and ev.fee_asset == "SOL"
         assert ev.price == (ev.quote_qty / ev.qty).quantize(Decimal("0.00000001"))
-        sol_after = r.chain.lamports(r.key.pubkey) + r.chain.token_amount(
-            r.key.pubkey, Pubkey.from_string(WSOL)
-        )
-        assert sol_after - sol_before == 5 * 10**8 - landed.fee
+        assert r.chain.lamports(get_associated_token_address(r.key.pubkey, Pubkey.from_string(WSOL))) == 0
+        sol_after = r.chain.lamports(r.key.pubkey)  # all of it native: nothing left wrapped
+        assert sol_after - sol_before == 5 * 10**8 - landed.fee + TOKEN_ACCOUNT_RENT
+        assert Decimal(sol_after - sol_before) / LAMPORTS == ev.qty - ev.fee
         assert r.swaps.applied == [ack.signature] and r.api.pool(best).engine.price() > price_before
         rep = await r.client.fetch_order("b1")
         assert rep is not None and rep.status is OrderStatus.FILLED and rep.filled == Decimal("0.5")
