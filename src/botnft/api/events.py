@@ -3,7 +3,8 @@ messages over a WebSocket, to clients holding an access token with the read scop
 
 The token comes in the `token` query parameter or, when there is none, in the first message
 (`{"token": "..."}`, within 10 s). A refused client is closed with 4401 (no or bad token), 4403 (no read
-scope) or 4404 (no such node). The server then follows the node's journal and run row (every `poll_s`):
+scope) or 4404 (no such node); a stream is closed with 4401 when its token expires. The server follows
+the node's journal and run row (every `poll_s`):
 
 - `{"type": "hello", "node", "status", "after"}` once;
 - `{"type": "order" | "fill" | "risk", "seq", "ts_ns", "kind", "data"}` per journal entry after `after`
@@ -67,8 +68,8 @@ def _entries(store: PaperStore, run_id: str, after: int) -> list[Any]:
     return store.entries(run_id, after, KINDS)[:BATCH]
 
 
-async def _authorise(websocket: WebSocket, token: str | None) -> bool:
-    """Accept the socket and check its token; False (closed) when refused."""
+async def _authorise(websocket: WebSocket, token: str | None) -> str | None:
+    """Accept the socket and check its token; the token, or None (closed) when refused."""
     await websocket.accept()
     if not token:
         try:
@@ -81,11 +82,11 @@ async def _authorise(websocket: WebSocket, token: str | None) -> bool:
     principal = websocket.app.state.tokens.verify_access(token) if isinstance(token, str) and token else None
     if principal is None:
         await websocket.close(code=4401, reason="an access token is required")
-        return False
+        return None
     if "read" not in principal.scopes:
         await websocket.close(code=4403, reason="this stream needs the scope read")
-        return False
-    return True
+        return None
+    return str(token)
 
 
 def _status(row: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +120,8 @@ async def events(
     after: Annotated[int | None, Query(ge=0)] = None,
     poll_s: Annotated[float, Query(ge=0.05, le=10)] = 0.25,
 ) -> None:
-    if not await _authorise(websocket, token):
+    token = await _authorise(websocket, token)
+    if token is None:
         return
     store = PaperStore(websocket.app.state.engine)
     try:
@@ -142,6 +144,10 @@ async def events(
 
             group.start_soon(watch_disconnect)
             while True:
+                if websocket.app.state.tokens.verify_access(token) is None:
+                    await websocket.close(code=4401, reason="the access token expired")
+                    group.cancel_scope.cancel()
+                    break
                 entries = await anyio.to_thread.run_sync(_entries, store, node, seq)
                 for entry_seq, ts_ns, kind, payload, _data in entries:
                     message = {"type": _type_of(kind), "seq": entry_seq, "ts_ns": ts_ns, "kind": kind}

@@ -187,3 +187,20 @@ def test_the_event_stream_sends_the_journal_then_follows_it_with_status_and_equi
             "bars_done": 2,
         }  # fmt: skip
         assert later[2] == {"type": "equity", "equity": "1000", "position": "0"}
+
+
+def test_the_event_stream_closes_when_the_token_expires(
+    client: TestClient, api_app: FastAPI, clock: Any
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    PaperStore(api_app.state.engine).create_run("n4", {"strategy": "hold"}, pid=2**22 + 13)
+    raw = token(client, api_app, "read")
+    with client.websocket_connect(f"/v1/ws/events?node=n4&poll_s=0.05&token={raw}") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        assert ws.receive_json()["type"] == "status"
+        settings = api_app.state.settings
+        clock.advance(settings.access_token_ttl_s + settings.clock_leeway_s + 1)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4401
