@@ -35,6 +35,7 @@ from botnft.api.auth.throttle import LoginThrottle
 from botnft.api.auth.tokens import TokenService
 from botnft.api.auth.users import Accounts, hasher
 from botnft.api.hardening import BodyLimitMiddleware, SecurityHeadersMiddleware, TimeLimitMiddleware
+from botnft.api.metrics import router as metrics_router
 from botnft.api.problems import ProblemError, problem_responses
 from botnft.api.settings import ApiSettings
 from botnft.storage import StorageError, make_engine
@@ -191,6 +192,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(admin_router)
+    app.include_router(metrics_router)  # GET /metrics, scraped on each replica
     for router in _routers():
         app.include_router(router)
     return app
