@@ -17,8 +17,9 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+import sqlalchemy as sa
 
-from botnft.storage import upgrade
+from botnft.storage import make_engine, upgrade
 
 BOT = [sys.executable, "-m", "botnft.cli"]
 PASSWORD = "a long enough password 42"
@@ -151,6 +152,23 @@ def test_users_and_clients_from_the_command_line_with_one_line_mistakes(
     )
     assert changed.returncode == 0, changed.stderr
     assert bot("user", "disable", "alice", env=env, cwd=tmp_path).returncode == 0
+    engine = make_engine(env["BOT_DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            audited = connection.execute(
+                sa.text("SELECT action, path, detail FROM api_audit_log ORDER BY id")
+            ).all()
+            stored = connection.execute(sa.text("SELECT password_hash FROM api_users")).scalar_one()
+    finally:
+        engine.dispose()
+    assert [row.path for row in audited] == [
+        "bot user add alice",
+        "bot client add robot",
+        "bot user passwd alice",
+        "bot user disable alice",
+    ]
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in repr(audited) and "another long password" not in repr(audited) + stored
 
 
 def test_serve_refuses_a_database_that_is_not_migrated(database_url: str, tmp_path: Path) -> None:
