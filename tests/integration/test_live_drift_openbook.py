@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import os
 import signal
 import subprocess
 import sys
@@ -249,3 +251,69 @@ def test_bot_live_trades_drift_and_openbook_through_the_router_and_survives_a_si
         want_margin.total_collateral,
     )
     assert got["usdc"] == sim.account.usdc
+
+
+class _Loop:
+    """A loop on its own thread (what `Chain` runs on, without a fake exchange)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def test_bot_route_live_prices_the_drift_vamm_and_the_openbook_book(tmp_path: Path) -> None:
+    loop = _Loop()
+    chain = Chain(loop)  # type: ignore[arg-type]
+    try:
+        chain.stop_keeper()  # the market stays where it is while it is quoted
+        cfg = tmp_path / "live.toml"
+        cfg.write_text(
+            f'[live.drift]\nrpc_url = "{chain.rpc_url}"\n[live.openbook]\nrpc_url = "{chain.rpc_url}"\n'
+            f'market = "{chain.ob.market}"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+        route = ["route", "--live", "--venues", "drift,openbook", "--side", "buy", "--amount", "3", "--json"]
+        done = subprocess.run(
+            [*BOT, *route], env={**env, "BOT_LIVE_CONFIG": str(cfg)}, cwd=tmp_path, text=True,
+            capture_output=True, timeout=60,
+        )  # fmt: skip
+        amm = chain.call(_perp_amm(chain))
+    finally:
+        chain.stop()
+        loop.stop()
+    assert done.returncode == 0, done.stderr
+    r = json.loads(done.stdout)
+    rows = {row["venue"]: row for row in r["venues"]}
+    assert set(rows) == {"DRIFT", "OPENBOOK"}
+    # OpenBook: 3 SOL from the asks at 150.05 (20 SOL there)
+    assert rows["OPENBOOK"]["avg_price"] == pytest.approx(150.05, abs=1e-9)
+    # Drift: 3 SOL is within the vAMM's first band (5 bps of marginal price from the reserve price peg·Q/B),
+    # which fills at the constant product's average over the band, plus Drift's tier-1 taker fee (3.5 bps)
+    b, q, peg = amm.base_asset_reserve, amm.quote_asset_reserve, amm.peg_multiplier
+    start = peg / 1e6 * q / b
+    edge = start * 1.0005
+    x1 = b - math.sqrt(b * q * (peg / 1e6) / edge)  # where the marginal price peg·B·Q/(B-x)² reaches the edge
+    band = peg / 1e6 * q / (b - x1)
+    tick = amm.order_tick_size / 1e6
+    got = rows["DRIFT"]["avg_price"] / 1.00035
+    assert band - 1e-9 <= got <= band + tick + 1e-9, (rows["DRIFT"], band)
+    assert rows["DRIFT"]["vehicle"] == "perp" and rows["OPENBOOK"]["vehicle"] == "spot"
+
+
+async def _perp_amm(chain: Chain) -> Any:
+    import importlib.resources
+
+    from anchorpy.coder.accounts import AccountsCoder
+    from anchorpy_core.idl import Idl
+
+    idl = Idl.from_json((importlib.resources.files("driftpy") / "idl" / "drift.json").read_text())
+    acc = chain.chain.svm.get_account(chain.drift.perp_keys[0])
+    assert acc is not None
+    return AccountsCoder(idl).decode(bytes(acc.data)).amm
