@@ -237,6 +237,10 @@ def test_bot_live_trades_drift_and_openbook_through_the_router_and_survives_a_si
         assert len(view.orders) - traced == rec_sum["never_reached"], rec_sum  # 0 lost
         assert rec_sum["mismatches"] == 0, rec_sum
         assert venues_used["DRIFT"] >= 1 and venues_used["OPENBOOK"] >= 1, venues_used
+        # both traded on chain: our OpenBook orders were placed, and Drift filled some of ours
+        assert any(placed[client_id_u64(w)] for w in view.orders), "no OpenBook order of ours on chain"
+        filled = [rec.filled for rec in view.orders.values() if rec.submitted.instrument.venue == "DRIFT"]
+        assert any(filled) or chain.drift.sim.account.position(0).base_asset_amount, filled
     finally:
         journal.close()
     # the Drift user as driftpy reads it equals SimDrift's own state
