@@ -64,3 +64,12 @@ lock: $(UV)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache runs
+
+## stack / stack-down: the deployment's topology on loopback without Docker (nginx, 3 API replicas, a job worker,
+## a paper node, Prometheus, Alertmanager; local PostgreSQL and Redis); state in .stack/ (deploy/local/stack.py)
+.PHONY: stack stack-down
+stack:
+	$(BIN)/python deploy/local/stack.py up
+
+stack-down:
+	$(BIN)/python deploy/local/stack.py down

@@ -1,11 +1,14 @@
 """The local API topology on loopback: nginx (Debian's /usr/sbin/nginx, a foreground child with its own
 prefix, pid, logs and temp files in a temporary folder, never port 80) in front of N `bot serve` replicas
-sharing one SQLite database, one signing key and one Redis. Used by bench/api_ratelimit.py,
-bench/api_load.py and the nginx integration tests; every process it starts is stopped by its pid.
+sharing one database (SQLite in the folder, or `database=` a URL), one signing key and one Redis. Used by
+bench/api_ratelimit.py, bench/api_load.py, the nginx integration tests and deploy/local/stack.py (which
+adds the other services with `spawn`); every process it starts is stopped by its pid.
 
     with Topology(Path(tmp), replicas=3) as topo:
         topo.url          # http://127.0.0.1:<nginx port>
         topo.replica_urls # the replicas, directly
+
+Ports left at 0 are picked free; a port given that is already taken is a `TopologyError` naming it.
 
 `render(**values)` renders nginx.conf.j2 (also: `python deploy/nginx/topology.py --render ...`).
 """
@@ -13,6 +16,7 @@ bench/api_load.py and the nginx integration tests; every process it starts is st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -59,6 +63,19 @@ def render(**values: Any) -> str:
     return env.get_template(TEMPLATE.name).render(**{**DEFAULTS, **values})
 
 
+class TopologyError(RuntimeError):
+    """A process of the topology could not start (one line naming what)."""
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -85,7 +102,7 @@ def wait_http(port: int, path: str, deadline_s: float, proc: subprocess.Popen[by
     last: Exception | None = None
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before answering on port {port}")
+            raise TopologyError(f"process exited with {proc.returncode} before answering on port {port}")
         try:
             status, _, _ = http_get("127.0.0.1", port, path, timeout=1.0)
             if status < 500:
@@ -93,7 +110,7 @@ def wait_http(port: int, path: str, deadline_s: float, proc: subprocess.Popen[by
         except OSError as exc:
             last = exc
         time.sleep(0.1)
-    raise RuntimeError(f"nothing answered on 127.0.0.1:{port}{path} within {deadline_s} s ({last})")
+    raise TopologyError(f"nothing answered on 127.0.0.1:{port}{path} within {deadline_s} s ({last})")
 
 
 @dataclass
@@ -110,9 +127,15 @@ class Topology:
     proxy_bind: str = "127.0.0.254"
     nginx_workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: the nginx port and the replicas' ports (0 / empty: free ones)
     port: int = 0
     replica_ports: list[int] = field(default_factory=list)
+    #: a database URL shared by everything; None: SQLite in the folder
+    database: str | None = None
+    #: a folder of secret files (`bot_api_signing_key`, ...); None: the signing key is made in the folder
+    secrets_dir: Path | None = None
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _names: dict[int, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -124,7 +147,12 @@ class Topology:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.workdir / 'bot.sqlite'}"
+        return self.database or f"sqlite:///{self.workdir / 'bot.sqlite'}"
+
+    @property
+    def processes(self) -> list[tuple[str, int]]:
+        """(name, pid) of every process started and not yet stopped, in start order."""
+        return [(self._names[proc.pid], proc.pid) for proc in self._procs]
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
@@ -136,7 +164,7 @@ class Topology:
                 "BOT_API_DATA_DIR": str(self.workdir / "data"),
                 "BOT_API_RATE_LIMIT": self.rate_limit,
                 "BOT_API_TRUSTED_PROXIES": self.proxy_bind,
-                "BOT_API_SECRETS_DIR": str(self.workdir / "no-secrets"),
+                "BOT_API_SECRETS_DIR": str(self.secrets_dir or self.workdir / "no-secrets"),
                 "BOT_API_ARGON2_TIME_COST": "1",
                 "BOT_API_ARGON2_MEMORY_KIB": "8192",
             }
@@ -159,22 +187,44 @@ class Topology:
             timeout=120,
         )
         if done.returncode != 0:
-            raise RuntimeError(
+            raise TopologyError(
                 f"bot {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-500:]}"
             )
         return done.stdout
 
-    def _spawn(self, argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with log.open("wb") as out:
+    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `argv` in its own session (stopped with the topology), output to logs/<name>.log."""
+        with (self.workdir / "logs" / f"{name}.log").open("wb") as out:
             proc = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.workdir, start_new_session=True
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env if env is not None else self.env(),
+                cwd=self.workdir,
+                start_new_session=True,
             )
         self._procs.append(proc)
+        self._names[proc.pid] = name
         return proc
+
+    def _ports(self) -> None:
+        if not self.replica_ports:
+            self.replica_ports = [free_port() for _ in range(self.replicas)]
+        if len(self.replica_ports) != self.replicas:
+            raise TopologyError(
+                f"{self.replicas} replicas need {self.replicas} ports, not {self.replica_ports}"
+            )
+        self.port = self.port or free_port()
+        for what, port in [("nginx", self.port)] + [
+            (f"replica {i + 1}", p) for i, p in enumerate(self.replica_ports)
+        ]:
+            if port_taken(port):
+                raise TopologyError(f"port 127.0.0.1:{port} ({what}) is already in use")
 
     def start(self) -> Topology:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
+        self._ports()
         (self.workdir / "bot.toml").touch()  # the defaults, never the repository's file
         self.bot("db", "upgrade")
         # one signing key for every replica, made before they start (they would race to create it)
@@ -183,15 +233,11 @@ class Topology:
              "from botnft.api.auth.keys import load_keyring as k; k(s())"],
             env=self.env(), cwd=self.workdir, check=True, timeout=60,
         )  # fmt: skip
-        self.replica_ports = [free_port() for _ in range(self.replicas)]
         for index, port in enumerate(self.replica_ports, start=1):
             env = {**self.env(), "BOT_API_REPLICA": f"r{index}"}
-            self._spawn(
-                [BOT, "serve", "--port", str(port)], self.workdir / "logs" / f"replica{index}.log", env
-            )
+            self.spawn(f"replica{index}", [BOT, "serve", "--port", str(port)], env)
         for proc, port in zip(self._procs, self.replica_ports, strict=True):
             wait_http(port, "/v1/health", 60, proc)
-        self.port = free_port()
         prefix = self.workdir / "nginx"
         for sub in ("logs", "temp"):
             (prefix / sub).mkdir(parents=True, exist_ok=True)
@@ -215,10 +261,8 @@ class Topology:
             timeout=30,
         )
         if check.returncode != 0:
-            raise RuntimeError(f"nginx -t refused {conf}: {check.stderr.strip()}")
-        nginx = self._spawn(
-            [NGINX, "-c", str(conf), "-p", str(prefix)], self.workdir / "logs" / "nginx.log", self.env()
-        )
+            raise TopologyError(f"nginx -t refused {conf}: {check.stderr.strip()}")
+        nginx = self.spawn("nginx", [NGINX, "-c", str(conf), "-p", str(prefix)])
         wait_http(self.port, "/v1/health", 30, nginx)
         return self
 
@@ -234,6 +278,10 @@ class Topology:
                 proc.wait(timeout=5)
         self._procs.clear()
 
+    def detach(self) -> None:
+        """Forget the processes without stopping them (they run on; stop them by pid, `stop_pids`)."""
+        self._procs.clear()
+
     def __enter__(self) -> Topology:
         try:
             return self.start()
@@ -245,6 +293,52 @@ class Topology:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def running(pid: int) -> bool:
+    """`pid` exists and is not a zombie (an exited child nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def group_members(pgid: int) -> list[int]:
+    """The running processes of process group `pgid` (a spawned process and its own children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                found.append(int(entry))
+    return found
+
+
+def stop_pids(pids: list[tuple[str, int]], timeout_s: float = 15.0) -> list[str]:
+    """Stop processes a topology started (each leads its own process group), by pid, after the topology
+    object is gone: SIGTERM to each (nginx: SIGQUIT, its graceful stop), last started first; whatever
+    is left of their groups after `timeout_s` gets SIGKILL. The names of those still running are
+    returned (none, normally)."""
+    for name, pid in reversed(pids):
+        if running(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end and any(group_members(pid) for _, pid in pids):
+        time.sleep(0.1)
+    for _, pid in pids:
+        if group_members(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+    end = time.monotonic() + 5
+    while time.monotonic() < end and any(group_members(pid) for _, pid in pids):
+        time.sleep(0.1)
+    return [name for name, pid in pids if group_members(pid)]
 
 
 def main() -> None:
