@@ -208,7 +208,8 @@ def test_bot_live_trades_drift_and_openbook_through_the_router_and_survives_a_si
         if first.poll() is None:
             first.kill()
     second = subprocess.run(
-        args(db, "--resume", "dob", "--i-understand-real-money", "--max-bars", "10"),
+        args(db, "--resume", "dob", "--i-understand-real-money", "--max-bars", "10", "--metrics-out",
+             str(tmp_path / "live.prom")),
         env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60,
     )  # fmt: skip
     fake.growing = False
@@ -243,6 +244,10 @@ def test_bot_live_trades_drift_and_openbook_through_the_router_and_survives_a_si
         assert any(filled) or chain.drift.sim.account.position(0).base_asset_amount, filled
     finally:
         journal.close()
+    # the margin mismatch counter is exported (its samples: the mismatches the venue counted, none here)
+    prom = (tmp_path / "live.prom").read_text()
+    assert "# TYPE bot_drift_margin_mismatch_total counter" in prom
+    assert "bot_drift_margin_mismatch_total{" not in prom, prom
     # the Drift user as driftpy reads it equals SimDrift's own state
     got = chain.call(driftpy_user(chain), 60)
     sim = chain.drift.sim

@@ -67,8 +67,8 @@ live.__annotations__ = {p.name: p.annotation for p in _PARAMS}
 app.command("live")(live)
 
 #: `bot paper` flags that mean nothing to a live run (it runs at the market's pace, reconciles at start)
-_NOT_LIVE = {"speed": "max", "snapshot_every": 50, "metrics_port": None, "metrics_out": None, "report": None,
-             "fills_out": None, "venue": None, "route": None, "fill": None}  # fmt: skip
+_NOT_LIVE = {"speed": "max", "snapshot_every": 50, "report": None, "fills_out": None, "venue": None,
+             "route": None, "fill": None}  # fmt: skip
 
 
 def _checked(o: dict[str, Any]) -> Any:
@@ -84,6 +84,14 @@ def _checked(o: dict[str, Any]) -> Any:
         raise UserError("bot live cancels the orders an earlier life left working: --unknown-orders cancel")
     if not o["store"]:
         raise UserError("a live run keeps its journal in the database: --no-store does not apply")
+    if o["metrics_port"] is not None:
+        from botnft.cli.report import check_metrics_port
+
+        check_metrics_port(o["metrics_port"])  # a live run serves metrics only when given a port
+    if o["metrics_out"]:
+        from botnft.backtest.outputs import check_output_file
+
+        o["metrics_out"] = check_output_file(o["metrics_out"], "--metrics-out", [])
     if o["max_bars"] is not None and not 1 <= o["max_bars"] <= 10**9:
         raise UserError(f"--max-bars must be in [1, 1e9], got {o['max_bars']}")
     if not 0.05 <= o["timeout_s"] <= 600 or not 0.01 <= o["poll_s"] <= 600:
@@ -203,11 +211,14 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
     run = life.run
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: run.request_stop("signal"))
+    metrics = _metrics(o, run_id, clients)
     try:
         status = run.run()
     finally:
         for t in life.tasks:
             t.cancel()
+        if metrics is not None:
+            metrics.stop()
         _close(clients, io, feed)
     summary = run.summary(status)
     store.set_status(run_id, status, summary=summary)
@@ -222,6 +233,46 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
         f"{rec.get('mismatches', 0)} mismatches",
         highlight=False,
     )
+
+
+class _MetricsWriter:
+    """The live run's metrics (live.metrics), served on `--metrics-port` and written to `--metrics-out`
+    every second and at the end."""
+
+    def __init__(self, live: Any, out_path: Path | None) -> None:
+        import threading
+
+        self.live, self.out_path = live, out_path
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.done.wait(1.0):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.out_path is not None:
+            self.live.write(self.out_path)
+        else:
+            self.live.update()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+        self.flush()
+        self.live.close()
+
+
+def _metrics(o: dict[str, Any], run_id: str, clients: dict[str, Any]) -> _MetricsWriter | None:
+    if not o["metrics_port"] and not o["metrics_out"]:
+        return None
+    from botnft.live.metrics import LiveMetrics
+
+    live = LiveMetrics(run_id, clients)
+    if o["metrics_port"]:
+        live.serve(o["metrics_port"])
+    return _MetricsWriter(live, Path(o["metrics_out"]) if o["metrics_out"] else None)
 
 
 def _connect(
