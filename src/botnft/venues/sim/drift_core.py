@@ -59,6 +59,7 @@ class DriftCore:
         if len(self.params) != len(markets):
             raise ValueError("market indexes must be unique")
         self.index: dict[InstrumentId, int] = {m.instrument_id: m.market_index for m in markets}
+        self.ids: dict[int, InstrumentId] = {i: inst for inst, i in self.index.items()}
         self.symbol: dict[str, int] = {m.symbol: m.market_index for m in markets}
         self.instruments: dict[InstrumentId, Instrument] = {m.instrument_id: m.instrument() for m in markets}
         if primary is not None and primary not in self.symbol:
@@ -144,7 +145,7 @@ class DriftCore:
                 if u.oracle_twap
                 else Decimal(0)
             )
-            inst = self.params[idx].instrument_id
+            inst = self.ids[idx]
             out.append(FundingApplied(ts, inst, dec(base, 9), rate, dec(u.oracle_twap, 6), dec(paid, 6)))
         return out
 

@@ -312,21 +312,38 @@ class PriceTape:
     def path_points(self, after_ns: int, until_ns: int) -> list[OracleSample]:
         """The bars' path points with ``after_ns < t <= until_ns``, in time order. A bar's open at the
         instant the previous bar closes is left out: one sample per instant, the close."""
-        out: list[OracleSample] = []
-        prev_end: int | None = None
         sample = self._sample
+        return [sample(t, price, mark, t) for t, price, mark in self.path_raw(after_ns, until_ns)]
+
+    def path_raw(self, after_ns: int, until_ns: int) -> list[tuple[int, int, int]]:
+        """``path_points`` as (time, price, mark) only: what a TWAP crank reads, without building the
+        samples (``point_sample`` builds one, the same as ``path_points`` holds)."""
+        out: list[tuple[int, int, int]] = []
+        append = out.append
+        prev_end: int | None = None
         for ch, a, b in self._bars_overlapping(after_ns, until_ns):
             interval = ch.interval
             offsets = [i * interval // 3 for i in range(4)]
+            ts_py, pts_py, marks_py = ch.ts_py, ch.pts_py, ch.marks_py
             for k in range(a, b):
-                t0 = ch.ts_py[k]
-                pts, marks = ch.pts_py[k], ch.marks_py[k]
-                for i in range(4):
-                    t = t0 + offsets[i]
-                    if after_ns < t <= until_ns and not (i == 0 and t0 == prev_end):
-                        out.append(sample(t, pts[i], marks[i], t))
-                prev_end = t0 + interval
+                t0 = ts_py[k]
+                pts, marks = pts_py[k], marks_py[k]
+                first = 1 if t0 == prev_end else 0
+                end = t0 + interval
+                if after_ns < t0 and end <= until_ns:  # the whole bar is inside: no test per point
+                    for i in range(first, 4):
+                        append((t0 + offsets[i], pts[i], marks[i]))
+                else:
+                    for i in range(first, 4):
+                        t = t0 + offsets[i]
+                        if after_ns < t <= until_ns:
+                            append((t, pts[i], marks[i]))
+                prev_end = end
         return out
+
+    def point_sample(self, t_ns: int, price: int, mark: int) -> OracleSample:
+        """The sample of the path point (``t_ns``, ``price``, ``mark``) from ``path_raw``."""
+        return self._sample(t_ns, price, mark, t_ns)
 
     def first_cross(self, start_ns: int, end_ns: int, level: int, below: bool) -> int | None:
         """First time in [start, end] at which the oracle is strictly below (``below``) or above
