@@ -68,7 +68,10 @@ class TopologyError(RuntimeError):
 
 
 def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Something listens on `port` (as a server would bind it: SO_REUSEADDR, so the TIME_WAIT
+    connections a stopped server leaves do not count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

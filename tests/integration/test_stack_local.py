@@ -1,0 +1,302 @@
+"""`make stack` end to end, on loopback (deploy/local/stack.py, what `make stack` / `make stack-down` run):
+nginx in front of 3 `bot serve` replicas, a job worker, a paper node, Prometheus and Alertmanager against a
+throw-away PostgreSQL database and Redis db 14, every port free-picked. Through nginx: log in as a user made
+with `bot user add --password-stdin`, run a backtest job and check its result against `bot backtest` run
+here on the same spec; watch the paper node trade (its fills on its /metrics, the API's node list);
+Prometheus' own `up` is 1 for the three replicas and the node; the per-IP rate limit holds through the
+stack (bench/api_ratelimit.py's client); a replica killed with SIGKILL and requests keep succeeding.
+`down` leaves no process and no port behind. Bounded: the whole takes well under 120 s here.
+
+Bad input: a missing config file or secret, a port in use: one line naming it, exit 2, nothing started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STACK = REPO / "deploy" / "local" / "stack.py"
+BOT = str(Path(sys.executable).with_name("bot"))
+REDIS_URL = "redis://127.0.0.1:6379/14"
+USER, PASSWORD = "stack-admin", "correct horse battery staple 42"
+#: the test's own requests come from this loopback address (the per-IP window is not Prometheus')
+CLIENT = "127.0.0.90"
+JOB = {"data": "sol-spot-1h", "strategy": "ema_cross", "start": "2021-01-01", "end": "2021-02-01"}
+
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "deploy" / "nginx"))
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _have(*programs: str) -> bool:
+    return all(shutil.which(p) or Path("/usr/sbin", p).exists() for p in programs)
+
+
+pytestmark = [
+    pytest.mark.skipif(
+        not _have("nginx", "prometheus", "prometheus-alertmanager"),
+        reason="nginx, prometheus or alertmanager not installed (make system-tools)",
+    ),
+    pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379"),
+]
+
+
+def stack(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    extra = []
+    if args[0] == "up" and os.environ.get("BOT_STACK_ALERTMANAGER_CONFIG"):
+        extra = ["--alertmanager-config", os.environ["BOT_STACK_ALERTMANAGER_CONFIG"]]
+    return subprocess.run(
+        [sys.executable, str(STACK), *args, *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=REPO,
+    )
+
+
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    source: str = CLIENT,
+) -> tuple[int, dict[str, str], Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        raw = response.read()
+        head = {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+    payload: Any = raw
+    if head.get("content-type", "").startswith(("application/json", "application/problem+json")):
+        payload = json.loads(raw)
+    return response.status, head, payload
+
+
+def until(what: str, probe: Any, deadline_s: float, every_s: float = 0.5) -> Any:
+    end = time.monotonic() + deadline_s
+    last = None
+    while time.monotonic() < end:
+        last = probe()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"{what}: not within {deadline_s} s (last: {last!r})")
+
+
+def metric_sum(text: str, name: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+
+
+@pytest.fixture
+def up_stack(postgres_database: str, tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    workdir = tmp_path / "stack"
+    began = time.monotonic()
+    done = stack(
+        "up", "--dir", str(workdir), "--free-ports", "--database-url", postgres_database,
+        "--redis-url", REDIS_URL,
+    )  # fmt: skip
+    print(f"stack up: {time.monotonic() - began:.1f} s")
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads((workdir / "state.json").read_text())
+    try:
+        yield workdir, state
+    finally:
+        began = time.monotonic()
+        down = stack("down", "--dir", str(workdir))
+        print(f"stack down: {time.monotonic() - began:.1f} s")
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_stack_end_to_end(up_stack: tuple[Path, dict[str, Any]], postgres_database: str) -> None:
+    workdir, state = up_stack
+    ports = state["ports"]
+    nginx = ports["nginx"]
+    names = [p["name"] for p in state["processes"]]
+    assert sorted(names) == sorted(
+        ["replica1", "replica2", "replica3", "nginx", "worker", "node", "prometheus", "alertmanager"]
+    )
+
+    # up again while it runs: one line, nothing new started
+    again = stack("up", "--dir", str(workdir), "--free-ports", "--database-url", postgres_database)
+    assert again.returncode == 0 and again.stdout.count("\n") == 1, again.stdout + again.stderr
+    assert "already running" in again.stdout
+    assert json.loads((workdir / "state.json").read_text())["processes"] == state["processes"]
+
+    # a user, then a token through nginx
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update(BOT_DATABASE_URL=postgres_database, BOT_CONFIG=str(workdir / "bot.toml"))
+    env.update(BOT_API_ARGON2_TIME_COST="1", BOT_API_ARGON2_MEMORY_KIB="8192")
+    made = subprocess.run(
+        [BOT, "user", "add", USER, "--scopes", "read,trade,admin", "--password-stdin"],
+        input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    form = urllib.parse.urlencode({"grant_type": "password", "username": USER, "password": PASSWORD})
+    status, _, token = request(
+        nginx, "POST", "/v1/auth/token", body=form.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert status == 200, token
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+
+    # a backtest job through the API, run by the stack's worker
+    status, _, job = request(
+        nginx, "POST", "/v1/backtests", body=json.dumps(JOB).encode(),
+        headers={**auth, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert status in (201, 202), job
+
+    def finished() -> Any:
+        got = request(nginx, "GET", f"/v1/backtests/{job['id']}", headers=auth)[2]
+        return got if got.get("status") in ("done", "failed", "cancelled") else None
+
+    final = until("the backtest job finished", finished, 60)
+    assert final["status"] == "done", final
+    status, _, result = request(nginx, "GET", f"/v1/backtests/{job['id']}/result", headers=auth)
+    assert status == 200, result
+    reference = subprocess.run(
+        [BOT, "backtest", "--data", JOB["data"], "--strategy", JOB["strategy"], "--start", JOB["start"],
+         "--end", JOB["end"], "--json", "--no-store"],
+        capture_output=True, text=True, env=env, timeout=60, check=False, cwd=workdir,
+    )  # fmt: skip
+    assert reference.returncode == 0, reference.stderr
+    expected = json.loads(reference.stdout)
+    assert result["summary"]["final_equity"] == expected["final_equity"]
+    assert result["summary"]["fills"] == expected["fills"] > 0
+
+    # the paper node trades: fills on its own /metrics, and the API lists it running
+    def node_fills() -> float:
+        _, _, text = request(ports["node"], "GET", "/metrics", source="127.0.0.1")
+        return metric_sum(text.decode(), "bot_fills_total")
+
+    fills = until("the paper node filled an order", node_fills, 30)
+    assert fills >= 1
+    status, _, nodes = request(nginx, "GET", "/v1/nodes", headers=auth)
+    assert status == 200 and [n["status"] for n in nodes if n["kind"] == "paper"] == ["running"], nodes
+
+    # Prometheus scrapes the three replicas and the node: `up` is 1 for each
+    def scraped() -> dict[str, float] | None:
+        query = urllib.parse.urlencode({"query": "up"})
+        _, _, answer = request(ports["prometheus"], "GET", f"/api/v1/query?{query}", source="127.0.0.1")
+        ups = {r["metric"]["instance"]: float(r["value"][1]) for r in answer["data"]["result"]}
+        wanted = [f"127.0.0.1:{p}" for p in [*ports["replicas"], ports["node"]]]
+        return ups if all(ups.get(t) == 1.0 for t in wanted) else None
+
+    until("Prometheus scrapes 3 replicas and the node", scraped, 30, every_s=1)
+
+    # the per-IP rate limit through the stack: bench/api_ratelimit.py's client, 4 clients x 30/s x 2 s
+    from api_ratelimit import ClientResult, run_client
+
+    async def measure() -> list[ClientResult]:
+        results = [ClientResult(source=f"127.0.0.{91 + i}", forged=i % 2 == 0) for i in range(4)]
+        start = time.monotonic() + 0.2
+        await asyncio.gather(*(run_client(r, nginx, "/v1/health", 30, 2, start) for r in results))
+        return results
+
+    for row in asyncio.run(measure()):
+        assert row.errors == 0 and not row.other, row
+        assert row.accepted + row.edge_429 + row.app_429 == row.sent == 60, row
+        assert 9 <= row.accepted <= 11, row  # 5 per moving second x 2 s, +- 10 %
+
+    # failover: SIGKILL one replica; every request through nginx is still answered, by the other two
+    victim = next(p for p in state["processes"] if p["name"] == "replica2")
+    os.kill(victim["pid"], signal.SIGKILL)
+    seen = []
+    for i in range(12):  # each from its own address: the per-IP window never refuses them
+        status, head, _ = request(nginx, "GET", "/v1/health", source=f"127.0.1.{i + 1}")
+        assert status == 200, (i, status)
+        seen.append(head.get("x-replica"))
+    assert set(seen) == {"r1", "r3"}, seen
+    status, _, _ = request(nginx, "GET", "/v1/nodes", headers=auth)
+    assert status == 200
+
+
+def test_down_leaves_nothing_running(postgres_database: str, tmp_path: Path) -> None:
+    from topology import port_taken, running
+
+    workdir = tmp_path / "stack"
+    done = stack(
+        "up", "--dir", str(workdir), "--free-ports", "--database-url", postgres_database,
+        "--redis-url", REDIS_URL, "--replicas", "1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads((workdir / "state.json").read_text())
+    pids = [p["pid"] for p in state["processes"]]
+    assert all(running(pid) for pid in pids)
+    down = stack("down", "--dir", str(workdir))
+    assert down.returncode == 0 and down.stdout.strip() == f"stack down: {len(pids)} processes stopped"
+    assert not any(running(pid) for pid in pids)
+    ports = state["ports"]
+    for port in [
+        ports["nginx"],
+        *ports["replicas"],
+        ports["node"],
+        ports["prometheus"],
+        ports["alertmanager"],
+    ]:
+        assert not port_taken(port), port
+    again = stack("down", "--dir", str(workdir))
+    assert again.returncode == 0 and "not running" in again.stdout
+
+
+def _one_line_refusal(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stack: "), done.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    assert done.stdout == ""
+
+
+def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "prometheus.yml"
+    done = stack("up", "--dir", str(tmp_path / "s"), "--free-ports", "--prometheus-config", str(missing))
+    _one_line_refusal(done, "missing config file", str(missing))
+    assert not (tmp_path / "s" / "state.json").exists()
+
+
+def test_missing_secret_is_one_line(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    done = stack("up", "--dir", str(tmp_path / "s"), "--free-ports", "--secrets-dir", str(secrets))
+    _one_line_refusal(done, "missing secret", str(secrets / "bot_api_signing_key"))
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = stack("up", "--dir", str(tmp_path / "s"), "--free-ports", "--port", str(port))
+    _one_line_refusal(done, f"port 127.0.0.1:{port} (nginx) is already in use")
+    assert not (tmp_path / "s" / "state.json").exists()
