@@ -57,7 +57,6 @@ class Chain:
         self.loop = fake.loop
         self.stack = contextlib.AsyncExitStack()
         self.wallet = Keypair()
-        self.drift_wallet = Keypair()
         self.keeper: asyncio.Task[None] | None = None
         asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)
 
@@ -69,15 +68,13 @@ class Chain:
         for k in range(10):  # 0.05 apart, 20 SOL each
             self.ob.place(maker, False, 150_050 + 50 * k, 20_000)
             self.ob.place(maker, True, 149_950 - 50 * k, 20_000)
-        # OpenBook's wallet: 1 SOL kept for fees (sol_reserve), 2 wrapped SOL and 5,000 USDC to trade
+        # one wallet: 1 SOL kept for the fees of both venues' transactions (sol_reserve), 2 wrapped SOL and
+        # 5,000 USDC to trade on OpenBook, and a Drift user holding 5,000 USDC of collateral
         pk = self.wallet.pubkey()
         self.chain.airdrop(pk, 10**9)
         self.chain.set_token(pk, NATIVE_MINT, 2 * 10**9)
         self.chain.set_token(pk, USDC_MINT, 5_000 * 10**6)
-        # Drift's wallet (its own: its transaction fees would otherwise move OpenBook's SOL): 5,000 USDC
-        # deposited as collateral
-        self.chain.airdrop(self.drift_wallet.pubkey(), 10 * 10**9)
-        self.drift.open_user(self.drift_wallet.pubkey(), 5_000 * 10**6)
+        self.drift.open_user(pk, 5_000 * 10**6)
         self.rpc_url = await self.stack.enter_async_context(self.chain.serve())
         self.keeper = asyncio.create_task(self._keep())
 
@@ -103,11 +100,11 @@ class Chain:
         self.stop_keeper()
         self.call(self.stack.aclose())
 
-    def tables(self, openbook_key: Path, drift_key: Path) -> str:
+    def tables(self, keypair_file: Path) -> str:
         return (
-            f'[live.drift]\nrpc_url = "{self.rpc_url}"\nkeypair_file = "{drift_key}"\n'
+            f'[live.drift]\nrpc_url = "{self.rpc_url}"\nkeypair_file = "{keypair_file}"\n'
             "poll_interval_s = 0.1\nconfirm_timeout_s = 5\n"
-            f'[live.openbook]\nrpc_url = "{self.rpc_url}"\nkeypair_file = "{openbook_key}"\n'
+            f'[live.openbook]\nrpc_url = "{self.rpc_url}"\nkeypair_file = "{keypair_file}"\n'
             f'market = "{self.ob.market}"\npoll_interval_s = 0.05\nsol_reserve = 1.0\n'
         )
 
@@ -123,14 +120,11 @@ def venues() -> Iterator[tuple[Fake, Chain]]:
 
 def setup(tmp_path: Path, fake: Fake, chain: Chain) -> dict[str, str]:
     env = config(tmp_path, fake.url)
-    files = []
-    for name, kp in (("openbook", chain.wallet), ("drift", chain.drift_wallet)):
-        wallet = tmp_path / f"{name}-wallet.json"
-        wallet.write_text(json.dumps(list(bytes(kp))))
-        wallet.chmod(0o600)
-        files.append(wallet)
+    wallet = tmp_path / "wallet.json"
+    wallet.write_text(json.dumps(list(bytes(chain.wallet))))
+    wallet.chmod(0o600)
     cfg = Path(env["BOT_LIVE_CONFIG"])
-    cfg.write_text(cfg.read_text() + chain.tables(*files))
+    cfg.write_text(cfg.read_text() + chain.tables(wallet))
     return {**env, "BOT_RUNS_DIR": str(tmp_path / "runs")}
 
 
@@ -158,7 +152,7 @@ async def driftpy_user(chain: Chain) -> Any:
 
     conn = AsyncClient(chain.rpc_url, commitment=Confirmed)
     client = DriftClient(
-        conn, chain.drift_wallet, env="mainnet", perp_market_indexes=[0], spot_market_indexes=[0],
+        conn, chain.wallet, env="mainnet", perp_market_indexes=[0], spot_market_indexes=[0],
         oracle_infos=[OracleInfo(chain.drift.oracles[0], OracleSource.PythPull())],
         account_subscription=AccountSubscriptionConfig("cached"), market_lookup_tables=[],
     )  # fmt: skip

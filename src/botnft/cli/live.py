@@ -197,7 +197,8 @@ def _run(o: dict[str, Any], cfg: Any, spec: Any, settings: Any, store: Any, run_
             store=store, run_id=run_id, feed=feed, strategy=node.strategy, sizer=node.sizer,
             gate=node.risk, fee_rate=Decimal(node.fee_rate),
             settings=LiveSettings(
-                cfg.interval_ns, max_bars=o["max_bars"], reserves=_reserves(cfg, dry), closed_bars=True
+                cfg.interval_ns, max_bars=o["max_bars"], reserves=_reserves(cfg, dry), closed_bars=True,
+                wallets=_wallets(cfg, dry),
             ),
             clients=None if dry else clients, quoters=quoters, paper=paper, io=io,
             timeout_s=o["timeout_s"],
@@ -473,6 +474,16 @@ def _reserves(cfg: Any, dry: bool) -> dict[str, dict[str, Decimal]]:
     return {
         VENUE_NAMES[v.kind]: {"SOL": v.table["sol_reserve"]} for v in cfg.venues if v.kind in WALLET_KINDS
     }
+
+
+def _wallets(cfg: Any, dry: bool) -> dict[str, str]:
+    """The keypair file paying each live Solana venue's network fees (Drift's too: its transactions are
+    paid from the wallet even though its collateral is its user account's)."""
+    from botnft.live.config import VENUE_NAMES
+
+    if dry:
+        return {}
+    return {VENUE_NAMES[v.kind]: str(v.table.get("keypair_file")) for v in cfg.venues if v.kind != "ccxt"}
 
 
 def _accounts(session: Any, cfg: Any, dry: bool) -> dict[str, str]:

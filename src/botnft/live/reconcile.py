@@ -125,11 +125,14 @@ def reconcile_start(
     statuses: Mapping[str, MassStatus],
     run_tag: str,
     reserves: Mapping[str, Mapping[str, Decimal]] | None = None,
+    wallets: Mapping[str, str] | None = None,
 ) -> StartReport:
     """`reserves`: by venue, the assets a wallet keeps for transaction fees (a Solana wallet's SOL): the
     network fees of the last life's transactions are in no fill, so that asset may be short of the journal's
     account by at most `TX_FEE` per transaction its orders can have sent (`TXS_PER_ORDER` each, plus
-    setup)."""
+    setup). `wallets`: by venue, the wallet paying its transactions' fees: the orders of every venue paying
+    from an account's wallet count (a Drift user's transactions are paid by the wallet OpenBook trades from).
+    """
     out = StartReport()
     instruments = node.portfolio.instruments
     account = node.portfolio.account
@@ -226,12 +229,16 @@ def reconcile_start(
         # unit of a 6-decimal asset per fill (an AMM swap's exact amounts are in its fill event only)
         tolerance = REPORT_UNIT * rebuilt.get(acct, 0)
         fee_assets = {a for n in names for a in (reserves or {}).get(n, {})}
+        payers = {(wallets or {}).get(n, n) for n in names}
         orders = sum(
             1
             for rec in view.orders.values()
             if last is not None
             and rec.prefix == last["prefix"]
-            and account(rec.submitted.instrument.venue) == acct
+            and (
+                account(rec.submitted.instrument.venue) == acct
+                or (wallets or {}).get(rec.submitted.instrument.venue) in payers
+            )
         )
         fees = TX_FEE * (TXS_PER_ORDER * orders + TXS_SETUP)
         for asset in sorted(set(want) & set(have)):

@@ -62,6 +62,8 @@ class LiveSettings:
     closed_bars: bool = False
     #: by venue, per asset: what the node leaves out of trading (a Solana wallet's SOL for fees)
     reserves: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    #: by venue, the wallet paying its transactions' network fees (Solana venues signing with one keypair)
+    wallets: Mapping[str, str] = field(default_factory=dict)
 
 
 async def pump_feed(feed: MarketDataFeed, inbox: Inbox) -> None:
@@ -137,14 +139,9 @@ class LiveRun:
         if self._await_in_flight(statuses):  # they settled: start from what the venues hold now
             statuses = {name: mass_status(v, ts) for name, v in self.venues.items()}
         report = reconcile_start(
-            self.node,
-            self.venues,
-            self.gate,
-            self.view,
-            statuses,
-            run_tag(self.run_id),
-            self.settings.reserves,
-        )
+            self.node, self.venues, self.gate, self.view, statuses, run_tag(self.run_id),
+            self.settings.reserves, self.settings.wallets,
+        )  # fmt: skip
         seeded = seed_portfolio(self.node, statuses, self.settings.reserves)
         prefix = next(iter(self.venues.values())).ids.prefix if self.venues else ""
         self.journal.record("life", ts, None, {"life": self.life, "prefix": prefix, "balances": seeded})
