@@ -47,7 +47,7 @@ from topology import (  # noqa: E402
     wait_http,
 )
 
-PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.stack.yml"
 ALERTMANAGER_CONFIG = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bot_stack"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -56,7 +56,14 @@ DEFAULT_PORTS = {"nginx": 8080, "api": 8001, "node": 9464, "prometheus": 9090, "
 SIGNING_KEY_SECRET = "bot_api_signing_key"
 STATE = "state.json"
 #: a Prometheus job is given local targets by the words in its name
-ROLES = {"api": ("api",), "node": ("bot", "node", "paper", "live"), "alertmanager": ("alertmanager",)}
+ROLES = {
+    "api": ("api",),
+    "node": ("bot", "node", "paper", "live"),
+    "alertmanager": ("alertmanager",),
+    "prometheus": ("prometheus",),
+}
+#: where the stack's services read their Docker secrets; locally, the files of --secrets-dir
+DOCKER_SECRETS = "/run/secrets/"
 
 
 class StackError(Exception):
@@ -99,7 +106,9 @@ class Options:
     replicas: int = 3
     free_ports: bool = False
     port: int | None = None
-    secrets_dir: Path | None = None
+    #: secret files: what the Alertmanager config reads from /run/secrets, and the API's `bot_api_*`
+    #: (optional: without bot_api_signing_key the replicas share one generated in the folder)
+    secrets_dir: Path | None = None  # None: <workdir>/secrets
     rate_limit: str = "5/second"
     paper_data: str = "sol-spot-1h"
     paper_speed: str = "36000"
@@ -134,10 +143,21 @@ def _check_files(o: Options) -> None:
     for rules in _rule_files(o.prometheus_config):
         if not rules.is_file():
             raise StackError(f"missing config file: {rules} (rule_files of {o.prometheus_config})")
-    if o.secrets_dir is not None:
-        secret = o.secrets_dir / SIGNING_KEY_SECRET
-        if not secret.is_file():
-            raise StackError(f"missing secret: {secret}")
+    for secret in _alertmanager_secrets(o.alertmanager_config):
+        path = _secrets(o) / secret
+        if not path.is_file():
+            raise StackError(f"missing secret: {path} (read by {o.alertmanager_config})")
+
+
+def _secrets(o: Options) -> Path:
+    return (o.secrets_dir or o.workdir / "secrets").resolve()
+
+
+def _alertmanager_secrets(path: Path) -> list[str]:
+    """The names of the Docker secret files (/run/secrets/NAME) the Alertmanager config reads."""
+    import re
+
+    return sorted(set(re.findall(re.escape(DOCKER_SECRETS) + r"([A-Za-z0-9_.-]+)", path.read_text())))
 
 
 def _check_ports(ports: Ports) -> None:
@@ -319,7 +339,9 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
     am_dir, prom_dir = workdir / "alertmanager", workdir / "prometheus"
     for d in (am_dir / "data", prom_dir / "data", workdir / "logs"):
         d.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(o.alertmanager_config, am_dir / "alertmanager.yml")
+    am_text = o.alertmanager_config.read_text()
+    am_text = am_text.replace(DOCKER_SECRETS, f"{_secrets(o)}/")  # the same file, local secret files
+    (am_dir / "alertmanager.yml").write_text(am_text)
     _tool_check(["amtool", "check-config", str(am_dir / "alertmanager.yml")], o.alertmanager_config)
     replicas = [(f"127.0.0.1:{p}", {"replica": f"r{i}"}) for i, p in enumerate(ports.replicas, start=1)]
     prom_file = render_prometheus(
@@ -329,6 +351,7 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
             "api": replicas,
             "node": [(f"127.0.0.1:{ports.node}", {"node": "paper"})],
             "alertmanager": [(f"127.0.0.1:{ports.alertmanager}", {})],
+            "prometheus": [(f"127.0.0.1:{ports.prometheus}", {})],
         },
     )
     _tool_check(["promtool", "check", "config", str(prom_file)], o.prometheus_config)
@@ -341,7 +364,7 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
         port=ports.nginx,
         replica_ports=list(ports.replicas),
         database=o.database_url,
-        secrets_dir=o.secrets_dir,
+        secrets_dir=_secrets(o),
         extra_env={"BOT_API_JOB_WORKERS": "0", **o.extra_env},  # the worker below runs the jobs
     )
     try:
@@ -434,7 +457,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replicas", type=int, default=3)
     ap.add_argument("--port", type=int, default=None, help="nginx's port (default 8080)")
     ap.add_argument("--free-ports", action="store_true", help="any free loopback ports, not the fixed ones")
-    ap.add_argument("--secrets-dir", type=Path, default=None, help=f"secret files ({SIGNING_KEY_SECRET})")
+    ap.add_argument(
+        "--secrets-dir",
+        type=Path,
+        default=None,
+        help="secret files: those deploy/alertmanager/alertmanager.yml reads from /run/secrets, and "
+        f"optionally {SIGNING_KEY_SECRET} (default: <dir>/secrets)",
+    )
     ap.add_argument("--rate-limit", default="5/second")
     ap.add_argument("--paper-data", default="sol-spot-1h")
     ap.add_argument("--paper-speed", default="36000", help="the paper node's speed (36000: 10 1h-bars/s)")

@@ -65,11 +65,8 @@ pytestmark = [
 
 
 def stack(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    extra = []
-    if args[0] == "up" and os.environ.get("BOT_STACK_ALERTMANAGER_CONFIG"):
-        extra = ["--alertmanager-config", os.environ["BOT_STACK_ALERTMANAGER_CONFIG"]]
     return subprocess.run(
-        [sys.executable, str(STACK), *args, *extra],
+        [sys.executable, str(STACK), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -118,13 +115,22 @@ def metric_sum(text: str, name: str) -> float:
     return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
 
 
+def secrets(folder: Path) -> Path:
+    """The secret files deploy/alertmanager/alertmanager.yml reads (/run/secrets in the Swarm stack):
+    a chat webhook on a loopback port nothing listens on, a pager key that is no one's."""
+    folder.mkdir(parents=True)
+    (folder / "slack_webhook_url").write_text("http://127.0.0.1:9/hook\n")
+    (folder / "pagerduty_routing_key").write_text("0" * 32 + "\n")
+    return folder
+
+
 @pytest.fixture
 def up_stack(postgres_database: str, tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     workdir = tmp_path / "stack"
     began = time.monotonic()
     done = stack(
         "up", "--dir", str(workdir), "--free-ports", "--database-url", postgres_database,
-        "--redis-url", REDIS_URL,
+        "--redis-url", REDIS_URL, "--secrets-dir", str(secrets(tmp_path / "secrets")),
     )  # fmt: skip
     print(f"stack up: {time.monotonic() - began:.1f} s")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -248,7 +254,7 @@ def test_down_leaves_nothing_running(postgres_database: str, tmp_path: Path) -> 
     workdir = tmp_path / "stack"
     done = stack(
         "up", "--dir", str(workdir), "--free-ports", "--database-url", postgres_database,
-        "--redis-url", REDIS_URL, "--replicas", "1",
+        "--redis-url", REDIS_URL, "--replicas", "1", "--secrets-dir", str(secrets(tmp_path / "secrets")),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     state = json.loads((workdir / "state.json").read_text())
@@ -289,7 +295,8 @@ def test_missing_secret_is_one_line(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     done = stack("up", "--dir", str(tmp_path / "s"), "--free-ports", "--secrets-dir", str(secrets))
-    _one_line_refusal(done, "missing secret", str(secrets / "bot_api_signing_key"))
+    # the first (by name) of the files the Alertmanager config reads from /run/secrets
+    _one_line_refusal(done, "missing secret", str(secrets / "pagerduty_routing_key"), "alertmanager.yml")
 
 
 def test_port_in_use_is_one_line(tmp_path: Path) -> None:
@@ -297,6 +304,9 @@ def test_port_in_use_is_one_line(tmp_path: Path) -> None:
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        done = stack("up", "--dir", str(tmp_path / "s"), "--free-ports", "--port", str(port))
+        done = stack(
+            "up", "--dir", str(tmp_path / "s"), "--free-ports", "--port", str(port),
+            "--secrets-dir", str(secrets(tmp_path / "secrets")),
+        )  # fmt: skip
     _one_line_refusal(done, f"port 127.0.0.1:{port} (nginx) is already in use")
     assert not (tmp_path / "s" / "state.json").exists()
