@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from botnft.domain.ids import InstrumentId
@@ -347,12 +348,18 @@ def staleness_bps(age_s: float, config: CostConfig) -> float:
 @dataclass(frozen=True)
 class _Prepared:
     snap: AnyLiquidity
+    side: Side
     source: Source
-    fee_free: Source
     venue_mid: float
     age_s: float
     lot: float
     min_size: float
+
+    @cached_property
+    def fee_free(self) -> Source:
+        """The fee-free curve that separates fee from impact, built only for a venue given a leg (it
+        cannot fail where ``source``, the same liquidity with a fee, was built)."""
+        return to_source(self.snap, self.side, fee_bps=0.0)
 
 
 def _prepare(
@@ -367,12 +374,11 @@ def _prepare(
     try:
         vm = mid(snap)
         src = to_source(snap, side)
-        free = to_source(snap, side, fee_bps=0.0)
     except ValueError as exc:
         return None, _with_reason(fail, str(exc))
     if src.capacity(side) <= 0.0:
         return None, _with_reason(fail, f"no liquidity on the {side} side")
-    prep = _Prepared(snap, src, free, vm, age_s, float(snap.lot), float(snap.min_size))
+    prep = _Prepared(snap, side, src, vm, age_s, float(snap.lot), float(snap.min_size))
     return prep, None
 
 
