@@ -69,7 +69,7 @@ clean:
 ## a paper node, Prometheus, Alertmanager; local PostgreSQL and Redis); state in .stack/ (deploy/local/stack.py)
 .PHONY: stack stack-down
 stack:
-	$(BIN)/python deploy/local/stack.py up
+	@$(BIN)/python deploy/local/stack.py up
 
 stack-down:
-	$(BIN)/python deploy/local/stack.py down
+	@$(BIN)/python deploy/local/stack.py down
