@@ -70,6 +70,14 @@ def test_what_the_stack_promises() -> None:
     # the API trusts X-Forwarded-For from the edge network's subnet only
     subnet = stack["networks"]["edge"]["ipam"]["config"][0]["subnet"]
     assert services["api"]["environment"]["BOT_API_TRUSTED_PROXIES"] == subnet
+    # Grafana's provisioned datasource is the stack's Prometheus, on a network they share
+    datasource = yaml.safe_load((DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    assert set(services["grafana"]["networks"]) & set(services["prometheus"]["networks"])
+    # Prometheus reaches every scraped service; nothing but nginx and grafana publishes a port
+    for name in ("node", "live", "alertmanager"):
+        assert "monitoring" in services[name]["networks"], name
+    assert {n for n, svc in services.items() if svc.get("ports")} == {"nginx", "grafana"}
     # every upstream image is pinned to a version, not a moving tag
     for name, svc in services.items():
         image = svc["image"]
