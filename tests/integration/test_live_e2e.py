@@ -55,7 +55,7 @@ class Fake:
             klines=[kline(i) for i in range(first)],
             klines_interval="1m",
             balances={"USDT": Decimal(100_000), "SOL": Decimal(0)},
-            fee_rate=Decimal(0),  # the node's ledger books every fee in the quote (Binance: a buy's in SOL)
+            # Binance's 0.1 % commission: a buy's in the SOL bought, a sell's in the USDT received
             delay_s=4.0,  # an answer held past the client's timeout (and past the kill)
         )
         self.n = first
