@@ -220,6 +220,10 @@ def test_stack_end_to_end(up_stack: tuple[Path, dict[str, Any]], postgres_databa
         return ups if all(ups.get(t) == 1.0 for t in wanted) else None
 
     until("Prometheus scrapes 3 replicas and the node", scraped, 30, every_s=1)
+    _, _, managers = request(ports["prometheus"], "GET", "/api/v1/alertmanagers", source="127.0.0.1")
+    assert [a["url"] for a in managers["data"]["activeAlertmanagers"]] == [
+        f"http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts"
+    ]
 
     # the per-IP rate limit through the stack: bench/api_ratelimit.py's client, 4 clients x 30/s x 2 s
     from api_ratelimit import ClientResult, run_client
