@@ -211,6 +211,12 @@ def test_stack_end_to_end(up_stack: tuple[Path, dict[str, Any]], postgres_databa
     status, _, nodes = request(nginx, "GET", "/v1/nodes", headers=auth)
     assert status == 200 and [n["status"] for n in nodes if n["kind"] == "paper"] == ["running"], nodes
 
+    def node_progressed() -> bool:  # the API sees the node's journal move on
+        (later,) = request(nginx, "GET", "/v1/nodes", headers=auth)[2]
+        return bool(later["bars_done"] > nodes[0]["bars_done"])
+
+    until("the API sees the paper node progress", node_progressed, 20)
+
     # Prometheus scrapes the three replicas and the node: `up` is 1 for each
     def scraped() -> dict[str, float] | None:
         query = urllib.parse.urlencode({"query": "up"})
@@ -220,6 +226,13 @@ def test_stack_end_to_end(up_stack: tuple[Path, dict[str, Any]], postgres_databa
         return ups if all(ups.get(t) == 1.0 for t in wanted) else None
 
     until("Prometheus scrapes 3 replicas and the node", scraped, 30, every_s=1)
+
+    def prometheus_fills() -> float:
+        query = urllib.parse.urlencode({"query": "sum(bot_fills_total)"})
+        _, _, answer = request(ports["prometheus"], "GET", f"/api/v1/query?{query}", source="127.0.0.1")
+        return sum(float(r["value"][1]) for r in answer["data"]["result"])
+
+    until("Prometheus has the node's fills", prometheus_fills, 20, every_s=1)
     _, _, managers = request(ports["prometheus"], "GET", "/api/v1/alertmanagers", source="127.0.0.1")
     assert [a["url"] for a in managers["data"]["activeAlertmanagers"]] == [
         f"http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts"
