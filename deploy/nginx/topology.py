@@ -272,7 +272,7 @@ class Topology:
     def stop(self) -> None:
         for proc in reversed(self._procs):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM if proc.args[0] != NGINX else signal.SIGQUIT)
+                proc.send_signal(signal.SIGQUIT if self._names.get(proc.pid) == "nginx" else signal.SIGTERM)
         for proc in reversed(self._procs):
             try:
                 proc.wait(timeout=15)
