@@ -152,17 +152,25 @@ class ConstantProductEngine(PoolEngine):
 
     def __init__(self, config: PoolConfig) -> None:
         super().__init__(config, (config.base_reserve, config.quote_reserve))
+        self._fee_factor: tuple[object, Fraction] | None = None
 
     @property
     def fee_factor(self) -> Fraction:
         t = self.config.terms
+        # (an engine pickled before the cache has none)
+        cached: tuple[object, Fraction] | None = getattr(self, "_fee_factor", None)
+        if cached is not None and cached[0] is t:  # the terms are frozen: computed once per terms
+            return cached[1]
         if isinstance(t, AmmV4Terms):
-            return Fraction(t.fee_denominator - t.fee_numerator, t.fee_denominator)
-        assert isinstance(t, CpmmTerms)
-        d = FEE_RATE_DENOMINATOR_VALUE
-        on_in = t.trade_fee_rate + (t.creator_fee_rate if t.creator_fee_on_input else 0)
-        on_out = 0 if t.creator_fee_on_input else t.creator_fee_rate
-        return Fraction(d - on_in, d) * Fraction(d - on_out, d)
+            factor = Fraction(t.fee_denominator - t.fee_numerator, t.fee_denominator)
+        else:
+            assert isinstance(t, CpmmTerms)
+            d = FEE_RATE_DENOMINATOR_VALUE
+            on_in = t.trade_fee_rate + (t.creator_fee_rate if t.creator_fee_on_input else 0)
+            on_out = 0 if t.creator_fee_on_input else t.creator_fee_rate
+            factor = Fraction(d - on_in, d) * Fraction(d - on_out, d)
+        self._fee_factor = (t, factor)
+        return factor
 
     def quote_swap(self, amount: int, *, sell_base: bool, exact_in: bool) -> SwapQuote:
         rb, rq = self.reserves()
