@@ -312,6 +312,24 @@ def _record(workdir: Path, topology: Topology, ports: Ports, o: Options, complet
     return state
 
 
+def _last_line(workdir: Path, name: str) -> str:
+    log = workdir / "logs" / f"{name}.log"
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        lines = []
+    return lines[-1][:300] if lines else f"see {log}"
+
+
+def _wait(workdir: Path, name: str, proc: subprocess.Popen[bytes], port: int, path: str) -> None:
+    try:
+        wait_http(port, path, 60, proc)
+    except TopologyError:
+        code = proc.poll()
+        how = f"exited with {code}" if code is not None else f"did not answer on 127.0.0.1:{port}{path}"
+        raise TopologyError(f"{name} {how}: {_last_line(workdir, name)}") from None
+
+
 def up(o: Options) -> tuple[str, dict[str, Any]]:
     """Start the stack in `o.workdir`; (a one-line summary, the state). Already running: its line."""
     workdir = o.workdir.resolve()
@@ -396,14 +414,12 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
             ],
         )  # fmt: skip
         _record(workdir, topology, ports, o, complete=False)
-        wait_http(ports.node, "/metrics", 60, node)
-        wait_http(ports.alertmanager, "/-/ready", 30, alertmanager)
-        wait_http(ports.prometheus, "/-/ready", 30, prometheus)
+        _wait(workdir, "node", node, ports.node, "/metrics")
+        _wait(workdir, "alertmanager", alertmanager, ports.alertmanager, "/-/ready")
+        _wait(workdir, "prometheus", prometheus, ports.prometheus, "/-/ready")
         time.sleep(0.5)
         if worker.poll() is not None:
-            raise TopologyError(
-                f"the job worker exited with {worker.returncode} (see {workdir}/logs/worker.log)"
-            )
+            raise TopologyError(f"worker exited with {worker.returncode}: {_last_line(workdir, 'worker')}")
         state = _record(workdir, topology, ports, o, complete=True)
     except BaseException as exc:
         topology.stop()
