@@ -327,3 +327,48 @@ def test_port_in_use_is_one_line(tmp_path: Path) -> None:
         )  # fmt: skip
     _one_line_refusal(done, f"port 127.0.0.1:{port} (nginx) is already in use")
     assert not (tmp_path / "s" / "state.json").exists()
+
+
+def test_prometheus_file_rendered_with_local_targets(tmp_path: Path) -> None:
+    import yaml
+
+    sys.path.insert(0, str(REPO / "deploy" / "local"))
+    from stack import PROMETHEUS_CONFIG, render_prometheus
+
+    source = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    replicas = [(f"127.0.0.1:{7001 + i}", {"replica": f"r{i + 1}"}) for i in range(3)]
+    path = render_prometheus(
+        PROMETHEUS_CONFIG,
+        tmp_path,
+        {"api": replicas, "node": [("127.0.0.1:7464", {})], "alertmanager": [("127.0.0.1:7093", {})]},
+    )
+    rendered = yaml.safe_load(path.read_text())
+    # the stack file's jobs, rules and intervals, each job's discovery now a local list
+    assert [j["job_name"] for j in rendered["scrape_configs"]] == [
+        j["job_name"] for j in source["scrape_configs"]
+    ]
+    assert rendered["global"] == source["global"]
+    assert rendered["rule_files"] == [str(PROMETHEUS_CONFIG.parent / r) for r in source["rule_files"]]
+    assert rendered["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:7093"]}]}]}
+    listed = {}
+    for job in rendered["scrape_configs"]:
+        assert [k for k in job if k.endswith("configs")] == ["file_sd_configs"], job
+        (target_file,) = job["file_sd_configs"][0]["files"]
+        listed[job["job_name"]] = [
+            t for group in json.loads(Path(target_file).read_text()) for t in group["targets"]
+        ]
+    assert listed["api"] == ["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"]
+    assert listed["bot"] == ["127.0.0.1:7464"]
+    if shutil.which("promtool"):
+        done = subprocess.run(
+            ["promtool", "check", "config", str(path)], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    # a file with no api job gets one
+    bare = tmp_path / "bare" / "prometheus.yml"
+    bare.parent.mkdir()
+    bare.write_text("scrape_configs:\n  - job_name: bot\n    static_configs: [{targets: ['x:1']}]\n")
+    jobs = yaml.safe_load(render_prometheus(bare, bare.parent, {"api": replicas}).read_text())[
+        "scrape_configs"
+    ]
+    assert [j["job_name"] for j in jobs] == ["api", "bot"]
