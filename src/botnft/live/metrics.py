@@ -1,5 +1,5 @@
-"""A live run's Prometheus series (`bot live --metrics-out FILE` / `--metrics-port PORT`), in a run registry
-of `obs.metrics.Metrics`: `bot_drift_margin_mismatch_total{run, figure}`, how many times a Drift venue's
+"""A live run's Prometheus series (`bot live --metrics-out FILE` / `--metrics-port PORT`), in the run's own
+registry: `bot_drift_margin_mismatch_total{run, figure}`, how many times a Drift venue's
 margin figure (margin requirement, free collateral, health, liquidation price) as driftpy reads it from
 the account differed from the project's margin model (`DriftVenue.margin_mismatches`, counted at every
 reconciliation of the venue)."""
@@ -16,17 +16,16 @@ class LiveMetrics:
     """The series of one live run over its venue `clients` (those with `margin_mismatches` are Drift's)."""
 
     def __init__(self, run_id: str, clients: Mapping[str, Any]) -> None:
+        from prometheus_client import CollectorRegistry
         from prometheus_client import Counter as PromCounter
 
-        from botnft.obs.metrics import Metrics
-
         self.run_id = run_id
-        self.metrics = Metrics()
+        self.registry = CollectorRegistry()  # its own: several runs in one process never collide
         self.margin_mismatch = PromCounter(
             "bot_drift_margin_mismatch",
             "Drift margin figures the venue's account and our margin model disagree on, by figure",
             ["run", "figure"],
-            registry=self.metrics.registry,
+            registry=self.registry,
         )
         self.sources = {
             name: c
@@ -47,14 +46,19 @@ class LiveMetrics:
                     self.seen[(name, figure)] = n
 
     def text(self) -> bytes:
+        from prometheus_client import generate_latest
+
         self.update()
-        return self.metrics.text()
+        return generate_latest(self.registry)
 
     def write(self, path: Path) -> None:
         path.write_bytes(self.text())
 
-    def serve(self, port: int) -> None:
-        self.server = self.metrics.serve(port)
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Serve /metrics on `host:port` from a daemon thread (updated by `update`)."""
+        from prometheus_client import start_http_server
+
+        self.server, _thread = start_http_server(port, addr=host, registry=self.registry)
 
     def close(self) -> None:
         if self.server is not None:

@@ -44,3 +44,21 @@ def test_the_counter_follows_the_venues_mismatches(tmp_path: Path) -> None:
     live.write(path)
     assert _samples(path.read_bytes()) == {("r1", "free_collateral"): 3.0, ("r1", "health"): 1.0}
     assert b"# TYPE bot_drift_margin_mismatch_total counter" in path.read_bytes()
+
+
+def test_served_on_loopback() -> None:
+    import urllib.request
+
+    drift = _Drift()
+    drift.margin_mismatches["liquidation_price"] += 1
+    live = LiveMetrics("r2", {"DRIFT": drift})
+    live.serve(0)
+    try:
+        live.update()
+        port = live.server.server_port
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            body = r.read()
+        assert _samples(body) == {("r2", "liquidation_price"): 1.0}
+    finally:
+        live.close()
+    assert live.server is None
