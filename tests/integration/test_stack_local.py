@@ -142,6 +142,18 @@ def up_stack(postgres_database: str, tmp_path: Path) -> Iterator[tuple[Path, dic
         down = stack("down", "--dir", str(workdir))
         print(f"stack down: {time.monotonic() - began:.1f} s")
         assert down.returncode == 0, down.stdout + down.stderr
+        from topology import port_taken, running
+
+        assert not [p["name"] for p in state["processes"] if running(p["pid"])]
+        ports = state["ports"]
+        every = [
+            ports["nginx"],
+            *ports["replicas"],
+            ports["node"],
+            ports["prometheus"],
+            ports["alertmanager"],
+        ]
+        assert not [port for port in every if port_taken(port)]
 
 
 def test_stack_end_to_end(up_stack: tuple[Path, dict[str, Any]], postgres_database: str) -> None:
