@@ -43,6 +43,7 @@ validators + sandwichers == the opening totals, where vault = reserves + protoco
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,12 @@ def _reason(exc: RaydiumMathError, sell: bool) -> str:
     if exc.code in _TOO_SMALL or (exc.code == "ZeroTradingTokens" and sell):
         return "below_min_size"
     return "exceeds_reserves"
+
+
+@functools.lru_cache(maxsize=64)
+def _hedge(cex_fee_bps: float) -> Fraction:
+    """The share of a trade's value the arbitrageur's CEX hedge leg keeps (the same for every catch-up)."""
+    return 1 - Fraction(Decimal(repr(cex_fee_bps))) / 10_000
 
 
 class SimRaydium(SwapLanding):
@@ -372,9 +379,7 @@ class SimRaydium(SwapLanding):
             if held is state or (isinstance(held, tuple) and held == state):
                 return  # a pure function of these inputs, which last changed nothing
         self._settled = None
-        hedge = Fraction(1)
-        if self.execution is not None:
-            hedge = 1 - Fraction(Decimal(repr(self.execution.arbitrage.cex_fee_bps))) / 10_000
+        hedge = Fraction(1) if self.execution is None else _hedge(self.execution.arbitrage.cex_fee_bps)
         q = self.engine.arbitrage(ref, hedge)
         if q is not None and self.execution is not None:
             # what the arbitrageur's CEX leg makes of the trade, less what it paid, against one transaction
