@@ -123,7 +123,9 @@ def wait_for(cond: Any, timeout_s: float, proc: subprocess.Popen[str]) -> None:
         if proc.poll() is not None:
             raise AssertionError(f"bot live exited early ({proc.returncode}): {proc.stderr.read()}")  # type: ignore[union-attr]
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the run")
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            raise AssertionError(f"timed out waiting for the run; its stderr:\n{err[-3000:]}")
         time.sleep(0.05)
 
 
@@ -307,5 +309,7 @@ def test_bot_kill_stops_a_live_run_flat(fake: Fake, tmp_path: Path) -> None:
     assert kill.returncode == 0 and "killed" in kill.stdout, kill.stdout + kill.stderr
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["status"] == "killed" and summary["final_position"] == "0" and summary["open_orders"] == 0
-    assert fake.fake.balances["SOL"] == 0  # flat at the exchange too
+    # flat at the exchange too: what stays is fee dust below one lot (the 0.1 % commission of a buy is taken
+    # in the SOL bought, so a holding leaves the 0.001 grid and only its whole lots can be sold)
+    assert Decimal(0) <= fake.fake.balances["SOL"] < Decimal("0.001")
     assert all(n == 1 for n in fake.fake.creates.values())

@@ -300,13 +300,21 @@ class Executor:
     def _direct(
         self, ts_ns: int, current: Decimal, desired: Decimal, delta: Decimal
     ) -> Generator[None, None, None]:
-        """The whole change as one market order, reduce-only when it only shrinks the position."""
+        """The whole change as one market order, reduce-only when it only shrinks the position. The size
+        goes toward zero onto the lot grid, and a spot sell sells at most what the account holds: a fee
+        charged in the base asset (a CEX spot buy's, a Solana network fee) leaves a holding off the grid,
+        whose dust below one lot stays rather than making an order the venue would refuse."""
         (inst_id,) = self.instruments
+        inst = self.instruments[inst_id]
         side = Side.BUY if delta > ZERO else Side.SELL
+        qty = abs(delta)
+        if side is Side.SELL and not inst.is_perp:
+            qty = min(qty, max(self.portfolio.balance(inst_id.venue, inst.base), ZERO))
+        qty = (qty / inst.lot_size).to_integral_value(rounding="ROUND_FLOOR") * inst.lot_size
+        if qty < inst.min_size:
+            return  # less than one tradable lot: nothing to send
         shrinks = abs(desired) < abs(current) and (desired > ZERO) == (current > ZERO)
-        order = Order(
-            self.ids.next(), inst_id, side, abs(delta), ts_ns, reduce_only=desired == ZERO or shrinks
-        )
+        order = Order(self.ids.next(), inst_id, side, qty, ts_ns, reduce_only=desired == ZERO or shrinks)
         child = self._submit(order)
         if child is None:
             return
@@ -315,7 +323,7 @@ class Executor:
             yield
         self._waiting = []
         child.released = not child.order.status.is_terminal
-        self.stats.unfilled += max(abs(delta) - child.committed(), ZERO)
+        self.stats.unfilled += max(qty - child.committed(), ZERO)
 
     def _affordable(self, spots: Sequence[InstrumentId]) -> Decimal:
         """Base the spot wallets can buy at the arrival price with a fee and slippage buffer."""
