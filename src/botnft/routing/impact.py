@@ -110,6 +110,10 @@ def huber_irls(
     moves less than 1e-9.
     """
     p = x.shape[1]
+    if p == 2:
+        fast = _huber_irls_2(x, y, w, k=k, ridge=ridge, max_iter=max_iter)
+        if fast is not None:
+            return fast
     pen = ridge * np.eye(p)
     xt = x.T
     # Start from the weighted median of y (a robust intercept), slopes 0.
@@ -126,6 +130,50 @@ def huber_irls(
         if all(abs(b1 - b0) < 1e-9 for b1, b0 in zip(new.tolist(), beta.tolist(), strict=True)):
             return np.asarray(new, dtype=np.float64)
         beta = np.asarray(new, dtype=np.float64)
+    return beta
+
+
+def _huber_irls_2(
+    x: FloatArray, y: FloatArray, w: FloatArray, *, k: float, ridge: float, max_iter: int
+) -> FloatArray | None:
+    """`huber_irls` with two columns, the same operations on the same arrays (so the same bits) with the
+    step's 2 × 2 solve (`_solve`'s) and the convergence test on Python floats, the weighted median
+    inlined; None where a pivot is zero (`huber_irls` then takes `np.linalg.solve`, which raises)."""
+    pen = ridge * np.eye(2)
+    xt = x.T
+    last = len(y) - 1
+    absolute, maximum = np.abs, np.maximum
+
+    def median(v: FloatArray) -> float:
+        order = v.argsort()
+        cw = w[order].cumsum()
+        i = int(cw.searchsorted(0.5 * cw[-1]))
+        return float(v[order[i if i < last else last]])
+
+    b0, b1 = median(y), 0.0
+    beta = np.array((b0, b1))
+    for _ in range(max_iter):
+        ar = absolute(y - x @ beta)
+        scale = 1.4826 * median(ar)
+        scale = max(scale, 1e-6)
+        hub = 1.0 / maximum(ar / (k * scale), 1.0)
+        xtw = xt * (w * hub)
+        (a00, a01), (a10, a11) = (xtw @ x + pen).tolist()
+        r0, r1 = (xtw @ y).tolist()
+        if abs(a10) > abs(a00):  # LAPACK's gesv, as `_solve`
+            a00, a01, a10, a11, r0, r1 = a10, a11, a00, a01, r1, r0
+        if a00 == 0.0:
+            return None
+        m = a10 * (1.0 / a00)
+        u11 = a11 - m * a01
+        if u11 == 0.0:
+            return None
+        n1 = (r1 - m * r0) / u11
+        n0 = (r0 - a01 * n1) / a00
+        if abs(n0 - b0) < 1e-9 and abs(n1 - b1) < 1e-9:
+            return np.array((n0, n1))
+        b0, b1 = n0, n1
+        beta = np.array((b0, b1))
     return beta
 
 
