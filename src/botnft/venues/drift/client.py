@@ -128,6 +128,7 @@ class DriftVenue(DriftHistory):
         self._instruments: dict[InstrumentId, Instrument] = {}
         self._queue: asyncio.Queue[DriftEvent] = asyncio.Queue()
         self._watching: set[str] = set()
+        self._reserving: set[str] = set()  # ids taken by create_order calls not journaled yet
         self._watcher: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.margin_mismatches: Counter[str] = Counter()
@@ -140,6 +141,7 @@ class DriftVenue(DriftHistory):
     async def start(self) -> list[DriftEvent]:
         """Resolve what a previous run left pending, subscribe to the accounts, read the markets and the
         log history since the cursor; returns (and streams) the events found."""
+        self._forget_unsent()
         before = [e.signature for e in self.sender.journal.entries("pending") if self._mine(e)]
         for i in range(0, len(before), 256):  # only this venue's rows: others sharing the journal keep theirs
             await self.sender.statuses(before[i : i + 256])
@@ -332,20 +334,30 @@ class DriftVenue(DriftHistory):
                 f"{self.name}: {exc}; order {order.client_order_id} not sent",
                 reason="user_order_id_exhausted",
             ) from None
-        params = self.order_params(order, idx, inst, slot.user_order_id)
-        async with self._lock:
-            await self.refresh()
-            take = order.order_type is OrderType.MARKET and self.settings.market_orders == "place_and_take"
-            ix = (
-                self.drift.get_place_and_take_perp_order_ix(params)
-                if take
-                else self.drift.get_place_perp_order_ix(params)
-            )
-            sig = await self._send(
-                [ix],
-                order.client_order_id,
-                {**detail, "user_order_id": slot.user_order_id, "action": "place"},
-            )
+        self._reserving.add(order.client_order_id)
+        try:
+            params = self.order_params(order, idx, inst, slot.user_order_id)
+            async with self._lock:
+                await self.refresh()
+                take = (
+                    order.order_type is OrderType.MARKET and self.settings.market_orders == "place_and_take"
+                )
+                ix = (
+                    self.drift.get_place_and_take_perp_order_ix(params)
+                    if take
+                    else self.drift.get_place_perp_order_ix(params)
+                )
+                sig = await self._send(
+                    [ix],
+                    order.client_order_id,
+                    {**detail, "user_order_id": slot.user_order_id, "action": "place"},
+                )
+        except BaseException:
+            if not self._journaled(order.client_order_id):  # never sent: the id is free again
+                self.ids.forget(order.client_order_id)
+            raise
+        finally:
+            self._reserving.discard(order.client_order_id)
         row = self.sender.journal.get(sig)
         if row is not None and row.state == "failed" and row.slot is None:  # refused in preflight
             self.ids.release(order.client_order_id)
@@ -353,6 +365,21 @@ class DriftVenue(DriftHistory):
             reason = ERROR_REASONS.get(code[1], "transaction_failed") if code else "transaction_failed"
             raise Rejected(f"{self.name} refused {order.client_order_id}: {row.err}", reason=reason)
         return OrderAck(self.clock(), order.client_order_id, signature=sig)
+
+    def _journaled(self, client_order_id: str) -> bool:
+        return any(self._mine(e) for e in self.sender.journal.for_order(client_order_id))
+
+    def _forget_unsent(self) -> None:
+        """Slots taken by a process that died before journaling the order's transaction: never sent, so
+        dropped (the order was never reached and its id is free)."""
+        for slot in self.ids.slots(open_only=True):
+            if slot.client_order_id not in self._reserving and not self._journaled(slot.client_order_id):
+                log.warning(
+                    "drift: order %s took user order id %d but was never journaled nor sent; id freed",
+                    slot.client_order_id,
+                    slot.user_order_id,
+                )
+                self.ids.forget(slot.client_order_id)
 
     async def _send(self, ixs: list[Instruction], journal_id: str, detail: Mapping[str, Any]) -> str:
         s = self.settings

@@ -5,7 +5,11 @@ journal.
 An id is taken (`allocate`) and written to disk *before* the order's transaction is built, so a process killed
 at any point finds, after a restart, which id each of its orders carries on chain. It is given back
 (`release`) only when the order is known closed on chain (filled, canceled, expired, or its transaction can
-never land); 0 means "none" to the program and is never used. When all 255 are held by open orders the next
+never land); 0 means "none" to the program and is never used. The id file and the send journal are two
+files, so a process killed after `allocate` and before the send journal's row leaves a slot no transaction
+carries: such an order was provably never sent, and the venue drops the slot (`forget`) when it starts
+(and at once when the send fails before the row is written), so the order reads as never reached and its id
+is free again. When all 255 are held by open orders the next
 order is refused (`IdSpaceExhausted`), and nothing is sent.
 
 The ``drift_events`` table holds what the adapter decoded from the user account's transactions (one row per
@@ -175,6 +179,13 @@ class OrderIds:
             self._db.execute(
                 "UPDATE drift_order_ids SET open = 0 WHERE client_order_id = ?", (client_order_id,)
             )
+
+    def forget(self, client_order_id: str) -> None:
+        """Drop the slot of an order whose transaction was never journaled (so never sent): its id is free
+        and the client order id unknown again."""
+        with self._lock:
+            self._db.execute("DELETE FROM drift_order_ids WHERE client_order_id = ?", (client_order_id,))
+            self._db.execute("DELETE FROM drift_order_numbers WHERE client_order_id = ?", (client_order_id,))
 
     def slots(self, *, open_only: bool = False) -> list[Slot]:
         q = f"SELECT {self._COLS} FROM drift_order_ids" + (" WHERE open = 1" if open_only else "")
