@@ -138,10 +138,9 @@ async def drift_liquidity(
 
 def _funding(data: bytes) -> tuple[int, int]:
     """``(last_funding_rate, last_oracle_price_twap)`` of a PerpMarket's AMM."""
-    from botnft.snapshot.drift import _coder
+    from botnft.snapshot.drift import perp_market_funding
 
-    a = _coder().decode(data).amm
-    return int(a.last_funding_rate), int(a.historical_oracle_data.last_oracle_price_twap)
+    return perp_market_funding(data)
 
 
 async def dlob_l2(base_url: str, symbol: str, *, depth: int = 20, timeout_s: float = 5.0) -> DlobLevels:

@@ -113,6 +113,13 @@ def decode_perp_market(data: bytes, pubkey: str = "?", owner: str | None = None)
     )
 
 
+def perp_market_funding(data: bytes, pubkey: str = "?", owner: str | None = None) -> tuple[int, int]:
+    """``(last_funding_rate, last_oracle_price_twap)`` of a PerpMarket account's AMM, in the program's
+    integer units, after the same size, discriminator and owner checks as `decode_perp_market`."""
+    a = _decode(data, "PerpMarket", PERP_MARKET_LEN, pubkey, owner).amm
+    return int(a.last_funding_rate), int(a.historical_oracle_data.last_oracle_price_twap)
+
+
 def decode_spot_market(data: bytes, pubkey: str = "?", owner: str | None = None) -> DriftSpotState:
     m = _decode(data, "SpotMarket", SPOT_MARKET_LEN, pubkey, owner)
     symbol = _name(m.name)
