@@ -5,6 +5,7 @@ SIGTERM that resumes to the uninterrupted fills, and resume after the database w
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -191,3 +192,69 @@ def test_a_run_whose_process_died_is_marked_crashed_by_bot_kill_and_resumes(tmp_
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
     assert (summary["status"], summary["fills"], summary["resumed"]) == ("finished", 9, True)
+
+
+def test_resume_if_exists_starts_then_takes_a_killed_life_over_and_ends_with_the_backtests_fills(
+    tmp_path: Path, db: str
+) -> None:
+    # the same command each time, as a service restarts its task: start, SIGKILL, start again
+    fills = tmp_path / "p.csv"
+    same = ["paper", "--run-id", "r1", "--resume-if-exists", "--speed", "72000", "--json",
+            "--fills-out", str(fills), "--db-url", db, *SPOT]  # fmt: skip
+    proc = start(*same, cwd=tmp_path)
+    store = PaperStore(make_engine(db))
+    wait_for_bars(store, "r1", 20)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    row = store.run("r1")
+    assert row is not None and row["status"] == "running" and 20 <= row["bars_done"] < 168
+
+    second = bot(*same, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "run r1 exists (running): resuming it" in second.stderr
+    summary = json.loads(second.stdout)
+    assert (summary["status"], summary["bars"], summary["fills"], summary["resumed"]) == (
+        "finished",
+        168,
+        9,
+        True,
+    )
+    backtest = bot(
+        "backtest", *SPOT, "--fills-out", str(tmp_path / "b.csv"), "--json", "--no-store", cwd=tmp_path
+    )
+    assert backtest.returncode == 0, backtest.stderr
+    assert fills.read_text() == (tmp_path / "b.csv").read_text()  # nothing lost, nothing twice
+
+    third = bot(*same, cwd=tmp_path)  # a finished run is not started over: the service stops restarting
+    one_line_error(third, "paper run r1 is finished: there is nothing to resume")
+
+
+def test_bot_run_id_means_resume_if_exists_and_a_killed_run_is_not_resumed(tmp_path: Path, db: str) -> None:
+    env = {**os.environ, "BOT_RUN_ID": "k2"}
+    cmd = [*BOT, "paper", "--speed", "7200", "--db-url", db, *SPOT]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env
+    )
+    store = PaperStore(make_engine(db))
+    wait_for_bars(store, "k2", 5)
+    killed = bot("kill", "k2", "--db-url", db, cwd=tmp_path)
+    assert killed.returncode == 0, killed.stderr
+    proc.communicate(timeout=30)
+    row = store.run("k2")
+    assert row is not None and row["status"] == "killed"
+
+    again = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert again.stdout.splitlines()[0] == "run k2"
+    one_line_error(again, "paper run k2 is killed: there is nothing to resume")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--resume-if-exists"], ["--resume", "x", "--resume-if-exists"]],
+    ids=["no-run-id", "with-resume"],
+)
+def test_resume_if_exists_without_a_run_id_is_one_line_and_exit_2(
+    args: list[str], tmp_path: Path, db: str
+) -> None:
+    r = bot("paper", *args, "--db-url", db, *SPOT, cwd=tmp_path)
+    one_line_error(r, "--resume-if-exists goes with --run-id ID")

@@ -73,7 +73,6 @@ _NOT_LIVE = {"speed": "max", "snapshot_every": 50, "report": None, "fills_out": 
 
 def _checked(o: dict[str, Any]) -> Any:
     """Every flag, the venue settings and the keys, checked before anything heavy is imported."""
-    import re
 
     from botnft.live.config import load_live_config
 
@@ -96,12 +95,9 @@ def _checked(o: dict[str, Any]) -> Any:
         raise UserError(f"--max-bars must be in [1, 1e9], got {o['max_bars']}")
     if not 0.05 <= o["timeout_s"] <= 600 or not 0.01 <= o["poll_s"] <= 600:
         raise UserError("--timeout-s must be in [0.05, 600] and --poll-s in [0.01, 600]")
-    if o["resume"] and o["run_id"] and o["resume"] != o["run_id"]:
-        raise UserError("give --resume ID or --run-id ID, not both")
-    run_id = o["resume"] or o["run_id"] or f"live-{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", run_id):
-        raise UserError(f"a run id is 1-64 letters, digits, '.', '_' or '-', got {run_id!r}")
-    o["run_id"] = run_id
+    from botnft.cli.paper import chosen_run_id
+
+    o["run_id"] = chosen_run_id(o, f"live-{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}")
     return load_live_config(
         o["venues"], dry_run=o["dry_run"], confirmed=o["real_money"], interval=o["interval"],
         warn=lambda m: err.print(escape(m), highlight=False),
@@ -122,6 +118,9 @@ def _live(o: dict[str, Any]) -> None:
 
     store, where = _paper_store(o["db_url"])
     run_id = o["run_id"]
+    from botnft.cli.paper import resume_if_exists
+
+    resume_if_exists(o, store, run_id)
     if o["resume"]:
         row = store.run(run_id)
         if row is None:

@@ -43,6 +43,12 @@ def _paper_options(
         str | None,
         typer.Option(metavar="ID", help="Continue this run (crashed or stopped) with its stored settings."),
     ] = None,
+    resume_if_exists: Annotated[
+        bool,
+        typer.Option("--resume-if-exists", help="With --run-id ID: resume that run if the database has it "
+                     "(crashed or stopped), else start it; a finished or killed run is an error. "
+                     "BOT_RUN_ID=ID means --run-id ID --resume-if-exists."),
+    ] = False,
     unknown_orders: Annotated[
         str,
         typer.Option(
@@ -128,8 +134,34 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _paper(o: dict[str, Any]) -> None:
+def chosen_run_id(o: dict[str, Any], generated: str) -> str:
+    """The run's id from --resume, --run-id or BOT_RUN_ID (which means --run-id ID --resume-if-exists: a
+    restarted service task takes its last run over), else `generated`; checked."""
     import re
+
+    env = os.environ.get("BOT_RUN_ID", "").strip()
+    if env and not o["run_id"] and not o["resume"]:
+        o["run_id"], o["resume_if_exists"] = env, True
+    if o["resume_if_exists"] and (o["resume"] or not o["run_id"]):
+        raise UserError("--resume-if-exists goes with --run-id ID (or BOT_RUN_ID), not --resume")
+    if o["resume"] and o["run_id"] and o["resume"] != o["run_id"]:
+        raise UserError("give --resume ID or --run-id ID, not both")
+    run_id: str = o["resume"] or o["run_id"] or generated
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", run_id):
+        raise UserError(f"a run id is 1-64 letters, digits, '.', '_' or '-', got {run_id!r}")
+    return run_id
+
+
+def resume_if_exists(o: dict[str, Any], store: Any, run_id: str) -> None:
+    """--resume-if-exists: an existing run is resumed (set o["resume"]), with the checks of --resume."""
+    if o["resume_if_exists"] and not o["resume"]:
+        row = store.run(run_id)
+        if row is not None:
+            o["resume"] = run_id
+            err.print(f"run {run_id} exists ({row['status']}): resuming it", highlight=False)
+
+
+def _paper(o: dict[str, Any]) -> None:
     import secrets
 
     from botnft.cli.shard import sharded_data
@@ -149,14 +181,14 @@ def _paper(o: dict[str, Any]) -> None:
     check_metrics_port(o["metrics_port"])
     if o["report"]:
         check_report_dir(o["report"], "--report")
-    if o["resume"] and o["run_id"] and o["resume"] != o["run_id"]:
-        raise UserError("give --resume ID or --run-id ID, not both")
-    run_id = o["resume"] or o["run_id"] or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", run_id):
-        raise UserError(f"a run id is 1-64 letters, digits, '.', '_' or '-', got {run_id!r}")
+    run_id = chosen_run_id(o, f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}")
     err.print(f"run {run_id}", highlight=False)
     if not o["json_out"]:
         out.print(f"run {run_id}", highlight=False)
+    opened = None
+    if o["resume_if_exists"]:
+        opened = _paper_store(o["db_url"])
+        resume_if_exists(o, opened[0], run_id)
     spec = None if o["resume"] else checked_spec(o)
     from botnft.backtest.outputs import check_output_file
 
@@ -167,7 +199,7 @@ def _paper(o: dict[str, Any]) -> None:
         )
     if o["metrics_out"]:
         o["metrics_out"] = check_output_file(o["metrics_out"], "--metrics-out", input_files(o["data"]))
-    store, where = _paper_store(o["db_url"])
+    store, where = opened or _paper_store(o["db_url"])
     from botnft.backtest.paper.specjson import spec_from_json, spec_to_json
 
     if o["resume"]:
