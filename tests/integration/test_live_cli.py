@@ -111,3 +111,62 @@ def test_the_live_tables_are_read_from_bot_toml_beside_the_other_settings(tmp_pa
     (tmp_path / "bot.toml").write_text("[risk]\nmax_leverage = 5\n" + BINANCE)
     code, imported, stderr = bot(tmp_path, "live", "--venues", "ccxt:binance", "--i-understand-real-money")
     assert code == 2 and "needs api_key and secret" in stderr and not imported  # its table was found
+
+
+@pytest.mark.slow
+def test_resume_if_exists_takes_over_a_sigkilled_life_and_does_not_restart_a_finished_run(
+    tmp_path: Path,
+) -> None:
+    """The same command three times, as a restarted service task runs it: it starts the run, takes the
+    orders of the SIGKILLed life over (life 2, each order at the venue once),
+    then refuses the finished run."""
+    pytest.importorskip("ccxt")
+    import json
+    import signal
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (the fakes package)
+    from test_live_e2e import Fake, args, wait_for
+    from test_live_e2e import config as e2e_config
+
+    from botnft.live.journal import read_journal
+    from botnft.storage import make_engine
+    from botnft.storage.journal import PaperStore
+
+    fake = Fake(first=8)
+    try:
+        env = e2e_config(tmp_path, fake.url)
+        db = f"sqlite:///{tmp_path / 'bot.db'}"
+        same = args(
+            db, "--run-id", "r3", "--resume-if-exists", "--i-understand-real-money", "--max-bars", "30"
+        )
+        fake.keep_growing(0.15)
+        first = subprocess.Popen(same, env=env, cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            wait_for(lambda: len(fake.fake.creates) >= 2, 30, first)
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        sent_before = dict(fake.fake.creates)
+        second = subprocess.run(same, env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60)
+        fake.growing = False
+        assert second.returncode == 0, second.stderr
+        assert "run r3 exists (running): resuming it" in second.stderr
+        summary = json.loads(second.stdout.strip().splitlines()[-1])
+        assert summary["status"] == "finished" and summary["life"] == 2
+        assert summary["reconciliation"]["mismatches"] == 0, summary["reconciliation"]
+        creates = fake.fake.creates
+        assert set(sent_before) <= set(creates) and all(n == 1 for n in creates.values()), creates
+        view = read_journal(PaperStore(make_engine(db)), "r3")
+        assert [lv["life"] for lv in view.lives] == [1, 2]
+        assert set(view.orders) == set(creates)  # nothing lost, nothing the journal does not know
+
+        third = subprocess.run(same, env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60)
+        assert third.returncode == 2, third.stderr
+        errors = [line for line in third.stderr.splitlines() if line.startswith("error:")]
+        assert errors == ["error: live run r3 is finished: there is nothing to resume"], third.stderr
+        assert dict(fake.fake.creates) == creates  # the refused start sent nothing
+    finally:
+        fake.stop()
