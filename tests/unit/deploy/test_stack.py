@@ -172,3 +172,20 @@ def test_the_stack_prometheus_config_and_its_jobs() -> None:
     assert names == {f"tasks.{s}" for s in ("node", "live")} and all(
         s[6:] in stack["services"] for s in names
     )
+
+
+def test_a_restarted_node_or_live_task_resumes_the_run_of_its_slot() -> None:
+    import re
+
+    services = yaml.safe_load(STACK.read_text())["services"]
+    for name in ("node", "live"):
+        s = services[name]
+        # BOT_RUN_ID is --run-id ID --resume-if-exists; it names the slot, not the task: stable across
+        # restarts
+        run_id = s["environment"]["BOT_RUN_ID"]
+        assert "{{.Task.Slot}}" in run_id and "{{.Task.ID}}" not in run_id and "{{.Task.Name}}" not in run_id
+        assert "--run-id" not in s["command"] and "--resume" not in s["command"]
+        # what the template gives (stack "bot", slot 12) is a valid run id
+        example = run_id.replace("{{.Service.Name}}", f"bot_{name}").replace("{{.Task.Slot}}", "12")
+        assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", example), example
+        assert s["command"][:2] == ["bot", "paper" if name == "node" else "live"]
