@@ -112,6 +112,9 @@ class Options:
     rate_limit: str = "5/second"
     paper_data: str = "sol-spot-1h"
     paper_speed: str = "36000"
+    #: the paper node's run: resumed by the next `make stack` if it was stopped or crashed (a finished or
+    #: killed run stops the node with one line: pick another id)
+    paper_run_id: str = "stack-paper"
     prometheus_config: Path = PROMETHEUS_CONFIG
     alertmanager_config: Path = ALERTMANAGER_CONFIG
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -143,10 +146,32 @@ def _check_files(o: Options) -> None:
     for rules in _rule_files(o.prometheus_config):
         if not rules.is_file():
             raise StackError(f"missing config file: {rules} (rule_files of {o.prometheus_config})")
+    if not _alerts_delivered(o):
+        return  # none of them: alerts go nowhere (null receivers), said at start
     for secret in _alertmanager_secrets(o.alertmanager_config):
         path = _secrets(o) / secret
         if not path.is_file():
             raise StackError(f"missing secret: {path} (read by {o.alertmanager_config})")
+
+
+def _alerts_delivered(o: Options) -> bool:
+    """Whether any secret file the Alertmanager config reads is there (all of them must be then); with none,
+    the stack runs a local config whose receivers have no integration (alerts are delivered nowhere)."""
+    return any((_secrets(o) / name).is_file() for name in _alertmanager_secrets(o.alertmanager_config))
+
+
+def render_alertmanager(source: Path, secrets_dir: Path, delivered: bool) -> str:
+    """The Alertmanager config for the local stack: the Swarm file with its /run/secrets files read from
+    `secrets_dir`; without the secrets (`delivered` false) the same routes and inhibitions whose receivers are
+    null receivers (no integration: alerts are shown by Alertmanager, sent nowhere)."""
+    import yaml
+
+    if delivered:
+        return source.read_text().replace(DOCKER_SECRETS, f"{secrets_dir}/")
+    config = _load_yaml(source)
+    config["receivers"] = [{"name": r["name"]} for r in config.get("receivers") or []]
+    head = "# rendered by deploy/local/stack.py: no alert secrets, so every receiver is a null receiver\n"
+    return head + yaml.safe_dump(config, sort_keys=False)
 
 
 def _secrets(o: Options) -> Path:
@@ -357,9 +382,10 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
     am_dir, prom_dir = workdir / "alertmanager", workdir / "prometheus"
     for d in (am_dir / "data", prom_dir / "data", workdir / "logs"):
         d.mkdir(parents=True, exist_ok=True)
-    am_text = o.alertmanager_config.read_text()
-    am_text = am_text.replace(DOCKER_SECRETS, f"{_secrets(o)}/")  # the same file, local secret files
-    (am_dir / "alertmanager.yml").write_text(am_text)
+    delivered = _alerts_delivered(o)
+    (am_dir / "alertmanager.yml").write_text(
+        render_alertmanager(o.alertmanager_config, _secrets(o), delivered)
+    )
     _tool_check(["amtool", "check-config", str(am_dir / "alertmanager.yml")], o.alertmanager_config)
     replicas = [(f"127.0.0.1:{p}", {"replica": f"r{i}"}) for i, p in enumerate(ports.replicas, start=1)]
     prom_file = render_prometheus(
@@ -395,6 +421,7 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
             [
                 str(Path(sys.executable).with_name("bot")), "paper", "--data", o.paper_data,
                 "--speed", o.paper_speed, "--metrics-port", str(ports.node), "--log-format", "json",
+                "--run-id", o.paper_run_id, "--resume-if-exists",
             ],
             env,
         )  # fmt: skip
@@ -433,6 +460,11 @@ def up(o: Options) -> tuple[str, dict[str, Any]]:
         f"Prometheus http://127.0.0.1:{ports.prometheus}, "
         f"Alertmanager http://127.0.0.1:{ports.alertmanager}; state in {workdir}"
     )
+    if not delivered:
+        line = (
+            f"alerts are not delivered anywhere: no secret files in {_secrets(o)} (Alertmanager runs "
+            f"with null receivers; its alerts at http://127.0.0.1:{ports.alertmanager})\n{line}"
+        )
     return line, state
 
 
@@ -483,6 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate-limit", default="5/second")
     ap.add_argument("--paper-data", default="sol-spot-1h")
     ap.add_argument("--paper-speed", default="36000", help="the paper node's speed (36000: 10 1h-bars/s)")
+    ap.add_argument(
+        "--paper-run-id",
+        default="stack-paper",
+        help="the paper node's run id: resumed if the database has it stopped or crashed",
+    )
     ap.add_argument("--prometheus-config", type=Path, default=PROMETHEUS_CONFIG)
     ap.add_argument("--alertmanager-config", type=Path, default=ALERTMANAGER_CONFIG)
     a = ap.parse_args(argv)
@@ -493,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
             options = Options(
                 workdir=a.dir, database_url=a.database_url, redis_url=a.redis_url, replicas=a.replicas,
                 free_ports=a.free_ports, port=a.port, secrets_dir=a.secrets_dir, rate_limit=a.rate_limit,
-                paper_data=a.paper_data, paper_speed=a.paper_speed, prometheus_config=a.prometheus_config,
+                paper_data=a.paper_data, paper_speed=a.paper_speed, paper_run_id=a.paper_run_id,
+                prometheus_config=a.prometheus_config,
                 alertmanager_config=a.alertmanager_config,
             )  # fmt: skip
             line, _ = up(options)

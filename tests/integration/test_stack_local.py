@@ -325,9 +325,114 @@ def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
 def test_missing_secret_is_one_line(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.mkdir()
+    (secrets / "slack_webhook_url").write_text("http://127.0.0.1:9/hook\n")
     done = stack("up", "--dir", str(tmp_path / "s"), "--free-ports", "--secrets-dir", str(secrets))
-    # the first (by name) of the files the Alertmanager config reads from /run/secrets
+    # some of the files the Alertmanager config reads from /run/secrets, not all: a half-made setup
     _one_line_refusal(done, "missing secret", str(secrets / "pagerduty_routing_key"), "alertmanager.yml")
+
+
+def test_alertmanager_config_without_secrets_has_the_routes_and_null_receivers(tmp_path: Path) -> None:
+    import yaml
+
+    sys.path.insert(0, str(REPO / "deploy" / "local"))
+    from stack import ALERTMANAGER_CONFIG, render_alertmanager
+
+    source = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    rendered = yaml.safe_load(render_alertmanager(ALERTMANAGER_CONFIG, tmp_path, delivered=False))
+    assert {k: v for k, v in rendered.items() if k != "receivers"} == {
+        k: v for k, v in source.items() if k != "receivers"
+    }
+    assert [r["name"] for r in source["receivers"]] == ["chat", "pager"]
+    assert rendered["receivers"] == [{"name": "chat"}, {"name": "pager"}]  # no integration: sent nowhere
+    with_secrets = render_alertmanager(ALERTMANAGER_CONFIG, tmp_path, delivered=True)
+    assert f"{tmp_path}/pagerduty_routing_key" in with_secrets and "/run/secrets/" not in with_secrets
+    assert "/run/secrets/pagerduty_routing_key" in ALERTMANAGER_CONFIG.read_text()  # the Swarm file as it was
+    for name, text in (("null.yml", yaml.safe_dump(rendered)), ("delivered.yml", with_secrets)):
+        (tmp_path / name).write_text(text)
+        if shutil.which("amtool"):
+            done = subprocess.run(
+                ["amtool", "check-config", str(tmp_path / name)], capture_output=True, text=True, timeout=30
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_secrets_start_says_so_and_a_restarted_stack_resumes_its_paper_run(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    from botnft.storage import make_engine
+    from botnft.storage.journal import PaperStore
+
+    workdir, empty = tmp_path / "stack", tmp_path / "secrets"
+    empty.mkdir()
+    up = (
+        "up", "--dir", str(workdir), "--free-ports", "--database-url", postgres_database, "--redis-url",
+        REDIS_URL, "--replicas", "1", "--secrets-dir", str(empty), "--paper-run-id", "stack-nosecrets",
+    )  # fmt: skip
+    store = PaperStore(make_engine(postgres_database))
+    done = stack(*up)
+    try:
+        assert done.returncode == 0, done.stderr[-3000:]
+        first, second = done.stdout.strip().splitlines()
+        assert (
+            first.startswith("alerts are not delivered anywhere: no secret files in") and str(empty) in first
+        )
+        assert second.startswith("stack up: ")
+        state = json.loads((workdir / "state.json").read_text())
+        am = state["ports"]["alertmanager"]
+        status, _, body = request(am, "GET", "/api/v2/status", source="127.0.0.1")
+        assert status == 200
+        config = yaml_load(body["config"]["original"])
+        assert sorted(r["name"] for r in config["receivers"]) == ["chat", "pager"]
+        assert not any(k.endswith("_configs") for r in config["receivers"] for k in r), config["receivers"]
+        # an alert is taken and shown (not delivered anywhere)
+        alert = [{"labels": {"alertname": "BotStackTest", "severity": "critical"}}]
+        status, _, _ = request(
+            am, "POST", "/api/v2/alerts", body=json.dumps(alert).encode(),
+            headers={"Content-Type": "application/json"}, source="127.0.0.1",
+        )  # fmt: skip
+        assert status == 200
+        until(
+            "Alertmanager lists the alert",
+            lambda: any(
+                a["labels"]["alertname"] == "BotStackTest"
+                for a in request(am, "GET", "/api/v2/alerts", source="127.0.0.1")[2]
+            ),
+            10,
+        )
+        row = until(
+            "the paper node trades bars",
+            lambda: r if (r := store.run("stack-nosecrets")) and r["bars_done"] > 0 else None,
+            30,
+        )
+    finally:
+        down = stack("down", "--dir", str(workdir))
+        assert down.returncode == 0, down.stdout + down.stderr
+    stopped = store.run("stack-nosecrets")
+    assert stopped is not None and stopped["status"] == "stopped" and stopped["bars_done"] >= row["bars_done"]
+
+    again = stack(*up)  # the same command: the node resumes its run, from where it stopped
+    try:
+        assert again.returncode == 0, again.stderr[-3000:]
+        log = (workdir / "logs" / "node.log").read_text()
+        assert "run stack-nosecrets exists (stopped): resuming it" in log, log[-2000:]
+        until(
+            "the resumed run goes on",
+            lambda: (
+                (r := store.run("stack-nosecrets"))["status"] == "running"
+                and r["bars_done"] > stopped["bars_done"]
+            ),
+            30,
+        )
+    finally:
+        down = stack("down", "--dir", str(workdir))
+        assert down.returncode == 0, down.stdout + down.stderr
+    assert [r["run_id"] for r in store.runs()].count("stack-nosecrets") == 1
+
+
+def yaml_load(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
 
 
 def test_port_in_use_is_one_line(tmp_path: Path) -> None:
