@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -161,8 +162,8 @@ def create_app(
         title=API_TITLE,
         version=bot_version,
         description="Control and inspect B.O.T: runs, trades, backtest jobs, route quotes, nodes, models.",
-        docs_url="/docs" if settings.docs else None,
-        redoc_url="/redoc" if settings.docs else None,
+        docs_url=None,  # served by _docs from the app's own files (no CDN: the pages work offline)
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
         middleware=_middleware(settings, audit),
         lifespan=lifespan,
@@ -189,6 +190,8 @@ def create_app(
         now=now,
     )
     problems.install(app)
+    if settings.docs:
+        _docs(app)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(admin_router)
@@ -196,6 +199,75 @@ def create_app(
     for router in _routers():
         app.include_router(router)
     return app
+
+
+DOCS_STATIC = "/docs/static"
+REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, their scripts and styles the ones fastapi-offline ships,
+    served under /docs/static: nothing is loaded from another origin. Each page's inline script is allowed
+    by its hash in the page's own CSP (DOCS_CSP otherwise: no inline script)."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.staticfiles import StaticFiles
+
+    static = Path(fastapi_offline.__file__).parent / "static"
+    redoc_js = (static / "redoc.standalone.js").read_bytes()
+    # ReDoc's sidebar logo is its one asset fetched from another origin: an empty image instead (ReDoc hides
+    # a logo that does not load), so the page makes no request off this origin
+    redoc_js = redoc_js.replace(REDOC_LOGO, b"data:,")
+
+    @app.get(f"{DOCS_STATIC}/redoc.standalone.js", include_in_schema=False)
+    async def redoc_script() -> Response:  # before the mount: this file is served patched
+        return Response(redoc_js, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+
+    app.mount(DOCS_STATIC, StaticFiles(directory=static), name="docs-static")
+    redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return _hashed(get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{redirect}",
+            swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_STATIC}/favicon.png",
+            swagger_ui_parameters=app.swagger_ui_parameters,
+        ))  # fmt: skip
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_redirect() -> HTMLResponse:
+        return _hashed(get_swagger_ui_oauth2_redirect_html())
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return _hashed(get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_STATIC}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_STATIC}/favicon.png", with_google_fonts=False,
+        ))  # fmt: skip
+
+
+def _hashed(page: HTMLResponse) -> HTMLResponse:
+    """`page` with a CSP that allows its own inline scripts by their SHA-256, and no other inline script."""
+    import base64
+    import hashlib
+    import re
+
+    from botnft.api.hardening import DOCS_CSP
+
+    inline = re.findall(rb"<script>(.*?)</script>", bytes(page.body), flags=re.DOTALL)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'" for s in inline)
+    page.headers["Content-Security-Policy"] = DOCS_CSP.replace(
+        "script-src 'self'", f"script-src 'self' {hashes}"
+    )
+    return page
 
 
 def from_environment() -> FastAPI:

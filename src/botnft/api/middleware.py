@@ -34,8 +34,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 log = logging.getLogger("botnft.api")
 
-EXEMPT_PREFIXES = ("/console/static/",)
-"""Paths the rate limit does not count: the console's own script and style sheet (static, cached)."""
+EXEMPT_PREFIXES = ("/console/static/", "/docs/static/")
+"""Paths the rate limit does not count: the console's and the API docs' own scripts and style sheets."""
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
