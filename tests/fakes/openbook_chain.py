@@ -267,6 +267,17 @@ class OpenBookChain:
             self._write()
         return logs
 
+    def checkpoint(self) -> tuple[_State, int]:
+        """The state before a transaction, for `restore` when an instruction after ours fails."""
+        return copy.deepcopy(self.st), len(self.instructions)
+
+    def restore(self, mark: tuple[_State, int]) -> None:
+        """Back to `checkpoint`'s state (the chain restores the accounts; the write cache is reset)."""
+        self.st = mark[0]
+        del self.instructions[mark[1] :]
+        self._written.clear()
+        self._sides.clear()
+
     # accounts -----------------------------------------------------------------------------------------
     def market_state(self) -> Market:
         st = self.st

@@ -31,7 +31,9 @@ instructions (system, token, compute budget) run in LiteSVM first, in a copy of 
 handled instructions (the signatures are checked here, against the original message). A handler that raises
 `ProgramFailed` fails the transaction like an on-chain error: the accounts it touched are restored, the fee
 is paid, ``InstructionError [index, {"Custom": code}]``. One handled program per transaction is atomic; a
-preflight simulation sees the handler's state before the transaction's LiteSVM part.
+preflight simulation runs the instructions before the handled ones, then the handlers (nothing kept).
+Instructions after the last handled one (closing a wrapped-SOL account after a settle) run after the
+handlers, in LiteSVM; if they fail, a handler with ``checkpoint()`` / ``restore(mark)`` is put back.
 """
 
 from __future__ import annotations
@@ -283,12 +285,15 @@ class LocalSolana:
                 out.append(ProgramCall(i, pid, metas, bytes(ix.data)))
         return out
 
-    def _without(self, tx: VersionedTransaction, calls: list[ProgramCall]) -> VersionedTransaction:
-        """`tx` without the handled instructions, carrying the original signatures (LiteSVM runs it with
-        its signature check off: the signatures were checked against the original message)."""
+    def _without(
+        self, tx: VersionedTransaction, calls: list[ProgramCall], keep: range | None = None
+    ) -> VersionedTransaction:
+        """`tx` without the handled instructions (and outside `keep`, when given), carrying the original
+        signatures (LiteSVM runs it with its signature check off: the signatures were checked against the
+        original message)."""
         msg = tx.message
         skip = {c.index for c in calls}
-        rest = [ix for i, ix in enumerate(msg.instructions) if i not in skip]
+        rest = [ix for i, ix in enumerate(msg.instructions) if i not in skip and (keep is None or i in keep)]
         h = msg.header
         stripped: Message | MessageV0
         if isinstance(msg, MessageV0):
@@ -319,9 +324,10 @@ class LocalSolana:
             if not all(tx.verify_with_results()):
                 return _REFUSED, [], 0, 0
             saved = {k: self.svm.get_account(k) for k in keys}
+            tail = range(max(c.index for c in calls) + 1, len(tx.message.instructions))
             self.svm.with_sigverify(False)
             try:
-                res = self.svm.send_transaction(self._without(tx, calls))
+                res = self.svm.send_transaction(self._without(tx, calls, range(tail.start)))
             finally:
                 self.svm.with_sigverify(True)
         fee = before - sum(self.lamports(k) for k in keys)
@@ -330,7 +336,12 @@ class LocalSolana:
         logs, units = list(res.logs()), int(res.compute_units_consumed())
         if calls:
             try:
+                marks = {
+                    p: h.checkpoint() for p, h in self.programs.items() if tail and hasattr(h, "checkpoint")
+                }
                 logs += self._run_programs(calls, simulate=False)
+                if tail:  # instructions after the handled ones run after them (e.g. closing wrapped SOL)
+                    logs, units = self._run_tail(tx, calls, tail, keys, marks, logs, units)
             except ProgramFailed as f:
                 for k, acc in saved.items():
                     self.svm.set_account(k, acc or Account(0, b"", Pubkey.default(), False, 0))
@@ -341,6 +352,34 @@ class LocalSolana:
                 err = TransactionErrorInstructionError(f.index, InstructionErrorCustom(f.code))
                 return err, logs + f.logs, units, fee
         return None, logs, units, fee
+
+    def _run_tail(
+        self, tx: VersionedTransaction, calls: list[ProgramCall], tail: range, keys: list[Pubkey],
+        marks: dict[Pubkey, Any], logs: list[str], units: int,
+    ) -> tuple[list[str], int]:  # fmt: skip
+        """Run in LiteSVM the instructions that follow the handled ones, as a transaction of their own under
+        a fresh signature (LiteSVM's history) whose fee goes back to the payer; a failure is `ProgramFailed`
+        at its index, after the handlers' `restore(checkpoint)` (the caller restores the accounts)."""
+        part = self._without(tx, calls, tail)
+        part = VersionedTransaction.populate(part.message, [Signature.new_unique() for _ in tx.signatures])
+        before = sum(self.lamports(k) for k in keys)
+        self.svm.with_sigverify(False)
+        try:
+            res = self.svm.send_transaction(part)
+        finally:
+            self.svm.with_sigverify(True)
+        refund = before - sum(self.lamports(k) for k in keys)
+        payer = self.svm.get_account(keys[0])
+        if payer is not None:
+            self.svm.set_account(keys[0], Account(payer.lamports + refund, payer.data, payer.owner,
+                                                  payer.executable, payer.rent_epoch))  # fmt: skip
+        if isinstance(res, FailedTransactionMetadata):
+            for pid, mark in marks.items():
+                self.programs[pid].restore(mark)  # type: ignore[attr-defined]
+            err = res.err()
+            index = tail.start + int(getattr(err, "index", 0))
+            raise ProgramFailed(index, 0, list(res.meta().logs()))
+        return logs + list(res.logs()), units + int(res.compute_units_consumed())
 
     def _land(self, tx: VersionedTransaction) -> Landed | None:
         """Execute `tx` in a new block; None if it cannot land (blockhash expired, not executable)."""
@@ -375,18 +414,24 @@ class LocalSolana:
             return res.err() if isinstance(res, FailedTransactionMetadata) else None
         if not all(tx.verify_with_results()):
             return "SignatureFailure"
+        keys = self._keys(tx)
+        saved = {k: self.svm.get_account(k) for k in keys}
+        head = self._without(tx, calls, range(max(c.index for c in calls) + 1))
+        head = VersionedTransaction.populate(head.message, [Signature.new_unique() for _ in tx.signatures])
         self.svm.with_sigverify(False)
-        try:
-            res = self.svm.simulate_transaction(self._without(tx, calls))
+        try:  # the handlers see what the instructions before theirs did (wrapping SOL), then all is undone
+            res = self.svm.send_transaction(head)
+            if isinstance(res, FailedTransactionMetadata):
+                return res.err()
+            try:
+                self._run_programs(calls, simulate=True)
+            except ProgramFailed as f:
+                return TransactionErrorInstructionError(f.index, InstructionErrorCustom(f.code))
+            return None
         finally:
             self.svm.with_sigverify(True)
-        if isinstance(res, FailedTransactionMetadata):
-            return res.err()
-        try:
-            self._run_programs(calls, simulate=True)
-        except ProgramFailed as f:
-            return TransactionErrorInstructionError(f.index, InstructionErrorCustom(f.code))
-        return None
+            for k, acc in saved.items():
+                self.svm.set_account(k, acc or Account(0, b"", Pubkey.default(), False, 0))
 
     # JSON-RPC methods ----------------------------------------------------------------------------------
     def _ctx(self, value: Any) -> dict[str, Any]:

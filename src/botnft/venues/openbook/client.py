@@ -30,8 +30,11 @@ ids (taker ``<signature>:taker``, heap ``<seq>:<slot>:<ts>``, book ``book:<u64>:
 from the heap before the restart and from the book after it has two ids.
 
 The wallet's open-orders account (number ``account_num``) and its indexer are created at `start` when
-missing, with the wallet's base and quote token accounts (idempotent ATA creation). Wrapped SOL must be in
-the wallet's wSOL account: the client does not wrap SOL.
+missing, with the wallet's base and quote token accounts (idempotent ATA creation). On a SOL market with
+``wrap_sol`` (the default) every transaction that moves tokens is wrapped as the OpenBook UI does (`wsol`):
+the wrapped-SOL account created when missing and funded from native SOL with what the order needs beyond the
+free and wrapped SOL already there, and closed after ``settleFunds``, so SOL the wallet gets back is native
+(an account that existed before is made again empty: the wallet's rent stays where it was).
 """
 
 from __future__ import annotations
@@ -97,6 +100,15 @@ from botnft.venues.openbook.tracking import (
     order_status,
     progress,
     taker_fill,
+)
+from botnft.venues.openbook.wsol import (
+    NATIVE_MINT,
+    TOKEN_ACCOUNT_RENT,
+    fee_reserve,
+    unwrap,
+    wrap,
+    wrap_needed,
+    wsol_account,
 )
 from botnft.venues.sim.openbook_math import maker_fees_floor, maker_rebate_floor, taker_fees_ceil
 from botnft.venues.solana.journal import JournalEntry, SendJournal
@@ -251,9 +263,10 @@ class OpenBookClient:
         if await self.rpc.account_data(self.open_orders) is not None:
             return
         owner, m, num = self.key.pubkey, self.market, self.settings.account_num
-        ixs = [
-            create_idempotent_associated_token_account(owner, owner, m.base_mint),
-            create_idempotent_associated_token_account(owner, owner, m.quote_mint),
+        ixs = [  # a wrapped-SOL account is made by each transaction that needs it (`wsol`)
+            create_idempotent_associated_token_account(owner, owner, mint)
+            for mint in (m.base_mint, m.quote_mint)
+            if not (self.wraps_sol and mint == NATIVE_MINT)
         ]
         if await self.rpc.account_data(obix.open_orders_indexer(owner, self.program)) is None:
             ixs.append(obix.create_open_orders_indexer(owner, program=self.program))
@@ -293,7 +306,7 @@ class OpenBookClient:
             return await self._known(previous[-1], order)
         bid = order.side is Side.BUY
         u64 = client_id_u64(order.client_order_id)
-        wallet_base, wallet_quote, oo, book = await self._funds_view(not bid)
+        (wallet_base, wallet_quote), present, oo, book = await self._funds_view(not bid)
         if oo is not None and oo.by_client_id(u64) is not None:
             raise InvalidOrder(
                 f"client order id {order.client_order_id} is already on the book",
@@ -304,18 +317,19 @@ class OpenBookClient:
         else:
             quote = price_lots * lots * m.quote_lot_size
             budget = quote + taker_fees_ceil(quote, max(m.taker_fee, m.maker_fee, 0))
-        free_quote = oo.quote_free_native if oo is not None else 0
-        free_base = oo.base_free_native if oo is not None else 0
-        if bid and budget > wallet_quote + free_quote:
-            raise InsufficientFunds(
-                f"the order may spend {budget} native {self.settings.quote}, "
-                f"the wallet holds {wallet_quote + free_quote}"
-            )
-        if not bid and lots * m.base_lot_size > wallet_base + free_base:
-            raise InsufficientFunds(
-                f"the order sells {lots * m.base_lot_size} native {self.settings.base}, "
-                f"the wallet holds {wallet_base + free_base}"
-            )
+        free = (oo.quote_free_native if bid else oo.base_free_native) if oo is not None else 0
+        held = wallet_quote if bid else wallet_base
+        need = budget if bid else lots * m.base_lot_size
+        to_wrap, have = 0, held + free
+        if self.wraps_sol and (m.quote_mint if bid else m.base_mint) == NATIVE_MINT:
+            to_wrap = wrap_needed(need, held, free)
+            rent = 0 if present[0 if not bid else 1] else TOKEN_ACCOUNT_RENT
+            reserve = fee_reserve(self.settings.priority_fee) + rent
+            have += max(0, await self.rpc.lamports(self.key.pubkey) - reserve)
+        if need > have:
+            verb = "may spend" if bid else "sells"
+            symbol = self.settings.quote if bid else self.settings.base
+            raise InsufficientFunds(f"the order {verb} {need} native {symbol}, the wallet holds {have}")
         place = obix.PlaceOrder(
             "Bid" if bid else "Ask",
             price_lots,
@@ -325,8 +339,9 @@ class OpenBookClient:
             kind,
         )
         base_ata, quote_ata = self._atas()
-        ixs = [obix.place_order(place, **self._ours(), user_token_account=quote_ata if bid else base_ata)]
-        ixs.append(self._settle_ix())
+        place_ix = obix.place_order(place, **self._ours(), user_token_account=quote_ata if bid else base_ata)
+        had = present[0] if m.base_mint == NATIVE_MINT else present[1]
+        ixs = self._sol_wrapped([place_ix, self._settle_ix()], to_wrap, had)
         detail = {
             "kind": "order",
             "instrument": str(self.iid),
@@ -336,6 +351,7 @@ class OpenBookClient:
             "price_lots": price_lots,
             "type": kind,
             "cid_u64": str(u64),
+            "wrap_lamports": to_wrap,
         }
         sig = await self._send(ixs, order.client_order_id, detail)
         entry = self.sender.journal.get(sig)
@@ -345,7 +361,8 @@ class OpenBookClient:
 
     async def _funds_view(
         self, asks_side: bool
-    ) -> tuple[int, int, OpenOrdersAccount | None, BookSide | None]:
+    ) -> tuple[tuple[int, int], tuple[bool, bool], OpenOrdersAccount | None, BookSide | None]:
+        """(base, quote) in the wallet's token accounts, whether each exists, open orders, the book side."""
         m = self.market
         base_ata, quote_ata = self._atas()
         side = m.asks if not asks_side else m.bids
@@ -355,7 +372,27 @@ class OpenBookClient:
         ]
         oo = decode_open_orders(datas[2]) if datas[2] is not None else None
         book = decode_book_side(datas[3]) if datas[3] is not None else None
-        return amounts[0], amounts[1], oo, book
+        return (amounts[0], amounts[1]), (datas[0] is not None, datas[1] is not None), oo, book
+
+    @property
+    def wraps_sol(self) -> bool:
+        """``wrap_sol`` on a market one of whose mints is SOL's."""
+        m = self.market
+        return self.settings.wrap_sol and NATIVE_MINT in (m.base_mint, m.quote_mint)
+
+    def _sol_wrapped(
+        self, ixs: Sequence[Instruction], lamports: int = 0, had: bool | None = None
+    ) -> list[Instruction]:
+        """`ixs` between the wrapped-SOL account's creation (funded with `lamports`) and its close (`wsol`);
+        `had`: the account existed before (None: unknown), so it is made again after the close."""
+        if not self.wraps_sol:
+            return list(ixs)
+        return [*wrap(self.key.pubkey, lamports), *ixs, *unwrap(self.key.pubkey, keep=had is not False)]
+
+    async def _has_wsol_account(self) -> bool | None:
+        if not self.wraps_sol:
+            return None
+        return await self.rpc.account_data(wsol_account(self.key.pubkey)) is not None
 
     def _ours(self) -> dict[str, Any]:
         """The accounts every instruction of ours names: owner, open-orders account, market, program."""
@@ -409,7 +446,10 @@ class OpenBookClient:
             raise OrderNotFound(
                 f"{self.name} order {client_order_id} is no longer open ({order_status(t).value})"
             )
-        ixs = [obix.cancel_order_by_client_order_id(t.u64, **self._ours()), self._settle_ix()]
+        had = await self._has_wsol_account()
+        ixs = self._sol_wrapped(
+            [obix.cancel_order_by_client_order_id(t.u64, **self._ours()), self._settle_ix()], had=had
+        )
         t.cancel_pending = not t.canceled
         name = f"{client_order_id}#cancel"
         try:
@@ -445,7 +485,8 @@ class OpenBookClient:
         consume = obix.consume_events(
             len(front), makers, market_key=self.market_key, market=m, program=self.program
         )
-        ixs = [consume, self._settle_ix()] if front else [self._settle_ix()]
+        had = await self._has_wsol_account()
+        ixs = self._sol_wrapped([consume, self._settle_ix()] if front else [self._settle_ix()], had=had)
         return await self._send(ixs, f"{self.name}:settle:{self.clock()}", {"kind": "settle"})
 
     # reading the chain ------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ Keys: ``market`` (the market account's address; default SOL/USDC
 ``program_id`` (default ``opnb2LAf…``), ``account_num`` (the wallet's open-orders account number, default 1:
 created with its indexer at start when missing), ``priority_fee`` (compute-unit price in micro-lamports,
 default 0), ``market_slippage_bps`` (how far past the book's price a market bid may pay, default 100),
-``poll_interval_s`` (default 0.5), ``min_lots`` (the smallest order in base lots, default 1).
+``poll_interval_s`` (default 0.5), ``min_lots`` (the smallest order in base lots, default 1), ``wrap_sol``
+(default true: on a SOL market, orders pay from native SOL, wrapped in the same transaction, and SOL comes
+back native; false: only the wallet's wrapped-SOL account is used).
 Lot sizes, decimals, mints and fees are read from the market account, never configured.
 """
 
@@ -32,6 +34,7 @@ KEYS = frozenset(
         "market_slippage_bps",
         "poll_interval_s",
         "min_lots",
+        "wrap_sol",
     }
 )
 
@@ -62,6 +65,7 @@ class OpenBookSettings:
     market_slippage_bps: int = 100
     poll_interval_s: float = 0.5
     min_lots: int = 1
+    wrap_sol: bool = True
 
     @property
     def base(self) -> str:
@@ -82,6 +86,9 @@ class OpenBookSettings:
         poll = cfg.get("poll_interval_s", 0.5)
         if isinstance(poll, bool) or not isinstance(poll, int | float) or not 0 < poll <= 60:
             raise UserError(f"[live.openbook] poll_interval_s must be in (0, 60], got {poll!r}")
+        wrap_sol = cfg.get("wrap_sol", True)
+        if not isinstance(wrap_sol, bool):
+            raise UserError(f"[live.openbook] wrap_sol must be true or false, got {wrap_sol!r}")
         return cls(
             market=_pubkey(cfg.get("market", SOL_USDC_MARKET), "market"),
             symbol=symbol,
@@ -91,4 +98,5 @@ class OpenBookSettings:
             market_slippage_bps=_int(cfg, "market_slippage_bps", 100, 0, 10_000),
             poll_interval_s=float(poll),
             min_lots=_int(cfg, "min_lots", 1, 1, 2**62),
+            wrap_sol=wrap_sol,
         )

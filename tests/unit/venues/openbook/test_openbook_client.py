@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.token.associated import get_associated_token_address
 
 from botnft.domain.errors import Rejected, UserError
 from botnft.domain.events import OrderFilled, OrderRejected
@@ -302,6 +303,12 @@ def test_the_balance_counts_the_open_orders_account_and_unconsumed_fills_and_set
             async with client(ob, kp, url, journal) as c:
                 start = await c.fetch_balance()
                 assert start["USDC"] == Decimal("1000")
+                lamports0, wrapped0 = (
+                    chain.lamports(kp.pubkey()),
+                    chain.token_amount(kp.pubkey(), NATIVE_MINT),
+                )
+                ata_rent0 = chain.lamports(get_associated_token_address(kp.pubkey(), NATIVE_MINT)) - wrapped0
+                landed0 = set(chain.landed)
                 await c.create_order(limit("b-1", Side.BUY, "145", "0.010"))
                 for _ in range(100):
                     rep = await c.fetch_order("b-1")
@@ -323,7 +330,14 @@ def test_the_balance_counts_the_open_orders_account_and_unconsumed_fills_and_set
                 assert sig is not None and (await c.sender.confirm(sig, timeout_s=10)).state == "landed"
                 # wallet: 1000 - 1.45 locked at placing + rebates 116 + floor(290_000 * 2e-4) = 58 micro-USDC
                 assert chain.token_amount(kp.pubkey(), ob.quote_mint) == 998_550_174
-                assert chain.token_amount(kp.pubkey(), NATIVE_MINT) == 2 * 10**9 + 6_000_000
+                # wrap_sol: each transaction closed the wrapped-SOL account (its 2 SOL back to native) and,
+                # as the wallet had it, made it again empty (its rent stays in it); the 6 bought lots
+                # (0.006 SOL) came back native; each transaction cost 5,000 lamports
+                assert chain.token_amount(kp.pubkey(), NATIVE_MINT) == 0
+                assert chain.lamports(get_associated_token_address(kp.pubkey(), NATIVE_MINT)) == ata_rent0
+                ours = [r for sig, r in chain.landed.items() if sig not in landed0]
+                assert len(ours) == 2  # the bid, the settle
+                assert chain.lamports(kp.pubkey()) == lamports0 + wrapped0 + 6_000_000 - 5_000 * len(ours)
                 after = await c.fetch_balance()
                 assert after["USDC"] == Decimal("1000") - Decimal("0.87") + Decimal("0.000174")
                 assert await c.settle() is None  # nothing left to consume or settle
