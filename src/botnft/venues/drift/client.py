@@ -373,7 +373,9 @@ class DriftVenue(DriftHistory):
         """Slots taken by a process that died before journaling the order's transaction: never sent, so
         dropped (the order was never reached and its id is free)."""
         for slot in self.ids.slots(open_only=True):
-            if slot.client_order_id not in self._reserving and not self._journaled(slot.client_order_id):
+            if slot.detail.get("venue") != self.name or slot.client_order_id in self._reserving:
+                continue  # another Drift venue's slot in a shared file, or an order being sent now
+            if not self._journaled(slot.client_order_id):
                 log.warning(
                     "drift: order %s took user order id %d but was never journaled nor sent; id freed",
                     slot.client_order_id,
