@@ -105,8 +105,8 @@ def _raw_source(snap: AnyLiquidity, fee_bps: float, name: str, override: float |
         return BookSource.from_arrays(asks.prices, asks.sizes, bids.prices, bids.sizes, fee_bps, name=name)
     if isinstance(snap, PooledLiquidity):  # each part with its own fee (or the override for them all)
         parts = []
-        for p in snap.parts:
-            part = _raw_source(p, float(p.fee_bps) if override is None else override, str(p.instrument))
+        for p in snap.parts:  # each part's own curves when its venue's source has built them already
+            part = _raw_own_fee(p) if override is None else _raw_fee(p, override)
             assert isinstance(part, CpmmSource | BookSource | ClmmSource)
             parts.append(part)
         lots = tuple(float(p.lot) if isinstance(p, BookLiquidity) and p.lot > 0 else None for p in snap.parts)
@@ -196,11 +196,20 @@ def to_source(snapshot: AnyLiquidity, side: Side, *, fee_bps: float | None = Non
 
 
 _RAW_FREE = ("raw", 0.0)  # the cache key of a snapshot's fee-free source without lots (both sides)
+_RAW_OWN = ("raw", None)  # the cache key of a snapshot's source with its own fee(s), without lots
 
 
 def _fee_free_raw(snap: AnyLiquidity) -> Source:
     """The snapshot's liquidity with every fee at 0 and no lot grid, built once per snapshot object: the
     fee-free routing curve and the depth measure both start from it (and share its curves)."""
+    return _raw_fee(snap, 0.0)
+
+
+def _raw_fee(snap: AnyLiquidity, fee: float) -> Source:
+    """`snap` with every fee at `fee` and no lot grid: built once per snapshot object at fee 0 (see
+    `_fee_free_raw`), at another fee each time."""
+    if fee != 0.0:
+        return _raw_source(snap, fee, str(snap.instrument), fee)
     raw = SOURCE_CACHE.get(snap, _RAW_FREE)
     if raw is None:
         raw = _raw_source(snap, 0.0, str(snap.instrument), 0.0)
@@ -208,13 +217,26 @@ def _fee_free_raw(snap: AnyLiquidity) -> Source:
     return raw
 
 
+def _raw_own_fee(snap: AnyLiquidity) -> Source:
+    """The snapshot's liquidity with its own fee (an aggregator's parts each with theirs) and no lot grid,
+    built once per snapshot object: the venue's routing source (`to_source` adds its lots) and an
+    aggregator pooling the same venue's snapshot share its curves."""
+    raw = SOURCE_CACHE.get(snap, _RAW_OWN)
+    if raw is None:
+        raw = _raw_source(snap, float(snap.fee_bps), str(snap.instrument))
+        SOURCE_CACHE.put(snap, _RAW_OWN, raw)
+    return raw
+
+
 def _build_source(snap: AnyLiquidity, s: Side, fee_bps: float | None) -> Source:
     fee = float(snap.fee_bps) if fee_bps is None else float(fee_bps)
     name = str(snap.instrument)
-    if fee_bps is not None and fee == 0.0:
+    if fee_bps is None:
+        raw = _raw_own_fee(snap)
+    elif fee == 0.0:
         raw = _fee_free_raw(snap)
     else:
-        raw = _raw_source(snap, fee, name, None if fee_bps is None else fee)
+        raw = _raw_source(snap, fee, name, fee)
     lot = float(snap.lot) if snap.lot > 0 else None
     min_size = float(snap.min_size) if snap.min_size > 0 else None
     if lot is None and min_size is None:
