@@ -234,47 +234,53 @@ def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
     order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
     out: list[Segment] = []
     append = out.append
-    sqrt = math.sqrt
+    sqrt, fsum = math.sqrt, math.fsum
+    curve, flat, ev_flat, ev_start, inf = CURVE, FLAT, EV_FLAT, EV_START, INF  # locals in the loop
     active: dict[tuple[int, int], float] = {}  # (curve, segment) -> root, the curve segments in use
     roots = 0.0
     lam = INF
+    last_flat: float | None = None  # the rate of out[-1] when it is a flat segment
     for j in order:
         e = events[j]
-        rate, kind = e[0], e[1]
-        if roots > 0.0 and rate < lam:
-            s_lam = sqrt(lam)
-            b = roots / s_lam
-            # curve_segment(roots·√λ, b, roots/√rate − b), written out (it runs once per event)
-            a = roots * s_lam
-            cap = roots / sqrt(rate) - b
-            if cap == INF:
-                append((CURVE, a / b, 0.0, a, b, sqrt(a * b), INF, a))
-            else:
-                append(
-                    (
-                        CURVE,
-                        a / b,
-                        a * b / ((b + cap) * (b + cap)),
-                        a,
-                        b,
-                        sqrt(a * b),
-                        cap,
-                        a * cap / (b + cap),
+        rate = e[0]
+        if rate < lam:
+            if roots > 0.0:
+                s_lam = sqrt(lam)
+                b = roots / s_lam
+                # curve_segment(roots·√λ, b, roots/√rate − b), written out (it runs once per event)
+                a = roots * s_lam
+                cap = roots / sqrt(rate) - b
+                if cap == inf:
+                    append((curve, a / b, 0.0, a, b, sqrt(a * b), inf, a))
+                else:
+                    append(
+                        (
+                            curve,
+                            a / b,
+                            a * b / ((b + cap) * (b + cap)),
+                            a,
+                            b,
+                            sqrt(a * b),
+                            cap,
+                            a * cap / (b + cap),
+                        )
                     )
-                )
-        lam = min(lam, rate)
-        if kind == EV_FLAT:
-            if out and out[-1][0] == FLAT and out[-1][1] == rate:
+                last_flat = None
+            lam = rate
+        kind = e[1]
+        if kind == ev_flat:
+            if last_flat is not None and last_flat == rate:  # flat levels at one rate: one segment
                 prev = out.pop()
-                append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
+                append((flat, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
             else:
-                append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+                append((flat, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+                last_flat = rate
             continue
-        if kind == EV_START:
+        if kind == ev_start:
             active[owner[j], e[2]] = e[5]
         else:
             del active[owner[j], e[2]]
-        roots = math.fsum(active.values())
+        roots = fsum(active.values())
     if roots > 0.0:  # what is still in use never runs out
         out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
     return out
