@@ -308,7 +308,8 @@ def test_bot_kill_stops_a_live_run_flat(fake: Fake, tmp_path: Path) -> None:
             run.kill()
     assert kill.returncode == 0 and "killed" in kill.stdout, kill.stdout + kill.stderr
     summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["status"] == "killed" and summary["final_position"] == "0" and summary["open_orders"] == 0
+    assert summary["status"] == "killed" and summary["open_orders"] == 0
+    assert Decimal(0) <= Decimal(summary["final_position"]) < Decimal("0.001")  # flat but for fee dust
     # flat at the exchange too: what stays is fee dust below one lot (the 0.1 % commission of a buy is taken
     # in the SOL bought, so a holding leaves the 0.001 grid and only its whole lots can be sold)
     assert Decimal(0) <= fake.fake.balances["SOL"] < Decimal("0.001")

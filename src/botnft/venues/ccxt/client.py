@@ -31,7 +31,7 @@ from botnft.domain.reports import (
     PositionReport,
 )
 from botnft.venues.ccxt.errors import map_error, surely_not_executed
-from botnft.venues.ccxt.exchange import build_exchange
+from botnft.venues.ccxt.exchange import build_exchange, ccxt_decimal
 from botnft.venues.ccxt.mapping import dec, fee_of, instrument_of, ms_to_ns, status_report
 from botnft.venues.ccxt.settings import CcxtSettings
 from botnft.venues.ccxt.tracker import OrderTracker
@@ -85,7 +85,8 @@ class CcxtExecutionClient:
     async def connect(self) -> None:
         self.started_ns = self.now_ns()
         try:
-            markets = await self.exchange.load_markets()
+            with ccxt_decimal():
+                markets = await self.exchange.load_markets()
         except Exception as e:
             raise map_error(e, f"{self.name}: load_markets") from e
         symbols = self.settings.symbols or tuple(
@@ -135,7 +136,8 @@ class CcxtExecutionClient:
 
     async def call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         try:
-            return await fn(*args, **kw)
+            with ccxt_decimal():
+                return await fn(*args, **kw)
         except Exception as e:
             raise map_error(e, f"{self.name} {what}") from e
 
@@ -177,14 +179,15 @@ class CcxtExecutionClient:
         self._cid_instrument[cid] = order.instrument
         self.tracker.watch(cid)
         try:
-            raw = await self.exchange.create_order(
-                symbol,
-                order.order_type.value,
-                order.side.value,
-                plain(amount),
-                plain(price) if price else None,
-                params,
-            )
+            with ccxt_decimal():
+                raw = await self.exchange.create_order(
+                    symbol,
+                    order.order_type.value,
+                    order.side.value,
+                    plain(amount),
+                    plain(price) if price else None,
+                    params,
+                )
         except Exception as e:
             err = map_error(e, f"{self.name} create_order {cid}")
             if isinstance(err, Retryable) and not surely_not_executed(e):
@@ -209,9 +212,10 @@ class CcxtExecutionClient:
         instrument this client trades, when the id was not sent from here)."""
         for inst in await self._order_params(client_order_id):
             try:
-                raw = await self.exchange.fetch_order(
-                    "", self.symbol(inst), {"clientOrderId": client_order_id}
-                )
+                with ccxt_decimal():
+                    raw = await self.exchange.fetch_order(
+                        "", self.symbol(inst), {"clientOrderId": client_order_id}
+                    )
             except Exception as e:
                 err = map_error(e, f"{self.name} fetch_order {client_order_id}")
                 if isinstance(err, OrderNotFound):
@@ -229,7 +233,9 @@ class CcxtExecutionClient:
         last: Rejected | None = None
         for inst in insts:
             try:
-                await self.exchange.cancel_order("", self.symbol(inst), {"clientOrderId": client_order_id})
+                params = {"clientOrderId": client_order_id}
+                with ccxt_decimal():
+                    await self.exchange.cancel_order("", self.symbol(inst), params)
             except Exception as e:
                 err = map_error(e, f"{self.name} cancel_order {client_order_id}")
                 if isinstance(err, OrderNotFound):

@@ -5,11 +5,24 @@ Only this module and the client import ccxt, and only when called.
 
 from __future__ import annotations
 
+import decimal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 from botnft.domain.errors import UserError
 from botnft.venues.ccxt.settings import CcxtSettings
+
+
+@contextmanager
+def ccxt_decimal() -> Iterator[None]:
+    """Run a ccxt call in a decimal context of its own. ccxt's ``decimal_to_precision`` (used by
+    ``amount_to_precision`` and friends inside ``create_order``) sets the *current* context's rounding to
+    ROUND_HALF_UP and traps Underflow; in the caller's context that change would outlive the call and move
+    every later ``Decimal.quantize`` in the process off the default half-even rounding."""
+    with decimal.localcontext():
+        yield
 
 
 def override_urls(api: Any, target: Any) -> Any:

@@ -20,7 +20,7 @@ from botnft.domain.errors import Retryable, UserError
 from botnft.domain.ids import InstrumentId
 from botnft.domain.market import Bar, BookSnapshot, FundingRate, Quote
 from botnft.venues.ccxt.client import CcxtExecutionClient
-from botnft.venues.ccxt.exchange import build_exchange
+from botnft.venues.ccxt.exchange import build_exchange, ccxt_decimal
 from botnft.venues.ccxt.mapping import dec, ms_to_ns
 
 S = 1_000_000_000
@@ -171,13 +171,15 @@ class CcxtMarketDataFeed:
     async def _watch_once(self, sub: _Sub) -> list[Any]:
         if sub.kind == "bars":
             tf, interval_ns = sub.arg
-            rows = await self.ws.watch_ohlcv(sub.symbol, tf)
+            with ccxt_decimal():
+                rows = await self.ws.watch_ohlcv(sub.symbol, tf)
             fresh = [r for r in rows if sub.last is None or ms_to_ns(r[0]) > sub.last]
             if sub.last is not None and fresh and ms_to_ns(fresh[0][0]) > sub.last + interval_ns:
                 # a gap (candles that closed before the stream was subscribed): fill it over REST first
                 return [*await self._poll_bars(sub), *self._closed_bars(sub, rows)]
             return self._closed_bars(sub, rows)
-        tickers = await self.ws.watch_bids_asks([sub.symbol])
+        with ccxt_decimal():
+            tickers = await self.ws.watch_bids_asks([sub.symbol])
         t = tickers.get(sub.symbol) or {}
         if t.get("bid") is None or t.get("ask") is None:
             return []
