@@ -15,11 +15,12 @@ from typing import Any
 from botnft.domain.errors import UserError
 from botnft.venues.jupiter.api import KEYED_URL, KEYLESS_URL, JupiterApi, JupiterApiError, JupiterRateLimited
 from botnft.venues.jupiter.client import JupiterClient
-from botnft.venues.jupiter.settings import SOL_USDC, JupiterMarket, JupiterSettings
+from botnft.venues.jupiter.settings import SOL_USDC, JupiterSettings
 from botnft.venues.solana.journal import SendJournal
 from botnft.venues.solana.keypair import WalletKey, load_keypair
 from botnft.venues.solana.rpc import SolanaRpc
 from botnft.venues.solana.sender import TransactionSender
+from botnft.venues.swap_market import SwapMarket
 
 __all__ = [
     "KEYED_URL",
@@ -28,9 +29,9 @@ __all__ = [
     "JupiterApi",
     "JupiterApiError",
     "JupiterClient",
-    "JupiterMarket",
     "JupiterRateLimited",
     "JupiterSettings",
+    "SwapMarket",
     "build_jupiter",
     "jupiter_from_table",
 ]

@@ -47,12 +47,13 @@ from botnft.domain.reports import (
     PositionReport,
 )
 from botnft.venues.jupiter.api import JupiterApi
-from botnft.venues.jupiter.settings import JupiterMarket, JupiterSettings
+from botnft.venues.jupiter.settings import JupiterSettings
 from botnft.venues.solana.deltas import TxEffect, wallet_effect
 from botnft.venues.solana.journal import JournalEntry
 from botnft.venues.solana.keypair import WalletKey
 from botnft.venues.solana.rpc import SolanaRpc
 from botnft.venues.solana.sender import TransactionSender, custom_error
+from botnft.venues.swap_market import SwapMarket
 
 __all__ = ["JupiterClient"]
 
@@ -99,7 +100,7 @@ class JupiterClient:
         self.api, self.rpc, self.sender, self.key = api, rpc, sender, key
         self.settings = settings if settings is not None else JupiterSettings()
         self.clock = clock
-        self.markets: dict[InstrumentId, JupiterMarket] = {}
+        self.markets: dict[InstrumentId, SwapMarket] = {}
         self._instruments: dict[InstrumentId, Instrument] = {}
         for m in self.settings.markets:
             iid = InstrumentId(m.symbol, name)
@@ -186,7 +187,7 @@ class JupiterClient:
     def instruments(self) -> Mapping[InstrumentId, Instrument]:
         return dict(self._instruments)
 
-    def _market(self, iid: InstrumentId) -> tuple[JupiterMarket, Instrument]:
+    def _market(self, iid: InstrumentId) -> tuple[SwapMarket, Instrument]:
         if iid not in self.markets:
             raise InvalidOrder(f"{self.name} lists {', '.join(map(str, self.markets))}, not {iid}",
                                reason="unknown_instrument")  # fmt: skip

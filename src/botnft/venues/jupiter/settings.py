@@ -14,42 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from botnft.domain.errors import UserError
+from botnft.venues.swap_market import SOL_USDC, SwapMarket, parse_market
 
-__all__ = ["SOL_USDC", "JupiterMarket", "JupiterSettings"]
-
-SOL_MINT = "So11111111111111111111111111111111111111112"
-USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
-
-
-@dataclass(frozen=True, slots=True)
-class JupiterMarket:
-    """One pair: ``BASE/QUOTE``, the mints and their decimals; `min_size` in base units."""
-
-    symbol: str
-    base_mint: str
-    quote_mint: str
-    base_decimals: int
-    quote_decimals: int
-    min_size: Decimal
-
-    @property
-    def base(self) -> str:
-        return self.symbol.split("/")[0]
-
-    @property
-    def quote(self) -> str:
-        return self.symbol.split("/")[1]
-
-    @property
-    def lot(self) -> Decimal:
-        return Decimal(1).scaleb(-self.base_decimals)
-
-
-SOL_USDC = JupiterMarket("SOL/USDC", SOL_MINT, USDC_MINT, 9, 6, Decimal("0.001"))
+__all__ = ["SOL_USDC", "JupiterSettings"]
 
 
 def _int(cfg: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
@@ -66,28 +36,6 @@ def _pos(cfg: Mapping[str, Any], key: str, default: float) -> float:
     return float(v)
 
 
-def _market(m: Any) -> JupiterMarket:
-    if not isinstance(m, Mapping):
-        raise UserError(f"jupiter.markets: each market is a table, got {m!r}")
-    try:
-        symbol = str(m["symbol"]).upper()
-        base, quote = symbol.split("/")
-        dec = (int(m["base_decimals"]), int(m["quote_decimals"]))
-        min_size = Decimal(str(m.get("min_size", "0.001")))
-        mints = (str(m["base_mint"]), str(m["quote_mint"]))
-    except (KeyError, ValueError, InvalidOperation):
-        raise UserError(
-            "jupiter.markets: each needs symbol (BASE/QUOTE), base_mint, quote_mint, base_decimals, "
-            "quote_decimals"
-        ) from None
-    if not (base and quote) or not all(0 <= d <= 18 for d in dec):
-        raise UserError(f"jupiter.markets: bad market {symbol}")
-    lot = Decimal(1).scaleb(-dec[0])
-    if min_size < lot or min_size % lot:
-        raise UserError(f"jupiter.markets: {symbol} min_size {min_size} must be a positive multiple of {lot}")
-    return JupiterMarket(symbol, mints[0], mints[1], dec[0], dec[1], min_size)
-
-
 @dataclass(frozen=True, slots=True)
 class JupiterSettings:
     base_url: str | None = None
@@ -100,7 +48,7 @@ class JupiterSettings:
     confirm_timeout_s: float = 60.0
     poll_interval_s: float = 0.5
     wrap_and_unwrap_sol: bool = True
-    markets: tuple[JupiterMarket, ...] = (SOL_USDC,)
+    markets: tuple[SwapMarket, ...] = (SOL_USDC,)
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any]) -> JupiterSettings:
@@ -123,7 +71,7 @@ class JupiterSettings:
         markets: Sequence[Any] = cfg.get("markets", ())
         if not isinstance(markets, Sequence) or isinstance(markets, str):
             raise UserError("jupiter.markets must be a list of tables")
-        parsed = tuple(_market(m) for m in markets) or (SOL_USDC,)
+        parsed = tuple(parse_market(m, "jupiter") for m in markets) or (SOL_USDC,)
         if len({m.symbol for m in parsed}) != len(parsed):
             raise UserError("jupiter.markets: a symbol is listed twice")
         return cls(

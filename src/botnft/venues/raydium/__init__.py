@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from botnft.venues.raydium.api import RaydiumApi, RaydiumApiSettings
-from botnft.venues.raydium.settings import SOL_USDC, RaydiumMarket, RaydiumSettings
+from botnft.venues.raydium.settings import SOL_USDC, RaydiumSettings
+from botnft.venues.swap_market import SwapMarket
 
 if TYPE_CHECKING:
     from botnft.venues.raydium.client import RaydiumClient, build_raydium
@@ -23,8 +24,8 @@ __all__ = [
     "RaydiumApi",
     "RaydiumApiSettings",
     "RaydiumClient",
-    "RaydiumMarket",
     "RaydiumSettings",
+    "SwapMarket",
     "build_raydium",
 ]
 

@@ -55,12 +55,13 @@ from botnft.domain.reports import (
     PositionReport,
 )
 from botnft.venues.raydium.api import RaydiumApi, SwapCompute
-from botnft.venues.raydium.settings import SOL_MINT, RaydiumMarket, RaydiumSettings
+from botnft.venues.raydium.settings import RaydiumSettings
 from botnft.venues.solana.deltas import TxEffect, wallet_effect
 from botnft.venues.solana.journal import JournalEntry, SendJournal
 from botnft.venues.solana.keypair import WalletKey
 from botnft.venues.solana.rpc import SolanaRpc
 from botnft.venues.solana.sender import TransactionSender, custom_error
+from botnft.venues.swap_market import SOL_MINT, SwapMarket
 
 __all__ = ["SLIPPAGE_CODES", "RaydiumClient", "build_raydium"]
 
@@ -105,7 +106,7 @@ class RaydiumClient:
         self.api, self.rpc, self.sender, self.key = api, rpc, sender, key
         self.settings = settings if settings is not None else RaydiumSettings()
         self.clock = clock
-        self.markets: dict[InstrumentId, RaydiumMarket] = {}
+        self.markets: dict[InstrumentId, SwapMarket] = {}
         self._instruments: dict[InstrumentId, Instrument] = {}
         for m in self.settings.markets:
             iid = InstrumentId(m.symbol, name)
@@ -186,7 +187,7 @@ class RaydiumClient:
     def instruments(self) -> Mapping[InstrumentId, Instrument]:
         return dict(self._instruments)
 
-    def _market(self, iid: InstrumentId) -> tuple[RaydiumMarket, Instrument]:
+    def _market(self, iid: InstrumentId) -> tuple[SwapMarket, Instrument]:
         if iid not in self.markets:
             raise InvalidOrder(
                 f"{self.name} lists {', '.join(map(str, self.markets))}, not {iid}",

@@ -17,44 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from botnft.domain.errors import UserError
 from botnft.venues.raydium.api import RaydiumApiSettings
+from botnft.venues.swap_market import SOL_USDC, SwapMarket, parse_market
 
-__all__ = ["SOL_USDC", "RaydiumMarket", "RaydiumSettings"]
+__all__ = ["SOL_USDC", "RaydiumSettings"]
 
-SOL_MINT = "So11111111111111111111111111111111111111112"
-USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 LEVELS = ("vh", "h", "m")
-
-
-@dataclass(frozen=True, slots=True)
-class RaydiumMarket:
-    """One pair: ``BASE/QUOTE``, the mints and their decimals; `min_size` in base units."""
-
-    symbol: str
-    base_mint: str
-    quote_mint: str
-    base_decimals: int
-    quote_decimals: int
-    min_size: Decimal
-
-    @property
-    def base(self) -> str:
-        return self.symbol.split("/")[0]
-
-    @property
-    def quote(self) -> str:
-        return self.symbol.split("/")[1]
-
-    @property
-    def lot(self) -> Decimal:
-        return Decimal(1).scaleb(-self.base_decimals)
-
-
-SOL_USDC = RaydiumMarket("SOL/USDC", SOL_MINT, USDC_MINT, 9, 6, Decimal("0.001"))
 
 
 def _int(cfg: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
@@ -78,28 +49,6 @@ def _url(cfg: Mapping[str, Any], key: str, default: str) -> str:
     return v
 
 
-def _market(m: Any) -> RaydiumMarket:
-    if not isinstance(m, Mapping):
-        raise UserError(f"raydium.markets: each market is a table, got {m!r}")
-    try:
-        symbol = str(m["symbol"]).upper()
-        base, quote = symbol.split("/")
-        dec = (int(m["base_decimals"]), int(m["quote_decimals"]))
-        min_size = Decimal(str(m.get("min_size", "0.001")))
-        mints = (str(m["base_mint"]), str(m["quote_mint"]))
-    except (KeyError, ValueError, InvalidOperation):
-        raise UserError(
-            "raydium.markets: each needs symbol (BASE/QUOTE), base_mint, quote_mint, base_decimals, "
-            "quote_decimals"
-        ) from None
-    if not (base and quote) or not all(0 <= d <= 18 for d in dec) or mints[0] == mints[1]:
-        raise UserError(f"raydium.markets: bad market {symbol}")
-    lot = Decimal(1).scaleb(-dec[0])
-    if min_size < lot or min_size % lot:
-        raise UserError(f"raydium.markets: {symbol} min_size {min_size} must be a positive multiple of {lot}")
-    return RaydiumMarket(symbol, mints[0], mints[1], dec[0], dec[1], min_size)
-
-
 @dataclass(frozen=True, slots=True)
 class RaydiumSettings:
     base_url: str = "https://api-v3.raydium.io"
@@ -111,7 +60,7 @@ class RaydiumSettings:
     foreign_blockhash_margin: int = 150
     timeout_s: float = 10.0
     poll_interval_s: float = 0.5
-    markets: tuple[RaydiumMarket, ...] = (SOL_USDC,)
+    markets: tuple[SwapMarket, ...] = (SOL_USDC,)
 
     @property
     def api(self) -> RaydiumApiSettings:
@@ -131,7 +80,7 @@ class RaydiumSettings:
         markets: Sequence[Any] = cfg.get("markets", ())
         if not isinstance(markets, Sequence) or isinstance(markets, str):
             raise UserError("raydium.markets must be a list of tables")
-        parsed = tuple(_market(m) for m in markets) or (SOL_USDC,)
+        parsed = tuple(parse_market(m, "raydium") for m in markets) or (SOL_USDC,)
         if len({m.symbol for m in parsed}) != len(parsed):
             raise UserError("raydium.markets: a symbol is listed twice")
         return cls(
