@@ -12,28 +12,21 @@ Keys: ``base_url`` (default: ``lite-api.jup.ag/swap/v1``, or ``api.jup.ag/swap/v
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botnft.domain.errors import UserError
-from botnft.venues.swap_market import SOL_USDC, SwapMarket, parse_market
+from botnft.venues.solana.settings import (
+    check_known,
+    int_setting,
+    markets_setting,
+    priority_fee_setting,
+    seconds_setting,
+)
+from botnft.venues.swap_market import SOL_USDC, SwapMarket
 
 __all__ = ["SOL_USDC", "JupiterSettings"]
-
-
-def _int(cfg: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
-    v = cfg.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise UserError(f"jupiter.{key} must be an integer in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def _pos(cfg: Mapping[str, Any], key: str, default: float) -> float:
-    v = cfg.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1e6:
-        raise UserError(f"jupiter.{key} must be a positive number of seconds, got {v!r}")
-    return float(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +45,9 @@ class JupiterSettings:
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any]) -> JupiterSettings:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise UserError(f"jupiter: unknown setting(s) {', '.join(unknown)}")
-        pf = cfg.get("priority_fee", "auto")
-        if not (pf in ("auto", "none") or (isinstance(pf, int) and not isinstance(pf, bool) and pf >= 0)):
-            raise UserError(f"jupiter.priority_fee must be 'auto', 'none' or micro-lamports >= 0, got {pf!r}")
+        venue = "jupiter"
+        check_known(cfg, cls.__dataclass_fields__, venue)
+        pf = priority_fee_setting(cfg, venue)
         base_url, key = cfg.get("base_url"), cfg.get("api_key")
         for name, v in (("base_url", base_url), ("api_key", key)):
             if v is not None and (not isinstance(v, str) or not v):
@@ -68,22 +57,19 @@ class JupiterSettings:
         wrap = cfg.get("wrap_and_unwrap_sol", True)
         if not isinstance(wrap, bool):
             raise UserError("jupiter.wrap_and_unwrap_sol must be true or false")
-        markets: Sequence[Any] = cfg.get("markets", ())
-        if not isinstance(markets, Sequence) or isinstance(markets, str):
-            raise UserError("jupiter.markets must be a list of tables")
-        parsed = tuple(parse_market(m, "jupiter") for m in markets) or (SOL_USDC,)
-        if len({m.symbol for m in parsed}) != len(parsed):
-            raise UserError("jupiter.markets: a symbol is listed twice")
+        parsed = markets_setting(cfg, venue)
         return cls(
             base_url=base_url,
             api_key=key,
-            slippage_bps=_int(cfg, "slippage_bps", 50, 0, 10_000),
+            slippage_bps=int_setting(cfg, "slippage_bps", 50, 0, 10_000, venue),
             priority_fee=pf,
-            priority_percentile=_int(cfg, "priority_percentile", 75, 0, 100),
-            max_priority_micro_lamports=_int(cfg, "max_priority_micro_lamports", 1_000_000, 0, 10**12),
-            timeout_s=_pos(cfg, "timeout_s", 10.0),
-            confirm_timeout_s=_pos(cfg, "confirm_timeout_s", 60.0),
-            poll_interval_s=_pos(cfg, "poll_interval_s", 0.5),
+            priority_percentile=int_setting(cfg, "priority_percentile", 75, 0, 100, venue),
+            max_priority_micro_lamports=int_setting(
+                cfg, "max_priority_micro_lamports", 1_000_000, 0, 10**12, venue
+            ),
+            timeout_s=seconds_setting(cfg, "timeout_s", 10.0, venue),
+            confirm_timeout_s=seconds_setting(cfg, "confirm_timeout_s", 60.0, venue),
+            poll_interval_s=seconds_setting(cfg, "poll_interval_s", 0.5, venue),
             wrap_and_unwrap_sol=wrap,
             markets=parsed,
         )

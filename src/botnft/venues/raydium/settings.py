@@ -15,31 +15,24 @@ list of tables ``symbol``, ``base_mint``, ``quote_mint``, ``base_decimals``, ``q
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botnft.domain.errors import UserError
 from botnft.venues.raydium.api import RaydiumApiSettings
-from botnft.venues.swap_market import SOL_USDC, SwapMarket, parse_market
+from botnft.venues.solana.settings import (
+    check_known,
+    int_setting,
+    markets_setting,
+    priority_fee_setting,
+    seconds_setting,
+)
+from botnft.venues.swap_market import SOL_USDC, SwapMarket
 
 __all__ = ["SOL_USDC", "RaydiumSettings"]
 
 LEVELS = ("vh", "h", "m")
-
-
-def _int(cfg: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
-    v = cfg.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise UserError(f"raydium.{key} must be an integer in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def _pos(cfg: Mapping[str, Any], key: str, default: float) -> float:
-    v = cfg.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1e6:
-        raise UserError(f"raydium.{key} must be a positive number of seconds, got {v!r}")
-    return float(v)
 
 
 def _url(cfg: Mapping[str, Any], key: str, default: str) -> str:
@@ -68,30 +61,24 @@ class RaydiumSettings:
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any]) -> RaydiumSettings:
-        unknown = sorted(set(cfg) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise UserError(f"raydium: unknown setting(s) {', '.join(unknown)}")
-        pf = cfg.get("priority_fee", "auto")
-        if not (pf in ("auto", "none") or (isinstance(pf, int) and not isinstance(pf, bool) and pf >= 0)):
-            raise UserError(f"raydium.priority_fee must be 'auto', 'none' or micro-lamports >= 0, got {pf!r}")
+        venue = "raydium"
+        check_known(cfg, cls.__dataclass_fields__, venue)
+        pf = priority_fee_setting(cfg, venue)
         level = cfg.get("priority_level", "h")
         if level not in LEVELS:
             raise UserError(f"raydium.priority_level must be one of {', '.join(LEVELS)}, got {level!r}")
-        markets: Sequence[Any] = cfg.get("markets", ())
-        if not isinstance(markets, Sequence) or isinstance(markets, str):
-            raise UserError("raydium.markets must be a list of tables")
-        parsed = tuple(parse_market(m, "raydium") for m in markets) or (SOL_USDC,)
-        if len({m.symbol for m in parsed}) != len(parsed):
-            raise UserError("raydium.markets: a symbol is listed twice")
+        parsed = markets_setting(cfg, venue)
         return cls(
             base_url=_url(cfg, "base_url", "https://api-v3.raydium.io"),
             trade_url=_url(cfg, "trade_url", "https://transaction-v1.raydium.io"),
-            slippage_bps=_int(cfg, "slippage_bps", 50, 0, 10_000),
+            slippage_bps=int_setting(cfg, "slippage_bps", 50, 0, 10_000, venue),
             priority_fee=pf,
             priority_level=level,
-            max_priority_micro_lamports=_int(cfg, "max_priority_micro_lamports", 1_000_000, 0, 10**12),
-            foreign_blockhash_margin=_int(cfg, "foreign_blockhash_margin", 150, 0, 10_000),
-            timeout_s=_pos(cfg, "timeout_s", 10.0),
-            poll_interval_s=_pos(cfg, "poll_interval_s", 0.5),
+            max_priority_micro_lamports=int_setting(
+                cfg, "max_priority_micro_lamports", 1_000_000, 0, 10**12, venue
+            ),
+            foreign_blockhash_margin=int_setting(cfg, "foreign_blockhash_margin", 150, 0, 10_000, venue),
+            timeout_s=seconds_setting(cfg, "timeout_s", 10.0, venue),
+            poll_interval_s=seconds_setting(cfg, "poll_interval_s", 0.5, venue),
             markets=parsed,
         )
