@@ -60,7 +60,7 @@ from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim.intmath import ceil_div
-from botnft.venues.sim.raydium_config import PoolConfig, Token, native_price
+from botnft.venues.sim.raydium_config import ClmmPosition, PoolConfig, Token, native_price
 from botnft.venues.sim.raydium_landing import SOLANA_SWAP_FEE_USD, SwapLanding, to_native, to_units
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote, make_engine
@@ -103,6 +103,36 @@ def _reason(exc: RaydiumMathError, sell: bool) -> str:
     if exc.code in _TOO_SMALL or (exc.code == "ZeroTradingTokens" and sell):
         return "below_min_size"
     return "exceeds_reserves"
+
+
+@functools.lru_cache(maxsize=256)
+def _references(close: float, base: Token, quote: Token) -> tuple[Decimal, Fraction]:
+    """A close as the reference (its shortest repr, exact) and as the native price (quote native per base
+    native): the same for every pool of a pair at a bar, so computed once per close."""
+    reference = to_decimal(close)
+    return reference, native_price(Fraction(reference), base, quote)
+
+
+@functools.lru_cache(maxsize=64)
+def _fee_bps(fee_factor: Fraction) -> Decimal:
+    """The pool's fee in bps as the router is shown it (1 − γ), computed once per fee."""
+    return (1 - Decimal(fee_factor.numerator) / Decimal(fee_factor.denominator)) * 10_000
+
+
+def _ranges(
+    positions: Sequence[tuple[int, ClmmPosition]], base: Token, quote: Token
+) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
+    """A CLMM's positions with liquidity as (price low, price high, sqrt-price liquidity in units)."""
+    scale = Decimal(10) ** (Decimal(-(base.decimals + quote.decimals)) / 2)
+    return tuple(
+        (
+            Decimal(str(_tick_price(p.tick_lower, base.decimals, quote.decimals))),
+            Decimal(str(_tick_price(p.tick_upper, base.decimals, quote.decimals))),
+            Decimal(p.liquidity) * scale,
+        )
+        for _, p in positions
+        if p.liquidity > 0
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -192,6 +222,10 @@ class SimRaydium(SwapLanding):
         self._reference_native: Fraction | None = None
         self._ts_ns = 0
         self._liquidity: tuple[tuple[object, ...], CpmmLiquidity | ClmmLiquidity] | None = None
+        #: a CLMM's positions and the ranges the router is shown for them
+        self._ranges: (
+            tuple[list[tuple[int, ClmmPosition]], tuple[tuple[Decimal, Decimal, Decimal], ...]] | None
+        ) = None
         #: (native reference, reference, pool state) of the last catch-up that changed nothing: the same
         #: inputs again change nothing again, so that catch-up is skipped
         self._settled: tuple[Fraction, Decimal | None, object] | None = None
@@ -256,9 +290,8 @@ class SimRaydium(SwapLanding):
         close = float(bars.close[j])
         if not (math.isfinite(close) and close > 0):
             raise DataError(f"bar {j} has no usable close ({close}) to price the {self.name} pool against")
-        self.reference = to_decimal(close)
+        self.reference, self._reference_native = _references(close, *self.tokens)
         self._ts_ns = int(bars.ts_ns[j]) + int(bars.interval_ns)
-        self._reference_native = native_price(Fraction(self.reference), *self.tokens)
         self._bars, self._cursor = bars, j
         self.catch_up()
 
@@ -285,19 +318,15 @@ class SimRaydium(SwapLanding):
         base, quote = self.tokens
         eng = self.engine
         ff = eng.fee_factor
-        fee_bps = (1 - Decimal(ff.numerator) / Decimal(ff.denominator)) * 10_000
+        fee_bps = _fee_bps(ff)
         inst = self.instrument
         if isinstance(eng, ClmmEngine):
-            scale = Decimal(10) ** (Decimal(-(base.decimals + quote.decimals)) / 2)
-            ranges = tuple(
-                (
-                    Decimal(str(_tick_price(p.tick_lower, base.decimals, quote.decimals))),
-                    Decimal(str(_tick_price(p.tick_upper, base.decimals, quote.decimals))),
-                    Decimal(p.liquidity) * scale,
-                )
-                for _, p in eng.positions
-                if p.liquidity > 0
-            )
+            held = self._ranges
+            if held is not None and held[0] == eng.positions:
+                ranges = held[1]  # the same positions: the same ranges
+            else:
+                ranges = _ranges(eng.positions, base, quote)
+                self._ranges = (list(eng.positions), ranges)
             mp = self.marginal_price()
             return ClmmLiquidity(
                 instrument=inst.id,
@@ -374,7 +403,7 @@ class SimRaydium(SwapLanding):
             return
         state = self._pool_state()
         settled = self._settled
-        if settled is not None and settled[0] == ref and settled[1] == self.reference:
+        if settled is not None and (settled[0] is ref or settled[0] == ref) and settled[1] == self.reference:
             held = settled[2]
             if held is state or (isinstance(held, tuple) and held == state):
                 return  # a pure function of these inputs, which last changed nothing

@@ -61,27 +61,37 @@ class SwapLanding:
     _cursor: int
     _rng: random.Random | None
     _move_rng: random.Random | None
+    #: (reference, lamports, the fee in native quote, the same in units) of the last conversion
+    _fee_memo: tuple[Decimal, int, int, Decimal] | None = None
 
     def catch_up(self, reference: Fraction | None = None) -> None:
         raise NotImplementedError
 
     def _network_native(self) -> int:
         """One transaction's fee (and Jito tip) in native quote at the reference; 0 without fees."""
-        if self.reference is None:
+        ref = self.reference
+        if ref is None:
             return 0
         if self.execution is not None:
-            return lamports_in_quote_native(
-                self.execution.tx_lamports(), self.reference, self.tokens[1].decimals
-            )
-        if self.solana_fees is None:
+            lamports = self.execution.tx_lamports()
+        elif self.solana_fees is None:
             return 0
-        return self.solana_fees.in_quote_native(self.reference, self.tokens[1].decimals)
+        else:
+            lamports = self.solana_fees.lamports()
+        memo = self._fee_memo
+        if memo is not None and memo[0] is ref and memo[1] == lamports:
+            return memo[2]  # the same reference and fee as last time: the same conversion
+        native = lamports_in_quote_native(lamports, ref, self.tokens[1].decimals)
+        self._fee_memo = (ref, lamports, native, to_units(native, self.tokens[1]))
+        return native
 
     def _network_fee_units(self) -> Decimal:
         """The network fee the router is shown: this pool's own, or the documented default before a price."""
         if self.reference is None or (self.execution is None and self.solana_fees is None):
             return SOLANA_SWAP_FEE_USD
-        return to_units(self._network_native(), self.tokens[1])
+        native = self._network_native()
+        memo = self._fee_memo
+        return memo[3] if memo is not None and memo[2] == native else to_units(native, self.tokens[1])
 
     def _land(self) -> bool:
         """Wait the latency's slots and let arbitrageurs move the pool to where the price has gone by then

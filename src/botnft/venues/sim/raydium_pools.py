@@ -98,6 +98,14 @@ class PoolEngine:
         b, q = self.reserves()
         return Fraction(q, b)
 
+    def _price_ratio(self) -> Pair:
+        """`price` as (numerator, denominator > 0), not reduced: for exact comparisons without a Fraction."""
+        b, q = self.reserves()
+        if b > 0:
+            return q, b
+        p = self.price()  # (raises as `price` does)
+        return p.numerator, p.denominator
+
     @property
     def fee_factor(self) -> Fraction:
         """γ: the share of a marginal trade's value left after fees. No arbitrage while the pool's
@@ -127,12 +135,17 @@ class PoolEngine:
         """The exact-in swap an arbitrageur makes to bring the price into the fee band around
         `reference` (quote native per base native), or None when it is already there. `hedge` is the
         share a hedge elsewhere leaves (1 − a CEX fee): it widens the band by that fee."""
-        price = self.price()
-        gamma = self.fee_factor * hedge
-        if price < reference * gamma:
-            return self._arb(buy_base=True, target=reference * gamma)
-        if price > reference / gamma:
-            return self._arb(buy_base=False, target=reference / gamma)
+        ff = self.fee_factor
+        band = getattr(self, "_band", None)
+        if band is None or band[0] is not reference or band[1] is not hedge or band[2] is not ff:
+            gamma = ff * hedge  # the band's edges, computed once per reference, hedge and fee
+            band = self._band = (reference, hedge, ff, reference * gamma, reference / gamma)
+        low, high = band[3], band[4]
+        n, d = self._price_ratio()  # price = n/d, d > 0: compared exactly by cross-multiplication
+        if n * low.denominator < low.numerator * d:
+            return self._arb(buy_base=True, target=low)
+        if n * high.denominator > high.numerator * d:
+            return self._arb(buy_base=False, target=high)
         return None
 
     def _arb(self, *, buy_base: bool, target: Fraction) -> SwapQuote | None:
@@ -210,11 +223,16 @@ class ConstantProductEngine(PoolEngine):
         )
 
     def _price_after(self, q: SwapQuote) -> Fraction:
+        return Fraction(*self._after_ratio(q))
+
+    def _after_ratio(self, q: SwapQuote) -> Pair:
+        """The marginal price after `q` as (numerator, denominator), not reduced."""
         b, qt = self.reserves()
-        fb, fq = (q.protocol_fee[i] + q.fund_fee[i] + q.creator_fee[i] for i in (0, 1))
+        pf, ff, cf = q.protocol_fee, q.fund_fee, q.creator_fee
+        fb, fq = pf[0] + ff[0] + cf[0], pf[1] + ff[1] + cf[1]
         if q.sell_base:
-            return Fraction(qt - q.amount_out - fq, b + q.amount_in - fb)
-        return Fraction(qt + q.amount_in - fq, b - q.amount_out - fb)
+            return qt - q.amount_out - fq, b + q.amount_in - fb
+        return qt + q.amount_in - fq, b - q.amount_out - fb
 
     def _arb(self, *, buy_base: bool, target: Fraction) -> SwapQuote | None:
         """The smallest exact-in amount that moves the price to `target` or past it (the price after a
@@ -237,16 +255,26 @@ class ConstantProductEngine(PoolEngine):
             except RaydiumMathError:  # too small to trade (or, past u64, too big): not a usable quote
                 return None
 
+        tn, td = target.numerator, target.denominator  # td > 0
+
         def reached(amount: int) -> SwapQuote | None:
             quote = quote_at(amount)
             if quote is None:
                 return None
-            after = self._price_after(quote)
+            n, d = self._after_ratio(quote)
+            if d > 0:  # n/d against the target, exactly, by cross-multiplication
+                return quote if (n * td >= tn * d if buy_base else n * td <= tn * d) else None
+            after = Fraction(n, d)
             return quote if (after >= target if buy_base else after <= target) else None
 
         def gap(amount: int) -> float | None:
             quote = quote_at(amount)
-            return None if quote is None else float(self._price_after(quote) - target)
+            if quote is None:
+                return None
+            n, d = self._after_ratio(quote)
+            if d > 0:  # the rational n/d - target, correctly rounded as float(Fraction) rounds it
+                return (n * td - tn * d) / (d * td)
+            return float(Fraction(n, d) - target)
 
         estimate = max(1, start * ff.denominator // ff.numerator)
         step = max(1, estimate >> 20)
@@ -353,10 +381,20 @@ class ClmmEngine(PoolEngine):
     def price(self) -> Fraction:
         return clmm_price(self.pool.sqrt_price_x64)
 
+    def _price_ratio(self) -> Pair:
+        s = self.pool.sqrt_price_x64
+        return s * s, 1 << 128  # clmm_price, not reduced
+
     @property
     def fee_factor(self) -> Fraction:
+        t = self.terms
+        cached: tuple[object, Fraction] | None = getattr(self, "_fee_factor", None)
+        if cached is not None and cached[0] is t:  # the terms are frozen: computed once per terms
+            return cached[1]
         d = FEE_RATE_DENOMINATOR_VALUE
-        return Fraction(d - self.terms.trade_fee_rate, d)
+        factor = Fraction(d - t.trade_fee_rate, d)
+        self._fee_factor = (t, factor)
+        return factor
 
     def quote_swap(self, amount: int, *, sell_base: bool, exact_in: bool) -> SwapQuote:
         return _clmm_quote(self.pool.swap(amount, sell_base, exact_in, require_full_fill=True), sell_base)
