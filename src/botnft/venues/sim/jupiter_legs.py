@@ -18,7 +18,7 @@ from botnft.venues.sim.openbook import SimOpenBook
 from botnft.venues.sim.raydium import SimRaydium
 from botnft.venues.sim.raydium_config import Token
 from botnft.venues.sim.raydium_math import RaydiumMathError
-from botnft.venues.sim.raydium_pools import SwapQuote
+from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote
 
 __all__ = ["POOL_LABELS", "BookLeg", "Leg", "LegFill", "LegQuote", "OneBar", "PoolLeg"]
 
@@ -89,9 +89,32 @@ class PoolLeg(Leg):
         self.name = venue.name
         self.label = POOL_LABELS[venue.config.kind]
         self.amm_key = _amm_key(self.label, venue.name)
+        #: (engine, its config, a CLMM's pool object, reserves) the memo's quotes were priced on
+        self._state: tuple[object, object, object, tuple[int, int]] | None = None
+        self._memo: dict[tuple[int, bool, bool], LegQuote | None] = {}
 
     def quote(self, amount: int, *, sell_base: bool, exact_in: bool) -> LegQuote | None:
         eng = self.venue.engine
+        reserves = eng.reserves()
+        pool = eng.pool if isinstance(eng, ClmmEngine) else None
+        st = self._state
+        if (
+            st is None
+            or st[0] is not eng
+            or st[1] is not eng.config
+            or st[2] is not pool
+            or st[3] != reserves
+        ):
+            self._state = (eng, eng.config, pool, reserves)
+            self._memo = {}
+        key = (amount, sell_base, exact_in)
+        memo = self._memo
+        if key in memo:  # a quote is a pure function of the pool's state and its arguments
+            return memo[key]
+        out = memo[key] = self._quote(eng, amount, sell_base, exact_in)
+        return out
+
+    def _quote(self, eng: PoolEngine, amount: int, sell_base: bool, exact_in: bool) -> LegQuote | None:
         try:
             q = eng.quote_swap(amount, sell_base=sell_base, exact_in=exact_in)
         except RaydiumMathError:
