@@ -58,6 +58,8 @@ class DriftCore:
         self.params: dict[int, DriftMarketParams] = {m.market_index: m for m in markets}
         if len(self.params) != len(markets):
             raise ValueError("market indexes must be unique")
+        # the shortest funding period (ns): bounds how many funding updates a bar can hold
+        self.min_funding_period_ns = min(m.funding_period for m in markets) * 1_000_000_000
         self.index: dict[InstrumentId, int] = {m.instrument_id: m.market_index for m in markets}
         self.ids: dict[int, InstrumentId] = {i: inst for inst, i in self.index.items()}
         self.symbol: dict[str, int] = {m.symbol: m.market_index for m in markets}
@@ -97,6 +99,8 @@ class DriftCore:
         self.now = 0
         self.order_count = 0
         self._ingested: Any = None
+        # drift_liquidation's per-position float terms of the liquidation scan, keyed by position state
+        self.scan_terms: dict[int, tuple[tuple[Any, ...], tuple[float, ...]]] = {}
 
     # data ----------------------------------------------------------------------------------------------
     def ingest(self, bars: BarArrays) -> None:
@@ -127,17 +131,38 @@ class DriftCore:
     # time ----------------------------------------------------------------------------------------------
     def goto(self, t: int) -> list[VenueEvent]:
         """Replay every market to ``t`` and settle each funding update on the account's positions."""
+        positions = self.account.positions
         updates: list[tuple[int, int, FundingUpdate]] = []
+        sources = 0  # markets that made updates: with one, they are already in time order
         for idx, m in self.markets.items():
-            updates.extend((u.ts_ns, idx, u) for u in m.advance(t, self.account.base(idx)))
+            mt = m.t_ns
+            if mt is not None and t <= mt:
+                continue  # advance would do nothing
+            pos = positions.get(idx)
+            made = m.advance(t, 0 if pos is None else pos.base_asset_amount)
+            if made:
+                sources += 1
+                updates.extend([(u.ts_ns, idx, u) for u in made])
+        if not updates:
+            return []
+        if sources > 1:
+            updates.sort(key=lambda x: (x[0], x[1]))
         out: list[VenueEvent] = []
-        for ts, idx, u in sorted(updates, key=lambda x: (x[0], x[1])):
-            base = self.account.base(idx)
-            if base == 0:
+        account = self.account
+        for ts, idx, u in updates:
+            pos = positions.get(idx)
+            if pos is None or pos.base_asset_amount == 0:
                 continue
-            q = MarketQuote(self.params[idx], 0, u.cumulative_long, u.cumulative_short)
-            paid = -self.account.settle_funding(idx, q)
-            self.account.settle_pnl()
+            base = pos.base_asset_amount
+            # account.settle_funding with the update's cumulative rates, inlined
+            cum = u.cumulative_long if base > 0 else u.cumulative_short
+            paid = 0
+            if cum != pos.last_cumulative_funding_rate:
+                payment = dm.funding_payment(cum - pos.last_cumulative_funding_rate, base)
+                pos.last_cumulative_funding_rate = cum
+                account.charge(idx, -payment, "counterparty")
+                paid = -payment
+            account.settle_pnl()
             side_rate = u.rate_long if base > 0 else u.rate_short
             # rate as a fraction of notional: quote per base (1e9) over the oracle TWAP (1e6)
             rate = (
@@ -146,7 +171,16 @@ class DriftCore:
                 else Decimal(0)
             )
             inst = self.ids[idx]
-            out.append(FundingApplied(ts, inst, dec(base, 9), rate, dec(u.oracle_twap, 6), dec(paid, 6)))
+            out.append(
+                FundingApplied(
+                    ts,
+                    inst,
+                    Decimal(base).scaleb(-9),
+                    rate,
+                    Decimal(u.oracle_twap).scaleb(-6),
+                    Decimal(paid).scaleb(-6),
+                )
+            )
         return out
 
     # orders --------------------------------------------------------------------------------------------

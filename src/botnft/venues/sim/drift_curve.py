@@ -107,26 +107,39 @@ def amm_levels(
     out: list[Level] = []
     x0 = 0
     i = 1
+    band = liq.amm_band_bps
+    bq = big_b * big_q
+    num = peg * bq
+    cap = (big_b - 1) // step * step  # a buy never takes the whole reserve
+    # _floor and _snap (``standardize_price`` against the taker) inlined: the loop runs once per band
     while True:
-        edge = start * (10_000 + direction * i * liq.amm_band_bps) // 10_000
+        edge = start * (10_000 + direction * i * band) // 10_000
         last = (direction > 0 and edge >= limit) or (direction < 0 and (edge <= limit or edge <= 0))
         if last:
             edge = limit
         # base traded when the marginal price peg·B·Q/(B∓x)² reaches the edge
-        root = isqrt(big_b * big_q * peg // edge)
-        x1 = _floor(big_b - root if direction > 0 else root - big_b, step)
+        root = isqrt(bq * peg // edge)
         if direction > 0:
-            x1 = min(x1, _floor(big_b - 1, step))
-        if x1 > x0:
-            if direction > 0:
-                num, den = peg * big_b * big_q, (big_b - x0) * (big_b - x1)
-                price = _snap(-(-num // den), tick, direction)
-            else:
-                num, den = peg * big_b * big_q, (big_b + x0) * (big_b + x1)
-                price = _snap(num // den, tick, direction)
-            if (direction > 0 and price <= limit) or (direction < 0 and 0 < price >= limit):
-                out.append((price, x1 - x0, "amm"))
-            x0 = x1
+            x1 = (big_b - root) // step * step
+            x1 = cap if x1 > cap else x1
+            if x1 > x0:
+                price = -(-num // ((big_b - x0) * (big_b - x1)))
+                rem = price % tick if price else 0
+                if rem:
+                    price += tick - rem  # up for a buy
+                if price <= limit:
+                    out.append((price, x1 - x0, "amm"))
+                x0 = x1
+        else:
+            x1 = (root - big_b) // step * step
+            if x1 > x0:
+                price = num // ((big_b + x0) * (big_b + x1))
+                rem = price % tick if price else 0
+                if rem:
+                    price -= rem  # down for a sell
+                if 0 < price >= limit:
+                    out.append((price, x1 - x0, "amm"))
+                x0 = x1
         if last:
             return out
         i += 1

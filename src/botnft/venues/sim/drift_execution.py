@@ -64,11 +64,11 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
     float scan (with room for funding, rescanned after each fill) says this bar could breach.
     """
     t_open = int(bars.ts_ns[j])
-    t_close = t_open + int(bars.interval_ns)
+    interval = int(bars.interval_ns)
+    t_close = t_open + interval
     # funding moves collateral by at most the tier cap per update: leave room for every update the bar
     # can hold (plus one that is late)
-    period_ns = min(m.funding_period for m in core.params.values()) * 1_000_000_000
-    headroom = FUNDING_CAP * (int(bars.interval_ns) // period_ns + 2)
+    headroom = FUNDING_CAP * (interval // core.min_funding_period_ns + 2)
     quiet = not core.orders and not core.account.being_liquidated
     if quiet and liquidation_scan(core, bars, j, j + 1, headroom=headroom) != j:
         # nothing in the bar needs the market state before its close: replay to the close at once

@@ -245,6 +245,10 @@ def liquidation_scan(core: DriftCore, bars: BarArrays, lo: int, hi: int, *, head
     if not any(p.base_asset_amount for p in a.positions.values()):
         return hi
     one = hi - lo == 1
+    if one:
+        fast = _scan_bar(core, bars, lo, headroom)
+        if fast is not None:
+            return lo if fast else hi
     ts = np.asarray(bars.ts_ns[lo:hi], dtype=np.int64)
     interval = int(bars.interval_ns)
     buffer = core.state.liquidation_margin_buffer_ratio if a.being_liquidated else 0
@@ -285,3 +289,70 @@ def liquidation_scan(core: DriftCore, bars: BarArrays, lo: int, hi: int, *, head
         return lo if total < limit else hi
     hit = np.flatnonzero(total < limit)
     return lo + int(hit[0]) if hit.size else hi
+
+
+def _scan_terms(core: DriftCore, idx: int, pos: Any, buffer: int) -> tuple[float, ...]:
+    """``liquidation_scan``'s float terms of one position (``_excess``'s arguments after the price,
+    then the worst-case size in base units), computed once per position state."""
+    a = core.account
+    key = (
+        idx,
+        pos.base_asset_amount,
+        pos.quote_asset_amount,
+        pos.open_bids,
+        pos.open_asks,
+        pos.open_orders,
+        a.high_leverage,
+        buffer,
+    )
+    cache: dict[int, tuple[tuple[Any, ...], tuple[float, ...]]] = core.scan_terms
+    hit = cache.get(idx)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    params = core.params[idx]
+    worst = abs(pos.worst_case_base())
+    ratio = (position_margin_ratio(params, worst, "maintenance", a.high_leverage) + buffer) / 1e4
+    terms = (
+        pos.base_asset_amount / 1e9,
+        pos.quote_asset_amount / 1e6,
+        worst / 1e9,
+        ratio,
+        params.unrealized_pnl_maintenance_asset_weight / 1e4,
+        pos.open_orders * dm.OPEN_ORDER_MARGIN_REQUIREMENT / 1e6,
+        worst / 1e9,
+    )
+    cache[idx] = (key, terms)
+    return terms
+
+
+def _scan_bar(core: DriftCore, bars: BarArrays, j: int, headroom: float) -> bool | None:
+    """``liquidation_scan`` of the one bar ``j`` when every open position is in the primary market
+    (True: the bar could breach); None otherwise (the caller scans). The same float operations in the
+    same order, on the position terms cached per position state and the batch's extremes as Python
+    floats: the same answer without the per-bar numpy reads and margin-ratio math."""
+    a = core.account
+    primary = core.primary
+    buffer = core.state.liquidation_margin_buffer_ratio if a.being_liquidated else 0
+    total = a.usdc / 1e6
+    notional = 0.0
+    low = high = 0.0
+    read = False
+    for idx, pos in a.positions.items():
+        if pos.base_asset_amount == 0 and pos.quote_asset_amount == 0 and pos.open_orders == 0:
+            continue  # PerpPosition.is_empty
+        if idx != primary:
+            return None
+        if not read:
+            lows, highs = core.tapes[idx].batch_extremes_py(bars)
+            low, high = lows[j], highs[j]
+            read = True
+        base, quote, worst, ratio, weight, fixed, worst_base = _scan_terms(core, idx, pos, buffer)
+        # _excess at the low and at the high
+        upnl = base * low + quote
+        at_low = (upnl * weight if upnl > 0 else upnl) - worst * low * ratio - fixed
+        upnl = base * high + quote
+        at_high = (upnl * weight if upnl > 0 else upnl) - worst * high * ratio - fixed
+        total = total + min(at_low, at_high)
+        notional += worst_base * high
+    limit = 0.01 + (1e-7 + headroom) * notional
+    return bool(total < limit)

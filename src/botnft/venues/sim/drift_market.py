@@ -159,14 +159,20 @@ class MarketState:
         tape = self.tape
         points = tape.path_raw(self.t_ns, t_ns)
         n = len(points)
-        twap = self._twap_point
         i = 0
         while True:
             if i < n and not self._retry:
-                point = points[i]
-                if point[0] < boundary or boundary > t_ns:  # a crank that only feeds the TWAPs
-                    twap(*point)
-                    i += 1
+                # the run of cranks that only feed the TWAPs: points before the boundary (all of them
+                # when the boundary is past ``t_ns``)
+                j = i
+                if boundary > t_ns:
+                    j = n
+                else:
+                    while j < n and points[j][0] < boundary:
+                        j += 1
+                if j > i:
+                    self._twap_run(points, i, j)
+                    i = j
                     continue
             if boundary <= t_ns and (i >= n or boundary < points[i][0]):
                 s = tape.sample(boundary)  # a boundary inside a gap: the ageing last close
@@ -178,7 +184,12 @@ class MarketState:
                 break
             point = points[i]
             on_boundary = point[0] == boundary
-            self._crank(tape.point_sample(*point), account_base, out, boundary_crank=on_boundary)
+            s = tape.point_sample(*point)
+            if s.price > 0:  # _crank on the point's sample, with the TWAP update fed the point itself
+                self._twap_run(points, i, i + 1)
+                self._last_oracle, self._last_point = s, None
+            if on_boundary or self._retry:
+                self._update_funding(s, account_base, out)
             if on_boundary:
                 boundary += step
             i += 1
@@ -201,25 +212,93 @@ class MarketState:
         non-positive oracle blocks it (UpdateTwap is blocked by nothing else)."""
         if price <= 0:
             return False
-        now = ts_ns // NS
-        self._last_oracle, self._last_point = None, (ts_ns, price, mark)
-        if self.oracle_twap == 0:
-            self.oracle_twap = self.oracle_twap_5min = price
-            self.mark_twap = mark
-            self.oracle_twap_ts = self.mark_twap_ts = now
-            return True
+        self._twap_run([(ts_ns, price, mark)], 0, 1)
+        return True
+
+    def _twap_run(self, points: list[tuple[int, int, int]], i: int, j: int) -> None:
+        """Feed the TWAPs ``points[i:j]`` (time, price, mark) in order, as ``_twap_point`` on each: a
+        point with a non-positive oracle is skipped. ``sanitize`` and ``new_twap`` (``math/stats.rs::
+        calculate_new_twap``) are inlined on local state: the same integers, without the calls. The
+        weighted sums' denominators are positive, so Rust's truncating division is ``//`` on the
+        magnitude with the numerator's sign."""
         den = self._den
         period = self.params.funding_period
-        new_twap = dm.new_twap
-        capped = sanitize(price, self.oracle_twap, den)
-        ts = self.oracle_twap_ts
-        self.oracle_twap = new_twap(capped, now, self.oracle_twap, ts, period)
-        self.oracle_twap_5min = new_twap(capped, now, self.oracle_twap_5min, ts, FIVE_MINUTES)
-        self.oracle_twap_ts = now
-        capped_mark = sanitize(mark, self.mark_twap, den)
-        self.mark_twap = new_twap(capped_mark, now, self.mark_twap, self.mark_twap_ts, period)
-        self.mark_twap_ts = now
-        return True
+        ot, ot5, ots = self.oracle_twap, self.oracle_twap_5min, self.oracle_twap_ts
+        mt, mts = self.mark_twap, self.mark_twap_ts
+        last = None
+        for k in range(i, j):
+            point = points[k]
+            ts_ns, price, mark = point
+            if price <= 0:
+                continue
+            last = point
+            now = ts_ns // NS
+            if ot == 0:
+                ot = ot5 = price
+                mt = mark
+                ots = mts = now
+                continue
+            since = now - ots
+            if since > 0:
+                if den:  # sanitize(price, ot, den); ot != 0 here
+                    band = abs(ot // den)
+                    if price - ot > band:
+                        price = ot + band
+                    elif ot - price > band:
+                        price = ot - band
+                # new_twap(price, now, ot, ots, period)
+                fs = period - since if since < period else 1  # max(1, period - since)
+                pw = price * since
+                lw = ot * fs
+                num = pw + lw
+                d = since + fs
+                q = num // d if num >= 0 else -(-num // d)
+                if fs > 1 and lw != pw:
+                    if lw > pw:
+                        q += 1
+                    elif q != 0:
+                        q -= 1
+                ot_new = q
+                # new_twap(price, now, ot5, ots, FIVE_MINUTES)
+                fs = FIVE_MINUTES - since if since < FIVE_MINUTES else 1  # max(1, FIVE_MINUTES - since)
+                pw = price * since
+                lw = ot5 * fs
+                num = pw + lw
+                d = since + fs
+                q = num // d if num >= 0 else -(-num // d)
+                if fs > 1 and lw != pw:
+                    if lw > pw:
+                        q += 1
+                    elif q != 0:
+                        q -= 1
+                ot5 = q
+                ot = ot_new
+            ots = now
+            since = now - mts
+            if since > 0:
+                if den and mt:  # sanitize(mark, mt, den)
+                    band = abs(mt // den)
+                    if mark - mt > band:
+                        mark = mt + band
+                    elif mt - mark > band:
+                        mark = mt - band
+                fs = period - since if since < period else 1  # max(1, period - since)
+                pw = mark * since
+                lw = mt * fs
+                num = pw + lw
+                d = since + fs
+                q = num // d if num >= 0 else -(-num // d)
+                if fs > 1 and lw != pw:
+                    if lw > pw:
+                        q += 1
+                    elif q != 0:
+                        q -= 1
+                mt = q
+            mts = now
+        if last is not None:
+            self.oracle_twap, self.oracle_twap_5min, self.oracle_twap_ts = ot, ot5, ots
+            self.mark_twap, self.mark_twap_ts = mt, mts
+            self._last_oracle, self._last_point = None, last
 
     def _blocked(self, s: OracleSample) -> bool:
         if not valid_for(self.validity(s), "funding"):

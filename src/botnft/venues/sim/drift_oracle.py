@@ -165,6 +165,7 @@ class PriceTape:
         self._chunks: list[_Chunk] = []
         self._starts: list[int] = []
         self._extremes: tuple[BarArrays, NDArray[np.float64], NDArray[np.float64]] | None = None
+        self._extremes_py: tuple[BarArrays, list[float], list[float]] | None = None
 
     # building ------------------------------------------------------------------------------------
     def quantize(self, a: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -179,6 +180,14 @@ class PriceTape:
             low = self.quantize(np.asarray(bars.low)) / 1e6
             high = self.quantize(np.asarray(bars.high)) / 1e6
             cached = self._extremes = (bars, low, high)
+        return cached[1], cached[2]
+
+    def batch_extremes_py(self, bars: BarArrays) -> tuple[list[float], list[float]]:
+        """``batch_extremes`` as lists of Python floats (the same values), for reads one bar at a time."""
+        cached = self._extremes_py
+        if cached is None or cached[0] is not bars:
+            low, high = self.batch_extremes(bars)
+            cached = self._extremes_py = (bars, low.tolist(), high.tolist())
         return cached[1], cached[2]
 
     def extend(self, bars: BarArrays) -> None:
@@ -323,7 +332,7 @@ class PriceTape:
         prev_end: int | None = None
         for ch, a, b in self._bars_overlapping(after_ns, until_ns):
             interval = ch.interval
-            offsets = [i * interval // 3 for i in range(4)]
+            offsets = (0, interval // 3, 2 * interval // 3, interval)  # i * interval // 3
             ts_py, pts_py, marks_py = ch.ts_py, ch.pts_py, ch.marks_py
             for k in range(a, b):
                 t0 = ts_py[k]

@@ -12,10 +12,11 @@ U128_MAX = (1 << 128) - 1
 
 def tdiv(a: int, b: int) -> int:
     """Integer division truncating toward zero, as Rust's `/` (`checked_div`, `safe_div`)."""
-    if b == 0:
-        raise ZeroDivisionError("division by zero")
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
+    if b > 0:
+        return a // b if a >= 0 else -(-a // b)
+    if b < 0:
+        return -a // -b if a <= 0 else -(a // -b)
+    raise ZeroDivisionError("division by zero")
 
 
 def ceil_div(a: int, b: int) -> int:

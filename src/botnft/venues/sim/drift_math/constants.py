@@ -107,10 +107,13 @@ _MARGIN_KINDS: Final = ("initial", "maintenance", "fill")
 _DIRECTIONS: Final = ("long", "short")
 
 
+_TIER_BY_LOWER: Final[dict[str, str]] = {name.lower(): name for name in CONTRACT_TIERS}
+
+
 def _tier(tier: str) -> str:
-    for name in CONTRACT_TIERS:
-        if tier.lower() == name.lower():
-            return name
+    name = _TIER_BY_LOWER.get(tier.lower())
+    if name is not None:
+        return name
     raise ValueError(f"unknown contract tier {tier!r}; expected one of {CONTRACT_TIERS}")
 
 
