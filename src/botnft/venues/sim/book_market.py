@@ -96,15 +96,22 @@ class DepthProfile:
         that land on the same tick merged, and asks kept at least one tick above the best bid."""
         bids: list[tuple[int, int]] = []
         asks: list[tuple[int, int]] = []
-        for k, q in enumerate(lots):
-            if q <= 0:
-                continue
-            d = self.distance_bps(k) / 1e4
-            b = math.floor(reference * (1 - d) / tick + 1e-9)
-            a = math.ceil(reference * (1 + d) / tick - 1e-9)
+        floor, ceil = math.floor, math.ceil
+        bp = ap = None  # the last bid and ask price: a level on the same tick merges into it
+        for q, down, up in _factors(self, lots):
+            b = floor(reference * down / tick + 1e-9)
+            a = ceil(reference * up / tick - 1e-9)
             if b > 0:
-                _merge(bids, b, q)
-            _merge(asks, a, q)
+                if b == bp:
+                    bids[-1] = (b, bids[-1][1] + q)
+                else:
+                    bids.append((b, q))
+                    bp = b
+            if a == ap:
+                asks[-1] = (a, asks[-1][1] + q)
+            else:
+                asks.append((a, q))
+                ap = a
         if bids and asks and asks[0][0] <= bids[0][0]:
             floor_ = bids[0][0] + 1
             moved = sum(q for p, q in asks if p <= floor_)
@@ -123,11 +130,23 @@ OPENBOOK_PROFILE = DepthProfile(spread_bps=5.0, depth_1pct=1_500.0)
 """OpenBook v2's SOL/USDC book: thin next to a CEX (assumed figures; module docstring)."""
 
 
-def _merge(levels: list[tuple[int, int]], price: int, qty: int) -> None:
-    if levels and levels[-1][0] == price:
-        levels[-1] = (price, levels[-1][1] + qty)
-    else:
-        levels.append((price, qty))
+#: (profile, lots) -> ((lots, 1 - d, 1 + d) per level with lots, d its distance): the same per profile
+_FACTORS: dict[tuple[DepthProfile, tuple[int, ...]], tuple[tuple[int, float, float], ...]] = {}
+
+
+def _factors(profile: DepthProfile, lots: Sequence[int]) -> tuple[tuple[int, float, float], ...]:
+    key = (profile, tuple(lots))
+    out = _FACTORS.get(key)
+    if out is None:
+        rows = []
+        for k, q in enumerate(lots):
+            if q > 0:
+                d = profile.distance_bps(k) / 1e4
+                rows.append((q, 1 - d, 1 + d))
+        if len(_FACTORS) >= 32:
+            _FACTORS.clear()
+        out = _FACTORS[key] = tuple(rows)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -152,6 +152,8 @@ class BookVenue(BookFills):
         self._liquidity: tuple[tuple[object, ...], BookLiquidity | None] | None = None
         self._n_orders = 0
         self._qty_of: dict[int, Decimal] = {}
+        #: (fees, reference, the network fee in quote units) of the last conversion
+        self._network: tuple[object, float, Decimal] | None = None
         if wallet is not None:
             self.use_wallet(wallet)
 
@@ -215,8 +217,13 @@ class BookVenue(BookFills):
         ppm = int(getattr(self.fees, "taker_ppm", 0) or getattr(self.fees, "taker_rate", 0) or 0)
         network = Decimal(0)
         if self.solana_fees is not None and self._ref is not None:
-            n = int(self.solana_fees.in_quote_native(Decimal(repr(self._ref)), self._qd))
-            network = self._dec(self._quote, n)
+            held = self._network
+            if held is not None and held[0] is self.solana_fees and held[1] == self._ref:
+                network = held[2]  # the same fee at the same reference
+            else:
+                n = int(self.solana_fees.in_quote_native(Decimal(repr(self._ref)), self._qd))
+                network = self._dec(self._quote, n)
+                self._network = (self.solana_fees, self._ref, network)
         key = (levels, self.book.version, self._now, ppm, network)
         if self._liquidity is not None and self._liquidity[0] == key:
             return self._liquidity[1]  # nothing it is made of changed: the same snapshot
@@ -231,6 +238,7 @@ class BookVenue(BookFills):
         if not bids_int or not asks_int:
             return None
         tick, lot = self.instrument.tick_size, Decimal(self._lot_atoms).scaleb(-self._bd)
+        qty_of, qty = self._qty_of, self._qty  # (`_price` and `_qty` inline)
         return BookLiquidity(
             instrument=instrument,
             ts_ns=self._now,
@@ -238,8 +246,8 @@ class BookVenue(BookFills):
             lot=self.instrument.lot_size,
             min_size=self.instrument.min_size,
             network_fee=network,
-            bids=tuple([(self._price(p), self._qty(q)) for p, q in bids_int]),
-            asks=tuple([(self._price(p), self._qty(q)) for p, q in asks_int]),
+            bids=tuple([(p * tick, qty_of[q] if q in qty_of else qty(q)) for p, q in bids_int]),
+            asks=tuple([(p * tick, qty_of[q] if q in qty_of else qty(q)) for p, q in asks_int]),
             float_bids=FloatLevels.of_ints(bids_int, tick, lot),
             float_asks=FloatLevels.of_ints(asks_int, tick, lot),
         )

@@ -10,10 +10,10 @@ in `openbook.py`) own balances, fees and events.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import pairwise
 
 from botnft.domain.orders import TimeInForce
 
@@ -368,21 +368,24 @@ class OrderBook:
         orders = self._orders
         seq = self._seq
         best_bid: int | None = None
+        new = RestingOrder
         for is_bid, quotes in ((True, bids), (False, asks)):
             levels = self._levels[is_bid]
             prices: list[int] = []
+            append = prices.append
+            floor = None if is_bid else best_bid  # asks at or below the best bid are dropped
             for price, qty in quotes:
                 if qty <= 0:
                     continue
-                if not is_bid and best_bid is not None and price <= best_bid:
+                if floor is not None and price <= floor:
                     dropped += 1
                     continue
                 if price <= 0:
                     raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
                 seq += 1
-                o = RestingOrder(seq, owner, is_bid, price, qty, None)
+                o = new(seq, owner, is_bid, price, qty, None)
                 levels[price] = [o]
-                prices.append(price)
+                append(price)
                 orders[seq] = o
                 mine[seq] = o
             if is_bid:
@@ -457,7 +460,5 @@ class OrderBook:
 
 def _strictly(levels: list[tuple[int, int]], *, descending: bool) -> bool:
     """Whether the levels' prices are strictly falling (`descending`) or strictly rising."""
-    pairs = pairwise(p for p, _ in levels)
-    if descending:
-        return all(a > b for a, b in pairs)
-    return all(a < b for a, b in pairs)
+    prices = [p for p, _ in levels]
+    return all(map(operator.gt if descending else operator.lt, prices, prices[1:]))
