@@ -32,12 +32,21 @@ def to_native(amount: Decimal, token: Token) -> int | None:
     """`amount` in native units, or None when it is not a whole number of them."""
     if not amount.is_finite():
         return None
-    n = Fraction(amount) * 10**token.decimals
-    return n.numerator if n.denominator == 1 else None
+    num, den = amount.as_integer_ratio()  # (what Fraction(amount) reduces to)
+    num *= 10**token.decimals
+    return num // den if num % den == 0 else None
+
+
+_BIG = 10**70
 
 
 def to_units(native: int, token: Token) -> Decimal:
     """A native amount as an exact Decimal of the token (``native / 10**decimals``)."""
+    dec = token.decimals
+    if dec >= 0 and -_BIG < native < _BIG:
+        # the coefficient `native` at exponent -dec, as the quantize below gives it (a string converts
+        # exactly, without the context)
+        return Decimal(f"{native}e-{dec}")
     with localcontext() as ctx:
         ctx.prec = 80
         return Decimal(native).scaleb(-token.decimals).quantize(Decimal(1).scaleb(-token.decimals))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from botnft.venues.sim.intmath import U64_MAX, ceil_div
-from botnft.venues.sim.raydium_math.common import RaydiumMathError, _require_uint
+from botnft.venues.sim.raydium_math.common import RaydiumMathError, _all_u64, _require_uint
 
 # --------------------------------------------------------------------------------------------------
 # AMM v4 (raydium-amm program/src/math.rs, processor.rs)
@@ -25,11 +25,13 @@ def _check_amm_v4_inputs(
     fee_numerator: int,
     fee_denominator: int,
 ) -> None:
-    _require_uint(amount_name, amount, 64)
-    _require_uint("reserve_in", reserve_in, 64)
-    _require_uint("reserve_out", reserve_out, 64)
-    _require_uint("fee_numerator", fee_numerator, 64)
-    _require_uint("fee_denominator", fee_denominator, 64)
+    if not _all_u64(amount, reserve_in, reserve_out, fee_numerator, fee_denominator):
+        # the usual case passes at once; otherwise the first bad value raises, as checked one by one
+        _require_uint(amount_name, amount, 64)
+        _require_uint("reserve_in", reserve_in, 64)
+        _require_uint("reserve_out", reserve_out, 64)
+        _require_uint("fee_numerator", fee_numerator, 64)
+        _require_uint("fee_denominator", fee_denominator, 64)
     if fee_denominator == 0 or fee_numerator >= fee_denominator:
         raise RaydiumMathError(
             "InvalidFee",

@@ -22,3 +22,12 @@ def _require_uint(name: str, value: int, bits: int) -> None:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < 0 or value >> bits:
         raise RaydiumMathError("OutOfRange", f"{name}={value} is not a u{bits}")
+
+
+_U64_MAX = (1 << 64) - 1
+
+
+def _all_u64(*values: int) -> bool:
+    """Whether every value is a plain int in u64 range (what `_require_uint(..., 64)` accepts, for the
+    plain-int case: anything else takes the checks one by one)."""
+    return all(type(v) is int and 0 <= v <= _U64_MAX for v in values)

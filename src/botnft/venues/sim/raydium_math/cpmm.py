@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from botnft.venues.sim.intmath import U64_MAX, ceil_div
-from botnft.venues.sim.raydium_math.common import FEE_RATE_DENOMINATOR_VALUE, RaydiumMathError, _require_uint
+from botnft.venues.sim.raydium_math.common import (
+    FEE_RATE_DENOMINATOR_VALUE,
+    RaydiumMathError,
+    _all_u64,
+    _require_uint,
+)
 
 # --------------------------------------------------------------------------------------------------
 # CPMM (raydium-cp-swap curve/*.rs)
@@ -88,16 +93,19 @@ def _check_cpmm_inputs(
     fund_fee_rate: int,
     creator_fee_rate: int,
 ) -> None:
-    _require_uint(amount_name, amount, 64)
-    _require_uint("reserve_in", reserve_in, 64)
-    _require_uint("reserve_out", reserve_out, 64)
-    for name, rate in (
-        ("trade_fee_rate", trade_fee_rate),
-        ("protocol_fee_rate", protocol_fee_rate),
-        ("fund_fee_rate", fund_fee_rate),
-        ("creator_fee_rate", creator_fee_rate),
-    ):
-        _require_uint(name, rate, 64)
+    if not _all_u64(
+        amount, reserve_in, reserve_out, trade_fee_rate, protocol_fee_rate, fund_fee_rate, creator_fee_rate
+    ):  # the usual case passes at once; otherwise the first bad value raises, as checked one by one
+        _require_uint(amount_name, amount, 64)
+        _require_uint("reserve_in", reserve_in, 64)
+        _require_uint("reserve_out", reserve_out, 64)
+        for name, rate in (
+            ("trade_fee_rate", trade_fee_rate),
+            ("protocol_fee_rate", protocol_fee_rate),
+            ("fund_fee_rate", fund_fee_rate),
+            ("creator_fee_rate", creator_fee_rate),
+        ):
+            _require_uint(name, rate, 64)
     # lib.rs::create_amm_config / update_config asserts
     if trade_fee_rate + creator_fee_rate >= FEE_RATE_DENOMINATOR_VALUE:
         raise RaydiumMathError("InvalidFee", "trade_fee_rate + creator_fee_rate must be < 1_000_000")
