@@ -70,8 +70,7 @@ from botnft.venues.openbook.wsol import (
 from botnft.venues.sim.openbook_math import taker_fees_ceil
 from botnft.venues.solana.journal import JournalEntry, SendJournal
 from botnft.venues.solana.keypair import WalletKey
-from botnft.venues.solana.rpc import SolanaRpc
-from botnft.venues.solana.sender import TransactionSender
+from botnft.venues.solana.table import solana_sender
 
 __all__ = ["OpenBookClient", "build_openbook", "client_id_u64"]
 
@@ -359,9 +358,6 @@ def build_openbook(
     other Solana venues, or the path of its SQLite file). ``await client.start()`` (or ``async with``) before
     trading."""
     s = settings if isinstance(settings, OpenBookSettings) else OpenBookSettings.from_mapping(settings)
-    rpc = SolanaRpc(rpc_url, timeout_s=rpc_timeout_s)
-    j = journal if isinstance(journal, SendJournal) else SendJournal(journal)
-    sender = TransactionSender(
-        rpc, j, skip_preflight=skip_preflight, poll_interval_s=s.poll_interval_s, clock=clock
-    )
+    rpc, sender = solana_sender(rpc_url, journal, rpc_timeout_s=rpc_timeout_s, skip_preflight=skip_preflight,
+                                poll_interval_s=s.poll_interval_s, clock=clock)  # fmt: skip
     return OpenBookClient(rpc, sender, key, s, name=name, clock=clock)

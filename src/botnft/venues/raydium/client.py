@@ -50,6 +50,7 @@ from botnft.venues.solana.keypair import WalletKey
 from botnft.venues.solana.rpc import SolanaRpc
 from botnft.venues.solana.sender import TransactionSender
 from botnft.venues.solana.swaps import SwapClient, SwapEvent
+from botnft.venues.solana.table import solana_sender
 from botnft.venues.swap_market import SOL_MINT
 
 __all__ = ["SLIPPAGE_CODES", "RaydiumClient", "build_raydium"]
@@ -215,9 +216,6 @@ def build_raydium(
     ``await client.start()`` (or ``async with``) before trading: it resolves what a previous run left
     pending."""
     s = settings if isinstance(settings, RaydiumSettings) else RaydiumSettings.from_mapping(settings)
-    rpc = SolanaRpc(rpc_url, timeout_s=rpc_timeout_s)
-    j = journal if isinstance(journal, SendJournal) else SendJournal(journal)
-    sender = TransactionSender(
-        rpc, j, skip_preflight=skip_preflight, poll_interval_s=s.poll_interval_s, clock=clock
-    )
+    rpc, sender = solana_sender(rpc_url, journal, rpc_timeout_s=rpc_timeout_s, skip_preflight=skip_preflight,
+                                poll_interval_s=s.poll_interval_s, clock=clock)  # fmt: skip
     return RaydiumClient(RaydiumApi(s.api), rpc, sender, key, s, clock=clock)
