@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from itertools import accumulate, pairwise
@@ -135,6 +135,25 @@ def _take(segs: Sequence[Seg], lam: float) -> tuple[float, float]:
     return x, out
 
 
+def _one_curve(seg: Seg) -> Callable[[float], tuple[float, float]]:
+    """`_take` of a venue made of one segment (a constant-product pool), with its loop unrolled: the same
+    floats in the same operations."""
+    m_start, m_end, a, b, cap, out_cap = seg
+    if b == 0.0:
+        return partial(_take, [seg])
+    ab = a * b
+
+    def take(lam: float) -> tuple[float, float]:
+        if m_start <= lam:
+            return 0.0, 0.0
+        if m_end >= lam:
+            return 0.0 + cap, 0.0 + out_cap
+        d = math.sqrt(ab / lam) - b
+        return 0.0 + d, 0.0 + a * d / (b + d)
+
+    return take
+
+
 class _Levels:
     """A venue made only of book levels (rates not increasing), read by `_take` through cumulative sums:
     the levels better than λ are a prefix, found by bisection, and the prefix sums are the running sums
@@ -167,7 +186,14 @@ def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bo
     last float; the part of `target` inside the last step (a book level at λ, partly taken) is shared
     in proportion to what each venue takes across that step."""
     k = 0 if exact_in else 1
-    takers = [lv.take if (lv := _Levels.of(v)) is not None else partial(_take, v) for v in venues]
+    takers = [
+        lv.take
+        if (lv := _Levels.of(v)) is not None
+        else _one_curve(v[0])
+        if len(v) == 1
+        else partial(_take, v)
+        for v in venues
+    ]
     cap = [t(0.0)[k] for t in takers]
     if not target > 0.0 or sum(cap) < target or (not exact_in and sum(cap) <= target):
         return None
@@ -177,7 +203,7 @@ def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bo
     lo = hi
 
     def total(lam: float) -> float:
-        return sum(t(lam)[k] for t in takers)
+        return sum([t(lam)[k] for t in takers])
 
     while total(lo) <= target:
         lo /= 16.0

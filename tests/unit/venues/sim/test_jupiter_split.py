@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from botnft.venues.sim import jupiter_split as split
 from botnft.venues.sim.jupiter_split import split_shares
 
 
@@ -59,3 +60,22 @@ def test_a_split_over_a_book_and_pools_is_the_level_by_level_split(seed):
     target = float(rng.uniform(1.0, sizes.sum() * 1.5))
     got = split_shares([book, pool], target, exact_in=True)
     assert got == _reference_split([book, pool], target, True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_one_segment_venue_takes_what_walking_its_segment_takes(seed):
+    """The unrolled taker of a one-segment venue (a pool) gives the level-by-level walk's floats, bit for
+    bit, on both sides of the segment's marginal range and at its ends."""
+    rng = np.random.default_rng(seed)
+    g = float(rng.uniform(0.99, 1.0))
+    rq, rb = 1e6 * float(rng.uniform(0.5, 2.0)), 1e4 * float(rng.uniform(0.5, 2.0))
+    a, b = rq, rb / g
+    pool = (a / b, 0.0, a, b, math.inf, a)
+    # a CLMM-like interval: a curve that ends at a marginal rate above zero, with a finite capacity
+    m_end = a / b * float(rng.uniform(0.2, 0.9))
+    band = (a / b, m_end, a, b, float(rng.uniform(1.0, 50.0)), float(rng.uniform(1.0, 500.0)))
+    for seg in (pool, band):
+        lams = [seg[0], seg[1], seg[0] * 1.5, 0.0, *(seg[0] * rng.uniform(0.0, 1.0, 200))]
+        for lam in lams:
+            got = split._one_curve(seg)(lam)
+            assert got == _walk([seg], lam)
