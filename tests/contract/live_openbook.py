@@ -17,7 +17,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from live_contract import LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, LiveSubject, register
+from chain_control import ChainControl
+from live_contract import LiveSubject, register
 from solders.keypair import Keypair
 
 from botnft.domain.ids import InstrumentId
@@ -44,25 +45,11 @@ def seed_book(ob: OpenBookChain) -> None:
         ob.place(maker, True, price_lots(Decimal(139 - i)), 2_000)
 
 
-class OpenBookControl:
+class OpenBookControl(ChainControl):
     def __init__(self, chain: LocalSolana, ob: OpenBookChain, journal: SendJournal) -> None:
-        self.chain, self.ob, self.journal = chain, ob, journal
+        super().__init__(chain, journal)
+        self.ob = ob
         self.taker = ob.participant()
-
-    def inject(self, fault: str, count: int = 1) -> None:
-        if fault not in (RATE_LIMIT, SERVER_ERROR, TIMEOUT, LOST_RESPONSE):
-            raise ValueError(f"unknown fault {fault}")
-        self.chain.inject(fault, count)
-
-    def _sigs(self, cid: str) -> list[str]:
-        return [e.signature for e in self.journal.for_order(cid)]
-
-    def creates_received(self, client_order_id: str) -> int:
-        return sum(self.chain.sends[s] for s in self._sigs(client_order_id))
-
-    def orders_held(self, client_order_id: str) -> int:
-        landed = [self.chain.landed.get(s) for s in self._sigs(client_order_id)]
-        return sum(1 for r in landed if r is not None and r.err is None)
 
     async def take(self, instrument: InstrumentId, side: Side, price: Decimal, qty: Decimal) -> None:
         lots = int(qty * 10**9 / BASE_LOT)

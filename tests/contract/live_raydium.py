@@ -14,41 +14,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from live_contract import LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, LiveSubject, register
+from chain_control import SwapControl
+from live_contract import LiveSubject, register
 from solders.keypair import Keypair
 
 from botnft.domain.ids import InstrumentId
-from botnft.domain.orders import Side
 from botnft.venues.raydium import RaydiumSettings, build_raydium
 from botnft.venues.solana import SendJournal, WalletKey
 from fakes.raydium_api import USDC, WSOL, ChainSwaps, FakeRaydiumApi
 from fakes.solana_rpc import LocalSolana
-
-
-class RaydiumControl:
-    def __init__(self, chain: LocalSolana, api: FakeRaydiumApi, journal: SendJournal) -> None:
-        self.chain, self.api, self.journal = chain, api, journal
-
-    def inject(self, fault: str, count: int = 1) -> None:
-        if fault in (RATE_LIMIT, SERVER_ERROR):
-            self.api.inject(fault, count)
-        elif fault in (TIMEOUT, LOST_RESPONSE):
-            self.chain.inject(fault, count)
-        else:
-            raise ValueError(f"unknown fault {fault}")
-
-    def _sigs(self, cid: str) -> list[str]:
-        return [e.signature for e in self.journal.for_order(cid)]
-
-    def creates_received(self, client_order_id: str) -> int:
-        return sum(self.chain.sends[s] for s in self._sigs(client_order_id))
-
-    def orders_held(self, client_order_id: str) -> int:
-        landed = [self.chain.landed.get(s) for s in self._sigs(client_order_id)]
-        return sum(1 for r in landed if r is not None and r.err is None)
-
-    async def take(self, instrument: InstrumentId, side: Side, price: Decimal, qty: Decimal) -> None:
-        raise NotImplementedError("a swap venue has no resting orders")
 
 
 @contextlib.asynccontextmanager
@@ -72,7 +46,7 @@ async def raydium_subject() -> AsyncIterator[LiveSubject]:
                 yield LiveSubject(
                     client=client,
                     instrument=InstrumentId("SOL/USDC", "RAYDIUM"),
-                    control=RaydiumControl(chain, api, journal),
+                    control=SwapControl(chain, api, journal),
                     market_qty=Decimal("0.5"),
                     rest_price=lambda side: None,
                     unreported_cost_assets=frozenset(),
