@@ -8,11 +8,12 @@ docstring)."""
 from __future__ import annotations
 
 import math
+import operator
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
-from itertools import accumulate, pairwise
+from itertools import accumulate
 
 from botnft.domain.liquidity import BookLiquidity, ClmmLiquidity, CpmmLiquidity
 from botnft.venues.sim.jupiter_api import JupiterQuoteError
@@ -71,9 +72,9 @@ def segments(snap: Snapshot, sell_base: bool) -> list[Seg]:
         fl = snap.float_bids if sell_base else snap.float_asks
         px, sz = (fl.prices, fl.sizes) if fl is not None else _floats(snap.bids if sell_base else snap.asks)
         if sell_base:  # size base gives price·size·(1 − f) quote
-            return [(p * g, p * g, p * g, 0.0, q, p * q * g) for p, q in zip(px, sz, strict=True)]
+            return [(r, r, r, 0.0, q, p * q * g) for p, q in zip(px, sz, strict=True) for r in (p * g,)]
         up = 1.0 + f  # price·size·(1 + f) quote buys size base
-        return [(1.0 / (p * up),) * 3 + (0.0, p * q * up, q) for p, q in zip(px, sz, strict=True)]
+        return [(r, r, r, 0.0, p * q * up, q) for p, q in zip(px, sz, strict=True) for r in (1.0 / (p * up),)]
     return _clmm(snap, g, sell_base)
 
 
@@ -161,11 +162,13 @@ class _Levels:
 
     __slots__ = ("caps", "keys", "outs", "segs")
 
-    def __init__(self, segs: Sequence[Seg]) -> None:
+    def __init__(self, segs: Sequence[Seg], columns: Sequence[Sequence[float]] | None = None) -> None:
+        """`columns`: the segments' fields as columns (``zip(*segs)``), when the caller has them."""
         self.segs = segs
-        self.keys = [-s[0] for s in segs]  # rising
-        self.caps = list(accumulate((s[4] for s in segs), initial=0.0))
-        self.outs = list(accumulate((s[5] for s in segs), initial=0.0))
+        cols = columns if columns is not None else tuple(zip(*segs, strict=True))
+        self.keys = [-m for m in cols[0]]  # rising
+        self.caps = list(accumulate(cols[4], initial=0.0))
+        self.outs = list(accumulate(cols[5], initial=0.0))
 
     def take(self, lam: float) -> tuple[float, float]:
         n = bisect_left(self.keys, -lam)  # levels with a rate above lam
@@ -173,11 +176,15 @@ class _Levels:
 
     @classmethod
     def of(cls, segs: Sequence[Seg]) -> _Levels | None:
-        if len(segs) < 8 or any(s[3] != 0.0 for s in segs):
+        if len(segs) < 8:
             return None
-        if not all(a[0] >= b[0] for a, b in pairwise(segs)):
+        cols = tuple(zip(*segs, strict=True))
+        if any(cols[3]):  # a curve segment (b != 0.0: a float is true exactly when it is not 0.0)
             return None
-        return cls(segs)
+        rates = cols[0]
+        if not all(map(operator.ge, rates, rates[1:])):  # rates not increasing
+            return None
+        return cls(segs, cols)
 
 
 def split_shares(venues: Sequence[Sequence[Seg]], target: float, *, exact_in: bool) -> list[float] | None:
