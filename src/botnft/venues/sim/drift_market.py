@@ -30,13 +30,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from botnft.venues.sim import drift_math as dm
-from botnft.venues.sim.drift_oracle import OracleSample, PriceTape, oracle_validity, valid_for
+from botnft.venues.sim.drift_oracle import (
+    BLOCKED_BY,
+    OracleSample,
+    PriceTape,
+    oracle_validity,
+    valid_for,
+)
 from botnft.venues.sim.drift_params import DriftMarketParams, OracleGuardRails
 
 NS = 1_000_000_000
 FIVE_MINUTES = 300
 MARK_ORACLE_MAX_DIVERGENCE = 100_000  # 10% in 1e6 (OracleGuardRails.price_divergence default)
 FORMULA = "drift formula"
+_FUNDING_BLOCKED_BY = BLOCKED_BY["funding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +177,24 @@ class MarketState:
                 else:
                     while j < n and points[j][0] < boundary:
                         j += 1
+                    if j < n and points[j][0] == boundary:
+                        # the crank on the boundary: its TWAP update ends the run, then funding
+                        self._twap_run(points, i, j + 1)
+                        s = tape.point_sample(*points[j])
+                        if s.price > 0:
+                            self._last_oracle, self._last_point = s, None
+                        self._update_funding(s, account_base, out)
+                        boundary += step
+                        i = j + 1
+                        continue
                 if j > i:
                     self._twap_run(points, i, j)
                     i = j
                     continue
             if boundary <= t_ns and (i >= n or boundary < points[i][0]):
-                s = tape.sample(boundary)  # a boundary inside a gap: the ageing last close
-                if s is not None:
-                    self._crank(s, account_base, out, boundary_crank=True)
+                gap = tape.sample(boundary)  # a boundary inside a gap: the ageing last close
+                if gap is not None:
+                    self._crank(gap, account_base, out, boundary_crank=True)
                 boundary += step
                 continue
             if i >= n:
@@ -301,7 +318,10 @@ class MarketState:
             self._last_oracle, self._last_point = None, last
 
     def _blocked(self, s: OracleSample) -> bool:
-        if not valid_for(self.validity(s), "funding"):
+        validity = oracle_validity(
+            s.price, s.conf, s.delay, self.oracle_twap, self.params.contract_tier, self.rails
+        )
+        if validity in _FUNDING_BLOCKED_BY:  # not valid_for(validity, "funding")
             return True
         twap5 = self.oracle_twap_5min
         return twap5 <= 0 or abs(s.mark - twap5) * 1_000_000 // twap5 > MARK_ORACLE_MAX_DIVERGENCE
@@ -342,10 +362,23 @@ class MarketState:
     def _update_funding(self, s: OracleSample, account_base: int, out: list[FundingUpdate]) -> None:
         p = self.params
         now = s.ts_ns // NS
-        if dm.time_until_funding_update(now, self.last_funding_rate_ts, p.funding_period) > 0:
+        period = p.funding_period
+        last_ts = self.last_funding_rate_ts
+        if period > 1 and last_ts % period == 0:  # on schedule: time_until_funding_update's first case
+            wait = period - (now - last_ts)
+        else:
+            wait = dm.time_until_funding_update(now, last_ts, period)
+        if wait > 0:
             self._retry = False
             return
-        if self._blocked(s):
+        # _blocked, inlined
+        validity = oracle_validity(s.price, s.conf, s.delay, self.oracle_twap, p.contract_tier, self.rails)
+        twap5 = self.oracle_twap_5min
+        if (
+            validity in _FUNDING_BLOCKED_BY
+            or twap5 <= 0
+            or abs(s.mark - twap5) * 1_000_000 // twap5 > MARK_ORACLE_MAX_DIVERGENCE
+        ):
             self._retry = True
             return
         rate, source = self._rate(s.ts_ns)

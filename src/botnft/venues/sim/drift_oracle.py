@@ -38,7 +38,7 @@ STALE_FOR_AMM: Final = "StaleForAMM"
 _CONF_MULTIPLIER: Final = {"A": 1, "B": 1, "C": 2, "Speculative": 10, "HighlySpeculative": 50, "Isolated": 50}
 """``PerpMarket::get_max_confidence_interval_multiplier`` by contract tier (venues.md §5)."""
 
-_BLOCKED_BY: Final[dict[str, frozenset[str]]] = {
+BLOCKED_BY: Final[dict[str, frozenset[str]]] = {
     # ``math/oracle.rs::is_oracle_valid_for_action``: the validities that block each action.
     "fill_amm": frozenset({NON_POSITIVE, TOO_VOLATILE, TOO_UNCERTAIN, STALE_FOR_MARGIN, STALE_FOR_AMM}),
     "fill_match": frozenset({NON_POSITIVE, TOO_VOLATILE, TOO_UNCERTAIN}),
@@ -78,7 +78,7 @@ def oracle_validity(
 def valid_for(validity: str, action: str) -> bool:
     """Whether an oracle of ``validity`` allows ``action`` (fill_amm, fill_match, margin, funding,
     trigger, liquidate, twap)."""
-    return validity not in _BLOCKED_BY[action]
+    return validity not in BLOCKED_BY[action]
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,28 +330,48 @@ class PriceTape:
         out: list[tuple[int, int, int]] = []
         append = out.append
         prev_end: int | None = None
-        for ch, a, b in self._bars_overlapping(after_ns, until_ns):
+        chunks = self._chunks
+        first = max(0, bisect.bisect_right(self._starts, after_ns) - 1)
+        for ci in range(first, len(chunks)):  # _bars_overlapping, without its list
+            ch = chunks[ci]
+            ts_py = ch.ts_py
+            if ts_py[0] > until_ns:
+                break
             interval = ch.interval
-            offsets = (0, interval // 3, 2 * interval // 3, interval)  # i * interval // 3
-            ts_py, pts_py, marks_py = ch.ts_py, ch.pts_py, ch.marks_py
+            a = bisect.bisect_left(ts_py, after_ns - interval)
+            b = bisect.bisect_right(ts_py, until_ns)
+            if b <= a:
+                continue
+            i1, i2 = interval // 3, 2 * interval // 3  # i * interval // 3
+            pts_py, marks_py = ch.pts_py, ch.marks_py
             for k in range(a, b):
                 t0 = ts_py[k]
                 pts, marks = pts_py[k], marks_py[k]
-                first = 1 if t0 == prev_end else 0
                 end = t0 + interval
                 if after_ns < t0 and end <= until_ns:  # the whole bar is inside: no test per point
-                    for i in range(first, 4):
-                        append((t0 + offsets[i], pts[i], marks[i]))
+                    if t0 != prev_end:
+                        append((t0, pts[0], marks[0]))
+                    append((t0 + i1, pts[1], marks[1]))
+                    append((t0 + i2, pts[2], marks[2]))
+                    append((end, pts[3], marks[3]))
                 else:
-                    for i in range(first, 4):
-                        t = t0 + offsets[i]
-                        if after_ns < t <= until_ns:
-                            append((t, pts[i], marks[i]))
+                    if t0 != prev_end and after_ns < t0 <= until_ns:
+                        append((t0, pts[0], marks[0]))
+                    t = t0 + i1
+                    if after_ns < t <= until_ns:
+                        append((t, pts[1], marks[1]))
+                    t = t0 + i2
+                    if after_ns < t <= until_ns:
+                        append((t, pts[2], marks[2]))
+                    if after_ns < end <= until_ns:
+                        append((end, pts[3], marks[3]))
                 prev_end = end
         return out
 
     def point_sample(self, t_ns: int, price: int, mark: int) -> OracleSample:
         """The sample of the path point (``t_ns``, ``price``, ``mark``) from ``path_raw``."""
+        if not self.injections:  # _sample published now: no delay but the constant one
+            return OracleSample(t_ns, price, price * self.conf_bps // 10_000, self.delay_slots, mark)
         return self._sample(t_ns, price, mark, t_ns)
 
     def first_cross(self, start_ns: int, end_ns: int, level: int, below: bool) -> int | None:

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from botnft.domain.orders import Order, OrderType, TimeInForce
 from botnft.venues.sim import drift_math as dm
-from botnft.venues.sim.drift_curve import Level, taker_curve
+from botnft.venues.sim.drift_curve import DriftLiquidityParams, Level, taker_curve
 from botnft.venues.sim.drift_math import BASE_PRECISION, MARGIN_PRECISION, PRICE_PRECISION
 from botnft.venues.sim.drift_params import DriftMarketParams, DriftStateParams
 
@@ -157,18 +157,44 @@ def taker_fill(
     """``(slots after the auction start, levels best first)`` of a taker on its market's curve
     (``drift_curve.taker_curve``; no levels: nothing fills); ``oracle``: the oracle at the auction start."""
     limit = rec.price if rec.price else rec.auction_end
-    return taker_curve(
+    liq = params.taker_liquidity
+    key = (
         rec.direction,
         oracle,
-        start=rec.auction_start,
-        end=rec.auction_end,
-        limit=limit,
-        duration=state.auction_duration,
-        jit_spread_bps=state.jit_spread_bps,
-        liq=params.taker_liquidity,
-        tick=params.order_tick_size,
-        step=params.order_step_size,
+        rec.auction_start,
+        rec.auction_end,
+        limit,
+        state.auction_duration,
+        state.jit_spread_bps,
+        id(liq),
+        params.order_tick_size,
+        params.order_step_size,
     )
+    hit = _CURVES.get(key)
+    if hit is None or hit[0] is not liq:
+        slot, levels = taker_curve(
+            rec.direction,
+            oracle,
+            start=rec.auction_start,
+            end=rec.auction_end,
+            limit=limit,
+            duration=state.auction_duration,
+            jit_spread_bps=state.jit_spread_bps,
+            liq=liq,
+            tick=params.order_tick_size,
+            step=params.order_step_size,
+        )
+        if len(_CURVES) >= _CURVES_KEPT:
+            _CURVES.clear()
+        hit = _CURVES[key] = (liq, slot, tuple(levels))
+    return hit[1], list(hit[2])
+
+
+# ``taker_fill``'s curves by their inputs: a taker's curve is built when it is scheduled and again when
+# it fills (and the published curve's probes repeat): ``taker_curve`` is a pure function of the key
+# (the liquidity model by identity, kept in the value so the id cannot be reused while cached)
+_CURVES: dict[tuple[int, ...], tuple[DriftLiquidityParams, int, tuple[Level, ...]]] = {}
+_CURVES_KEPT = 64
 
 
 def quote_for_fill(base: int, price: int, account_direction: int, account_is_taker: bool) -> int:
