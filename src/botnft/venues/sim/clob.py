@@ -111,7 +111,7 @@ Approve = Callable[[MatchPlan, int], str | None]
 class OrderBook:
     """Bids and asks as sorted price levels of FIFO queues. Ticks and lots are positive ints."""
 
-    __slots__ = ("_by_owner", "_levels", "_orders", "_prices", "_seq", "_version")
+    __slots__ = ("_by_owner", "_depth", "_levels", "_orders", "_prices", "_seq", "_version")
 
     def __init__(self) -> None:
         # index 0 = asks, 1 = bids; prices ascending on both sides
@@ -121,6 +121,8 @@ class OrderBook:
         self._by_owner: dict[str, dict[int, RestingOrder]] = {}
         self._seq = 0
         self._version = 0
+        #: (version, bid depth, ask depth) as a whole-book re-quote built them: `depth` at that version
+        self._depth: tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | None = None
 
     # queries --------------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
@@ -152,6 +154,10 @@ class OrderBook:
 
     def depth(self, is_bid: bool, n: int | None = None) -> list[tuple[int, int]]:
         """(price, total lots) per level, best first."""
+        held = self._depth
+        if held is not None and held[0] == self._version:  # the book as the last re-quote left it
+            full = held[1] if is_bid else held[2]
+            return full[:] if n is None else full[: max(n, 1)]
         out = []
         levels = self._levels[is_bid]
         for price in self._priority(is_bid):
@@ -357,6 +363,7 @@ class OrderBook:
         priority order (bids falling, asks rising): no queue to keep, so the levels are built directly,
         with the ids, versions and drops the general path gives (one order per positive level, bids
         first; an ask at or below the best bid is dropped)."""
+        self._depth = None
         if self._by_owner.pop(owner, None):  # `_remove_owner` when the owner's orders are the whole book
             for side in (0, 1):
                 self._levels[side].clear()
@@ -369,10 +376,13 @@ class OrderBook:
         seq = self._seq
         best_bid: int | None = None
         new = RestingOrder
+        depth: list[list[tuple[int, int]]] = []
         for is_bid, quotes in ((True, bids), (False, asks)):
             levels = self._levels[is_bid]
             prices: list[int] = []
             append = prices.append
+            ladder: list[tuple[int, int]] = []
+            depth.append(ladder)
             floor = None if is_bid else best_bid  # asks at or below the best bid are dropped
             for price, qty in quotes:
                 if qty <= 0:
@@ -386,6 +396,7 @@ class OrderBook:
                 o = new(seq, owner, is_bid, price, qty, None)
                 levels[price] = [o]
                 append(price)
+                ladder.append((price, qty))
                 orders[seq] = o
                 mine[seq] = o
             if is_bid:
@@ -396,6 +407,8 @@ class OrderBook:
         self._seq = seq
         if mine:
             self._by_owner[owner] = mine
+        # one order per level, in priority order (the quotes' order): the depth until the book changes
+        self._depth = (self._version, depth[0], depth[1])
         return dropped
 
     def check(self) -> None:

@@ -15,7 +15,8 @@ MM = "mm"
 
 def _state(b: OrderBook) -> tuple[object, ...]:
     orders = [(o.order_id, o.is_bid, o.price, o.qty, o.tag) for o in b.orders_of(MM)]
-    return b.depth(True), b.depth(False), orders, b.version, len(b)
+    tops = [(b.depth(True, n), b.depth(False, n)) for n in (0, 1, 3)]
+    return b.depth(True), b.depth(False), tops, orders, b.version, len(b)
 
 
 def _ladder(draw: st.DrawFn, start: int, step: int) -> list[tuple[int, int]]:
@@ -73,3 +74,17 @@ def test_an_unordered_ladder_takes_the_general_path():
 def test_a_non_positive_price_with_size_is_refused():
     with pytest.raises(BookError):
         OrderBook().requote(MM, [(1, 1), (0, 1)], [])
+
+
+def test_the_depth_a_requote_leaves_follows_the_book_when_it_changes():
+    """The depth a whole-book re-quote built is the book's until the book changes: after a fill and an
+    added order, depth is read from the levels again."""
+    b = OrderBook()
+    b.requote(MM, [(99, 5), (98, 7)], [(101, 4), (102, 6)])
+    assert b.depth(True) == [(99, 5), (98, 7)] and b.depth(False) == [(101, 4), (102, 6)]
+    sub = b.submit("taker", True, 6, limit=102)  # takes the 101 level and 2 lots at 102
+    assert sub.ok
+    assert b.depth(False) == [(102, 4)]
+    b.add("other", True, 99, 3)
+    assert b.depth(True) == [(99, 8), (98, 7)]
+    assert b.depth(True, 1) == [(99, 8)]
