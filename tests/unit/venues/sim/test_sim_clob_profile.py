@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import zipfile
 from decimal import Decimal as D
 from pathlib import Path
@@ -100,3 +101,48 @@ def slippage_bps(qty: int, tick: str = "0.0001", reference: float = 142.84) -> f
 @pytest.mark.parametrize(("qty", "bps"), [(100, 0.64), (1_000, 2.66), (10_000, 15.64)])
 def test_a_market_buy_on_the_default_profile_pays_a_few_bps_growing_with_size(qty, bps):
     assert slippage_bps(qty) == pytest.approx(bps, abs=0.01)
+
+
+def _quotes_by_level(profile: DepthProfile, reference: float, tick: float, lots) -> tuple[list, list]:
+    """The definition, level by level: bids rounded down, asks up, a level on the last level's tick merged
+    into it, asks at or below the best bid moved one tick above it."""
+    bids: list[tuple[int, int]] = []
+    asks: list[tuple[int, int]] = []
+    for k, q in enumerate(lots):
+        if q <= 0:
+            continue
+        d = profile.distance_bps(k) / 1e4
+        b = math.floor(reference * (1 - d) / tick + 1e-9)
+        a = math.ceil(reference * (1 + d) / tick - 1e-9)
+        for levels, price, ok in ((bids, b, b > 0), (asks, a, True)):
+            if not ok:
+                continue
+            if levels and levels[-1][0] == price:
+                levels[-1] = (price, levels[-1][1] + q)
+            else:
+                levels.append((price, q))
+    if bids and asks and asks[0][0] <= bids[0][0]:
+        floor_ = bids[0][0] + 1
+        asks = [(floor_, sum(q for p, q in asks if p <= floor_))] + [(p, q) for p, q in asks if p > floor_]
+    return bids, asks
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_quotes_computed_for_every_level_at_once_are_the_level_by_level_quotes(seed):
+    """Coarse ticks (levels merging on one tick, bids reaching zero), fine ticks and zero-lot levels: the
+    same levels, prices and lots as the level-by-level definition, as Python ints."""
+    rng = np.random.default_rng(seed)
+    profile = DepthProfile(
+        spread_bps=float(rng.uniform(0.1, 20.0)),
+        levels=int(rng.integers(1, 400)),
+        level_spacing_bps=float(rng.uniform(0.05, 80.0)),
+        depth_1pct=float(rng.uniform(0.0, 5_000.0)),
+    )
+    lots = [int(x) for x in rng.integers(-1, 6, profile.levels)]
+    for _ in range(40):
+        reference = float(rng.uniform(0.001, 500.0))
+        tick = float(10.0 ** rng.integers(-6, 1))
+        got = profile.quotes(reference, tick, lots)
+        want = _quotes_by_level(profile, reference, tick, lots)
+        assert got == want
+        assert all(type(p) is int and type(q) is int for side in got for p, q in side)
