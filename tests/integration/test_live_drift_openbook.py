@@ -14,7 +14,6 @@ import contextlib
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -29,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("ccxt")
 pytest.importorskip("driftpy")
 
-from solders.keypair import Keypair
-from test_live_e2e import Fake, config, wait_for
+from live_chain import LoopChain, kill_then_resume, served, setup, submitted, successes
+from test_live_e2e import Fake
 
 from botnft.live.journal import read_journal
 from botnft.storage import make_engine
@@ -49,16 +48,15 @@ VENUES = "ccxt:binance,drift,openbook"
 BOT = [sys.executable, "-m", "botnft.cli"]
 
 
-class Chain:
+class Chain(LoopChain):
     """The local chain with Drift and OpenBook on it, served from the fake exchange's loop, with a keeper
     running Drift's candles and makers resting on OpenBook's book around 150."""
 
+    start_timeout_s = 60
+
     def __init__(self, fake: Fake) -> None:
-        self.loop = fake.loop
-        self.stack = contextlib.AsyncExitStack()
-        self.wallet = Keypair()
         self.keeper: asyncio.Task[None] | None = None
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(60)
+        super().__init__(fake)
 
     async def _start(self) -> None:
         self.chain = LocalSolana(slow_s=2.5)
@@ -91,14 +89,11 @@ class Chain:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self.keeper
 
-        asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(10)
-
-    def call(self, coro: Any, timeout_s: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+        self.call(_stop(), 10)
 
     def stop(self) -> None:
         self.stop_keeper()
-        self.call(self.stack.aclose())
+        super().stop()
 
     def tables(self, keypair_file: Path) -> str:
         return (
@@ -111,21 +106,7 @@ class Chain:
 
 @pytest.fixture
 def venues() -> Iterator[tuple[Fake, Chain]]:
-    fake = Fake(first=8)
-    chain = Chain(fake)
-    yield fake, chain
-    chain.stop()
-    fake.stop()
-
-
-def setup(tmp_path: Path, fake: Fake, chain: Chain) -> dict[str, str]:
-    env = config(tmp_path, fake.url)
-    wallet = tmp_path / "wallet.json"
-    wallet.write_text(json.dumps(list(bytes(chain.wallet))))
-    wallet.chmod(0o600)
-    cfg = Path(env["BOT_LIVE_CONFIG"])
-    cfg.write_text(cfg.read_text() + chain.tables(wallet))
-    return {**env, "BOT_RUNS_DIR": str(tmp_path / "runs")}
+    yield from served(Chain)
 
 
 def args(db: str, *extra: str) -> list[str]:
@@ -134,11 +115,6 @@ def args(db: str, *extra: str) -> list[str]:
         "--param", "short=true", "--size", "1", "--interval", "1m", "--db-url", db, "--poll-s", "0.05",
         "--timeout-s", "3", "--json", *extra,
     ]  # fmt: skip
-
-
-def successes(chain: LocalSolana, journal: SendJournal, wire_id: str) -> int:
-    landed = [chain.landed.get(e.signature) for e in journal.for_order(wire_id)]
-    return sum(1 for r in landed if r is not None and r.err is None)
 
 
 async def driftpy_user(chain: Chain) -> Any:
@@ -182,29 +158,12 @@ def test_bot_live_trades_drift_and_openbook_through_the_router_and_survives_a_si
     env = setup(tmp_path, fake, chain)
     db = f"sqlite:///{tmp_path / 'bot.db'}"
     store = PaperStore(make_engine(db))
-
-    def orders() -> int:
-        try:
-            return len(store.entries("dob", kinds=["OrderSubmitted"]))
-        except Exception:  # the run has not created its tables yet
-            return 0
-
     fake.keep_growing(0.15)
-    first = subprocess.Popen(
-        [*args(db, "--run-id", "dob", "--i-understand-real-money")], env=env, cwd=tmp_path, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: orders() >= 4, 45, first)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    second = subprocess.run(
+    second = kill_then_resume(
+        args(db, "--run-id", "dob", "--i-understand-real-money"),
         args(db, "--resume", "dob", "--i-understand-real-money", "--max-bars", "10", "--metrics-out",
              str(tmp_path / "live.prom")),
-        env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60,
+        env, tmp_path, lambda: submitted(store, "dob") >= 4, 45,
     )  # fmt: skip
     fake.growing = False
     chain.stop_keeper()

@@ -6,10 +6,7 @@ is at its venue or reported as never having reached it, and the holdings reconci
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("ccxt")
 pytest.importorskip("solders")
 
-from solders.keypair import Keypair
-from test_live_e2e import Fake, args, config, wait_for
+from live_chain import LoopChain, kill_then_resume, served, setup, submitted, successes
+from test_live_e2e import Fake, args
 
 from botnft.live.journal import read_journal
 from botnft.storage import make_engine
@@ -38,14 +35,8 @@ pytestmark = pytest.mark.slow
 VENUES = "ccxt:binance,jupiter,raydium"
 
 
-class Chain:
+class Chain(LoopChain):
     """The local chain with the fake Jupiter and Raydium APIs, served from the fake exchange's loop."""
-
-    def __init__(self, fake: Fake) -> None:
-        self.loop = fake.loop
-        self.stack = contextlib.AsyncExitStack()
-        self.wallet = Keypair()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(30)
 
     async def _start(self) -> None:
         self.chain = LocalSolana(slow_s=0.5)
@@ -62,7 +53,7 @@ class Chain:
             await self.stack.aclose()
             await self.raydium.stop()
 
-        asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(30)
+        self.call(_stop())
 
     def tables(self, keypair_file: Path) -> str:
         return (
@@ -75,26 +66,7 @@ class Chain:
 
 @pytest.fixture
 def venues() -> Iterator[tuple[Fake, Chain]]:
-    fake = Fake(first=8)
-    chain = Chain(fake)
-    yield fake, chain
-    chain.stop()
-    fake.stop()
-
-
-def setup(tmp_path: Path, fake: Fake, chain: Chain) -> dict[str, str]:
-    env = config(tmp_path, fake.url)
-    wallet = tmp_path / "wallet.json"
-    wallet.write_text(json.dumps(list(bytes(chain.wallet))))
-    wallet.chmod(0o600)
-    cfg = Path(env["BOT_LIVE_CONFIG"])
-    cfg.write_text(cfg.read_text() + chain.tables(wallet))
-    return {**env, "BOT_RUNS_DIR": str(tmp_path / "runs")}
-
-
-def successes(chain: LocalSolana, journal: SendJournal, wire_id: str) -> int:
-    landed = [chain.landed.get(e.signature) for e in journal.for_order(wire_id)]
-    return sum(1 for r in landed if r is not None and r.err is None)
+    yield from served(Chain)
 
 
 def test_bot_live_routed_across_cex_jupiter_and_raydium_survives_a_sigkill(
@@ -104,28 +76,11 @@ def test_bot_live_routed_across_cex_jupiter_and_raydium_survives_a_sigkill(
     env = setup(tmp_path, fake, chain)
     db = f"sqlite:///{tmp_path / 'bot.db'}"
     store = PaperStore(make_engine(db))
-
-    def orders() -> int:
-        try:
-            return len(store.entries("routed", kinds=["OrderSubmitted"]))
-        except Exception:  # the run has not created its tables yet
-            return 0
-
     fake.keep_growing(0.15)
-    first = subprocess.Popen(
-        args(db, "--run-id", "routed", "--i-understand-real-money", venues=VENUES), env=env, cwd=tmp_path,
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: orders() >= 3, 40, first)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    second = subprocess.run(
+    second = kill_then_resume(
+        args(db, "--run-id", "routed", "--i-understand-real-money", venues=VENUES),
         args(db, "--resume", "routed", "--i-understand-real-money", "--max-bars", "12", venues=VENUES),
-        env=env, cwd=tmp_path, text=True, capture_output=True, timeout=60,
+        env, tmp_path, lambda: submitted(store, "routed") >= 3, 40,
     )  # fmt: skip
     fake.growing = False
     assert second.returncode == 0, second.stderr
