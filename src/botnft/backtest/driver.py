@@ -42,6 +42,10 @@ class SimulationDriver:
         signals = node.signals(bars)
         close = bars.close
         ts_ns = bars.ts_ns
+        # per-bar reads as Python scalars: the same values (float64 closes, integer times), cheaper to index
+        close_at = close.tolist() if getattr(close, "dtype", None) == np.float64 else close
+        ts_arr = np.asarray(ts_ns)
+        ts_at = ts_arr.tolist() if ts_arr.dtype.kind in "iu" else [int(x) for x in ts_arr]
         interval = bars.interval_ns
         eq = np.empty(n, dtype=np.float64)
         base = node.instrument.base
@@ -80,7 +84,7 @@ class SimulationDriver:
                 eq[i:j] = c + q * close[i:j]
             if j >= n:
                 break
-            t = int(ts_ns[j])
+            t = ts_at[j]
             if due is None:
                 set_time(t)
             else:
@@ -102,7 +106,7 @@ class SimulationDriver:
                     v.set_cursor(bars, j)
                 node.on_guard(bars, j)
             c, q = linear(base)
-            eq[j] = c + q * close[j]
+            eq[j] = c + q * close_at[j]
             i = j + 1
         node.record.ts_ns.append(np.asarray(ts_ns, dtype=np.int64))
         node.record.equity.append(eq)
