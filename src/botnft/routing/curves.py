@@ -96,43 +96,64 @@ class Curve:
     ``output``/``marginal``/``input_for`` evaluate the curve directly, from tables built on first use.
     """
 
-    __slots__ = ("_in_starts", "_out_starts", "_segments", "events", "keys", "total_in", "total_out")
+    __slots__ = ("_events", "_in_starts", "_keys", "_out_starts", "_segments", "total_in", "total_out")
 
     def __init__(self, segments: Sequence[Segment]) -> None:
         if len(segments) == 1 and segments[0][0] == CURVE and segments[0][6] > 0.0:
             self._one_curve(segments[0])  # a pool: the common case, without the loop below
             return
         segs = tuple([s for s in segments if s[6] > 0.0])
-        events: list[Event] = []
-        for k, (kind, m_start, m_end, a, b, root, cap, out_cap) in enumerate(segs):
-            if kind == CURVE:
-                events.append((m_start, EV_START, k, a, b, root, cap, out_cap))
-                if cap != INF:
-                    events.append((m_end, EV_END, k, a, b, root, cap, out_cap))
-            else:
-                events.append((m_start, EV_FLAT, k, a, b, root, cap, out_cap))
         self._segments: tuple[Segment, ...] | None = segs
-        self.events = events
-        self.keys = [e[0] for e in events]
+        # the events are made when the solver first reads them: a curve only evaluated (a fee-free view,
+        # a depth measure) never needs them
+        self._events: list[Event] | None = None
+        self._keys: list[float] = []
         # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
         self.total_in = sum([s[6] for s in segs])
         self.total_out = sum([s[7] for s in segs])
         self._in_starts: tuple[float, ...] | None = None
         self._out_starts: tuple[float, ...] = ()
 
+    @property
+    def events(self) -> list[Event]:
+        """The solver's breakpoints: per curve segment its start and (when finite) its end, per flat
+        segment one event, in input order (made on first read)."""
+        events = self._events
+        if events is None:
+            events = []
+            append = events.append
+            assert self._segments is not None  # a curve without events was built from segments
+            for k, (kind, m_start, m_end, a, b, root, cap, out_cap) in enumerate(self._segments):
+                if kind == CURVE:
+                    append((m_start, EV_START, k, a, b, root, cap, out_cap))
+                    if cap != INF:
+                        append((m_end, EV_END, k, a, b, root, cap, out_cap))
+                else:
+                    append((m_start, EV_FLAT, k, a, b, root, cap, out_cap))
+            self._events = events
+            self._keys = [e[0] for e in events]
+        return events
+
+    @property
+    def keys(self) -> list[float]:
+        """The events' marginal rates (their sort keys)."""
+        if self._events is None:
+            self.events  # noqa: B018 (made with the events)
+        return self._keys
+
     def _one_curve(self, seg: Segment) -> None:
         """What ``__init__`` makes of the one curve segment `seg` (its events and totals)."""
         _, m_start, m_end, a, b, root, cap, out_cap = seg
         self._segments = (seg,)
         if cap != INF:
-            self.events = [
+            self._events = [
                 (m_start, EV_START, 0, a, b, root, cap, out_cap),
                 (m_end, EV_END, 0, a, b, root, cap, out_cap),
             ]
-            self.keys = [m_start, m_end]
+            self._keys = [m_start, m_end]
         else:
-            self.events = [(m_start, EV_START, 0, a, b, root, cap, out_cap)]
-            self.keys = [m_start]
+            self._events = [(m_start, EV_START, 0, a, b, root, cap, out_cap)]
+            self._keys = [m_start]
         self.total_in = cap
         self.total_out = out_cap
         self._in_starts = None
@@ -151,8 +172,8 @@ class Curve:
             zip(rates, flat, range(n), rates, zero, repeat(0.0, n), caps, outs, strict=True)
         )
         self._segments = None
-        self.events = events
-        self.keys = list(rates)
+        self._events = events
+        self._keys = list(rates)
         # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
         self.total_in = sum(caps)
         self.total_out = sum(outs)
@@ -190,7 +211,7 @@ class Curve:
 
     def marginal(self, x: float) -> float:
         """Right-hand marginal output per unit input at ``x`` (0 beyond the capacity)."""
-        if x >= self.total_in or not self.events:
+        if x >= self.total_in or not (self._events if self._segments is None else self._segments):
             return 0.0
         segs, in_starts, _ = self._tables()
         k = max(bisect_right(in_starts, x) - 1, 0)
