@@ -164,18 +164,20 @@ class SwapLanding:
 
     def _check_slippage(self, q: SwapQuote, guard: Decimal, amount: Decimal) -> None:
         quote = self.tokens[1]
-        bound = Fraction(guard) * Fraction(amount) * 10**quote.decimals
+        # guard · amount · 10^decimals as num/den (den > 0): its ceiling and floor, exactly
+        (gn, gd), (an, ad) = guard.as_integer_ratio(), amount.as_integer_ratio()
+        num, den = gn * an * 10**quote.decimals, gd * ad
         if q.sell_base:
-            least = math.ceil(bound)
+            least = -(-num // den)
             if q.amount_out < least:
                 raise InvalidOrder(
                     f"sell would receive {to_units(q.amount_out, quote)} {quote.symbol}, "
                     f"below the {to_units(least, quote)} that price {guard} allows",
                     reason="slippage",
                 )
-        elif q.amount_in > math.floor(bound):
+        elif q.amount_in > num // den:
             raise InvalidOrder(
                 f"buy would pay {to_units(q.amount_in, quote)} {quote.symbol}, "
-                f"above the {to_units(math.floor(bound), quote)} that price {guard} allows",
+                f"above the {to_units(num // den, quote)} that price {guard} allows",
                 reason="slippage",
             )
