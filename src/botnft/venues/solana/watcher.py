@@ -1,8 +1,9 @@
 """`WatchedClient`: the life cycle the Solana venue clients share. A background task (the watcher) calls the
-client's `poll` every ``settings.poll_interval_s`` and puts the events it returns on the queue `stream` reads;
-the client's `start` resolves what an earlier run left pending and starts the watcher (`_ensure_watcher`),
-its `close` stops it (`_stop_watcher`) and closes its connections. The watcher survives: a `Retryable`
-(the node cannot answer now) waits for the next round, any other error is logged and the next round runs.
+client's `poll` every ``settings.poll_interval_s`` (`poll` puts the events it finds on the queue that `stream`
+reads); the client's `start` resolves what an earlier run left pending and starts the watcher
+(`_ensure_watcher`), its `close` stops it (`_stop_watcher`) and closes its connections. The watcher
+survives: a `Retryable` (the node cannot answer now) waits for the next round, any other error is logged and
+the next round runs.
 """
 
 from __future__ import annotations
