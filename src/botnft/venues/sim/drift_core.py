@@ -100,7 +100,7 @@ class DriftCore:
         self.order_count = 0
         self._ingested: Any = None
         # drift_liquidation's per-position float terms of the liquidation scan, keyed by position state
-        self.scan_terms: dict[int, tuple[tuple[Any, ...], tuple[float, ...]]] = {}
+        self.scan_terms: dict[int, tuple[tuple[int, ...], tuple[float, ...]]] = {}
 
     # data ----------------------------------------------------------------------------------------------
     def ingest(self, bars: BarArrays) -> None:
@@ -160,7 +160,10 @@ class DriftCore:
             if cum != pos.last_cumulative_funding_rate:
                 payment = dm.funding_payment(cum - pos.last_cumulative_funding_rate, base)
                 pos.last_cumulative_funding_rate = cum
-                account.charge(idx, -payment, "counterparty")
+                # account.charge(idx, -payment, "counterparty")
+                pos.quote_asset_amount += payment
+                pos.quote_break_even_amount += payment
+                account.counterparty_quote -= payment
                 paid = -payment
             account.settle_pnl()
             side_rate = u.rate_long if base > 0 else u.rate_short

@@ -242,13 +242,13 @@ def liquidation_scan(core: DriftCore, bars: BarArrays, lo: int, hi: int, *, head
     minimum is the sum of the positions' minima. (One bar is scanned in plain Python: it is the
     common case inside ``process`` and numpy's overhead would dominate.)"""
     a = core.account
-    if not any(p.base_asset_amount for p in a.positions.values()):
-        return hi
     one = hi - lo == 1
     if one:
         fast = _scan_bar(core, bars, lo, headroom)
         if fast is not None:
             return lo if fast else hi
+    if not any(p.base_asset_amount for p in a.positions.values()):
+        return hi
     ts = np.asarray(bars.ts_ns[lo:hi], dtype=np.int64)
     interval = int(bars.interval_ns)
     buffer = core.state.liquidation_margin_buffer_ratio if a.being_liquidated else 0
@@ -291,24 +291,10 @@ def liquidation_scan(core: DriftCore, bars: BarArrays, lo: int, hi: int, *, head
     return lo + int(hit[0]) if hit.size else hi
 
 
-def _scan_terms(core: DriftCore, idx: int, pos: Any, buffer: int) -> tuple[float, ...]:
+def _scan_terms(core: DriftCore, idx: int, pos: Any, buffer: int, key: tuple[int, ...]) -> tuple[float, ...]:
     """``liquidation_scan``'s float terms of one position (``_excess``'s arguments after the price,
-    then the worst-case size in base units), computed once per position state."""
+    then the worst-case size in base units), computed once per position state ``key``."""
     a = core.account
-    key = (
-        idx,
-        pos.base_asset_amount,
-        pos.quote_asset_amount,
-        pos.open_bids,
-        pos.open_asks,
-        pos.open_orders,
-        a.high_leverage,
-        buffer,
-    )
-    cache: dict[int, tuple[tuple[Any, ...], tuple[float, ...]]] = core.scan_terms
-    hit = cache.get(idx)
-    if hit is not None and hit[0] == key:
-        return hit[1]
     params = core.params[idx]
     worst = abs(pos.worst_case_base())
     ratio = (position_margin_ratio(params, worst, "maintenance", a.high_leverage) + buffer) / 1e4
@@ -321,7 +307,7 @@ def _scan_terms(core: DriftCore, idx: int, pos: Any, buffer: int) -> tuple[float
         pos.open_orders * dm.OPEN_ORDER_MARGIN_REQUIREMENT / 1e6,
         worst / 1e9,
     )
-    cache[idx] = (key, terms)
+    core.scan_terms[idx] = (key, terms)
     return terms
 
 
@@ -333,20 +319,26 @@ def _scan_bar(core: DriftCore, bars: BarArrays, j: int, headroom: float) -> bool
     a = core.account
     primary = core.primary
     buffer = core.state.liquidation_margin_buffer_ratio if a.being_liquidated else 0
+    cache = core.scan_terms
     total = a.usdc / 1e6
     notional = 0.0
-    low = high = 0.0
-    read = False
+    held = False
     for idx, pos in a.positions.items():
-        if pos.base_asset_amount == 0 and pos.quote_asset_amount == 0 and pos.open_orders == 0:
+        base_amount = pos.base_asset_amount
+        quote_amount = pos.quote_asset_amount
+        orders = pos.open_orders
+        if base_amount == 0 and quote_amount == 0 and orders == 0:
             continue  # PerpPosition.is_empty
         if idx != primary:
             return None
-        if not read:
-            lows, highs = core.tapes[idx].batch_extremes_py(bars)
-            low, high = lows[j], highs[j]
-            read = True
-        base, quote, worst, ratio, weight, fixed, worst_base = _scan_terms(core, idx, pos, buffer)
+        if base_amount:
+            held = True
+        key = (base_amount, quote_amount, pos.open_bids, pos.open_asks, orders, a.high_leverage, buffer)
+        hit = cache.get(idx)
+        terms = hit[1] if hit is not None and hit[0] == key else _scan_terms(core, idx, pos, buffer, key)
+        base, quote, worst, ratio, weight, fixed, worst_base = terms
+        lows, highs = core.tapes[idx].batch_extremes_py(bars)
+        low, high = lows[j], highs[j]
         # _excess at the low and at the high
         upnl = base * low + quote
         at_low = (upnl * weight if upnl > 0 else upnl) - worst * low * ratio - fixed
@@ -354,5 +346,7 @@ def _scan_bar(core: DriftCore, bars: BarArrays, j: int, headroom: float) -> bool
         at_high = (upnl * weight if upnl > 0 else upnl) - worst * high * ratio - fixed
         total = total + min(at_low, at_high)
         notional += worst_base * high
+    if not held:
+        return False  # no base held: liquidation_scan's first answer
     limit = 0.01 + (1e-7 + headroom) * notional
     return bool(total < limit)

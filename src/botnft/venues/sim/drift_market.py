@@ -334,13 +334,17 @@ class MarketState:
                 self.mark_twap, self.oracle_twap, period=p.funding_period, tier=p.contract_tier
             )
             return rate, FORMULA
-        factors = (self.oracle_twap, dm.FUNDING_RATE_BUFFER, p.funding_period, self.external.interval_s)
-        if all(type(f) is int for f in factors) and self.external.interval_s > 0:
+        ot, buffer, period, interval = (
+            self.oracle_twap,
+            dm.FUNDING_RATE_BUFFER,
+            p.funding_period,
+            self.external.interval_s,
+        )
+        integers = type(ot) is int and type(buffer) is int and type(period) is int and type(interval) is int
+        if integers and interval > 0:
             # the exact rational below, rounded half to even as Fraction rounds it, in integers
             n, d = float(frac).as_integer_ratio()
-            return _round_half_even(
-                n * factors[0] * factors[1] * factors[2], d * factors[3]
-            ), self.external.source
+            return _round_half_even(n * ot * buffer * period, d * interval), self.external.source
         exact = (
             Fraction(frac)
             * self.oracle_twap
@@ -382,20 +386,32 @@ class MarketState:
             self._retry = True
             return
         rate, source = self._rate(s.ts_ns)
-        base_long = p.background_open_interest + max(account_base, 0)
-        base_short = -p.background_open_interest + min(account_base, 0)
-        try:
-            long_rate, short_rate, total = dm.funding_rate_long_short(
-                rate,
-                base_with_amm=account_base,  # users' net base the AMM is counterparty to
-                base_long=base_long,
-                base_short=base_short,
-                total_exchange_fee=self.total_exchange_fee,
-                total_fee_minus_distributions=self.total_fee_minus_distributions,
-            )
-        except ValueError:  # InvalidFundingProfitability: the update fails, a keeper retries
-            self._retry = True
-            return
+        # funding_rate_long_short's first case inlined: the AMM does not pay (its funding pnl >= 0)
+        raw = 0  # _funding_payment_raw(rate, account_base)
+        if rate and account_base:
+            raw = abs(rate) * abs(account_base) // dm.PRICE_PRECISION // dm.FUNDING_RATE_BUFFER
+            if (account_base > 0) == (rate > 0):
+                raw = -raw
+        ratio = dm.AMM_TO_QUOTE_PRECISION_RATIO
+        net_payment = raw // ratio if raw >= 0 else -(-raw // ratio)  # tdiv
+        if net_payment <= 0:
+            long_rate = short_rate = rate
+            total = self.total_fee_minus_distributions - net_payment
+        else:
+            base_long = p.background_open_interest + max(account_base, 0)
+            base_short = -p.background_open_interest + min(account_base, 0)
+            try:
+                long_rate, short_rate, total = dm.funding_rate_long_short(
+                    rate,
+                    base_with_amm=account_base,  # users' net base the AMM is counterparty to
+                    base_long=base_long,
+                    base_short=base_short,
+                    total_exchange_fee=self.total_exchange_fee,
+                    total_fee_minus_distributions=self.total_fee_minus_distributions,
+                )
+            except ValueError:  # InvalidFundingProfitability: the update fails, a keeper retries
+                self._retry = True
+                return
         self._retry = False
         self.funding_sources[source] = self.funding_sources.get(source, 0) + 1
         self.total_fee_minus_distributions = total
