@@ -122,6 +122,35 @@ class _Chunk:
         return self.ts_py[-1] + self.interval
 
 
+def _stream(ch: _Chunk) -> tuple[_Chunk, list[int], list[int], list[int]]:
+    """Every path point of the chunk's bars in time order, as ``path_raw`` gives them (a bar's open
+    left out where the previous bar closes), as lists of times, prices and marks: ``path_raw`` over
+    the chunk is then the slice of the points with ``after < t <= until``. Empty lists when the times
+    are not strictly increasing (bars that overlap), so the caller walks the bars instead."""
+    times: list[int] = []
+    prices: list[int] = []
+    marks: list[int] = []
+    interval = ch.interval
+    i1, i2 = interval // 3, 2 * interval // 3
+    prev_end: int | None = None
+    last = None
+    for t0, pts, mks in zip(ch.ts_py, ch.pts_py, ch.marks_py, strict=True):
+        if t0 != prev_end:
+            if last is not None and t0 <= last:
+                return ch, [], [], []
+            times.append(t0)
+            prices.append(pts[0])
+            marks.append(mks[0])
+        end = t0 + interval
+        if not t0 < t0 + i1 < t0 + i2 < end:
+            return ch, [], [], []
+        times += (t0 + i1, t0 + i2, end)
+        prices += pts[1:4]
+        marks += mks[1:4]
+        prev_end = last = end
+    return ch, times, prices, marks
+
+
 @dataclass(frozen=True, slots=True)
 class MarkBasis:
     """A modelled mark basis over the oracle: ``basis[k]`` (fraction, mark/oracle − 1) from ``ts_ns[k]``
@@ -166,6 +195,8 @@ class PriceTape:
         self._starts: list[int] = []
         self._extremes: tuple[BarArrays, NDArray[np.float64], NDArray[np.float64]] | None = None
         self._extremes_py: tuple[BarArrays, list[float], list[float]] | None = None
+        # the one chunk's path points as flat lists (times, prices, marks), built when first read
+        self._stream: tuple[_Chunk, list[int], list[int], list[int]] | None = None
 
     # building ------------------------------------------------------------------------------------
     def quantize(self, a: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -327,10 +358,19 @@ class PriceTape:
     def path_raw(self, after_ns: int, until_ns: int) -> list[tuple[int, int, int]]:
         """``path_points`` as (time, price, mark) only: what a TWAP crank reads, without building the
         samples (``point_sample`` builds one, the same as ``path_points`` holds)."""
+        chunks = self._chunks
+        if len(chunks) == 1:  # a backtest's one batch: slice the chunk's path points
+            st = self._stream
+            if st is None or st[0] is not chunks[0]:
+                st = self._stream = _stream(chunks[0])
+            times = st[1]
+            if times or not chunks[0].ts_py:  # empty: the chunk's points are not in time order
+                lo = bisect.bisect_right(times, after_ns)
+                hi = bisect.bisect_right(times, until_ns)
+                return list(zip(times[lo:hi], st[2][lo:hi], st[3][lo:hi], strict=True))
         out: list[tuple[int, int, int]] = []
         append = out.append
         prev_end: int | None = None
-        chunks = self._chunks
         first = max(0, bisect.bisect_right(self._starts, after_ns) - 1)
         for ci in range(first, len(chunks)):  # _bars_overlapping, without its list
             ch = chunks[ci]
