@@ -111,7 +111,7 @@ Approve = Callable[[MatchPlan, int], str | None]
 class OrderBook:
     """Bids and asks as sorted price levels of FIFO queues. Ticks and lots are positive ints."""
 
-    __slots__ = ("_by_owner", "_depth", "_levels", "_orders", "_prices", "_seq", "_version")
+    __slots__ = ("_by_owner", "_depth", "_levels", "_orders", "_pending", "_prices", "_seq", "_version")
 
     def __init__(self) -> None:
         # index 0 = asks, 1 = bids; prices ascending on both sides
@@ -123,13 +123,48 @@ class OrderBook:
         self._version = 0
         #: (version, bid depth, ask depth) as a whole-book re-quote built them: `depth` at that version
         self._depth: tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | None = None
+        #: (owner, bid levels, ask levels, the seq before their ids) of a whole-book re-quote whose orders
+        #: are not built yet: the book is exactly those levels, one order each, ids in order, bids first.
+        #: Reads of the depth, the touch, the size and the version need no orders; anything else builds
+        #: them first (`_real`), with the ids and versions they would have had.
+        self._pending: tuple[str, list[tuple[int, int]], list[tuple[int, int]], int] | None = None
+
+    def _real(self) -> None:
+        """Build the orders of a deferred whole-book re-quote (nothing else is on the book then)."""
+        pend = self._pending
+        if pend is None:
+            return
+        self._pending = None
+        owner, bids, asks, seq = pend
+        orders = self._orders
+        mine: dict[int, RestingOrder] = {}
+        new = RestingOrder
+        for is_bid, ladder in ((True, bids), (False, asks)):
+            levels = self._levels[is_bid]
+            for price, qty in ladder:
+                seq += 1
+                o = new(seq, owner, is_bid, price, qty, None)
+                levels[price] = [o]
+                orders[seq] = o
+                mine[seq] = o
+            prices = [p for p, _ in ladder]
+            if is_bid:
+                prices.reverse()
+            self._prices[is_bid][:] = prices
+        self._by_owner[owner] = mine
 
     # queries --------------------------------------------------------------------------------------
     def best_bid(self) -> int | None:
+        pend = self._pending
+        if pend is not None:
+            return pend[1][0][0] if pend[1] else None
         p = self._prices[1]
         return p[-1] if p else None
 
     def best_ask(self) -> int | None:
+        pend = self._pending
+        if pend is not None:
+            return pend[2][0][0] if pend[2] else None
         p = self._prices[0]
         return p[0] if p else None
 
@@ -139,17 +174,27 @@ class OrderBook:
         return self._version
 
     def __len__(self) -> int:
+        pend = self._pending
+        if pend is not None:
+            return len(pend[1]) + len(pend[2])
         return len(self._orders)
 
     def get(self, order_id: int) -> RestingOrder | None:
+        self._real()
         return self._orders.get(order_id)
 
     def orders_of(self, owner: str) -> list[RestingOrder]:
         """The owner's resting orders in time priority (oldest first)."""
+        pend = self._pending
+        if pend is not None:
+            if pend[0] != owner:
+                return []  # the deferred re-quote's owner holds the whole book
+            self._real()
         return sorted(self._by_owner.get(owner, {}).values(), key=lambda o: o.order_id)
 
     def level(self, is_bid: bool, price: int) -> list[RestingOrder]:
         """The queue at one price, front first (a copy)."""
+        self._real()
         return list(self._levels[is_bid].get(price, ()))
 
     def depth(self, is_bid: bool, n: int | None = None) -> list[tuple[int, int]]:
@@ -158,6 +203,7 @@ class OrderBook:
         if held is not None and held[0] == self._version:  # the book as the last re-quote left it
             full = held[1] if is_bid else held[2]
             return full[:] if n is None else full[: max(n, 1)]
+        self._real()
         out = []
         levels = self._levels[is_bid]
         for price in self._priority(is_bid):
@@ -169,6 +215,7 @@ class OrderBook:
 
     def volume_better(self, is_bid: bool, price: int, *, exclude: frozenset[int] = frozenset()) -> int:
         """Lots on this side priced strictly better than `price` (bids above it, asks below it)."""
+        self._real()
         total = 0
         for p in self._priority(is_bid):
             if (p <= price) if is_bid else (p >= price):
@@ -196,6 +243,7 @@ class OrderBook:
         without changing the book. Orders in `exclude` are skipped as if absent."""
         if qty <= 0:
             raise BookError(f"order size must be a positive number of lots, got {qty}")
+        self._real()
         left = qty
         matches: list[Match] = []
         cancels: list[RestingOrder] = []
@@ -224,6 +272,7 @@ class OrderBook:
 
     def execute(self, plan: MatchPlan) -> None:
         """Apply a plan made on the current book."""
+        self._real()
         if plan.version != self._version:
             raise BookError("the book changed since this plan was made")
         if plan.aborted:
@@ -252,6 +301,7 @@ class OrderBook:
         """An incoming order: match what crosses, then rest the remainder (GTC / POST_ONLY with a limit)
         or drop it (IOC, market). FOK executes only if it fills entirely; POST_ONLY only if nothing
         crosses. `approve` (a funds check) may refuse after planning and before any change."""
+        self._real()
         if limit is None and tif is TimeInForce.POST_ONLY:
             return Submission(None, reason="post_only_needs_a_price")
         if tif is TimeInForce.POST_ONLY:
@@ -292,6 +342,7 @@ class OrderBook:
         before: RestingOrder | None = None,
     ) -> RestingOrder:
         """Rest an order without matching (at the back of its queue, or just ahead of `before`)."""
+        self._real()
         if qty <= 0 or price <= 0:
             raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
         if self.would_cross(is_bid, price):
@@ -313,6 +364,7 @@ class OrderBook:
 
     def cancel(self, order_id: int) -> RestingOrder | None:
         """Remove a resting order; None if it is not on the book."""
+        self._real()
         o = self._orders.get(order_id)
         if o is not None:
             self._remove(o)
@@ -326,10 +378,13 @@ class OrderBook:
         capped by the owner's new size there (cancellations ahead only move it forward); new lots join
         behind. Levels that would cross the remaining orders are dropped (those quotes would have traded)
         and counted in the return value."""
-        if len(self._by_owner.get(owner, ())) == len(self._orders):
+        if self._pending is not None and self._pending[0] != owner:
+            self._real()
+        if self._pending is not None or len(self._by_owner.get(owner, ())) == len(self._orders):
             bids, asks = list(bids), list(asks)
             if _strictly(bids, descending=True) and _strictly(asks, descending=False):
                 return self._requote_alone(owner, bids, asks)
+        self._real()
         ahead: dict[int, int] = {}
         for side in (0, 1):
             for level in self._levels[side].values():
@@ -360,29 +415,26 @@ class OrderBook:
 
     def _requote_alone(self, owner: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> int:
         """`requote` when the owner's orders are the whole book and each side's prices are strictly in
-        priority order (bids falling, asks rising): no queue to keep, so the levels are built directly,
+        priority order (bids falling, asks rising): no queue to keep, so the levels are taken as they are,
         with the ids, versions and drops the general path gives (one order per positive level, bids
-        first; an ask at or below the best bid is dropped)."""
+        first; an ask at or below the best bid is dropped). The orders themselves are built only when
+        something needs them (`_pending`)."""
         self._depth = None
-        if self._by_owner.pop(owner, None):  # `_remove_owner` when the owner's orders are the whole book
+        if self._pending is not None:  # the owner's deferred orders (at least one) are the whole book
+            self._pending = None
+            self._version += 1
+        elif self._by_owner.pop(owner, None):  # `_remove_owner` when the owner's orders are the whole book
             for side in (0, 1):
                 self._levels[side].clear()
                 self._prices[side].clear()
             self._orders.clear()
             self._version += 1
         dropped = 0
-        mine: dict[int, RestingOrder] = {}
-        orders = self._orders
-        seq = self._seq
         best_bid: int | None = None
-        new = RestingOrder
-        depth: list[list[tuple[int, int]]] = []
+        ladders: list[list[tuple[int, int]]] = []
         for is_bid, quotes in ((True, bids), (False, asks)):
-            levels = self._levels[is_bid]
-            prices: list[int] = []
-            append = prices.append
             ladder: list[tuple[int, int]] = []
-            depth.append(ladder)
+            append = ladder.append
             floor = None if is_bid else best_bid  # asks at or below the best bid are dropped
             for price, qty in quotes:
                 if qty <= 0:
@@ -392,27 +444,22 @@ class OrderBook:
                     continue
                 if price <= 0:
                     raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
-                seq += 1
-                o = new(seq, owner, is_bid, price, qty, None)
-                levels[price] = [o]
-                append(price)
-                ladder.append((price, qty))
-                orders[seq] = o
-                mine[seq] = o
-            if is_bid:
-                prices.reverse()
-                best_bid = prices[-1] if prices else None
-            self._prices[is_bid][:] = prices
-        self._version += seq - self._seq
-        self._seq = seq
-        if mine:
-            self._by_owner[owner] = mine
+                append((price, qty))
+            if is_bid and ladder:
+                best_bid = ladder[0][0]
+            ladders.append(ladder)
+        placed = len(ladders[0]) + len(ladders[1])
+        if placed:
+            self._pending = (owner, ladders[0], ladders[1], self._seq)
+        self._seq += placed
+        self._version += placed
         # one order per level, in priority order (the quotes' order): the depth until the book changes
-        self._depth = (self._version, depth[0], depth[1])
+        self._depth = (self._version, ladders[0], ladders[1])
         return dropped
 
     def check(self) -> None:
         """Raise `BookError` unless the book is uncrossed and its indexes agree."""
+        self._real()
         bb, ba = self.best_bid(), self.best_ask()
         if bb is not None and ba is not None and bb >= ba:
             raise BookError(f"crossed book: best bid {bb} >= best ask {ba}")

@@ -88,3 +88,64 @@ def test_the_depth_a_requote_leaves_follows_the_book_when_it_changes():
     b.add("other", True, 99, 3)
     assert b.depth(True) == [(99, 8), (98, 7)]
     assert b.depth(True, 1) == [(99, 8)]
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> list[tuple[object, ...]]:
+    """Re-quotes (often several in a row, with nothing read between them) mixed with another owner's
+    orders resting and taking, and cancels."""
+    ops: list[tuple[object, ...]] = []
+    for _ in range(draw(st.integers(1, 10))):
+        kind = draw(st.sampled_from(["requote", "requote", "requote", "add", "take", "cancel"]))
+        if kind == "requote":
+            mid = draw(st.integers(60, 140))
+            bids = [(p, q) for p, q in _ladder(draw, mid + draw(st.integers(0, 3)), -1) if p > 0]
+            ops.append(("requote", bids, _ladder(draw, mid - 1, 1)))
+        elif kind == "add":
+            ops.append(("add", draw(st.booleans()), draw(st.integers(40, 160)), draw(st.integers(1, 9))))
+        elif kind == "take":
+            ops.append(("take", draw(st.booleans()), draw(st.integers(1, 40))))
+        else:
+            ops.append(("cancel", draw(st.integers(1, 60))))
+    return ops
+
+
+def _run(b: OrderBook, op: tuple[object, ...]) -> object:
+    try:
+        if op[0] == "requote":
+            return b.requote(MM, op[1], op[2])
+        if op[0] == "add":
+            o = b.add("you", op[1], op[2], op[3])
+            return o.order_id
+        if op[0] == "take":
+            sub = b.submit("taker", op[1], op[2], limit=None)
+            return sub.ok, None if sub.plan is None else [(m.price, m.qty) for m in sub.plan.matches]
+        o = b.cancel(op[1])
+        return None if o is None else o.order_id
+    except BookError as exc:
+        return str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sessions())
+def test_a_deferred_whole_book_requote_is_the_book_the_general_path_builds(ops):
+    """Whole-book re-quotes build their orders only when something needs them: ids, versions, the touch,
+    the size, matching and depth are those of the general path at every step."""
+    fast, slow = OrderBook(), OrderBook()
+    with pytest.MonkeyPatch.context() as mp:
+        for op in ops:
+            got = _run(fast, op)
+            mp.setattr(clob, "_strictly", lambda levels, *, descending: False)  # the general path
+            want = _run(slow, op)
+            mp.undo()
+            assert got == want
+            # reads that need no orders
+            assert (fast.version, len(fast), fast.best_bid(), fast.best_ask()) == (
+                slow.version,
+                len(slow),
+                slow.best_bid(),
+                slow.best_ask(),
+            )
+            assert [o.order_id for o in fast.orders_of("you")] == [o.order_id for o in slow.orders_of("you")]
+    assert _state(fast) == _state(slow)
+    fast.check()
