@@ -8,7 +8,6 @@ a resting limit filled as the oracle trades through it), then checks liquidation
 
 from __future__ import annotations
 
-import copy
 import heapq
 from dataclasses import fields
 from typing import ClassVar
@@ -17,7 +16,7 @@ from botnft.domain.events import OrderCanceled, OrderExpired, OrderFilled
 from botnft.domain.orders import Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim import drift_math as dm
-from botnft.venues.sim.drift_account import MarketQuote
+from botnft.venues.sim.drift_account import MarketQuote, PerpPosition
 from botnft.venues.sim.drift_core import QUOTE, DriftCore, dec
 from botnft.venues.sim.drift_curve import Level, take
 from botnft.venues.sim.drift_liquidation import check_liquidation, liquidation_scan
@@ -111,7 +110,12 @@ def _close_bar(core: DriftCore, t_close: int) -> list[VenueEvent]:
     """Replay every market to the bar's close (its funding settled on the way) and forget old tape."""
     out = core.goto(t_close)
     core.now = max(core.now, t_close)
-    oldest = min((m.t_ns if m.t_ns is not None else t_close) for m in core.markets.values())
+    markets = core.markets
+    if len(markets) == 1:
+        (t_ns,) = (m.t_ns for m in markets.values())
+        oldest = t_close if t_ns is None else t_ns
+    else:
+        oldest = min((m.t_ns if m.t_ns is not None else t_close) for m in markets.values())
     core.tapes[core.primary].prune(oldest - 3 * HOUR_NS)
     return out
 
@@ -291,15 +295,18 @@ def _fill_margin_ok(
     """``meets_fill_margin_requirement``: after the fill the account meets the Fill requirement."""
     a = core.account
     pos = a.position(rec.market_index)
-    saved_pos = copy.copy(pos)
+    saved_pos = [getattr(pos, name) for name in _POSITION_FIELDS]
     saved = (a.fee_pool, a.counterparty_quote, dict(a.counterparty_base), rec.filled)
     try:
         _apply(core, rec, size, quote, fee)
         return a.margin(quotes, "fill").meets
     finally:
-        for f in fields(pos):
-            setattr(pos, f.name, getattr(saved_pos, f.name))
+        for name, value in zip(_POSITION_FIELDS, saved_pos, strict=True):
+            setattr(pos, name, value)
         a.fee_pool, a.counterparty_quote, a.counterparty_base, rec.filled = saved
+
+
+_POSITION_FIELDS = tuple(f.name for f in fields(PerpPosition))
 
 
 def _capacity(core: DriftCore, idx: int, t: int) -> int | None:
