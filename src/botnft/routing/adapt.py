@@ -44,8 +44,10 @@ from botnft.routing.sources import (
     CpmmSource,
     PerpSource,
     PooledSource,
+    Segment,
     Side,
     Source,
+    pooled_segments,
 )
 
 _LIQUIDITY_TYPES = (CpmmLiquidity, ClmmLiquidity, BookLiquidity, PerpLiquidity, PooledLiquidity)
@@ -291,7 +293,9 @@ def _depth(snap: AnyLiquidity, s: Side, band_bps: float) -> float:
     lam = 1.0 / (m * (1.0 + band)) if s == "buy" else m * (1.0 - band)
     out = 0.0
     taken_in = 0.0
-    for kind, m_start, m_end, a, b, _root, cap, out_cap in src.segments(s):
+    for kind, m_start, m_end, a, b, _root, cap, out_cap in _top_segments(src, s, lam):
+        if not cap > 0.0:  # as a curve drops them
+            continue
         if m_start < lam:
             break
         if m_end >= lam:
@@ -304,6 +308,14 @@ def _depth(snap: AnyLiquidity, s: Side, band_bps: float) -> float:
             taken_in += x
         break
     return out if s == "buy" else taken_in
+
+
+def _top_segments(src: Source, s: Side, lam: float) -> Sequence[Segment]:
+    """The segments of `src`'s curve on side `s` down to those starting below the marginal `lam` (at least):
+    an aggregator's whole pooled curve is not built for it (only its first segments, the same ones)."""
+    if type(src) is PooledSource and src._curves.get(s) is None:
+        return pooled_segments([p.curve(s) for p in src.parts], stop_below=lam)
+    return src.segments(s)
 
 
 def snap_buy_to_lots(

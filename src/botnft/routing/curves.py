@@ -236,9 +236,12 @@ class Curve:
         return in_starts[k] + min(o / s[3], s[6])
 
 
-def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
+def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[Segment]:
     """The curve of the best split of one input across `curves`: the output of ``x`` sent to them all is
     the most the curves give for ``x`` between them (their sup-convolution), as segments.
+
+    With `stop_below`, the whole curve's first segments (bit for bit), down to where the sweep is certainly
+    below `stop_below`: every segment left out starts below it (a measure near the top needs no more).
 
     Sweeping the marginal rate λ down through the curves' events: between two events the set of partly
     used curve segments is fixed, and each takes ``x_i(λ) = root_i/√λ − b_i``, so together they take
@@ -288,6 +291,8 @@ def pooled_segments(curves: Sequence[Curve]) -> list[Segment]:
                     )
                 last_flat = None
             lam = rate
+            if rate < stop_below * (1.0 - 1e-12):  # every later segment starts below it (a curve
+                return out  # segment's a/b is its λ to a few ulps)
         kind = e[1]
         if kind == ev_flat:
             if last_flat is not None and last_flat == rate:  # flat levels at one rate: one segment

@@ -464,13 +464,29 @@ class PooledSource(_SourceMixin):
         return settle_pooled(self, check_side(side), float(amount_in), 0.0, False)[1]
 
     def input_for(self, side: str, amount_out: float) -> float:
-        """Input for ``amount_out`` (``inf`` out of reach), the books' shares in whole lots."""
-        c = self.curve(side)
-        if not any(self.part_lots) or c.input_for(float(amount_out)) == INF:
-            return c.input_for(float(amount_out))
+        """Input for ``amount_out`` (``inf`` out of reach), the books' shares in whole lots.
+
+        With lots the pooled curve only says whether ``amount_out`` is in reach; an amount well below what
+        the parts deliver between them is, without building it (see `_surely_reached`)."""
+        out = float(amount_out)
+        if not any(self.part_lots):
+            return self.curve(side).input_for(out)
+        s = check_side(side)
+        if not self._surely_reached(s, out):
+            c = self.curve(s)
+            if c.input_for(out) == INF:
+                return INF
         from botnft.routing.split import settle_pooled  # the solver imports this module
 
-        return settle_pooled(self, check_side(side), 0.0, float(amount_out), True)[0]
+        return settle_pooled(self, s, 0.0, out, True)[0]
+
+    def _surely_reached(self, side: Side, out: float) -> bool:
+        """Whether the pooled curve, not built yet, certainly delivers `out`: its total output is its parts'
+        (the best split of an unbounded input takes every part whole) up to the rounding of summing its
+        segments, some 1e-12 of it; an amount 1e-6 below the parts' total is within reach."""
+        if self._curves.get(side) is not None:
+            return False  # built: ask it
+        return out < (1.0 - 1e-6) * sum([p.curve(side).total_out for p in self.parts])
 
 
 Source = CpmmSource | BookSource | ClmmSource | PerpSource | PooledSource

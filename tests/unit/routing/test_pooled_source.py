@@ -12,8 +12,8 @@ import pytest
 from botnft.domain.ids import InstrumentId
 from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity, PooledLiquidity
 from botnft.routing import BookSource, ClmmSource, CpmmSource, optimal_split
-from botnft.routing.adapt import to_source
-from botnft.routing.sources import PooledSource
+from botnft.routing.adapt import SOURCE_CACHE, depth_base, to_source
+from botnft.routing.sources import PooledSource, pooled_segments
 
 
 @pytest.mark.parametrize("side", ["buy", "sell"])
@@ -88,3 +88,88 @@ def test_an_aggregators_snapshot_becomes_the_pooled_source_of_its_parts_with_the
 def test_a_pooled_source_needs_parts():
     with pytest.raises(ValueError, match="parts"):
         PooledSource(())
+
+
+def _lotted_parts(rng: random.Random) -> tuple[CpmmSource, ClmmSource, BookSource]:
+    asks = [(150.01 + 0.02 * i, 2.0 + 0.3 * i) for i in range(40)]
+    bids = [(149.99 - 0.02 * i, 2.0 + 0.3 * i) for i in range(40)]
+    return (
+        CpmmSource(1e4 * rng.uniform(0.5, 2), 1.5e6 * rng.uniform(0.5, 2), rng.choice([25.0, 0.0])),
+        ClmmSource(150.0 * rng.uniform(0.999, 1.001), [(140.0, 149.0, 3e4), (148.0, 152.0, 8e4)], 5.0),
+        BookSource(asks, bids, rng.choice([5.0, 0.0])),
+    )
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_pooled_curve_cut_at_a_marginal_is_the_whole_curves_first_segments(side):
+    rng = random.Random(11)
+    for _ in range(30):
+        curves = [p.curve(side) for p in _lotted_parts(rng)]
+        whole = pooled_segments(curves)
+        top = whole[0][1]
+        for stop in (top * 2.0, top, top * 0.999, top * 0.99, top * 0.9, whole[-1][1], 0.0):
+            cut = pooled_segments(curves, stop_below=stop)
+            assert cut == whole[: len(cut)]  # the same segments, bit for bit
+            rest = whole[len(cut) :]
+            assert all(s[1] < stop for s in rest)  # and every segment left out starts below it
+        assert pooled_segments(curves, stop_below=0.0) == whole
+
+
+def test_a_pooled_source_with_lots_gives_the_same_input_before_and_after_its_curve_is_built():
+    """`input_for` answers an amount well in reach without building the pooled curve: the same number as
+    with the curve built, and out of reach (inf) the same as the curve says."""
+    rng = random.Random(3)
+    for _ in range(30):
+        parts = _lotted_parts(rng)
+        for side in ("buy", "sell"):
+            total = sum(p.curve(side).total_out for p in parts)
+            amounts = [total * f for f in (1e-6, 0.01, 0.3, 0.9, 0.99, 1.001, 2.0)]
+            fresh = [PooledSource(parts, (None, None, 0.1)).input_for(side, y) for y in amounts]
+            built = PooledSource(parts, (None, None, 0.1))
+            built.curve(side)  # the slow path: the pooled curve says whether it is in reach
+            assert fresh == [built.input_for(side, y) for y in amounts]
+            assert math.isinf(fresh[-1]) and math.isfinite(fresh[0])
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_an_aggregators_depth_is_measured_on_its_pooled_curve_without_building_all_of_it(side):
+    zero = Decimal(0)
+    pool = CpmmLiquidity(
+        instrument=InstrumentId("SOL/USDC", "P"), ts_ns=0, fee_bps=Decimal(25), lot=zero, min_size=zero,
+        base_reserve=Decimal(1000), quote_reserve=Decimal(150_000),
+    )  # fmt: skip
+    levels = [(Decimal("150.05") + Decimal("0.1") * i, Decimal(3)) for i in range(30)]
+    book = BookLiquidity(
+        instrument=InstrumentId("SOL/USDC", "B"), ts_ns=0, fee_bps=Decimal(5), lot=Decimal("0.1"),
+        min_size=zero, bids=tuple((Decimal(300) - p, q) for p, q in levels), asks=tuple(levels),
+    )  # fmt: skip
+    snap = PooledLiquidity(
+        instrument=InstrumentId("SOL/USDC", "J"), ts_ns=0, fee_bps=zero, lot=zero, min_size=zero,
+        parts=(pool, book),
+    )  # fmt: skip
+    for band in (1.0, 30.0, 100.0, 500.0):
+        SOURCE_CACHE.clear()
+        measured = depth_base(snap, side, band)
+        assert to_source(snap, side, fee_bps=0.0)._curves.get(side) is None  # the pooled curve: not built
+        SOURCE_CACHE.clear()
+        to_source(snap, side, fee_bps=0.0).curve(side)  # built first: the depth walks the whole curve
+        assert depth_base(snap, side, band) == measured
+        # and the depth is the pooled fee-free curve's: the sum of what each part gives up to the band
+        m = float(snap.mid)
+        lam = 1.0 / (m * (1 + band / 1e4)) if side == "buy" else m * (1 - band / 1e4)
+        parts = [to_source(p, side, fee_bps=0.0) for p in snap.parts]
+        expected = 0.0
+        for src in parts:  # each part alone, up to the same marginal (the pooled curve's λ)
+            x = 0.0
+            for kind, m0, m1, a, b, _r, cap, out_cap in src.segments(side):
+                if m0 < lam:
+                    break
+                if m1 >= lam:
+                    x += out_cap if side == "buy" else cap
+                    continue
+                if kind == 0:
+                    d = math.sqrt(a * b / lam) - b
+                    x += a * d / (b + d) if side == "buy" else d
+                break
+            expected += x
+        assert measured == pytest.approx(expected, rel=1e-9)
