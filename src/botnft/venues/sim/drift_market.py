@@ -394,9 +394,19 @@ class MarketState:
                 raw = -raw
         ratio = dm.AMM_TO_QUOTE_PRECISION_RATIO
         net_payment = raw // ratio if raw >= 0 else -(-raw // ratio)  # tdiv
+        tfmd = self.total_fee_minus_distributions
+        # the AMM pays (net_payment > 0): within a third of its fee pool above the lower bound the
+        # rates stay uncapped (the second case, inlined too)
+        lower_bound = dm.total_fee_lower_bound(self.total_exchange_fee) if net_payment > 0 else 0
         if net_payment <= 0:
             long_rate = short_rate = rate
-            total = self.total_fee_minus_distributions - net_payment
+            total = tfmd - net_payment
+        elif -net_payment >= -(max(0, tfmd - lower_bound) // 3):
+            total = tfmd - net_payment
+            if total < lower_bound:  # InvalidFundingProfitability: the update fails, a keeper retries
+                self._retry = True
+                return
+            long_rate = short_rate = rate
         else:
             base_long = p.background_open_interest + max(account_base, 0)
             base_short = -p.background_open_interest + min(account_base, 0)
