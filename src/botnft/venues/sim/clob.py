@@ -429,25 +429,21 @@ class OrderBook:
                 self._prices[side].clear()
             self._orders.clear()
             self._version += 1
+        # levels with lots, in the quotes' order; then the asks at or below the best bid are dropped (a
+        # prefix: asks rise) and a level with lots at a price <= 0 is refused, the first one met in order
+        bid_ladder = [lv if type(lv) is tuple else (lv[0], lv[1]) for lv in bids if lv[1] > 0]
+        ask_ladder = [lv if type(lv) is tuple else (lv[0], lv[1]) for lv in asks if lv[1] > 0]
+        if bid_ladder and bid_ladder[-1][0] <= 0:  # bids fall: the last is the lowest
+            price, qty = next(lv for lv in bid_ladder if lv[0] <= 0)
+            raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
         dropped = 0
-        best_bid: int | None = None
-        ladders: list[list[tuple[int, int]]] = []
-        for is_bid, quotes in ((True, bids), (False, asks)):
-            ladder: list[tuple[int, int]] = []
-            append = ladder.append
-            floor = None if is_bid else best_bid  # asks at or below the best bid are dropped
-            for price, qty in quotes:
-                if qty <= 0:
-                    continue
-                if floor is not None and price <= floor:
-                    dropped += 1
-                    continue
-                if price <= 0:
-                    raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
-                append((price, qty))
-            if is_bid and ladder:
-                best_bid = ladder[0][0]
-            ladders.append(ladder)
+        if bid_ladder and ask_ladder and ask_ladder[0][0] <= bid_ladder[0][0]:
+            dropped = bisect.bisect_right(ask_ladder, bid_ladder[0][0], key=lambda lv: lv[0])
+            ask_ladder = ask_ladder[dropped:]
+        if ask_ladder and ask_ladder[0][0] <= 0:  # asks rise: the first is the lowest
+            price, qty = ask_ladder[0]
+            raise BookError(f"a resting order needs positive price and size, got {price} x {qty}")
+        ladders = [bid_ladder, ask_ladder]
         placed = len(ladders[0]) + len(ladders[1])
         if placed:
             self._pending = (owner, ladders[0], ladders[1], self._seq)
