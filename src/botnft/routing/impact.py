@@ -213,7 +213,7 @@ def huber_irls(
 
 
 def _huber_irls_2(
-    x0: FloatArray,
+    x0: FloatArray | None,
     x1: FloatArray,
     y: FloatArray,
     w: FloatArray,
@@ -224,14 +224,25 @@ def _huber_irls_2(
     tol: float,
     start: FloatArray | tuple[float, float] | None,
 ) -> FloatArray | None:
-    """`huber_irls` with the two columns ``x0``, ``x1``, in fewer numpy calls: the five sums of the 2 × 2
-    normal equations come from one product with the stacked columns' products, the residuals' sort
-    starts from the last step's order, and the 2 × 2 solve (Gaussian elimination with partial pivoting),
-    the tests and the extrapolation run on Python floats; None where a pivot is zero (`huber_irls` then
-    takes `np.linalg.solve`, which raises)."""
-    prods = np.stack((x0 * x0, x0 * x1, x1 * x1, x0 * y, x1 * y))
-    last = len(y) - 1
-    absolute, maximum = np.abs, np.maximum
+    """`huber_irls` with the two columns ``x0`` (None: the intercept, ones) and ``x1``, in fewer numpy
+    calls: the five sums of the 2 × 2 normal equations come from one product with the stacked columns'
+    products, the residuals' sort starts from the last step's order, and the 2 × 2 solve (Gaussian
+    elimination with partial pivoting), the tests and the extrapolation run on Python floats; None where
+    a pivot is zero (`huber_irls` then takes `np.linalg.solve`, which raises)."""
+    n = len(y)
+    last = n - 1
+    absolute, maximum, accumulate = np.abs, np.maximum, np.add.accumulate
+    prods = np.empty((5, n))
+    if x0 is None:  # an intercept: the column of ones
+        prods[0] = 1.0
+        prods[1] = x1
+        prods[3] = y
+    else:
+        np.multiply(x0, x0, out=prods[0])
+        np.multiply(x0, x1, out=prods[1])
+        np.multiply(x0, y, out=prods[3])
+    np.multiply(x1, x1, out=prods[2])
+    np.multiply(x1, y, out=prods[4])
 
     def solve(weights: FloatArray) -> tuple[float, float] | None:
         a00, a01, a11, r0, r1 = (prods @ weights).tolist()
@@ -260,11 +271,11 @@ def _huber_irls_2(
     s0 = s1 = 0.0  # the previous plain step (0: none)
     order: IntArray | None = None
     for _ in range(max_iter):
-        ar = absolute(y - (b0 * x0 + b1 * x1))
+        ar = absolute(y - b1 * x1 - b0) if x0 is None else absolute(y - (b0 * x0 + b1 * x1))
         # The residuals move little from step to step: the last step's order leaves them nearly sorted,
         # which the stable sort (a merge sort) finishes in about linear time.
         order = ar.argsort(kind="stable") if order is None else order[ar[order].argsort(kind="stable")]
-        cw = w[order].cumsum()
+        cw = accumulate(w[order])
         i = int(cw.searchsorted(0.5 * cw[-1]))
         sigma = 1.4826 * float(ar[order[i if i < last else last]])  # 1.4826 × the weighted median
         inv = 1.0 / (k * (sigma if sigma > 1e-6 else 1e-6))  # 1 / (k·σ)
@@ -354,7 +365,7 @@ class ImpactModel:
             start = (t0 + t1 * (center - v.last.center), t1)
         k, ridge = cfg.huber_k, cfg.ridge
         beta = _huber_irls_2(
-            np.ones(n), x1, z, w, k=k, ridge=ridge, max_iter=cfg.max_iter, tol=cfg.tol, start=start
+            None, x1, z, w, k=k, ridge=ridge, max_iter=cfg.max_iter, tol=cfg.tol, start=start
         )
         if beta is None:  # a zero pivot: the general path, whose solve raises
             x = np.column_stack([np.ones(n), x1])
