@@ -33,6 +33,7 @@ market buy of 100 SOL pays 6.1 bps, 1,000 SOL 38.9 bps against the reference, be
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -94,13 +95,18 @@ class DepthProfile:
     ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """(price in ticks, lots) levels around `reference`, best first: bids rounded down, asks up, levels
         that land on the same tick merged, and asks kept at least one tick above the best bid."""
+        rows, qs, downs, ups = _factors(self, lots)
+        floor, ceil = math.floor, math.ceil
+        # every level's ticks first; when no two levels of a side share a tick and every bid is above 0
+        # (the usual fine tick) there is nothing to merge or drop and the levels are the pairs as they are
+        bs = [floor(reference * down / tick + 1e-9) for down in downs]
+        as_ = [ceil(reference * up / tick - 1e-9) for up in ups]
+        if bs and bs[-1] > 0 and all(map(operator.gt, bs, bs[1:])) and all(map(operator.lt, as_, as_[1:])):
+            return _uncross(list(zip(bs, qs, strict=True)), list(zip(as_, qs, strict=True)))
         bids: list[tuple[int, int]] = []
         asks: list[tuple[int, int]] = []
-        floor, ceil = math.floor, math.ceil
         bp = ap = None  # the last bid and ask price: a level on the same tick merges into it
-        for q, down, up in _factors(self, lots):
-            b = floor(reference * down / tick + 1e-9)
-            a = ceil(reference * up / tick - 1e-9)
+        for (q, _, _), b, a in zip(rows, bs, as_, strict=True):
             if b > 0:
                 if b == bp:
                     bids[-1] = (b, bids[-1][1] + q)
@@ -112,11 +118,7 @@ class DepthProfile:
             else:
                 asks.append((a, q))
                 ap = a
-        if bids and asks and asks[0][0] <= bids[0][0]:
-            floor_ = bids[0][0] + 1
-            moved = sum(q for p, q in asks if p <= floor_)
-            asks = [(floor_, moved)] + [(p, q) for p, q in asks if p > floor_]
-        return bids, asks
+        return _uncross(bids, asks)
 
     def scaled(self, factor: float) -> DepthProfile:
         """The same shape with `factor` times the depth."""
@@ -130,11 +132,13 @@ OPENBOOK_PROFILE = DepthProfile(spread_bps=5.0, depth_1pct=1_500.0)
 """OpenBook v2's SOL/USDC book: thin next to a CEX (assumed figures; module docstring)."""
 
 
-#: (profile, lots) -> ((lots, 1 - d, 1 + d) per level with lots, d its distance): the same per profile
-_FACTORS: dict[tuple[DepthProfile, tuple[int, ...]], tuple[tuple[int, float, float], ...]] = {}
+Factors = tuple[tuple[tuple[int, float, float], ...], list[int], list[float], list[float]]
+#: (profile, lots) -> the levels with lots as rows (lots, 1 - d, 1 + d), d the level's distance, and the
+#: same as columns: the same per profile
+_FACTORS: dict[tuple[DepthProfile, tuple[int, ...]], Factors] = {}
 
 
-def _factors(profile: DepthProfile, lots: Sequence[int]) -> tuple[tuple[int, float, float], ...]:
+def _factors(profile: DepthProfile, lots: Sequence[int]) -> Factors:
     key = (profile, tuple(lots))
     out = _FACTORS.get(key)
     if out is None:
@@ -145,8 +149,20 @@ def _factors(profile: DepthProfile, lots: Sequence[int]) -> tuple[tuple[int, flo
                 rows.append((q, 1 - d, 1 + d))
         if len(_FACTORS) >= 32:
             _FACTORS.clear()
-        out = _FACTORS[key] = tuple(rows)
+        out = (tuple(rows), [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        _FACTORS[key] = out
     return out
+
+
+def _uncross(
+    bids: list[tuple[int, int]], asks: list[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Asks at or below the best bid move to one tick above it, merged into one level."""
+    if bids and asks and asks[0][0] <= bids[0][0]:
+        floor_ = bids[0][0] + 1
+        moved = sum(q for p, q in asks if p <= floor_)
+        asks = [(floor_, moved)] + [(p, q) for p, q in asks if p > floor_]
+    return bids, asks
 
 
 # --------------------------------------------------------------------------------------------------
