@@ -22,12 +22,16 @@ from botnft.ports import BarArrays, SimulatedVenue
 class SimulationDriver:
     """Feeds bars to `node` through `venues` on `clock`."""
 
-    __slots__ = ("clock", "node", "venues")
+    __slots__ = ("clock", "node", "stepping", "venues")
 
     def __init__(self, node: TradingNode, clock: SimClock, venues: Mapping[str, SimulatedVenue]) -> None:
         self.node = node
         self.clock = clock
         self.venues = list(venues.values())
+        #: the venues with work of their own between wake-ups; a ``passive`` venue's `next_event_index`
+        #: is always ``hi`` and its `process` empty, so it is not asked (declared by its class, not by a
+        #: wrapper that forwards attributes)
+        self.stepping = [v for v in self.venues if not getattr(type(v), "passive", False)]
 
     def run(self, batches: Iterable[BarArrays]) -> NodeRecord:
         for bars in batches:
@@ -51,6 +55,7 @@ class SimulationDriver:
         base = node.instrument.base
         linear = node.portfolio.linear_equity
         venues = self.venues
+        stepping = self.stepping
         publish = node.bus.publish
         drain = node.bus.drain
         clock = self.clock
@@ -66,7 +71,7 @@ class SimulationDriver:
         while i < n:
             s = signals[k][0] if k < ns else n
             j = s
-            for v in venues:
+            for v in stepping:
                 j = v.next_event_index(bars, i, j)
             due = next_timer()
             if due is not None and j > i:
@@ -90,7 +95,7 @@ class SimulationDriver:
             else:
                 clock.advance_to(t)
                 drain()
-            for v in venues:
+            for v in stepping:
                 for ev in v.process(bars, j):
                     publish(ev)
             drain()

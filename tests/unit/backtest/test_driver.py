@@ -56,3 +56,26 @@ def test_a_batch_of_one_and_a_batch_of_all_give_the_same_fills_through_the_drive
         SimulationDriver(s.node, s.clock, s.venues).run(s.data.bars.chunks(batch))
         runs.append([(f.ts_ns, f.side, f.qty, f.price) for f in s.node.record.fills])
     assert runs[0] == runs[1] and len(runs[0]) > 10
+
+
+def test_passive_venues_are_not_asked_and_asking_them_changes_nothing():
+    """Raydium pools and Jupiter declare themselves passive (no work between wake-ups): the driver skips
+    their `next_event_index` and `process`, and a run that asks them anyway gives the same record."""
+    md = load_market_data("sol-perp-1h")
+    data = MarketData(md.name, md.market, md.base, md.bars.slice(0, 1_200), None)
+    spec = BacktestSpec(data="sol-perp-1h", venues=("solana",), params={"short": "true"}, seed=5)
+    records = []
+    for ask_all in (False, True):
+        s = build_backtest(spec, data)
+        driver = SimulationDriver(s.node, s.clock, s.venues)
+        if ask_all:
+            driver.stepping = list(driver.venues)
+        else:
+            assert {type(v).__name__ for v in driver.venues if v not in driver.stepping} == {
+                "SimRaydium",
+                "SimJupiter",
+            }
+        driver.run(s.data.bars.chunks(400))
+        rec = s.node.record
+        records.append(([repr(f) for f in rec.fills], [e.tobytes() for e in rec.equity]))
+    assert records[0] == records[1] and records[0][0]

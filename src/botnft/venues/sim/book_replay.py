@@ -300,6 +300,8 @@ class BookVenue(BookFills):
             self._ref, self._ref_key, self._quoted = price, key, False
 
     def next_event_index(self, bars: BarArrays, lo: int, hi: int) -> int:
+        if not self._own:
+            return hi  # no resting order of ours for the path to reach
         orders = ((o.resting.is_bid, o.resting.price, o.since_ts) for o in self._own.values())
         return first_reach(bars, lo, hi, self._tick_f, orders)
 

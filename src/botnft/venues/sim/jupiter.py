@@ -124,6 +124,9 @@ class SimJupiter:
     has: Mapping[str, bool] = MappingProxyType(
         {"createOrder": True, "market": True, "limitIoc": True, "cancelOrder": False, "fetchBalance": True}
     )
+    #: A swap is immediate: `next_event_index` returns ``hi`` and `process` nothing, so the driver need not
+    #: ask (a subclass that changes either sets it False).
+    passive = True
 
     def __init__(
         self,

@@ -147,6 +147,9 @@ class SimRaydium(SwapLanding):
     has: Mapping[str, bool] = MappingProxyType(
         {"createOrder": True, "market": True, "limitIoc": True, "cancelOrder": False, "fetchBalance": True}
     )
+    #: A pool has no work of its own between the driver's calls: `next_event_index` returns ``hi`` and
+    #: `process` nothing, so the driver need not ask (a subclass that changes either sets it False).
+    passive = True
 
     def __init__(
         self,
