@@ -26,10 +26,9 @@ that reaches a resting limit or a trigger, and a bar whose extremes could breach
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-
-import numpy as np
 
 from botnft.domain.events import OrderAccepted, OrderCanceled, OrderRejected
 from botnft.domain.ids import InstrumentId
@@ -309,18 +308,18 @@ class SimDrift:
         core.ingest(bars)
         if lo >= hi:
             return hi
-        if any(r.taker for r in core.orders.values()):
+        if core.orders and any(r.taker for r in core.orders.values()):
             return lo
-        ts = np.asarray(bars.ts_ns, dtype=np.int64)
+        ts = core.batch_ts(bars)  # the batch's open times as Python ints: bisect is searchsorted
         interval = int(bars.interval_ns)
         bound = hi
-        for idx in core.held():
-            if core.account.base(idx):
+        for idx, pos in core.account.positions.items():
+            if pos.base_asset_amount:  # a held market (core.held()) with a position
                 nxt = core.markets[idx].next_funding_ns()
-                bound = min(bound, max(lo, int(np.searchsorted(ts, nxt - interval, "left"))))
+                bound = min(bound, max(lo, bisect_left(ts, nxt - interval)))
         if bound <= lo:
             return lo
-        t0, t1 = int(ts[lo]), int(ts[bound - 1]) + interval
+        t0, t1 = ts[lo], ts[bound - 1] + interval
         for rec in core.orders.values():
             level, below = (
                 (rec.trigger_price, rec.trigger_below)
@@ -329,7 +328,7 @@ class SimDrift:
             )
             hit = core.tapes[rec.market_index].first_bar_through(t0, t1, level, below)
             if hit is not None:
-                bound = min(bound, max(lo, int(np.searchsorted(ts, hit, "right")) - 1))
+                bound = min(bound, max(lo, bisect_right(ts, hit) - 1))
         if bound <= lo:
             return lo
         return liquidation_scan(core, bars, lo, bound)

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from botnft.domain.events import FundingApplied
 from botnft.domain.ids import InstrumentId
 from botnft.domain.instruments import Instrument
@@ -99,6 +101,7 @@ class DriftCore:
         self.now = 0
         self.order_count = 0
         self._ingested: Any = None
+        self._batch_ts: tuple[BarArrays, list[int]] | None = None
         # drift_liquidation's per-position float terms of the liquidation scan, keyed by position state
         self.scan_terms: dict[int, tuple[tuple[int, ...], tuple[float, ...]]] = {}
 
@@ -108,6 +111,13 @@ class DriftCore:
         if bars is not self._ingested:
             self.tapes[self.primary].extend(bars)
             self._ingested = bars
+
+    def batch_ts(self, bars: BarArrays) -> list[int]:
+        """The batch's bar open times as Python ints (cached per batch object)."""
+        cached = self._batch_ts
+        if cached is None or cached[0] is not bars:
+            cached = self._batch_ts = (bars, np.asarray(bars.ts_ns, dtype=np.int64).tolist())
+        return cached[1]
 
     def held(self) -> set[int]:
         """Markets where the account has a position, unsettled quote or open orders."""
