@@ -169,13 +169,12 @@ def huber_irls(
     ``T(β)``: the residual scale ``σ`` = 1.4826 × the weighted median of ``|y − xβ|`` (at least 1e-6),
     then the weighted least squares with Huber weights ``min(1, kσ/|r|)`` and the ridge. From ``start``
     (a warm start: a previous fit) or else the weighted ridge least squares (``T`` with every Huber
-    weight 1), each step is one
-    ``T``; after two plain steps ``d₁``, ``d₂`` that shrink by a ratio ``ρ = d₂·d₁ / d₁·d₁`` in
-    (0, 0.99), the iterate jumps ``d₂·ρ/(1 − ρ)`` further — the sum of the remaining geometric steps
-    (Aitken's Δ²) — which changes the path, not the fixed point. It stops at the first of: a step that
-    moves every coefficient by less than ``tol`` (the new ``β``); a 2-cycle, two plain steps that bring
-    every coefficient back within ``tol`` (the midpoint of the two alternating ``β``, whichever came
-    first); ``max_iter`` steps (the last ``β``).
+    weight 1), each step is one ``T``; after two plain steps ``d₁``, ``d₂`` that shrink by a ratio
+    ``ρ = d₂·d₁ / d₁·d₁`` in (0, 0.99), the iterate jumps ``d₂·ρ/(1 − ρ)`` further — the sum of the
+    remaining geometric steps (Aitken's Δ²) — which changes the path, not the fixed point. It stops at
+    the first of: a step that moves every coefficient by less than ``tol`` (the new ``β``); a 2-cycle,
+    two plain steps that bring every coefficient back within ``tol`` (the midpoint of the two
+    alternating ``β``, whichever came first); ``max_iter`` steps (the last ``β``).
     """
     p = x.shape[1]
     if p == 2:
