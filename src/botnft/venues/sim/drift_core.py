@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from botnft.venues.sim.drift_liquidation import Liquidation
 
 QUOTE = "USDC"
+_PRICE_PRECISION = dm.PRICE_PRECISION
+_FUNDING_RATE_BUFFER = dm.FUNDING_RATE_BUFFER
+_TO_QUOTE = dm.AMM_TO_QUOTE_PRECISION_RATIO
 
 
 def dec(value: int, exp: int) -> Decimal:
@@ -168,7 +171,12 @@ class DriftCore:
             cum = u.cumulative_long if base > 0 else u.cumulative_short
             paid = 0
             if cum != pos.last_cumulative_funding_rate:
-                payment = dm.funding_payment(cum - pos.last_cumulative_funding_rate, base)
+                # dm.funding_payment (delta and base are non-zero here), inlined
+                delta = cum - pos.last_cumulative_funding_rate
+                raw = abs(delta) * abs(base) // _PRICE_PRECISION // _FUNDING_RATE_BUFFER
+                if (base > 0) == (delta > 0):  # longs pay a rising cumulative rate
+                    raw = -raw
+                payment = raw // _TO_QUOTE if raw >= 0 else -(-raw // _TO_QUOTE)  # tdiv
                 pos.last_cumulative_funding_rate = cum
                 # account.charge(idx, -payment, "counterparty")
                 pos.quote_asset_amount += payment

@@ -118,7 +118,7 @@ def amm_levels(
         if last:
             edge = limit
         # base traded when the marginal price peg·B·Q/(B∓x)² reaches the edge
-        root = isqrt(bq * peg // edge)
+        root = isqrt(num // edge)  # num = peg·B·Q
         if direction > 0:
             x1 = (big_b - root) // step * step
             x1 = cap if x1 > cap else x1
