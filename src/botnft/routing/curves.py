@@ -181,11 +181,26 @@ class Curve:
         self._out_starts = ()
         return self
 
+    @classmethod
+    def of_events(cls, events: list[Event]) -> Curve:
+        """The curve whose solver events are `events` (in input order, every segment's capacity > 0, as
+        `__init__` makes them); its segments are made from them when first read."""
+        self = cls.__new__(cls)
+        self._segments = None
+        self._events = events
+        self._keys = [e[0] for e in events]
+        # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
+        self.total_in = sum([e[6] for e in events if e[1] != EV_END])
+        self.total_out = sum([e[7] for e in events if e[1] != EV_END])
+        self._in_starts = None
+        self._out_starts = ()
+        return self
+
     @property
     def segments(self) -> tuple[Segment, ...]:
         """The segments in input order: ``(kind, m_start, m_end, a, b, root, cap, out_cap)``."""
-        if self._segments is None:  # flat levels: the events are the segments, in order
-            self._segments = tuple((FLAT, e[3], e[3], e[3], 0.0, 0.0, e[6], e[7]) for e in self.events)
+        if self._segments is None:  # built from its events (flat levels, a pooled curve): made from them
+            self._segments = _segments_of(self.events)
         return self._segments
 
     def _tables(self) -> tuple[tuple[Segment, ...], tuple[float, ...], tuple[float, ...]]:
@@ -236,12 +251,40 @@ class Curve:
         return in_starts[k] + min(o / s[3], s[6])
 
 
+def _segments_of(events: Sequence[Event]) -> tuple[Segment, ...]:
+    """The segments whose events (`Curve.events`) are `events`: a curve segment's start, with its end
+    when its capacity is finite (its final marginal the end's rate), or a flat segment's one event."""
+    segs: list[Segment] = []
+    append = segs.append
+    for e in events:
+        kind = e[1]
+        if kind == EV_FLAT:
+            append((FLAT, e[0], e[0], e[3], 0.0, 0.0, e[6], e[7]))
+        elif kind == EV_START:
+            append((CURVE, e[0], 0.0, e[3], e[4], e[5], e[6], e[7]))
+        else:  # the end of the curve segment just started
+            segs[-1] = (CURVE, segs[-1][1], e[0], e[3], e[4], e[5], e[6], e[7])
+    return tuple(segs)
+
+
 def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[Segment]:
     """The curve of the best split of one input across `curves`: the output of ``x`` sent to them all is
-    the most the curves give for ``x`` between them (their sup-convolution), as segments.
+    the most the curves give for ``x`` between them (their sup-convolution), as segments (those of
+    `pooled_curve`, each with a capacity > 0).
 
     With `stop_below`, the whole curve's first segments (bit for bit), down to where the sweep is certainly
     below `stop_below`: every segment left out starts below it (a measure near the top needs no more).
+    """
+    return list(_segments_of(_pooled_events(curves, stop_below)))
+
+
+def pooled_curve(curves: Sequence[Curve]) -> Curve:
+    """`Curve(pooled_segments(curves))`, made from the sweep's events directly (its segments when read)."""
+    return Curve.of_events(_pooled_events(curves, -INF))
+
+
+def _pooled_events(curves: Sequence[Curve], stop_below: float) -> list[Event]:
+    """The pooled curve's events in input order, segments of no capacity left out (as `Curve` drops them).
 
     Sweeping the marginal rate λ down through the curves' events: between two events the set of partly
     used curve segments is fixed, and each takes ``x_i(λ) = root_i/√λ − b_i``, so together they take
@@ -256,14 +299,16 @@ def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[S
     keys = [e[0] for e in events]
     # best rate first; equal rates keep the curves' order (a stable sort, as reverse=True keeps it)
     order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
-    out: list[Segment] = []
+    out: list[Event] = []
     append = out.append
     sqrt, fsum = math.sqrt, math.fsum
-    curve, flat, ev_flat, ev_start, inf = CURVE, FLAT, EV_FLAT, EV_START, INF  # locals in the loop
+    ev_flat, ev_start, ev_end, inf = EV_FLAT, EV_START, EV_END, INF  # locals in the loop
     active: dict[tuple[int, int], float] = {}  # (curve, segment) -> root, the curve segments in use
     roots = 0.0
     lam = INF
-    last_flat: float | None = None  # the rate of out[-1] when it is a flat segment
+    k = 0  # the index of the next segment
+    last_flat: float | None = None  # the rate of out[-1] when it is a flat segment's
+    empty = False  # a flat segment of no capacity was made
     for j in order:
         e = events[j]
         rate = e[0]
@@ -275,20 +320,14 @@ def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[S
                 a = roots * s_lam
                 cap = roots / sqrt(rate) - b
                 if cap == inf:
-                    append((curve, a / b, 0.0, a, b, sqrt(a * b), inf, a))
-                else:
-                    append(
-                        (
-                            curve,
-                            a / b,
-                            a * b / ((b + cap) * (b + cap)),
-                            a,
-                            b,
-                            sqrt(a * b),
-                            cap,
-                            a * cap / (b + cap),
-                        )
-                    )
+                    append((a / b, ev_start, k, a, b, sqrt(a * b), inf, a))
+                    k += 1
+                elif cap > 0.0:
+                    root = sqrt(a * b)
+                    out_cap = a * cap / (b + cap)
+                    append((a / b, ev_start, k, a, b, root, cap, out_cap))
+                    append((a * b / ((b + cap) * (b + cap)), ev_end, k, a, b, root, cap, out_cap))
+                    k += 1
                 last_flat = None
             lam = rate
             if rate < stop_below * (1.0 - 1e-12):  # every later segment starts below it (a curve
@@ -296,11 +335,14 @@ def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[S
         kind = e[1]
         if kind == ev_flat:
             if last_flat is not None and last_flat == rate:  # flat levels at one rate: one segment
-                prev = out.pop()
-                append((flat, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
+                prev = out[-1]
+                out[-1] = (rate, ev_flat, prev[2], rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7])
             else:
-                append((flat, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+                append((rate, ev_flat, k, rate, 0.0, 0.0, e[6], e[7]))
+                k += 1
                 last_flat = rate
+                if not e[6] > 0.0:
+                    empty = True
             continue
         if kind == ev_start:
             active[owner[j], e[2]] = e[5]
@@ -308,5 +350,8 @@ def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[S
             del active[owner[j], e[2]]
         roots = fsum(active.values())
     if roots > 0.0:  # what is still in use never runs out
-        out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
+        a, b = roots * math.sqrt(lam), roots / math.sqrt(lam)
+        append((a / b, ev_start, k, a, b, math.sqrt(a * b), INF, a))
+    if empty:  # a level of no size (not met in practice): drop it, as `Curve` would
+        return Curve(_segments_of(out)).events
     return out

@@ -49,6 +49,7 @@ from botnft.routing.curves import (
     check_side,
     curve_segment,
     fee_fraction,
+    pooled_curve,
     pooled_segments,
 )
 
@@ -452,7 +453,7 @@ class PooledSource(_SourceMixin):
         c: Curve | None = self._curves.get(side)
         if c is None:
             s = check_side(side)
-            c = self._curves[s] = Curve(pooled_segments([p.curve(s) for p in self.parts]))
+            c = self._curves[s] = pooled_curve([p.curve(s) for p in self.parts])
         return c
 
     def output(self, side: str, amount_in: float) -> float:

@@ -13,6 +13,7 @@ from botnft.domain.ids import InstrumentId
 from botnft.domain.liquidity import BookLiquidity, CpmmLiquidity, PooledLiquidity
 from botnft.routing import BookSource, ClmmSource, CpmmSource, optimal_split
 from botnft.routing.adapt import SOURCE_CACHE, depth_base, to_source
+from botnft.routing.curves import Curve, pooled_curve
 from botnft.routing.sources import PooledSource, pooled_segments
 
 
@@ -173,3 +174,68 @@ def test_an_aggregators_depth_is_measured_on_its_pooled_curve_without_building_a
                 break
             expected += x
         assert measured == pytest.approx(expected, rel=1e-9)
+
+
+def _reference_pooled_segments(curves):
+    """The pooled sweep as it was written segment by segment (before the curve was made from its events),
+    kept here to check the events-first sweep against, bit for bit."""
+    from botnft.routing.curves import CURVE, EV_FLAT, EV_START, FLAT, INF, curve_segment
+
+    events, owner = [], []
+    for i, c in enumerate(curves):
+        events += c.events
+        owner += [i] * len(c.events)
+    keys = [e[0] for e in events]
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+    out, active, roots, lam, last_flat = [], {}, 0.0, INF, None
+    for j in order:
+        e = events[j]
+        rate = e[0]
+        if rate < lam:
+            if roots > 0.0:
+                s_lam = math.sqrt(lam)
+                b = roots / s_lam
+                out.append(curve_segment(roots * s_lam, b, roots / math.sqrt(rate) - b))
+                last_flat = None
+            lam = rate
+        if e[1] == EV_FLAT:
+            if last_flat is not None and last_flat == rate:
+                prev = out.pop()
+                out.append((FLAT, rate, rate, rate, 0.0, 0.0, prev[6] + e[6], prev[7] + e[7]))
+            else:
+                out.append((FLAT, rate, rate, rate, 0.0, 0.0, e[6], e[7]))
+                last_flat = rate
+            continue
+        if e[1] == EV_START:
+            active[owner[j], e[2]] = e[5]
+        else:
+            del active[owner[j], e[2]]
+        roots = math.fsum(active.values())
+    if roots > 0.0:
+        out.append(curve_segment(roots * math.sqrt(lam), roots / math.sqrt(lam), INF))
+    assert all(s[0] in (CURVE, FLAT) for s in out)
+    return out
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_the_pooled_curve_made_from_its_events_is_the_segment_by_segment_one_bit_for_bit(side):
+    rng = random.Random(5)
+    for n in range(40):
+        parts = list(_lotted_parts(rng))
+        if n % 4 == 1:  # two books with levels at the same prices: their flat levels merge
+            parts.append(BookSource([(p + 0.02, q) for p, q in parts[2].asks], parts[2].bids, 5.0))
+        if n % 4 == 2:  # a level of no capacity among them: dropped, as Curve drops it
+            parts.append(BookSource([(150.03, 1.0)], [(149.97, 1.0)], 0.0))
+            parts[-1].curve(side)
+            c = parts[-1]._curves[side]
+            e = c.events[0]
+            c.events[0] = (*e[:6], 0.0, 0.0)
+        curves = [p.curve(side) for p in parts]
+        reference = Curve(_reference_pooled_segments(curves))
+        made = pooled_curve(curves)
+        assert made.events == reference.events and made.keys == reference.keys
+        assert (made.total_in, made.total_out) == (reference.total_in, reference.total_out)
+        assert made.segments == reference.segments
+        assert pooled_segments(curves) == list(reference.segments)
+        for x in (1e-3, 1.0, 1e3, 1e5):
+            assert made.output(x) == reference.output(x) and made.input_for(x) == reference.input_for(x)
