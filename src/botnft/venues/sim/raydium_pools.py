@@ -247,13 +247,19 @@ class ConstantProductEngine(PoolEngine):
         start = max(1, guess)
         ff = self.fee_factor
 
+        quoted: dict[int, SwapQuote | None] = {}  # the pool does not change during the search
+
         def quote_at(amount: int) -> SwapQuote | None:
-            if amount > U64_MAX:
-                return None
-            try:
-                return self.quote_swap(amount, sell_base=not buy_base, exact_in=True)
-            except RaydiumMathError:  # too small to trade (or, past u64, too big): not a usable quote
-                return None
+            if amount in quoted:
+                return quoted[amount]
+            out: SwapQuote | None = None
+            if amount <= U64_MAX:
+                try:
+                    out = self.quote_swap(amount, sell_base=not buy_base, exact_in=True)
+                except RaydiumMathError:  # too small to trade (or, past u64, too big): not a usable quote
+                    out = None
+            quoted[amount] = out
+            return out
 
         tn, td = target.numerator, target.denominator  # td > 0
 
