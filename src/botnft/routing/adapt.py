@@ -23,7 +23,6 @@ liquidity in sqrt-price units, as :class:`~botnft.routing.sources.ClmmSource` ex
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -260,9 +259,8 @@ def _with_lots(src: Source, lot: float | None, min_size: float | None) -> Source
         raise ValueError(f"lot must be positive and finite, got {lot!r}")
     if min_size is not None and not (0.0 <= min_size < math.inf):
         raise ValueError(f"min_size must be >= 0 and finite, got {min_size!r}")
-    out = copy.copy(src)
-    object.__setattr__(out, "lot", lot)
-    object.__setattr__(out, "min_size", min_size)
+    out = object.__new__(type(src))  # what copy.copy makes of it (a shallow copy), without its protocol
+    out.__dict__.update(src.__dict__, lot=lot, min_size=min_size)
     return out
 
 

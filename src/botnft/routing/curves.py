@@ -14,6 +14,7 @@ import numbers
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate, repeat
+from operator import itemgetter
 from typing import Literal
 
 Side = Literal["buy", "sell"]
@@ -34,6 +35,7 @@ EV_FLAT = 2  # a flat segment is taken whole (or partly, at the optimum)
 Segment = tuple[int, float, float, float, float, float, float, float]
 # An event: (lambda, kind, segment index, a, b, root, cap, out_cap) at marginal rate lambda.
 Event = tuple[float, int, int, float, float, float, float, float]
+_CAP, _OUT_CAP = itemgetter(6), itemgetter(7)  # a segment's (or an event's) cap and out_cap
 
 
 def check_finite(name: str, value: object) -> float:
@@ -206,8 +208,9 @@ class Curve:
     def _tables(self) -> tuple[tuple[Segment, ...], tuple[float, ...], tuple[float, ...]]:
         segs = self.segments
         if self._in_starts is None:
-            self._in_starts = (0.0, *accumulate(s[6] for s in segs[:-1]))
-            self._out_starts = (0.0, *accumulate(s[7] for s in segs[:-1]))
+            head = segs[:-1]  # the starts: running sums of the caps and outputs before each segment
+            self._in_starts = (0.0, *accumulate(map(_CAP, head)))
+            self._out_starts = (0.0, *accumulate(map(_OUT_CAP, head)))
         return segs, self._in_starts, self._out_starts
 
     def output(self, x: float) -> float:

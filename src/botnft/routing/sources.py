@@ -30,6 +30,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from botnft.routing.curves import (
@@ -291,14 +292,21 @@ class BookSource(_SourceMixin):
         else:
             px, sz = [p for p, _ in levels], [q for _, q in levels]
         # buy: a level costs price*size*(1+f) quote for size base; sell: size base for price*size*(1-f)
+        # (the same products in C: 1/(p·up), (p·q)·up, p·down, (p·q)·down)
+        if len(px) != len(sz):
+            raise ValueError(f"{len(px)} prices need as many sizes, got {len(sz)}")
+        notional = list(map(operator.mul, px, sz))
+        mul = operator.mul
         if s == "buy":
             up = 1.0 + f
             c = Curve.levels(
-                [1.0 / (p * up) for p in px], [p * q * up for p, q in zip(px, sz, strict=True)], sz
+                list(map(operator.truediv, repeat(1.0), map(mul, px, repeat(up)))),
+                list(map(mul, notional, repeat(up))),
+                sz,
             )
         else:
             down = 1.0 - f
-            c = Curve.levels([p * down for p in px], sz, [p * q * down for p, q in zip(px, sz, strict=True)])
+            c = Curve.levels(list(map(mul, px, repeat(down))), sz, list(map(mul, notional, repeat(down))))
         self._curves[s] = c
         return c
 
