@@ -312,29 +312,38 @@ def _pooled_events(curves: Sequence[Curve], stop_below: float) -> list[Event]:
     k = 0  # the index of the next segment
     last_flat: float | None = None  # the rate of out[-1] when it is a flat segment's
     empty = False  # a flat segment of no capacity was made
+    stop = stop_below * (1.0 - 1e-12)  # below it, every later segment starts below stop_below (a curve
+    # segment's a/b is its λ to a few ulps)
+    s_lam = -1.0  # √lam when known (it was the last rate's root), else -1
     for j in order:
         e = events[j]
         rate = e[0]
         if rate < lam:
             if roots > 0.0:
-                s_lam = sqrt(lam)
+                if s_lam < 0.0:  # not known
+                    s_lam = sqrt(lam)
                 b = roots / s_lam
                 # curve_segment(roots·√λ, b, roots/√rate − b), written out (it runs once per event)
                 a = roots * s_lam
-                cap = roots / sqrt(rate) - b
+                s_lam = sqrt(rate)  # the next segment's √λ
+                cap = roots / s_lam - b
+                ab = a * b
                 if cap == inf:
-                    append((a / b, ev_start, k, a, b, sqrt(a * b), inf, a))
+                    append((a / b, ev_start, k, a, b, sqrt(ab), inf, a))
                     k += 1
                 elif cap > 0.0:
-                    root = sqrt(a * b)
-                    out_cap = a * cap / (b + cap)
+                    root = sqrt(ab)
+                    bc = b + cap
+                    out_cap = a * cap / bc
                     append((a / b, ev_start, k, a, b, root, cap, out_cap))
-                    append((a * b / ((b + cap) * (b + cap)), ev_end, k, a, b, root, cap, out_cap))
+                    append((ab / (bc * bc), ev_end, k, a, b, root, cap, out_cap))
                     k += 1
                 last_flat = None
+            else:
+                s_lam = -1.0
             lam = rate
-            if rate < stop_below * (1.0 - 1e-12):  # every later segment starts below it (a curve
-                return out  # segment's a/b is its λ to a few ulps)
+            if rate < stop:
+                return out
         kind = e[1]
         if kind == ev_flat:
             if last_flat is not None and last_flat == rate:  # flat levels at one rate: one segment
