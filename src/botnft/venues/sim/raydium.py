@@ -415,11 +415,20 @@ class SimRaydium(SwapLanding):
         q = self.engine.arbitrage(ref, hedge)
         if q is not None and self.execution is not None:
             # what the arbitrageur's CEX leg makes of the trade, less what it paid, against one transaction
-            if q.sell_base:  # base bought on the CEX at ref / hedge, sold to the pool
-                gain = q.amount_out - Fraction(q.amount_in) * ref / hedge
-            else:  # base bought from the pool, sold on the CEX at ref · hedge
-                gain = Fraction(q.amount_out) * ref * hedge - q.amount_in
-            if gain <= self._network_native():
+            network = self._network_native()
+            rn, rd, hn, hd = ref.numerator, ref.denominator, hedge.numerator, hedge.denominator
+            if hn <= 0:  # (a hedge that keeps nothing: as the Fractions compute it)
+                if q.sell_base:
+                    gain = q.amount_out - Fraction(q.amount_in) * ref / hedge
+                else:
+                    gain = Fraction(q.amount_out) * ref * hedge - q.amount_in
+                paid = gain <= network
+            elif q.sell_base:  # base bought on the CEX at ref / hedge, sold to the pool:
+                # out - in·ref/hedge <= network, times rd·hn > 0
+                paid = (q.amount_out - network) * rd * hn <= q.amount_in * rn * hd
+            else:  # base bought from the pool, sold on the CEX at ref · hedge: out·ref·hedge - in <= network
+                paid = q.amount_out * rn * hn <= (network + q.amount_in) * rd * hd
+            if paid:
                 q = None
         if q is not None:
             self.engine.apply(q)

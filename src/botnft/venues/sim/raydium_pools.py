@@ -136,16 +136,27 @@ class PoolEngine:
         `reference` (quote native per base native), or None when it is already there. `hedge` is the
         share a hedge elsewhere leaves (1 − a CEX fee): it widens the band by that fee."""
         ff = self.fee_factor
+        held = getattr(self, "_gamma", None)
+        if held is None or held[0] is not ff or held[1] is not hedge:
+            held = self._gamma = (ff, hedge, ff * hedge)  # γ, once per fee and hedge
+        gamma = held[2]
+        if gamma.numerator <= 0:  # (no band: as the Fractions compare it)
+            price = self.price()
+            if price < reference * gamma:
+                return self._arb(buy_base=True, target=reference * gamma)
+            if price > reference / gamma:
+                return self._arb(buy_base=False, target=reference / gamma)
+            return None
         band = getattr(self, "_band", None)
-        if band is None or band[0] is not reference or band[1] is not hedge or band[2] is not ff:
-            gamma = ff * hedge  # the band's edges, computed once per reference, hedge and fee
-            band = self._band = (reference, hedge, ff, reference * gamma, reference / gamma)
-        low, high = band[3], band[4]
+        if band is None or band[0] is not reference or band[1] is not gamma:
+            # the edges ref·γ and ref/γ as unreduced ratios with positive denominators, once per reference
+            rn, rd, gn, gd = reference.numerator, reference.denominator, gamma.numerator, gamma.denominator
+            band = self._band = (reference, gamma, rn * gn, rd * gd, rn * gd, rd * gn)
         n, d = self._price_ratio()  # price = n/d, d > 0: compared exactly by cross-multiplication
-        if n * low.denominator < low.numerator * d:
-            return self._arb(buy_base=True, target=low)
-        if n * high.denominator > high.numerator * d:
-            return self._arb(buy_base=False, target=high)
+        if n * band[3] < band[2] * d:
+            return self._arb(buy_base=True, target=reference * gamma)
+        if n * band[5] > band[4] * d:
+            return self._arb(buy_base=False, target=reference / gamma)
         return None
 
     def _arb(self, *, buy_base: bool, target: Fraction) -> SwapQuote | None:

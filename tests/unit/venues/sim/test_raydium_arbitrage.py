@@ -79,3 +79,37 @@ def test_a_target_beyond_what_u64_can_buy_gives_no_swap(kind):
     target = e.price() * 10**30
     assert e.arbitrage(target) is None
     assert reference_arb(e, True, target * e.fee_factor) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    kind=st.sampled_from(["amm_v4", "cpmm"]),
+    price=st.floats(5.0, 500.0),
+    hedge_bps=st.sampled_from([0, 1, 7, 10, 250]),
+    edge=st.sampled_from(["low", "high", "inside", "below", "above"]),
+    nudge=st.integers(-2, 2),
+)
+def test_the_band_decides_as_the_fractions_do_at_and_around_its_edges(kind, price, hedge_bps, edge, nudge):
+    """No swap while the price is within [ref·γ, ref/γ] (γ the fee factor times the hedge), the swap to the
+    nearer edge outside it: the band's integer comparison against the Fraction definition, with references
+    put exactly on an edge and a few units of the price's denominator either side."""
+    e = engine(kind, price, 1.0)
+    hedge = 1 - Fraction(hedge_bps, 10_000)
+    gamma = e.fee_factor * hedge
+    p = e.price()
+    step = Fraction(nudge, p.denominator * 10**6)
+    ref = {
+        "low": p / gamma,  # the price sits on ref·γ
+        "high": p * gamma,  # on ref/γ
+        "inside": p,
+        "below": p / gamma * Fraction(101, 100),
+        "above": p * gamma * Fraction(99, 100),
+    }[edge] + step
+    if p < ref * gamma:
+        want = reference_arb(e, True, ref * gamma)
+    elif p > ref / gamma:
+        want = reference_arb(e, False, ref / gamma)
+    else:
+        want = None
+    assert e.arbitrage(ref, hedge) == want
+    assert e.arbitrage(ref, hedge) == want  # again, from the band kept for this reference
