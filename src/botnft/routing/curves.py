@@ -28,6 +28,7 @@ FLAT = 1
 EV_START = 0  # a curve segment starts receiving flow
 EV_END = 1  # a curve segment is exhausted
 EV_FLAT = 2  # a flat segment is taken whole (or partly, at the optimum)
+assert CURVE == EV_START  # a curve's evaluation rows tell a curve segment by either (`Curve._tables`)
 
 # A segment: (kind, m_start, m_end, a, b, root, cap, out_cap)
 #   curve: out(x) = a*x/(b+x); root = sqrt(a*b); m_start = a/b; m_end = a*b/(b+cap)^2
@@ -98,7 +99,17 @@ class Curve:
     ``output``/``marginal``/``input_for`` evaluate the curve directly, from tables built on first use.
     """
 
-    __slots__ = ("_events", "_in_starts", "_keys", "_out_starts", "_segments", "total_in", "total_out")
+    __slots__ = (
+        "_curve_at",
+        "_events",
+        "_in_starts",
+        "_keys",
+        "_out_starts",
+        "_rows",
+        "_segments",
+        "total_in",
+        "total_out",
+    )
 
     def __init__(self, segments: Sequence[Segment]) -> None:
         if len(segments) == 1 and segments[0][0] == CURVE and segments[0][6] > 0.0:
@@ -205,13 +216,23 @@ class Curve:
             self._segments = _segments_of(self.events)
         return self._segments
 
-    def _tables(self) -> tuple[tuple[Segment, ...], tuple[float, ...], tuple[float, ...]]:
-        segs = self.segments
+    def _tables(self) -> tuple[Sequence[Segment | Event], tuple[float, ...], tuple[float, ...]]:
+        """One row per segment, in input order, and the running starts (caps and outputs summed before
+        each). A row is the segment, or for a curve made from its events (flat levels, a pooled curve)
+        the segment's start or flat event, which holds the same ``a``, ``b``, cap and output at the
+        same places (3, 4, 6, 7); row[`_curve_at`] is CURVE (= EV_START) on a curve segment's row."""
         if self._in_starts is None:
-            head = segs[:-1]  # the starts: running sums of the caps and outputs before each segment
+            if self._segments is None:
+                rows: Sequence[Segment | Event] = [e for e in self.events if e[1] != EV_END]
+                self._curve_at = 1
+            else:
+                rows = self._segments
+                self._curve_at = 0
+            self._rows = rows
+            head = rows[:-1]  # the starts: running sums of the caps and outputs before each segment
             self._in_starts = (0.0, *accumulate(map(_CAP, head)))
             self._out_starts = (0.0, *accumulate(map(_OUT_CAP, head)))
-        return segs, self._in_starts, self._out_starts
+        return self._rows, self._in_starts, self._out_starts
 
     def output(self, x: float) -> float:
         """Output received for ``x`` units of input (input beyond the capacity is not used)."""
@@ -223,7 +244,7 @@ class Curve:
         k = max(bisect_right(in_starts, x) - 1, 0)
         s = segs[k]
         d = x - in_starts[k]
-        if s[0] == CURVE:
+        if s[self._curve_at] == CURVE:
             return out_starts[k] + s[3] * d / (s[4] + d)
         return out_starts[k] + s[3] * d
 
@@ -234,7 +255,7 @@ class Curve:
         segs, in_starts, _ = self._tables()
         k = max(bisect_right(in_starts, x) - 1, 0)
         s = segs[k]
-        if s[0] == CURVE:
+        if s[self._curve_at] == CURVE:
             d = max(x - in_starts[k], 0.0)
             return s[3] * s[4] / ((s[4] + d) * (s[4] + d))
         return s[3]
@@ -249,7 +270,7 @@ class Curve:
         k = max(bisect_right(out_starts, out) - 1, 0)
         s = segs[k]
         o = out - out_starts[k]
-        if s[0] == CURVE:
+        if s[self._curve_at] == CURVE:
             return in_starts[k] + min(s[4] * o / (s[3] - o), s[6])
         return in_starts[k] + min(o / s[3], s[6])
 

@@ -13,7 +13,8 @@ import pytest
 from botnft.domain.ids import InstrumentId
 from botnft.domain.liquidity import BookLiquidity
 from botnft.routing.adapt import SOURCE_CACHE, to_source
-from botnft.routing.sources import BookSource
+from botnft.routing.curves import pooled_curve
+from botnft.routing.sources import BookSource, CpmmSource
 
 
 def _book(rng: random.Random, fee: float) -> BookSource:
@@ -60,3 +61,29 @@ def test_a_source_with_lots_shares_its_raw_sources_curves_and_keeps_its_own_grid
     assert buy.curve("sell") is sell.curve("sell")  # one snapshot's sources share their curves
     with pytest.raises(FrozenInstanceError):  # still a frozen dataclass
         sell.lot = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_curve_made_from_its_events_evaluates_as_its_segments_do(side):
+    """A book side or a pooled curve is evaluated from its events' rows unless its segments were made:
+    either way the same output, marginal and input, bit for bit."""
+    rng = random.Random(9)
+    for _ in range(10):
+        book = _book(rng, 5.0)
+        parts = [CpmmSource(1e4, 1e6 * rng.uniform(0.99, 1.01), 25.0), book]
+        pairs = [
+            (
+                BookSource(book.asks, book.bids, 5.0).curve(side),
+                BookSource(book.asks, book.bids, 5.0).curve(side),
+            ),
+            (pooled_curve([p.curve(side) for p in parts]), pooled_curve([p.curve(side) for p in parts])),
+        ]
+        for rows, segs in pairs:
+            assert segs.segments  # made: this one evaluates from its segments
+            total = rows.total_in if rows.total_in < float("inf") else 1e7
+            xs = [total * f for f in (1e-9, 1e-4, 0.01, 0.2, 0.5, 0.93, 0.999, 1.0, 1.2)]
+            outs = [rows.total_out * f for f in (1e-9, 1e-4, 0.01, 0.2, 0.5, 0.93, 0.999, 1.0)]
+            assert [rows.output(x) for x in xs] == [segs.output(x) for x in xs]
+            assert [rows.marginal(x) for x in xs] == [segs.marginal(x) for x in xs]
+            assert [rows.input_for(y) for y in outs] == [segs.input_for(y) for y in outs]
+            assert rows._segments is None  # evaluated without making its segments
