@@ -102,7 +102,10 @@ class _Solution:
         self.routed = routed  # part of the target reached (input or output units)
 
 
-def _sweep_order(curves: Sequence[Curve]) -> tuple[list[float], list[Event], list[int], list[int]]:
+_Sweep = tuple[list[float], list[Event], list[int], list[int]]
+
+
+def _sweep_order(curves: Sequence[Curve]) -> _Sweep:
     """All breakpoints of all sources, and their order from the best marginal rate down."""
     keys: list[float] = []
     events: list[Event] = []
@@ -137,11 +140,14 @@ def _spread(
     return best_i, best_x, best
 
 
-def _waterfill(curves: Sequence[Curve], target: float, exact_out: bool) -> _Solution:
-    """Continuous optimum by an exact sweep over the marginal-rate breakpoints (see module doc)."""
+def _waterfill(
+    curves: Sequence[Curve], target: float, exact_out: bool, sweep: _Sweep | None = None
+) -> _Solution:
+    """Continuous optimum by an exact sweep over the marginal-rate breakpoints (see module doc);
+    `sweep` is `_sweep_order(curves)` when the caller has it."""
     if exact_out:
-        return _waterfill_out(curves, target)
-    keys, events, owner, order = _sweep_order(curves)
+        return _waterfill_out(curves, target, sweep)
+    keys, events, owner, order = _sweep_order(curves) if sweep is None else sweep
     n = len(curves)
     full = [0.0] * n  # input of fully used segments (and of a partly used flat one), per source
     fout = [0.0] * n  # their output
@@ -205,9 +211,9 @@ def _waterfill(curves: Sequence[Curve], target: float, exact_out: bool) -> _Solu
     return _Solution(full, fout, lam, target)
 
 
-def _waterfill_out(curves: Sequence[Curve], target: float) -> _Solution:
+def _waterfill_out(curves: Sequence[Curve], target: float, sweep: _Sweep | None = None) -> _Solution:
     """Exact output: the same sweep on ``Σ out(λ) = f_out + Σa − √λ·Σ sqrt(a*b)``."""
-    keys, events, owner, order = _sweep_order(curves)
+    keys, events, owner, order = _sweep_order(curves) if sweep is None else sweep
     n = len(curves)
     full = [0.0] * n
     fout = [0.0] * n
@@ -555,7 +561,11 @@ def settle_pooled(
     to whole lots of base, and what the books leave on the largest pool part that can take it (none:
     the pool that gives the most for it)."""
     curves = [p.curve(side) for p in src.parts]
-    sol = _waterfill(curves, filled if exact_out else spent, exact_out)
+    sweeps = src.__dict__.setdefault("_sweeps", {})  # the parts' breakpoints in order, once per side
+    sweep = sweeps.get(side)
+    if sweep is None:
+        sweep = sweeps[side] = _sweep_order(curves)
+    sol = _waterfill(curves, filled if exact_out else spent, exact_out, sweep)
     ins, outs = list(sol.alloc), list(sol.outs)
     # in the given unit (output when exact_out, else input), starting with the float noise of the split
     left = filled - math.fsum(outs) if exact_out else spent - math.fsum(ins)

@@ -239,3 +239,41 @@ def test_the_pooled_curve_made_from_its_events_is_the_segment_by_segment_one_bit
         assert pooled_segments(curves) == list(reference.segments)
         for x in (1e-3, 1.0, 1e3, 1e5):
             assert made.output(x) == reference.output(x) and made.input_for(x) == reference.input_for(x)
+
+
+def test_an_aggregators_settlement_reuses_its_parts_sweep_and_a_changed_venue_is_read_anew():
+    """A pooled source keeps its parts' breakpoints in order for its settlements; the next snapshot of the
+    aggregator, with one venue's pool moved by a trade, is a new source that sweeps its own parts: its
+    answers are those of a source built from nothing, not the first snapshot's."""
+    zero = Decimal(0)
+
+    def pool(quote: str) -> CpmmLiquidity:
+        return CpmmLiquidity(
+            instrument=InstrumentId("SOL/USDC", "P"), ts_ns=0, fee_bps=Decimal(25), lot=zero, min_size=zero,
+            base_reserve=Decimal(1000), quote_reserve=Decimal(quote),
+        )  # fmt: skip
+
+    levels = tuple((Decimal("150.05") + Decimal("0.1") * i, Decimal(3)) for i in range(20))
+    book = BookLiquidity(
+        instrument=InstrumentId("SOL/USDC", "B"), ts_ns=0, fee_bps=Decimal(5), lot=Decimal("0.1"),
+        min_size=zero, bids=tuple((Decimal(300) - p, q) for p, q in levels), asks=levels,
+    )  # fmt: skip
+
+    def jup(p: CpmmLiquidity) -> PooledLiquidity:
+        return PooledLiquidity(
+            instrument=InstrumentId("SOL/USDC", "J"), ts_ns=0, fee_bps=zero, lot=zero, min_size=zero,
+            parts=(p, book),
+        )  # fmt: skip
+
+    amounts = (0.5, 5.0, 40.0, 90.0)
+    SOURCE_CACHE.clear()
+    before = jup(pool("150000"))
+    first = [to_source(before, "buy").input_for("buy", y) for y in amounts]
+    assert first == [to_source(before, "buy").input_for("buy", y) for y in amounts]  # its sweep, kept
+    after = jup(pool("151500"))  # the pool's price moved up 1 %: the aggregator's next snapshot
+    again = [to_source(after, "buy").input_for("buy", y) for y in amounts]
+    SOURCE_CACHE.clear()
+    fresh = [to_source(after, "buy").input_for("buy", y) for y in amounts]
+    assert again == fresh
+    # the book's levels go first, then the pool, now dearer: the same input while the book fills it
+    assert again[0] == first[0] and again[-1] > first[-1]
