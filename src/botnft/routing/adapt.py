@@ -36,17 +36,15 @@ from botnft.domain.liquidity import (
     PerpLiquidity,
     PooledLiquidity,
 )
+from botnft.routing.curves import EV_FLAT, EV_START, Event, pooled_events
 from botnft.routing.sources import (
-    CURVE,
     BookSource,
     ClmmSource,
     CpmmSource,
     PerpSource,
     PooledSource,
-    Segment,
     Side,
     Source,
-    pooled_segments,
 )
 
 _LIQUIDITY_TYPES = (CpmmLiquidity, ClmmLiquidity, BookLiquidity, PerpLiquidity, PooledLiquidity)
@@ -291,16 +289,31 @@ def _depth(snap: AnyLiquidity, s: Side, band_bps: float) -> float:
     lam = 1.0 / (m * (1.0 + band)) if s == "buy" else m * (1.0 - band)
     out = 0.0
     taken_in = 0.0
-    for kind, m_start, m_end, a, b, _root, cap, out_cap in _top_segments(src, s, lam):
+    # The curve's segments in order, read from its events (a curve segment's start, then its end when its
+    # capacity is finite; a flat segment's one event) without making the segments.
+    events = _top_events(src, s, lam)
+    i, n = 0, len(events)
+    while i < n:
+        e = events[i]
+        i += 1
+        m_start, cap = e[0], e[6]
+        if e[1] == EV_FLAT:
+            m_end = m_start
+        elif cap != math.inf:
+            m_end = events[i][0]  # its end event
+            i += 1
+        else:
+            m_end = 0.0
         if not cap > 0.0:  # as a curve drops them
             continue
         if m_start < lam:
             break
         if m_end >= lam:
-            out += out_cap
+            out += e[7]
             taken_in += cap
             continue
-        if kind == CURVE:  # stop inside the segment where its marginal a·b/(b+x)² reaches lam
+        if e[1] == EV_START:  # stop inside the curve segment where its marginal a·b/(b+x)² reaches lam
+            a, b = e[3], e[4]
             x = math.sqrt(a * b / lam) - b
             out += a * x / (b + x)
             taken_in += x
@@ -308,12 +321,12 @@ def _depth(snap: AnyLiquidity, s: Side, band_bps: float) -> float:
     return out if s == "buy" else taken_in
 
 
-def _top_segments(src: Source, s: Side, lam: float) -> Sequence[Segment]:
-    """The segments of `src`'s curve on side `s` down to those starting below the marginal `lam` (at least):
-    an aggregator's whole pooled curve is not built for it (only its first segments, the same ones)."""
+def _top_events(src: Source, s: Side, lam: float) -> Sequence[Event]:
+    """The events of `src`'s curve on side `s` down to segments starting below the marginal `lam` (at
+    least): an aggregator's whole pooled curve is not built for it (only its first events, the same ones)."""
     if type(src) is PooledSource and src._curves.get(s) is None:
-        return pooled_segments([p.curve(s) for p in src.parts], stop_below=lam)
-    return src.segments(s)
+        return pooled_events([p.curve(s) for p in src.parts], stop_below=lam)
+    return src.curve(s).events
 
 
 def snap_buy_to_lots(

@@ -302,6 +302,11 @@ def pooled_segments(curves: Sequence[Curve], stop_below: float = -INF) -> list[S
     return list(_segments_of(_pooled_events(curves, stop_below)))
 
 
+def pooled_events(curves: Sequence[Curve], stop_below: float = -INF) -> list[Event]:
+    """The events (`Curve.events`) of `pooled_curve(curves)`, cut as `pooled_segments` cuts its segments."""
+    return _pooled_events(curves, stop_below)
+
+
 def pooled_curve(curves: Sequence[Curve]) -> Curve:
     """`Curve(pooled_segments(curves))`, made from the sweep's events directly (its segments when read)."""
     return Curve.of_events(_pooled_events(curves, -INF))
