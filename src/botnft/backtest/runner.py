@@ -60,5 +60,9 @@ def _quiet_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # what the run made and still holds (its records, the venues' state) joins the old generation
+        # directly: frozen, then unfrozen into it, rather than scanned once more as young objects on the
+        # first allocation after the threshold is restored (~35 ms after a routed run of 5,000 bars)
+        gc.freeze()
         gc.set_threshold(*threshold)
         gc.unfreeze()

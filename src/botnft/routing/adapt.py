@@ -24,6 +24,7 @@ liquidity in sqrt-price units, as :class:`~botnft.routing.sources.ClmmSource` ex
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -128,7 +129,11 @@ class _SourceCache:
     __slots__ = ("_entries", "hits", "misses", "size")
 
     def __init__(self, size: int = 256) -> None:
-        self._entries: dict[int, tuple[AnyLiquidity, dict[tuple[str, float | None], Source | float]]] = {}
+        # an OrderedDict: evicting the oldest is O(1) (a plain dict's first key after many deletions is
+        # found by scanning the holes they left)
+        self._entries: OrderedDict[
+            int, tuple[AnyLiquidity, dict[tuple[str, float | None], Source | float]]
+        ] = OrderedDict()
         self.size = size
         self.hits = 0
         self.misses = 0
@@ -147,7 +152,7 @@ class _SourceCache:
         entry = self._entries.get(id(snap))
         if entry is None or entry[0] is not snap:
             if len(self._entries) >= self.size:
-                del self._entries[next(iter(self._entries))]  # the oldest
+                self._entries.popitem(last=False)  # the oldest
             entry = (snap, {})
             self._entries[id(snap)] = entry
         entry[1][key] = value
