@@ -139,10 +139,13 @@ def test_resume_if_exists_takes_over_a_sigkilled_life_and_does_not_restart_a_fin
         same = args(
             db, "--run-id", "r3", "--resume-if-exists", "--i-understand-real-money", "--max-bars", "30"
         )
-        fake.keep_growing(0.15)
         first = subprocess.Popen(same, env=env, cwd=tmp_path, text=True, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)  # fmt: skip
         try:
+            # the candles grow once the run reads them: on a loaded machine a start slower than the growth
+            # would find all 30 bars waiting and finish before the kill
+            wait_for(lambda: any("klines" in path for _, path, _ in list(fake.fake.log)), 60, first)
+            fake.keep_growing(0.15)
             wait_for(lambda: len(fake.fake.creates) >= 2, 30, first)
             first.send_signal(signal.SIGKILL)
             first.wait(10)
