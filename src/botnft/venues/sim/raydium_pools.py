@@ -9,6 +9,7 @@ per token ``vault == reserves + protocol + fund + creator``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
@@ -293,25 +294,29 @@ class ConstantProductEngine(PoolEngine):
                 return (n * td - tn * d) / (d * td)
             return float(Fraction(n, d) - target)
 
-        estimate = max(1, start * ff.denominator // ff.numerator)
-        step = max(1, estimate >> 20)
-        xa, fa = estimate, gap(estimate)
-        xb = estimate + step
-        fb = gap(xb)
-        for _ in range(8):  # only a starting point: the bracket below makes the answer exact
-            if fa is None or fb is None or fa == fb:
-                break
-            x = xb - fb * (xb - xa) / (fb - fa)
-            if not 1.0 <= x <= U64_MAX:
-                break
-            nxt = round(x)
-            if nxt == xb:
-                break
-            xa, fa, xb, fb = xb, fb, nxt, gap(nxt)
-            if abs(xb - xa) <= 1:
-                break
-        if fb is not None:
-            estimate, step = xb, max(1, abs(xb - xa))
+        closed = self._arb_estimate(b, q, buy_base, tn, td)
+        if closed is not None:  # within a few units of the answer: the bracket below makes it exact
+            estimate, step = closed, 1
+        else:
+            estimate = max(1, start * ff.denominator // ff.numerator)
+            step = max(1, estimate >> 20)
+            xa, fa = estimate, gap(estimate)
+            xb = estimate + step
+            fb = gap(xb)
+            for _ in range(8):  # only a starting point: the bracket below makes the answer exact
+                if fa is None or fb is None or fa == fb:
+                    break
+                x = xb - fb * (xb - xa) / (fb - fa)
+                if not 1.0 <= x <= U64_MAX:
+                    break
+                nxt = round(x)
+                if nxt == xb:
+                    break
+                xa, fa, xb, fb = xb, fb, nxt, gap(nxt)
+                if abs(xb - xa) <= 1:
+                    break
+            if fb is not None:
+                estimate, step = xb, max(1, abs(xb - xa))
         best = reached(estimate)
         if best is None:  # gallop up: lo stays short of the target
             lo, hi = estimate, estimate + step
@@ -335,6 +340,44 @@ class ConstantProductEngine(PoolEngine):
                 hi, best = mid, found
         doubled = start << ((hi - 1) // start).bit_length()  # the first doubling at or past hi
         return best if doubled <= U64_MAX else None
+
+    def _arb_estimate(self, b: int, q: int, buy_base: bool, tn: int, td: int) -> int | None:
+        """The arbitrage amount of the continuous model of the program math, rounded: with a share g of
+        the input going through the curve and a share h of it staying in the reserves (the rest is
+        protocol, fund and creator fees), the price after an exact-in `a` is (q + ha)(q + ga)/(bq)
+        when buying base, bq/((b + ha)(b + ga)) when selling it, so `a` solves
+        gh·a² + r(g + h)·a + r² − K = 0 (r the input reserve, K = target·bq or bq/target), taken in the
+        form without cancellation 2(K − r²)/(r(g + h) + √(r²(g − h)² + 4ghK)). The rounding of the
+        program's fees and output moves the answer by a few units; the search around it is exact, so
+        this only decides where it starts. None when the model gives nothing usable (the search then
+        starts from the secant steps)."""
+        t = self.config.terms
+        if isinstance(t, AmmV4Terms):
+            if not 0 <= t.fee_numerator < t.fee_denominator:
+                return None
+            g, h = (t.fee_denominator - t.fee_numerator) / t.fee_denominator, 1.0
+        else:
+            assert isinstance(t, CpmmTerms)
+            d = FEE_RATE_DENOMINATOR_VALUE
+            creator_in = t.creator_fee_rate if t.creator_fee_on_input else 0
+            g = (d - t.trade_fee_rate - creator_in) / d
+            h = 1 - (t.trade_fee_rate * (t.protocol_fee_rate + t.fund_fee_rate) / d + creator_in) / d
+        if not (0 < g <= 1 and 0 < h <= 1) or b <= 0 or q <= 0 or tn <= 0:
+            return None
+        if buy_base:  # K − r² = (tn·b·q − td·q²)/td
+            r, excess = q, (tn * b * q - td * q * q) / td
+        else:  # K − r² = (td·b·q − tn·b²)/tn
+            r, excess = b, (td * b * q - tn * b * b) / tn
+        if not excess > 0:
+            return None
+        try:
+            k = excess + float(r) * r
+            a = 2 * excess / (r * (g + h) + math.sqrt((r * (g - h)) ** 2 + 4 * g * h * k))
+        except OverflowError:
+            return None
+        if not (math.isfinite(a) and 1.0 <= a <= U64_MAX >> 4):
+            return None
+        return math.ceil(a)
 
 
 def isqrt_fraction(x: Fraction) -> int:

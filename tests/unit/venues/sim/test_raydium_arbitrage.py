@@ -7,11 +7,11 @@ import copy
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from botnft.venues.sim.intmath import U64_MAX
-from botnft.venues.sim.raydium_config import PoolConfig, from_price
+from botnft.venues.sim.raydium_config import AmmV4Terms, CpmmTerms, PoolConfig, from_price
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import ConstantProductEngine, SwapQuote, isqrt_fraction
 
@@ -113,3 +113,50 @@ def test_the_band_decides_as_the_fractions_do_at_and_around_its_edges(kind, pric
         want = None
     assert e.arbitrage(ref, hedge) == want
     assert e.arbitrage(ref, hedge) == want  # again, from the band kept for this reference
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    terms=st.one_of(
+        st.builds(AmmV4Terms, fee_numerator=st.integers(0, 300), fee_denominator=st.just(10_000)),
+        st.builds(
+            CpmmTerms,
+            trade_fee_rate=st.integers(0, 40_000),
+            protocol_fee_rate=st.integers(0, 500_000),
+            fund_fee_rate=st.integers(0, 500_000),
+            creator_fee_rate=st.integers(0, 20_000),
+            creator_fee_on_input=st.booleans(),
+        ),
+    ),
+    price=st.floats(0.01, 5_000.0),
+    scale=st.sampled_from([1e-6, 1e-3, 1.0, 10.0, 1e3]),
+    move=st.floats(-0.9, 20.0).filter(lambda m: abs(m) > 1e-9),
+)
+def test_the_arbitrage_swap_is_the_smallest_for_any_fees(terms, price, scale, move):
+    """The search starts from a model of the fees (protocol, fund and creator fees on either side, any
+    rate): wherever it starts, the swap is the smallest that reaches the target."""
+    kind = "amm_v4" if isinstance(terms, AmmV4Terms) else "cpmm"
+    cfg = from_price(price, kind=kind, terms=terms)
+    b = max(1, int(cfg.base_reserve * scale))
+    q = max(1, int(b * price * 1e-3))
+    assume(b <= U64_MAX and q <= U64_MAX)
+    e = ConstantProductEngine(PoolConfig(terms, base_reserve=b, quote_reserve=q))
+    target = e.price() * Fraction(1 + move)
+    buy_base = target > e.price()
+    got = e._arb(buy_base=buy_base, target=target)
+    assert got == reference_arb(e, buy_base, target)
+
+
+def test_the_fee_model_starts_the_search_next_to_the_answer():
+    """The model's start is within a few units of the answer on the default pools (it is what makes the
+    search short; the test above shows the answer does not depend on it)."""
+    for kind in ("amm_v4", "cpmm"):
+        e = engine(kind, 150.0, 1.0)
+        b, q = e.reserves()
+        for move in (Fraction(-1, 10), Fraction(-1, 1000), Fraction(1, 1000), Fraction(1, 2)):
+            target = e.price() * (1 + move)
+            buy_base = move > 0
+            start = e._arb_estimate(b, q, buy_base, target.numerator, target.denominator)
+            want = reference_arb(e, buy_base, target)
+            assert start is not None and want is not None
+            assert abs(start - want.amount_in) <= 3
