@@ -32,13 +32,19 @@ class EventBus:
     def drain(self) -> None:
         """Deliver every queued event, in order, including those published while draining."""
         heap = self._heap
+        if not heap:
+            return
         handlers = self._handlers
         pop = heapq.heappop
-        while heap:
-            event = pop(heap)[2]
-            self.delivered += 1
-            for h in handlers.get(type(event), ()):
-                h(event)
+        count = 0  # added to `delivered` at the end (a handler's own drain adds its count itself)
+        try:
+            while heap:
+                event = pop(heap)[2]
+                count += 1
+                for h in handlers.get(type(event), ()):
+                    h(event)
+        finally:
+            self.delivered += count
 
     def __len__(self) -> int:
         return len(self._heap)

@@ -167,9 +167,11 @@ class TradingNode:
     def _on_account_event(self, event: Any) -> None:
         """Funding, a liquidation, an insurance payout: a venue settles each once, so an identical event
         delivered again (a repeating stream) is the same settlement and changes nothing."""
-        if event in self._account_seen:
+        seen = self._account_seen
+        n = len(seen)
+        seen.add(event)  # hashed once: the set grows only for an event not seen before
+        if len(seen) == n:
             return
-        self._account_seen.add(event)
         for handler in self._account[type(event)]:
             handler(event)
 
