@@ -107,6 +107,8 @@ class DriftCore:
         self._batch_ts: tuple[BarArrays, list[int]] | None = None
         # drift_liquidation's per-position float terms of the liquidation scan, keyed by position state
         self.scan_terms: dict[int, tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        # goto's last position size and its Decimal (``Decimal(base).scaleb(-9)``)
+        self._qty_dec: tuple[int, Decimal] = (0, Decimal(0).scaleb(-9))
 
     # data ----------------------------------------------------------------------------------------------
     def ingest(self, bars: BarArrays) -> None:
@@ -185,22 +187,14 @@ class DriftCore:
                 paid = -payment
             account.settle_pnl()
             side_rate = u.rate_long if base > 0 else u.rate_short
+            twap = Decimal(u.oracle_twap)
             # rate as a fraction of notional: quote per base (1e9) over the oracle TWAP (1e6)
-            rate = (
-                Decimal(side_rate) / (Decimal(u.oracle_twap) * dm.FUNDING_RATE_BUFFER)
-                if u.oracle_twap
-                else Decimal(0)
-            )
-            inst = self.ids[idx]
+            rate = Decimal(side_rate) / (twap * _FUNDING_RATE_BUFFER) if u.oracle_twap else Decimal(0)
+            qty = self._qty_dec  # the position's size as a Decimal, kept while it does not change
+            if qty[0] != base:
+                qty = self._qty_dec = (base, Decimal(base).scaleb(-9))
             out.append(
-                FundingApplied(
-                    ts,
-                    inst,
-                    Decimal(base).scaleb(-9),
-                    rate,
-                    Decimal(u.oracle_twap).scaleb(-6),
-                    Decimal(paid).scaleb(-6),
-                )
+                FundingApplied(ts, self.ids[idx], qty[1], rate, twap.scaleb(-6), Decimal(paid).scaleb(-6))
             )
         return out
 

@@ -62,7 +62,7 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
     The integer liquidation check runs only where it can matter: during a liquidation, or when the
     float scan (with room for funding, rescanned after each fill) says this bar could breach.
     """
-    t_open = int(bars.ts_ns[j])
+    t_open = core.batch_ts(bars)[j]  # int(bars.ts_ns[j]), from the batch's times as Python ints
     interval = int(bars.interval_ns)
     t_close = t_open + interval
     # funding moves collateral by at most the tier cap per update: leave room for every update the bar

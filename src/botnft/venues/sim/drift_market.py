@@ -44,6 +44,7 @@ FIVE_MINUTES = 300
 MARK_ORACLE_MAX_DIVERGENCE = 100_000  # 10% in 1e6 (OracleGuardRails.price_divergence default)
 FORMULA = "drift formula"
 _FUNDING_BLOCKED_BY = BLOCKED_BY["funding"]
+_TIERS = {name.lower(): name for name in dm.CONTRACT_TIERS}  # as drift_math's tier lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,11 @@ class MarketState:
         self._last_oracle: OracleSample | None = None
         self._last_point: tuple[int, int, int] | None = None  # (t, price, mark) not yet a sample
         self._den = dm.SANITIZE_CLAMP_DENOMINATOR[params.contract_tier]
+        # the funding formula's constants (``dm.funding_rate``): 86400 / max(3600, period), positive,
+        # and the tier's divergence denominator (None: an unknown tier, left to dm.funding_rate to refuse)
+        self._period_adjustment = dm.TWENTY_FOUR_HOUR // max(dm.ONE_HOUR, params.funding_period)
+        tier = _TIERS.get(str(params.contract_tier).lower())
+        self._divergence_den = None if tier is None else dm.FUNDING_RATE_MAX_DIVERGENCE_DENOMINATOR[tier]
         # the external series as Python numbers, read at every funding update
         ext_ts, ext_rate = ([], []) if external is None else (external.ts_ns, external.rate)
         self._external_ts: list[int] = np.asarray(ext_ts).tolist()
@@ -385,7 +391,36 @@ class MarketState:
         ):
             self._retry = True
             return
-        rate, source = self._rate(s.ts_ns)
+        ot = self.oracle_twap
+        div_den = self._divergence_den
+        ext = self.external
+        frac = None if ext is None else self._external_rate_at(s.ts_ns)
+        if (
+            frac is not None
+            and ext is not None
+            and type(ot) is int
+            and type(p.funding_period) is int
+            and type(ext.interval_s) is int
+            and ext.interval_s > 0
+        ):
+            # _rate's external rate in integers, inlined (the same expression)
+            n, d = float(frac).as_integer_ratio()
+            rate = _round_half_even(n * ot * dm.FUNDING_RATE_BUFFER * p.funding_period, d * ext.interval_s)
+            source = ext.source
+        elif frac is None and div_den is not None and ot >= 0 and type(ot) is int:
+            # _rate's formula (dm.funding_rate with the offset), inlined: the divisors are positive
+            spread = self.mark_twap - ot + ot // dm.FUNDING_RATE_OFFSET_DENOMINATOR
+            cap = ot // div_den
+            if spread > cap:
+                spread = cap
+            elif spread < -cap:
+                spread = -cap
+            spread *= dm.FUNDING_RATE_BUFFER
+            pa = self._period_adjustment
+            rate = spread // pa if spread >= 0 else -(-spread // pa)
+            source = FORMULA
+        else:
+            rate, source = self._rate(s.ts_ns)
         # funding_rate_long_short's first case inlined: the AMM does not pay (its funding pnl >= 0)
         raw = 0  # _funding_payment_raw(rate, account_base)
         if rate and account_base:
@@ -427,9 +462,22 @@ class MarketState:
         self.total_fee_minus_distributions = total
         self.cumulative_funding_rate_long += long_rate
         self.cumulative_funding_rate_short += short_rate
-        self.last_24h_avg_funding_rate = dm.new_twap(
-            rate, now, self.last_24h_avg_funding_rate, self.last_funding_rate_ts, dm.TWENTY_FOUR_HOUR
-        )
+        # dm.new_twap(rate, now, last_24h_avg, last_funding_rate_ts, TWENTY_FOUR_HOUR), inlined
+        since = now - last_ts
+        if since > 0:
+            avg = self.last_24h_avg_funding_rate
+            fs = dm.TWENTY_FOUR_HOUR - since if since < dm.TWENTY_FOUR_HOUR else 1  # max(1, 86400 - since)
+            pw = rate * since
+            lw = avg * fs
+            num = pw + lw
+            d = since + fs
+            q = num // d if num >= 0 else -(-num // d)
+            if fs > 1 and lw != pw:
+                if lw > pw:
+                    q += 1
+                elif q != 0:
+                    q -= 1
+            self.last_24h_avg_funding_rate = q
         self.last_funding_rate = rate
         self.last_funding_rate_ts = now
         upd = FundingUpdate(
