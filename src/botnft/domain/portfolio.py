@@ -39,8 +39,10 @@ class Portfolio:
     __slots__ = (
         "_accounts",
         "_balances",
+        "_funding_to",
         "_instruments",
         "_marks",
+        "_perps_on",
         "fees_by_asset",
         "fees_paid",
         "funding_paid",
@@ -58,6 +60,11 @@ class Portfolio:
         self.fees_by_asset: dict[str, Decimal] = {}
         self.funding_paid = ZERO
         self._marks: dict[str, Decimal] = {}  # asset -> last fill price of an instrument on it
+        # the last funding event's instrument (by identity), its account's book, quote and position:
+        # a venue's funding events name the same instrument object bar after bar
+        self._funding_to: tuple[InstrumentId, dict[str, Decimal], str, Position] | None = None
+        # base asset -> the positions of the perps on it (instruments and positions are fixed at init)
+        self._perps_on: dict[str, list[Position]] = {}
 
     # balances -------------------------------------------------------------------------------------
     @property
@@ -136,11 +143,17 @@ class Portfolio:
                 pos.fees += value
 
     def apply_funding(self, ev: FundingApplied) -> None:
-        inst = self._instruments[ev.instrument]
-        book = self._balances.setdefault(self.account(ev.instrument.venue), {})
-        book[inst.quote] = book.get(inst.quote, ZERO) - ev.payment
-        self.positions[ev.instrument].funding += ev.payment
-        self.funding_paid += ev.payment
+        inst_id = ev.instrument
+        to = self._funding_to
+        if to is None or to[0] is not inst_id:
+            inst = self._instruments[inst_id]
+            book = self._balances.setdefault(self.account(inst_id.venue), {})
+            to = self._funding_to = (inst_id, book, inst.quote, self.positions[inst_id])
+        _, book, quote, pos = to
+        payment = ev.payment
+        book[quote] = book.get(quote, ZERO) - payment
+        pos.funding += payment
+        self.funding_paid += payment
 
     def apply_bankruptcy(self, ev: BankruptcyResolved) -> None:
         """The insurance fund's cover of a bankrupt account is credited to that account."""
@@ -185,13 +198,22 @@ class Portfolio:
         """For a book exposed to one base asset: (c, q) with equity(price) == c + q * price, every
         instrument on `base` marked at the same price. Feeds the float kernel that marks the equity
         curve between events."""
-        cash = sum((a for b in self._balances.values() for s, a in b.items() if s != base), ZERO)
-        held = sum((b.get(base, ZERO) for b in self._balances.values()), ZERO)
-        for inst_id, inst in self._instruments.items():
-            if inst.is_perp and inst.base == base:
-                pos = self.positions[inst_id]
-                cash -= pos.qty * pos.avg_entry
-                held += pos.qty
+        # the same sums in the same order as summing every non-`base` balance, then every `base` holding
+        cash = ZERO
+        held = ZERO
+        for b in self._balances.values():
+            for s, a in b.items():
+                if s != base:
+                    cash += a
+        for b in self._balances.values():
+            held += b.get(base, ZERO)
+        perps = self._perps_on.get(base)
+        if perps is None:
+            on = [i for i, inst in self._instruments.items() if inst.is_perp and inst.base == base]
+            perps = self._perps_on[base] = [self.positions[i] for i in on]
+        for pos in perps:
+            cash -= pos.qty * pos.avg_entry
+            held += pos.qty
         return float(cash), float(held)
 
     def exposure_in(self, base: str) -> Decimal:
