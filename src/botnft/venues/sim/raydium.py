@@ -449,6 +449,13 @@ class SimRaydium(SwapLanding):
         eng = self.engine
         return eng.pool if isinstance(eng, ClmmEngine) else eng.reserves()
 
+    def _same_state(self, state: object) -> bool:
+        """Whether the pool is still in `state` (an earlier `_pool_state`): a swap quotes the same on it
+        (a quote reads only that state, the reserves net of fees owed or the CLMM pool, and the frozen
+        terms)."""
+        now = self._pool_state()
+        return now is state or (isinstance(state, tuple) and now == state)
+
     def fill_quote(self, quote: SwapQuote, client_order_id: str, ts_ns: int) -> OrderFilled:
         """Apply `quote` (priced by ``engine.quote_swap`` on the pool as it is now) to the pool and book it
         on the account, as one leg of a larger transaction: no catch-up, no slippage check and no
@@ -500,7 +507,8 @@ class SimRaydium(SwapLanding):
         if guard is not None:  # the preflight: refused before it is sent, nothing paid
             self._check_slippage(q, guard, amount)
         network = self._network_native()
-        if self._land():
+        state = self._pool_state()
+        if self._land() and not self._same_state(state):  # an unmoved pool quotes (and checks) the same
             q = self._quote(native, sell, order, amount)
             if guard is not None:
                 try:

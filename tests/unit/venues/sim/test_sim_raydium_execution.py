@@ -121,6 +121,37 @@ def test_a_swap_lands_where_the_price_has_gone_while_it_waited():
     assert float(fill.price) >= up * 0.9975 and up > 103.0
 
 
+def test_a_swap_whose_pool_did_not_move_while_it_waited_is_not_quoted_again():
+    """A landing move inside the pool's fee band leaves the pool as it was: the fill is the one of a swap
+    landing at once, from the preflight's quote (one quote, not two); a move outside it re-quotes."""
+    quotes = []
+
+    def counted(v: SimRaydium) -> SimRaydium:
+        quote = v.engine.quote_swap
+
+        def count(*a, **k):
+            if a[0] == 10**9:  # the account's 1 SOL, not the arbitrageurs' swaps
+                quotes.append(a)
+            return quote(*a, **k)
+
+        v.engine.quote_swap = count  # type: ignore[method-assign]
+        return v
+
+    at_once = pool(still())
+    at_once.set_cursor(VOLATILE, 0)
+    want = buy(at_once, "1")[0]
+    v = counted(landing(0.01))  # a 0.01-sigma move: about 0.2 bps, well inside the 25 bps band
+    state = v.engine.reserves()
+    got = buy(v, "1")[0]
+    assert isinstance(got, OrderFilled) and got == want
+    assert v.landed == 1 and v.arbitrages == 0 and len(quotes) == 1
+    assert v.engine.reserves() != state  # (the swap itself moved it)
+    quotes.clear()
+    moved = counted(landing(2.0))
+    assert isinstance(buy(moved, "1")[0], OrderFilled)
+    assert moved.arbitrages == 1 and len(quotes) == 2
+
+
 def test_a_swap_that_misses_its_limit_when_it_lands_fails_and_still_pays_its_fee():
     v = landing(2.0)
     usdc = v.account[1]
