@@ -115,7 +115,8 @@ class TradingNode:
             PositionLiquidated: [portfolio.apply_liquidation, rec.liquidations.append],
             BankruptcyResolved: [portfolio.apply_bankruptcy],
         }
-        self._account_seen: set[object] = set()
+        #: the account events applied, by time: an event is new unless an equal one has its time
+        self._account_seen: dict[int, list[object]] = {}
         for kind in self._account:
             sub(kind, self._on_account_event)
         #: without a routed executor, signals go through this one: one venue, one order per change
@@ -168,10 +169,13 @@ class TradingNode:
         """Funding, a liquidation, an insurance payout: a venue settles each once, so an identical event
         delivered again (a repeating stream) is the same settlement and changes nothing."""
         seen = self._account_seen
-        n = len(seen)
-        seen.add(event)  # hashed once: the set grows only for an event not seen before
-        if len(seen) == n:
+        at = seen.get(event.ts_ns)  # an int's hash; the event itself is compared only with its time's
+        if at is None:
+            seen[event.ts_ns] = [event]
+        elif event in at:
             return
+        else:
+            at.append(event)
         for handler in self._account[type(event)]:
             handler(event)
 

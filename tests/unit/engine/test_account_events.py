@@ -61,3 +61,15 @@ def test_an_insurance_payout_and_a_liquidation_delivered_twice_count_once():
     assert pf.positions[inst].qty == D(1)  # 2 held, 1 liquidated once
     assert pf.balance("FAKE", "USDC") == D(1003)
     assert n.record.liquidations == [liq]
+
+
+def test_distinct_payments_at_one_time_are_each_paid_and_an_equal_copy_is_not():
+    n, pf = node()
+    first = FundingApplied(5, perp().id, D(0), D("0.0001"), D(100), D("1.25"))
+    second = FundingApplied(5, perp().id, D(0), D("0.0001"), D(100), D("0.5"))  # same time, other payment
+    copy = FundingApplied(5, perp().id, D("0.0"), D("0.00010"), D(100), D("1.250"))  # equal to `first`
+    for e in (first, second, copy, second):
+        n.bus.publish(e)
+    n.bus.drain()
+    assert pf.balance("FAKE", "USDC") == D(1000) - D("1.25") - D("0.5") == D("998.25")
+    assert n.record.funding == [first, second]

@@ -197,6 +197,7 @@ class PriceTape:
         self._extremes_py: tuple[BarArrays, list[float], list[float]] | None = None
         # the one chunk's path points as flat lists (times, prices, marks), built when first read
         self._stream: tuple[_Chunk, list[int], list[int], list[int]] | None = None
+        self._stream_points: list[tuple[int, int, int]] = []
 
     # building ------------------------------------------------------------------------------------
     def quantize(self, a: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -363,11 +364,12 @@ class PriceTape:
             st = self._stream
             if st is None or st[0] is not chunks[0]:
                 st = self._stream = _stream(chunks[0])
+                # the stream's points as (time, price, mark) tuples, sliced by each call
+                self._stream_points = list(zip(st[1], st[2], st[3], strict=True))
             times = st[1]
             if times or not chunks[0].ts_py:  # empty: the chunk's points are not in time order
                 lo = bisect.bisect_right(times, after_ns)
-                hi = bisect.bisect_right(times, until_ns)
-                return list(zip(times[lo:hi], st[2][lo:hi], st[3][lo:hi], strict=True))
+                return self._stream_points[lo : bisect.bisect_right(times, until_ns, lo)]
         out: list[tuple[int, int, int]] = []
         append = out.append
         prev_end: int | None = None
