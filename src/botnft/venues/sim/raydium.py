@@ -309,15 +309,20 @@ class SimRaydium(SwapLanding):
         state = eng.pool if isinstance(eng, ClmmEngine) else eng.reserves()  # a CLMM's pool is frozen
         key = (state, self._ts_ns, eng.fee_factor, self._network_fee_units())
         cached = self._liquidity
-        if cached is not None and cached[0][1:] == key[1:]:
+        prev = None
+        if cached is not None:
             held = cached[0][0]
             if held is state or (isinstance(held, tuple) and held == state):
-                return cached[1]  # the pool has not changed: the same snapshot
-        out = self._snapshot()
+                if cached[0][1:] == key[1:]:
+                    return cached[1]  # the pool has not changed: the same snapshot
+                prev = cached[1]  # the same pool at another time or fee: its price and reserves again
+        out = self._snapshot(prev)
         self._liquidity = (key, out)
         return out
 
-    def _snapshot(self) -> CpmmLiquidity | ClmmLiquidity:
+    def _snapshot(self, prev: CpmmLiquidity | ClmmLiquidity | None = None) -> CpmmLiquidity | ClmmLiquidity:
+        """The pool as the router sees it; `prev`, a snapshot of the pool in the same state, lends its
+        price (a CLMM) or reserves (a constant-product pool), which depend on nothing else."""
         base, quote = self.tokens
         eng = self.engine
         ff = eng.fee_factor
@@ -330,7 +335,11 @@ class SimRaydium(SwapLanding):
             else:
                 ranges = _ranges(eng.positions, base, quote)
                 self._ranges = (list(eng.positions), ranges)
-            mp = self.marginal_price()
+            if isinstance(prev, ClmmLiquidity):
+                price = prev.price
+            else:
+                mp = self.marginal_price()
+                price = Decimal(mp.numerator) / Decimal(mp.denominator)
             return ClmmLiquidity(
                 instrument=inst.id,
                 ts_ns=self._ts_ns,
@@ -338,10 +347,16 @@ class SimRaydium(SwapLanding):
                 lot=inst.lot_size,
                 min_size=inst.min_size,
                 network_fee=self._network_fee_units(),
-                price=Decimal(mp.numerator) / Decimal(mp.denominator),
+                price=price,
                 ranges=ranges,
             )
-        rb, rq = eng.reserves()
+        if isinstance(prev, CpmmLiquidity) and prev.float_reserves is not None:
+            base_reserve, quote_reserve = prev.base_reserve, prev.quote_reserve
+            float_reserves = prev.float_reserves
+        else:
+            rb, rq = eng.reserves()
+            base_reserve, quote_reserve = to_units(rb, base), to_units(rq, quote)
+            float_reserves = (rb / 10**base.decimals, rq / 10**quote.decimals)
         return CpmmLiquidity(
             instrument=inst.id,
             ts_ns=self._ts_ns,
@@ -349,9 +364,9 @@ class SimRaydium(SwapLanding):
             lot=inst.lot_size,
             min_size=inst.min_size,
             network_fee=self._network_fee_units(),
-            base_reserve=to_units(rb, base),
-            quote_reserve=to_units(rq, quote),
-            float_reserves=(rb / 10**base.decimals, rq / 10**quote.decimals),
+            base_reserve=base_reserve,
+            quote_reserve=quote_reserve,
+            float_reserves=float_reserves,
         )
 
     # state ----------------------------------------------------------------------------------------

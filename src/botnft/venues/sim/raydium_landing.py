@@ -70,8 +70,9 @@ class SwapLanding:
     _cursor: int
     _rng: random.Random | None
     _move_rng: random.Random | None
-    #: (reference, lamports, the fee in native quote, the same in units) of the last conversion
-    _fee_memo: tuple[Decimal, int, int, Decimal] | None = None
+    #: (reference, lamports, the fee in native quote, the same in units, the frozen execution or fees it
+    #: came from) of the last conversion
+    _fee_memo: tuple[Decimal, int, int, Decimal, object] | None = None
 
     def catch_up(self, reference: Fraction | None = None) -> None:
         raise NotImplementedError
@@ -81,17 +82,23 @@ class SwapLanding:
         ref = self.reference
         if ref is None:
             return 0
-        if self.execution is not None:
-            lamports = self.execution.tx_lamports()
-        elif self.solana_fees is None:
+        execution = self.execution
+        source: object = execution if execution is not None else self.solana_fees
+        if source is None:
             return 0
-        else:
-            lamports = self.solana_fees.lamports()
         memo = self._fee_memo
+        if memo is not None and memo[0] is ref and memo[4] is source:
+            return memo[2]  # the same reference and the same (frozen) fees as last time: the same conversion
+        if execution is not None:
+            lamports = execution.tx_lamports()
+        else:
+            assert self.solana_fees is not None
+            lamports = self.solana_fees.lamports()
         if memo is not None and memo[0] is ref and memo[1] == lamports:
-            return memo[2]  # the same reference and fee as last time: the same conversion
-        native = lamports_in_quote_native(lamports, ref, self.tokens[1].decimals)
-        self._fee_memo = (ref, lamports, native, to_units(native, self.tokens[1]))
+            native = memo[2]  # the same reference and fee from other fees: the same conversion
+        else:
+            native = lamports_in_quote_native(lamports, ref, self.tokens[1].decimals)
+        self._fee_memo = (ref, lamports, native, to_units(native, self.tokens[1]), source)
         return native
 
     def _network_fee_units(self) -> Decimal:

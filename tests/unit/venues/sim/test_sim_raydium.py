@@ -364,3 +364,24 @@ def test_the_node_trades_ema_cross_against_a_pool_and_the_portfolio_mirrors_the_
     assert portfolio.balance(name, "SOL") == v.fetch_balance()["SOL"]
     assert v.totals() == v.initial_totals
     assert v.arbitrages > 0
+
+
+def _fresh(v: SimRaydium) -> tuple[object, ...]:
+    """The router's snapshot built from nothing, with the fields equality leaves out."""
+    s = v._snapshot()
+    return (s, getattr(s, "float_reserves", None))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pool_snapshot_lent_by_the_last_one_is_the_snapshot_built_from_nothing(kind: str) -> None:
+    """A later bar with the pool unmoved reuses the last snapshot's price or reserves; a moved pool does
+    not: at every step the router's snapshot equals one built from nothing (ts, network fee included)."""
+    v = venue(kind)
+    b = bars_of(150.0, 150.0, 150.0, 163.0)
+    for j, trade in ((0, None), (1, None), (2, Side.BUY), (3, None)):
+        if trade is not None:
+            fill(v, trade, "3")
+        v.set_cursor(b, j)
+        s = v.liquidity(v.instrument.id)
+        assert s is not None and (s, getattr(s, "float_reserves", None)) == _fresh(v)
+        assert s.ts_ns == j * HOUR + HOUR

@@ -338,3 +338,17 @@ def test_the_one_solana_fee_is_what_the_pools_charge():
     s = load_settings().liquidity.solana
     fees = SolanaFees(s.base_fee_lamports, 1, s.compute_unit_price_micro_lamports, s.compute_units)
     assert fees == SolanaExecution().fees and fees.lamports() == 15_000
+
+
+def test_the_network_fee_follows_the_execution_it_is_converted_from():
+    """The fee's conversion is kept per reference and (frozen) execution: another execution with
+    another fee converts again, the same fee from another execution gives the same amount."""
+    v = pool(still())
+    v.set_cursor(VOLATILE, 0)
+    assert v._network_native() == FEE_AT_100 and v._network_native() == FEE_AT_100
+    v.execution = still(fees=SolanaFees(compute_unit_price_micro_lamports=0))  # 5,000 lamports only
+    assert v._network_native() == 500
+    v.execution = still(fees=SolanaFees(compute_unit_price_micro_lamports=0), seed=3)
+    assert v._network_native() == 500
+    v.execution = still()
+    assert v._network_native() == FEE_AT_100
