@@ -19,7 +19,7 @@ from botnft.venues.sim import drift_math as dm
 from botnft.venues.sim.drift_account import MarketQuote, PerpPosition
 from botnft.venues.sim.drift_core import QUOTE, DriftCore, dec
 from botnft.venues.sim.drift_curve import Level, take
-from botnft.venues.sim.drift_liquidation import check_liquidation, liquidation_scan
+from botnft.venues.sim.drift_liquidation import _scan_bar, check_liquidation, liquidation_scan
 from botnft.venues.sim.drift_orders import DriftOrder, crosses, quote_for_fill, start_auction, taker_fill
 from botnft.venues.sim.drift_params import SLOT_NS
 
@@ -69,7 +69,7 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
     # can hold (plus one that is late)
     headroom = FUNDING_CAP * (interval // core.min_funding_period_ns + 2)
     quiet = not core.orders and not core.account.being_liquidated
-    if quiet and liquidation_scan(core, bars, j, j + 1, headroom=headroom) != j:
+    if quiet and not _could_breach(core, bars, j, headroom):
         # nothing in the bar needs the market state before its close: replay to the close at once
         # (what the timeline below comes to when no order is live and no check is risky)
         return _close_bar(core, t_close)
@@ -106,13 +106,23 @@ def run_bar(core: DriftCore, bars: BarArrays, j: int) -> list[VenueEvent]:
     return out
 
 
+def _could_breach(core: DriftCore, bars: BarArrays, j: int, headroom: float) -> bool:
+    """``liquidation_scan(core, bars, j, j + 1, headroom=headroom) == j``: its one-bar scan when it
+    answers, else the scan."""
+    fast = _scan_bar(core, bars, j, headroom)
+    if fast is None:
+        return liquidation_scan(core, bars, j, j + 1, headroom=headroom) == j
+    return fast
+
+
 def _close_bar(core: DriftCore, t_close: int) -> list[VenueEvent]:
     """Replay every market to the bar's close (its funding settled on the way) and forget old tape."""
     out = core.goto(t_close)
     core.now = max(core.now, t_close)
     markets = core.markets
     if len(markets) == 1:
-        (t_ns,) = (m.t_ns for m in markets.values())
+        for m in markets.values():
+            t_ns = m.t_ns
         oldest = t_close if t_ns is None else t_ns
     else:
         oldest = min((m.t_ns if m.t_ns is not None else t_close) for m in markets.values())
