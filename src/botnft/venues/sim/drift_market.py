@@ -498,8 +498,11 @@ class MarketState:
         period = self.params.funding_period
         if self._retry and self.t_ns is not None:
             return self.t_ns + 1
-        wait = dm.time_until_funding_update(self.last_funding_rate_ts, self.last_funding_rate_ts, period)
-        return (self.last_funding_rate_ts + wait) * NS
+        last = self.last_funding_rate_ts
+        if period > 1 and last % period == 0:  # on schedule: time_until_funding_update(last, last) is period
+            return (last + period) * NS
+        wait = dm.time_until_funding_update(last, last, period)
+        return (last + wait) * NS
 
 
 def _round_half_even(num: int, den: int) -> int:

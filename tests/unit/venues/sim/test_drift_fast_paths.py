@@ -448,3 +448,20 @@ def test_round_half_even_is_fractions_round() -> None:
         num, den = rng.randrange(-(10**12), 10**12), rng.randrange(1, 10**6)
         assert _round_half_even(num, den) == round(Fraction(num, den))
     assert [_round_half_even(n, 2) for n in (1, 3, -1, -3)] == [0, 2, 0, -2]
+
+
+@pytest.mark.parametrize("period", [1, 2, 3, 3600, 28_800, 7_919])
+def test_next_funding_ns_is_the_wait_rule_on_and_off_schedule(period: int) -> None:
+    """``next_funding_ns``'s on-schedule shortcut against ``time_until_funding_update``: last updates on
+    the period's grid and off it (late updates), and a pending retry."""
+    fast = MarketState(replace(SOL_PERP, funding_period=period), PriceTape(tick=1, conf_bps=5), STATE_RAILS)
+    rng = random.Random(period)
+    lasts = [rng.randrange(0, 10**6) * period for _ in range(300)] + [
+        rng.randrange(0, 10**10) for _ in range(300)
+    ]
+    for last in lasts:
+        fast.last_funding_rate_ts = last
+        expected = (last + dm.time_until_funding_update(last, last, period)) * 10**9
+        assert fast.next_funding_ns() == expected
+    fast._retry, fast.t_ns = True, 5 * 10**9
+    assert fast.next_funding_ns() == 5 * 10**9 + 1
