@@ -468,21 +468,21 @@ class ClmmEngine(PoolEngine):
         """Swap with the target as the sqrt-price limit (what an on-chain arbitrageur does), clamped to the
         last initialized tick in that direction: beyond it there is no liquidity left to trade."""
         pool = self.pool
-        ticks = list(pool.ticks)
+        ticks = pool.sorted_ticks()
+        if not ticks:
+            return None
         if buy_base:
             limit = sqrt_x64(target, ceil=True)
-            above = [t for t in ticks if t > pool.tick_current]
-            if not above:
+            if ticks[-1] <= pool.tick_current:  # no initialized tick above
                 return None
-            limit = min(limit, get_sqrt_price_at_tick(max(above)))
+            limit = min(limit, get_sqrt_price_at_tick(ticks[-1]))  # the highest
             if limit <= pool.sqrt_price_x64:
                 return None
         else:
             limit = sqrt_x64(target, ceil=False)
-            below = [t for t in ticks if t <= pool.tick_current]
-            if not below:
+            if ticks[0] > pool.tick_current:  # none at or below
                 return None
-            limit = max(limit, get_sqrt_price_at_tick(min(below)))
+            limit = max(limit, get_sqrt_price_at_tick(ticks[0]))  # the lowest
             if limit >= pool.sqrt_price_x64:
                 return None
         r = pool.swap(U64_MAX, not buy_base, True, limit)

@@ -930,3 +930,18 @@ def test_cpmm_base_output_input_fed_to_base_input_buys_at_least_the_requested_ou
     assert min(needed.trade_fee, needed.protocol_fee, needed.fund_fee, needed.creator_fee) >= 0
     assert needed.new_input_vault_amount * needed.new_output_vault_amount >= reserve_in * reserve_out
     assert cpmm_swap_base_input(needed.input_amount, reserve_in, reserve_out, **rates).output >= amount_out
+
+
+def test_a_swapped_pool_keeps_its_checked_ticks_and_another_spacing_is_checked_again() -> None:
+    """A swap's new pool shares its pool's frozen ticks (checked once), listed in ascending order; the
+    same map under a tick spacing it was not checked for is checked again and refused."""
+    pool = _pool(-32395, 3651942632306380802, 5124165121219, dict(reversed(CROSS_TICK_ARRAY_TICKS.items())))
+    assert list(pool.ticks) == sorted(CROSS_TICK_ARRAY_TICKS) == pool.sorted_ticks()
+    after = pool.swap(12188240002, True, True, ZERO_FOR_ONE_LIMIT).pool
+    assert after.ticks is pool.ticks and after.sorted_ticks() == sorted(CROSS_TICK_ARRAY_TICKS)
+    assert after.ticks == CROSS_TICK_ARRAY_TICKS
+    with pytest.raises(RaydiumMathError, match="TickAndSpacingNotMatch"):
+        _pool(-32395, 3651942632306380802, 5124165121219, pool.ticks, tick_spacing=7)  # type: ignore[arg-type]
+    odd = {**CROSS_TICK_ARRAY_TICKS, 13: 0}
+    with pytest.raises(RaydiumMathError, match="TickAndSpacingNotMatch"):
+        _pool(-32395, 3651942632306380802, 5124165121219, odd)

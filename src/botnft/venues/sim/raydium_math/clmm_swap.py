@@ -197,6 +197,27 @@ def _frozen_ticks(ticks: Mapping[int, int]) -> Mapping[int, int]:
     return MappingProxyType(dict(sorted(ticks.items())))
 
 
+#: Frozen tick maps this module made and checked, by id: (the map, the tick spacing it was checked for,
+#: its ticks as a sorted list). A swap's new pool keeps its pool's ticks, so they are checked, frozen and
+#: listed once, not at every swap. Holding the map keeps its id from being reused while it is here.
+_CHECKED: dict[int, tuple[Mapping[int, int], int, list[int]]] = {}
+_CHECKED_MAX = 256
+
+
+def _checked(ticks: Mapping[int, int], tick_spacing: int) -> list[int] | None:
+    """The sorted ticks of a map `_remember` holds for this spacing, else None."""
+    held = _CHECKED.get(id(ticks))
+    if held is not None and held[0] is ticks and held[1] == tick_spacing:
+        return held[2]
+    return None
+
+
+def _remember(ticks: Mapping[int, int], tick_spacing: int) -> None:
+    if len(_CHECKED) >= _CHECKED_MAX:
+        del _CHECKED[next(iter(_CHECKED))]  # the oldest
+    _CHECKED[id(ticks)] = (ticks, tick_spacing, list(ticks))
+
+
 @dataclass(frozen=True, slots=True)
 class ClmmPool:
     """The parts of a CLMM ``PoolState`` and its tick arrays that a swap reads and writes.
@@ -237,6 +258,8 @@ class ClmmPool:
                 raise RaydiumMathError("InvalidFee", f"{name} must be in [0, 1_000_000]")
         if self.fee_on not in (0, 1, 2):
             raise RaydiumMathError("InvalidFeeOn", f"fee_on {self.fee_on} must be 0, 1 or 2")
+        if _checked(self.ticks, self.tick_spacing) is not None:
+            return  # a frozen map already checked for this spacing (another pool's): kept as it is
         for tick in self.ticks:
             if not MIN_TICK <= tick <= MAX_TICK:
                 raise RaydiumMathError("InvalidTickIndex", f"initialized tick {tick} is out of range")
@@ -245,7 +268,15 @@ class ClmmPool:
                     "TickAndSpacingNotMatch",
                     f"tick {tick} is not a multiple of tick_spacing {self.tick_spacing}",
                 )
-        object.__setattr__(self, "ticks", _frozen_ticks(self.ticks))
+        frozen = _frozen_ticks(self.ticks)
+        object.__setattr__(self, "ticks", frozen)
+        _remember(frozen, self.tick_spacing)
+
+    def sorted_ticks(self) -> list[int]:
+        """The initialized ticks in ascending order (the map's own order); the caller must not change the
+        list."""
+        held = _checked(self.ticks, self.tick_spacing)
+        return held if held is not None else list(self.ticks)
 
     def __reduce__(self) -> tuple[type[ClmmPool], tuple[Any, ...]]:
         """Pickle (and deep-copy) by the constructor's arguments, ticks as a plain dict: the read-only
@@ -308,7 +339,7 @@ class ClmmPool:
         fee_input = is_fee_on_input(self.fee_on, zero_for_one)
         fee_token0 = is_fee_on_token0(self.fee_on, zero_for_one)
         fee_rate = self.fee_rate
-        sorted_ticks = list(self.ticks)
+        sorted_ticks = self.sorted_ticks()
         remaining = amount
         calculated = 0
         sqrt_price = self.sqrt_price_x64
