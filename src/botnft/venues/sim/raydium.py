@@ -232,6 +232,8 @@ class SimRaydium(SwapLanding):
         #: (native reference, reference, pool state) of the last catch-up that changed nothing: the same
         #: inputs again change nothing again, so that catch-up is skipped
         self._settled: tuple[Fraction, Decimal | None, object] | None = None
+        #: (fee factor, fee in bps) of the last snapshot
+        self._bps_memo: tuple[Fraction, Decimal] | None = None
         if wallet is not None:
             self.use_wallet(wallet)
         self.initial_totals = self.totals()
@@ -326,7 +328,12 @@ class SimRaydium(SwapLanding):
         base, quote = self.tokens
         eng = self.engine
         ff = eng.fee_factor
-        fee_bps = _fee_bps(ff)
+        held_bps = getattr(self, "_bps_memo", None)  # (none on a venue pickled before it)
+        if held_bps is not None and held_bps[0] is ff:
+            fee_bps = held_bps[1]  # the same (cached, frozen) fee factor: no hash of the Fraction
+        else:
+            fee_bps = _fee_bps(ff)
+            self._bps_memo = (ff, fee_bps)
         inst = self.instrument
         if isinstance(eng, ClmmEngine):
             held = self._ranges
@@ -337,9 +344,10 @@ class SimRaydium(SwapLanding):
                 self._ranges = (list(eng.positions), ranges)
             if isinstance(prev, ClmmLiquidity):
                 price = prev.price
-            else:
-                mp = self.marginal_price()
-                price = Decimal(mp.numerator) / Decimal(mp.denominator)
+            else:  # the marginal price sqrt²/2^128 · 10^(b - q) as one correctly rounded division (the
+                # quotient of the exact integers, reduced or not: the same Decimal as from the Fraction)
+                sq = eng.pool.sqrt_price_x64
+                price = Decimal(sq * sq * 10**base.decimals) / Decimal((1 << 128) * 10**quote.decimals)
             return ClmmLiquidity(
                 instrument=inst.id,
                 ts_ns=self._ts_ns,
