@@ -945,3 +945,24 @@ def test_a_swapped_pool_keeps_its_checked_ticks_and_another_spacing_is_checked_a
     odd = {**CROSS_TICK_ARRAY_TICKS, 13: 0}
     with pytest.raises(RaydiumMathError, match="TickAndSpacingNotMatch"):
         _pool(-32395, 3651942632306380802, 5124165121219, odd)
+
+
+def test_a_remembered_sqrt_price_at_a_tick_is_the_one_computed() -> None:
+    """Ticks asked again (and an int subclass, never remembered) get the bit decomposition's answer;
+    out-of-range and non-int ticks still raise, however often asked."""
+    from botnft.venues.sim.raydium_math import clmm_tick
+
+    class Tick(int):
+        pass
+
+    for tick in (MIN_TICK, -443_635, -32_400, -1, 0, 1, 60, 32_460, 443_635, MAX_TICK):
+        want = clmm_tick._sqrt_price_at_tick(tick)
+        assert get_sqrt_price_at_tick(tick) == want == get_sqrt_price_at_tick(tick)
+        assert clmm_tick._SQRT_AT_TICK[tick] == want
+        assert get_sqrt_price_at_tick(Tick(tick)) == want
+    for _ in range(2):
+        with pytest.raises(RaydiumMathError, match="TickUpperOverflow"):
+            get_sqrt_price_at_tick(MAX_TICK + 1)
+        with pytest.raises(TypeError):
+            get_sqrt_price_at_tick(True)
+    assert MAX_TICK + 1 not in clmm_tick._SQRT_AT_TICK

@@ -43,13 +43,33 @@ _TICK_FACTORS: tuple[tuple[int, int], ...] = (
 )
 
 
+#: get_sqrt_price_at_tick's answers for plain int ticks (a pool's initialized ticks and its positions'
+#: bounds come back at every swap and re-centering); cleared when full
+_SQRT_AT_TICK: dict[int, int] = {}
+_SQRT_AT_TICK_MAX = 1 << 16
+
+
 def get_sqrt_price_at_tick(tick: int) -> int:
     """``tick_math::get_sqrt_price_at_tick``: sqrt(1.0001^tick) as a Q64.64 integer.
 
     Bit decomposition of ``|tick|`` with the program's magic constants, each product shifted right
     by 64; for ``tick > 0`` the result is ``U128::MAX / ratio``. Raises ``TickUpperOverflow`` when
-    ``|tick| > MAX_TICK`` (the program uses that one error for both bounds).
+    ``|tick| > MAX_TICK`` (the program uses that one error for both bounds). A plain int tick's answer
+    is remembered (`_SQRT_AT_TICK`).
     """
+    if type(tick) is int:
+        held = _SQRT_AT_TICK.get(tick)
+        if held is not None:
+            return held
+        ratio = _sqrt_price_at_tick(tick)
+        if len(_SQRT_AT_TICK) >= _SQRT_AT_TICK_MAX:
+            _SQRT_AT_TICK.clear()
+        _SQRT_AT_TICK[tick] = ratio
+        return ratio
+    return _sqrt_price_at_tick(tick)
+
+
+def _sqrt_price_at_tick(tick: int) -> int:
     if not isinstance(tick, int) or isinstance(tick, bool):
         raise TypeError(f"tick must be an int, got {type(tick).__name__}")
     if not MIN_TICK <= tick <= MAX_TICK:
