@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from botnft.domain.errors import InvalidOrder
 from botnft.ports import BarArrays
-from botnft.venues.sim.raydium_config import Token, native_price
+from botnft.venues.sim.raydium_config import Token
 from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote
 from botnft.venues.sim.solana import (
     LatencyModel,
@@ -122,7 +122,10 @@ class SwapLanding:
         price = latency_price(self._bars, self._cursor, self.latency.delay_ns(slots), z)
         if not (math.isfinite(price) and price > 0):
             return False
-        self.catch_up(native_price(Fraction(Decimal(repr(price))), *self.tokens))
+        # native_price(Fraction(Decimal(repr(price)))) as one Fraction: the same value, so the same Fraction
+        n, d = Decimal(repr(price)).as_integer_ratio()
+        base, quote = self.tokens
+        self.catch_up(Fraction(n * 10**quote.decimals, d * 10**base.decimals))
         return True
 
     def _fail(self, network: int) -> None:

@@ -254,8 +254,15 @@ class ConstantProductEngine(PoolEngine):
         where that search gives up (its doubling passes u64 before reaching the target)."""
         b, q = self.reserves()
         k = b * q
-        # buying base: quote in until q'/b' >= target; selling: base in until q'/b' <= target
-        guess = isqrt_fraction(k * target) - q if buy_base else isqrt_fraction(k / target) - b
+        tn, td = target.numerator, target.denominator  # td > 0
+        # buying base: quote in until q'/b' >= target; selling: base in until q'/b' <= target (the floor of
+        # k·target or k/target from the integers: isqrt_fraction of the Fraction, without building it)
+        if buy_base:
+            guess = isqrt(k * tn // td) - q
+        elif tn > 0:
+            guess = isqrt(k * td // tn) - b
+        else:
+            guess = isqrt_fraction(k / target) - b  # (raises as the Fraction does)
         start = max(1, guess)
         ff = self.fee_factor
 
@@ -272,8 +279,6 @@ class ConstantProductEngine(PoolEngine):
                     out = None
             quoted[amount] = out
             return out
-
-        tn, td = target.numerator, target.denominator  # td > 0
 
         def reached(amount: int) -> SwapQuote | None:
             quote = quote_at(amount)
