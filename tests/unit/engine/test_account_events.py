@@ -63,7 +63,7 @@ def test_an_insurance_payout_and_a_liquidation_delivered_twice_count_once():
     assert n.record.liquidations == [liq]
 
 
-def test_distinct_payments_at_one_time_are_each_paid_and_an_equal_copy_is_not():
+def test_distinct_payments_at_one_time_are_each_paid_and_an_equal_copy_is_not() -> None:
     n, pf = node()
     first = FundingApplied(5, perp().id, D(0), D("0.0001"), D(100), D("1.25"))
     second = FundingApplied(5, perp().id, D(0), D("0.0001"), D(100), D("0.5"))  # same time, other payment
