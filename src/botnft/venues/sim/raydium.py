@@ -381,7 +381,8 @@ class SimRaydium(SwapLanding):
     def marginal_price(self) -> Fraction:
         """The pool's marginal price in quote per base (exact)."""
         base, quote = self.tokens
-        return self.engine.price() * Fraction(10**base.decimals, 10**quote.decimals)
+        n, d = self.engine.price_ratio()  # price() = n/d, d > 0: one Fraction of the same value
+        return Fraction(n * 10**base.decimals, d * 10**quote.decimals)
 
     def reserves(self) -> dict[str, int]:
         return self._by_symbol(self.engine.reserves())

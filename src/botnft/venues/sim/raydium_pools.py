@@ -99,7 +99,7 @@ class PoolEngine:
         b, q = self.reserves()
         return Fraction(q, b)
 
-    def _price_ratio(self) -> Pair:
+    def price_ratio(self) -> Pair:
         """`price` as (numerator, denominator > 0), not reduced: for exact comparisons without a Fraction."""
         b, q = self.reserves()
         if b > 0:
@@ -153,7 +153,7 @@ class PoolEngine:
             # the edges ref·γ and ref/γ as unreduced ratios with positive denominators, once per reference
             rn, rd, gn, gd = reference.numerator, reference.denominator, gamma.numerator, gamma.denominator
             band = self._band = (reference, gamma, rn * gn, rd * gd, rn * gd, rd * gn)
-        n, d = self._price_ratio()  # price = n/d, d > 0: compared exactly by cross-multiplication
+        n, d = self.price_ratio()  # price = n/d, d > 0: compared exactly by cross-multiplication
         if n * band[3] < band[2] * d:
             return self._arb(buy_base=True, target=reference * gamma)
         if n * band[5] > band[4] * d:
@@ -446,7 +446,7 @@ class ClmmEngine(PoolEngine):
     def price(self) -> Fraction:
         return clmm_price(self.pool.sqrt_price_x64)
 
-    def _price_ratio(self) -> Pair:
+    def price_ratio(self) -> Pair:
         s = self.pool.sqrt_price_x64
         return s * s, 1 << 128  # clmm_price, not reduced
 

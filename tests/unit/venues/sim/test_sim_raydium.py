@@ -386,6 +386,7 @@ def test_a_pool_snapshot_lent_by_the_last_one_is_the_snapshot_built_from_nothing
         assert s is not None and (s, getattr(s, "float_reserves", None)) == _fresh(v)
         assert s.ts_ns == j * HOUR + HOUR
         assert s.fee_bps == (1 - D(v.engine.fee_factor.numerator) / v.engine.fee_factor.denominator) * 10_000
+        assert v.marginal_price() == v.engine.price() * Fraction(10**9, 10**6)  # SOL 9, USDC 6 decimals
         if kind == "clmm":  # the marginal price as the Fraction gives it, to the digit
             mp = v.marginal_price()
             assert str(s.price) == str(D(mp.numerator) / D(mp.denominator))  # type: ignore[union-attr]
