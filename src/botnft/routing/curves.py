@@ -37,6 +37,7 @@ Segment = tuple[int, float, float, float, float, float, float, float]
 # An event: (lambda, kind, segment index, a, b, root, cap, out_cap) at marginal rate lambda.
 Event = tuple[float, int, int, float, float, float, float, float]
 _CAP, _OUT_CAP = itemgetter(6), itemgetter(7)  # a segment's (or an event's) cap and out_cap
+_KEY = itemgetter(0)  # an event's marginal rate
 
 
 def check_finite(name: str, value: object) -> float:
@@ -110,6 +111,8 @@ class Curve:
         "total_in",
         "total_out",
     )
+    #: one row per segment for evaluation (`_tables`); a curve from its events gets them with its events
+    _rows: Sequence[Segment | Event]
 
     def __init__(self, segments: Sequence[Segment]) -> None:
         if len(segments) == 1 and segments[0][0] == CURVE and segments[0][6] > 0.0:
@@ -186,6 +189,7 @@ class Curve:
         )
         self._segments = None
         self._events = events
+        self._rows = events  # every event a flat segment's: one row per segment
         self._keys = list(rates)
         # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
         self.total_in = sum(caps)
@@ -201,10 +205,13 @@ class Curve:
         self = cls.__new__(cls)
         self._segments = None
         self._events = events
-        self._keys = [e[0] for e in events]
+        self._keys = list(map(_KEY, events))
+        # one row per segment (its start or flat event): the totals and, when evaluated, its tables
+        rows = [e for e in events if e[1] != EV_END]
+        self._rows = rows
         # Summed in input order, as the solver accumulates them: a venue used up reads exactly full.
-        self.total_in = sum([e[6] for e in events if e[1] != EV_END])
-        self.total_out = sum([e[7] for e in events if e[1] != EV_END])
+        self.total_in = sum(map(_CAP, rows))
+        self.total_out = sum(map(_OUT_CAP, rows))
         self._in_starts = None
         self._out_starts = ()
         return self
@@ -223,7 +230,10 @@ class Curve:
         same places (3, 4, 6, 7); row[`_curve_at`] is CURVE (= EV_START) on a curve segment's row."""
         if self._in_starts is None:
             if self._segments is None:
-                rows: Sequence[Segment | Event] = [e for e in self.events if e[1] != EV_END]
+                try:  # made with the curve from its events (`of_events`)
+                    rows: Sequence[Segment | Event] = self._rows
+                except AttributeError:
+                    rows = [e for e in self.events if e[1] != EV_END]
                 self._curve_at = 1
             else:
                 rows = self._segments
