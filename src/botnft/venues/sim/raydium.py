@@ -428,7 +428,8 @@ class SimRaydium(SwapLanding):
         ref = self._reference_native if reference is None else reference
         if ref is None:
             return
-        state = self._pool_state()
+        eng = self.engine
+        state = eng.pool if isinstance(eng, ClmmEngine) else eng.reserves()  # (`_pool_state`, inline)
         settled = self._settled
         if settled is not None and (settled[0] is ref or settled[0] == ref) and settled[1] == self.reference:
             held = settled[2]

@@ -62,8 +62,8 @@ class SwapQuote:
     @property
     def fee(self) -> Pair:
         """Total fee per token (base, quote)."""
-        parts = (self.lp_fee, self.protocol_fee, self.fund_fee, self.creator_fee)
-        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+        lp, pf, ff, cf = self.lp_fee, self.protocol_fee, self.fund_fee, self.creator_fee
+        return lp[0] + pf[0] + ff[0] + cf[0], lp[1] + pf[1] + ff[1] + cf[1]
 
     @property
     def curve(self) -> Pair:
@@ -237,9 +237,10 @@ class ConstantProductEngine(PoolEngine):
     def _price_after(self, q: SwapQuote) -> Fraction:
         return Fraction(*self._after_ratio(q))
 
-    def _after_ratio(self, q: SwapQuote) -> Pair:
-        """The marginal price after `q` as (numerator, denominator), not reduced."""
-        b, qt = self.reserves()
+    def _after_ratio(self, q: SwapQuote, reserves: Pair | None = None) -> Pair:
+        """The marginal price after `q` as (numerator, denominator), not reduced; `reserves` are the
+        pool's (read by the caller, the pool unchanged since)."""
+        b, qt = self.reserves() if reserves is None else reserves
         pf, ff, cf = q.protocol_fee, q.fund_fee, q.creator_fee
         fb, fq = pf[0] + ff[0] + cf[0], pf[1] + ff[1] + cf[1]
         if q.sell_base:
@@ -252,7 +253,7 @@ class ConstantProductEngine(PoolEngine):
         answer with the fee come within a few units of it, then a gallop brackets it and a bisection of
         the bracket pins it. It is the amount a doubling search from the fee-free answer finds, and None
         where that search gives up (its doubling passes u64 before reaching the target)."""
-        b, q = self.reserves()
+        reserves = b, q = self.reserves()
         k = b * q
         tn, td = target.numerator, target.denominator  # td > 0
         # buying base: quote in until q'/b' >= target; selling: base in until q'/b' <= target (the floor of
@@ -284,7 +285,7 @@ class ConstantProductEngine(PoolEngine):
             quote = quote_at(amount)
             if quote is None:
                 return None
-            n, d = self._after_ratio(quote)
+            n, d = self._after_ratio(quote, reserves)
             if d > 0:  # n/d against the target, exactly, by cross-multiplication
                 return quote if (n * td >= tn * d if buy_base else n * td <= tn * d) else None
             after = Fraction(n, d)
@@ -294,7 +295,7 @@ class ConstantProductEngine(PoolEngine):
             quote = quote_at(amount)
             if quote is None:
                 return None
-            n, d = self._after_ratio(quote)
+            n, d = self._after_ratio(quote, reserves)
             if d > 0:  # the rational n/d - target, correctly rounded as float(Fraction) rounds it
                 return (n * td - tn * d) / (d * td)
             return float(Fraction(n, d) - target)
