@@ -203,6 +203,7 @@ class Executor:
 
         self.stats.parents += 1
         self._arrival = arrival
+        self._read = None  # its legs read the venues themselves
         self._parent = parent()
         self._step()
 
@@ -354,9 +355,10 @@ class Executor:
         if self.chooser is None:
             return "spot"
         spot_snaps, perp_snaps = self.snapshots(spots), self.snapshots(perps)
+        vehicle = self.chooser(spot_snaps, perp_snaps, side.value, qty)
         # the leg that follows at once routes on what the choice read (no order went out in between)
         self._read = (self.stats.children, {tuple(spots): spot_snaps, tuple(perps): perp_snaps})
-        return self.chooser(spot_snaps, perp_snaps, side.value, qty)
+        return vehicle
 
     def snapshots(self, ids: Sequence[InstrumentId]) -> list[AnyLiquidity]:
         """The liquidity the venues of `ids` publish now (only the single venue when routing to one)."""
