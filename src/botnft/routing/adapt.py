@@ -329,7 +329,7 @@ def _depth(snap: AnyLiquidity, s: Side, band_bps: float) -> float:
 def _top_events(src: Source, s: Side, lam: float) -> Sequence[Event]:
     """The events of `src`'s curve on side `s` down to segments starting below the marginal `lam` (at
     least): an aggregator's whole pooled curve is not built for it (only its first events, the same ones)."""
-    if type(src) is PooledSource and src._curves.get(s) is None:
+    if type(src) is PooledSource and not src.has_curve(s):
         return pooled_events([p.curve(s) for p in src.parts], stop_below=lam)
     return src.curve(s).events
 

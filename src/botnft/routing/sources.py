@@ -464,6 +464,10 @@ class PooledSource(_SourceMixin):
             c = self._curves[s] = pooled_curve([p.curve(s) for p in self.parts])
         return c
 
+    def has_curve(self, side: str) -> bool:
+        """Whether the pooled curve on ``side`` is built already (reading it then costs nothing)."""
+        return self._curves.get(side) is not None
+
     def output(self, side: str, amount_in: float) -> float:
         """Output for ``amount_in``, the books' shares in whole lots (`split.settle_pooled`)."""
         if not any(self.part_lots):
