@@ -43,10 +43,8 @@ validators + sandwichers == the opening totals, where vault = reserves + protoco
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from types import MappingProxyType
@@ -60,10 +58,18 @@ from botnft.domain.money import to_decimal
 from botnft.domain.orders import Order, OrderType, Side, TimeInForce
 from botnft.ports import BarArrays, VenueEvent
 from botnft.venues.sim.intmath import ceil_div
-from botnft.venues.sim.raydium_config import ClmmPosition, PoolConfig, Token, native_price
+from botnft.venues.sim.raydium_config import ClmmPosition, PoolConfig, Token
 from botnft.venues.sim.raydium_landing import SOLANA_SWAP_FEE_USD, SwapLanding, to_native, to_units
 from botnft.venues.sim.raydium_math import RaydiumMathError
 from botnft.venues.sim.raydium_pools import ClmmEngine, PoolEngine, SwapQuote, make_engine
+from botnft.venues.sim.raydium_views import (
+    SwapRecord,
+    clmm_ranges,
+    hedge_share,
+    pool_fee_bps,
+    references,
+    reject_reason,
+)
 from botnft.venues.sim.solana import SolanaExecution, SolanaFees
 from botnft.venues.sim.wallet import PairView, SolanaWallet
 
@@ -71,74 +77,6 @@ __all__ = ["PRICE_STEP", "SOLANA_SWAP_FEE_USD", "SimRaydium", "SwapRecord", "to_
 
 PRICE_STEP = Decimal("0.00000001")
 """Average fill prices are shown rounded to 1e-8; the ledger uses the exact ``quote_qty``."""
-
-_TOO_SMALL = frozenset(
-    {"InvalidInput", "RequireGtViolated", "TooSmallInputOrOutputAmount", "ZeroAmountSpecified"}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SwapRecord:
-    """One account swap in native units: signed account deltas (fees included), the exact fee per token,
-    the fee as reported in the quote asset, and the pool's marginal price (quote per base) before it."""
-
-    client_order_id: str
-    side: Side
-    base_delta: int
-    quote_delta: int
-    fee_base: int
-    fee_quote: int
-    fee_reported: int
-    marginal_before: Fraction
-    #: quote native a sandwich took from this swap (already in quote_delta)
-    sandwiched: int = 0
-
-
-def _tick_price(tick: int, base_decimals: int, quote_decimals: int) -> float:
-    """Human price (quote per base) at a tick: 1.0001^tick in native units, rescaled by the decimals."""
-    return float(1.0001**tick * 10 ** (base_decimals - quote_decimals))
-
-
-def _reason(exc: RaydiumMathError, sell: bool) -> str:
-    if exc.code in _TOO_SMALL or (exc.code == "ZeroTradingTokens" and sell):
-        return "below_min_size"
-    return "exceeds_reserves"
-
-
-@functools.lru_cache(maxsize=256)
-def _references(close: float, base: Token, quote: Token) -> tuple[Decimal, Fraction]:
-    """A close as the reference (its shortest repr, exact) and as the native price (quote native per base
-    native): the same for every pool of a pair at a bar, so computed once per close."""
-    reference = to_decimal(close)
-    return reference, native_price(Fraction(reference), base, quote)
-
-
-@functools.lru_cache(maxsize=64)
-def _fee_bps(fee_factor: Fraction) -> Decimal:
-    """The pool's fee in bps as the router is shown it (1 − γ), computed once per fee."""
-    return (1 - Decimal(fee_factor.numerator) / Decimal(fee_factor.denominator)) * 10_000
-
-
-def _ranges(
-    positions: Sequence[tuple[int, ClmmPosition]], base: Token, quote: Token
-) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
-    """A CLMM's positions with liquidity as (price low, price high, sqrt-price liquidity in units)."""
-    scale = Decimal(10) ** (Decimal(-(base.decimals + quote.decimals)) / 2)
-    return tuple(
-        (
-            Decimal(str(_tick_price(p.tick_lower, base.decimals, quote.decimals))),
-            Decimal(str(_tick_price(p.tick_upper, base.decimals, quote.decimals))),
-            Decimal(p.liquidity) * scale,
-        )
-        for _, p in positions
-        if p.liquidity > 0
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _hedge(cex_fee_bps: float) -> Fraction:
-    """The share of a trade's value the arbitrageur's CEX hedge leg keeps (the same for every catch-up)."""
-    return 1 - Fraction(Decimal(repr(cex_fee_bps))) / 10_000
 
 
 class SimRaydium(SwapLanding):
@@ -295,7 +233,7 @@ class SimRaydium(SwapLanding):
         close = float(bars.close[j])
         if not (math.isfinite(close) and close > 0):
             raise DataError(f"bar {j} has no usable close ({close}) to price the {self.name} pool against")
-        self.reference, self._reference_native = _references(close, *self.tokens)
+        self.reference, self._reference_native = references(close, *self.tokens)
         self._ts_ns = int(bars.ts_ns[j]) + int(bars.interval_ns)
         self._bars, self._cursor = bars, j
         self.catch_up()
@@ -332,7 +270,7 @@ class SimRaydium(SwapLanding):
         if held_bps is not None and held_bps[0] is ff:
             fee_bps = held_bps[1]  # the same (cached, frozen) fee factor: no hash of the Fraction
         else:
-            fee_bps = _fee_bps(ff)
+            fee_bps = pool_fee_bps(ff)
             self._bps_memo = (ff, fee_bps)
         inst = self.instrument
         if isinstance(eng, ClmmEngine):
@@ -340,7 +278,7 @@ class SimRaydium(SwapLanding):
             if held is not None and held[0] == eng.positions:
                 ranges = held[1]  # the same positions: the same ranges
             else:
-                ranges = _ranges(eng.positions, base, quote)
+                ranges = clmm_ranges(eng.positions, base, quote)
                 self._ranges = (list(eng.positions), ranges)
             if isinstance(prev, ClmmLiquidity):
                 price = prev.price
@@ -436,7 +374,7 @@ class SimRaydium(SwapLanding):
             if held is state or (isinstance(held, tuple) and held == state):
                 return  # a pure function of these inputs, which last changed nothing
         self._settled = None
-        hedge = Fraction(1) if self.execution is None else _hedge(self.execution.arbitrage.cex_fee_bps)
+        hedge = Fraction(1) if self.execution is None else hedge_share(self.execution.arbitrage.cex_fee_bps)
         q = self.engine.arbitrage(ref, hedge)
         if q is not None and self.execution is not None:
             # what the arbitrageur's CEX leg makes of the trade, less what it paid, against one transaction
@@ -570,7 +508,7 @@ class SimRaydium(SwapLanding):
         except RaydiumMathError as exc:
             raise InvalidOrder(
                 f"the pool cannot {order.side.value} {amount} {self.tokens[0].symbol}: {exc}",
-                reason=_reason(exc, sell),
+                reason=reject_reason(exc, sell),
             ) from None
 
     def _book(self, order: Order, q: SwapQuote, before: Fraction, sandwiched: int = 0) -> OrderFilled:
