@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.unit.venues.sim import test_sim_drift_crash as crash_case
-from tests.unit.venues.sim.test_drift_catch_up import HOUR, bars_with_a_gap, market, state
+import test_sim_drift_crash as crash_case
+from test_drift_catch_up import HOUR, bars_with_a_gap, market, state
 
 from botnft.data import bundle
 from botnft.data.bars import align_mark
