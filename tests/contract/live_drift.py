@@ -15,33 +15,16 @@ import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from live_contract import LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, LiveSubject, register
+from chain_control import ChainControl
+from live_contract import LiveSubject, register
 
 from botnft.domain.ids import InstrumentId
 from botnft.domain.orders import Side
-from botnft.venues.solana import SendJournal
 from fakes.drift_world import drift_world, funded_venue
-from fakes.solana_rpc import LocalSolana
 
 
-class DriftControl:
-    def __init__(self, chain: LocalSolana, journal: SendJournal) -> None:
-        self.chain, self.journal = chain, journal
-
-    def inject(self, fault: str, count: int = 1) -> None:
-        if fault not in (RATE_LIMIT, SERVER_ERROR, TIMEOUT, LOST_RESPONSE):
-            raise ValueError(f"unknown fault {fault}")
-        self.chain.inject(fault, count)
-
-    def _sigs(self, cid: str) -> list[str]:
-        return [e.signature for e in self.journal.for_order(cid)]
-
-    def creates_received(self, client_order_id: str) -> int:
-        return sum(self.chain.sends[s] for s in self._sigs(client_order_id))
-
-    def orders_held(self, client_order_id: str) -> int:
-        landed = [self.chain.landed.get(s) for s in self._sigs(client_order_id)]
-        return sum(1 for r in landed if r is not None and r.err is None)
+class DriftControl(ChainControl):
+    """Every fault hits the chain's sendTransaction; SimDrift has no other participant to take an order."""
 
     async def take(self, instrument: InstrumentId, side: Side, price: Decimal, qty: Decimal) -> None:
         import pytest
