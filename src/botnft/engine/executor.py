@@ -134,8 +134,6 @@ class Executor:
         self._waiting: list[ChildOrder] = []
         self._running = False
         self._queued: tuple[Decimal, int, Decimal] | None = None  # (arrival, ts_ns, desired)
-        #: what the vehicle choice read: (children sent then, snapshots by the ids read), for the next leg
-        self._read: tuple[int, dict[tuple[InstrumentId, ...], list[AnyLiquidity]]] | None = None
         #: when the market data the running decision read was current (ns); the gate sees its age
         self.data_ts_ns: int | None = None
         #: called with every fill after the portfolio applied it (e.g. a carry's event-time net delta)
@@ -203,7 +201,6 @@ class Executor:
 
         self.stats.parents += 1
         self._arrival = arrival
-        self._read = None  # its legs read the venues themselves
         self._parent = parent()
         self._step()
 
@@ -262,7 +259,6 @@ class Executor:
         self.drain()
 
     def _run_parent(self, ts_ns: int, desired: Decimal) -> Generator[None, None, None]:
-        self._read = None  # only a choice made in this parent, just before its leg, is reused
         current = self.portfolio.exposure_in(self.base)
         delta = desired - current
         if self.children.open:  # what rests at a venue is on its way
@@ -354,11 +350,7 @@ class Executor:
             return "perp"
         if self.chooser is None:
             return "spot"
-        spot_snaps, perp_snaps = self.snapshots(spots), self.snapshots(perps)
-        vehicle = self.chooser(spot_snaps, perp_snaps, side.value, qty)
-        # the leg that follows at once routes on what the choice read (no order went out in between)
-        self._read = (self.stats.children, {tuple(spots): spot_snaps, tuple(perps): perp_snaps})
-        return vehicle
+        return self.chooser(self.snapshots(spots), self.snapshots(perps), side.value, qty)
 
     def snapshots(self, ids: Sequence[InstrumentId]) -> list[AnyLiquidity]:
         """The liquidity the venues of `ids` publish now (only the single venue when routing to one)."""
@@ -383,15 +375,9 @@ class Executor:
         (filled, or resting at a venue). Yields while its children have not settled."""
         filled = ZERO
         excluded: set[InstrumentId] = set()
-        read, self._read = self._read, None
         for attempt in range(self.config.max_reroutes + 1):
             todo = qty - filled
-            held = None
-            if not attempt and read is not None and read[0] == self.stats.children:
-                held = read[1].get(tuple(ids))  # the vehicle choice's snapshots, no order sent since
-            if held is None:
-                held = self.snapshots(ids)
-            snaps = [s for s in held if s.instrument not in excluded]
+            snaps = [s for s in self.snapshots(ids) if s.instrument not in excluded]
             if todo <= ZERO or not snaps:
                 break
             plan: RoutePlan = plan_route(snaps, side.value, todo, self.to_source, self.grid)
